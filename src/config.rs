@@ -1,0 +1,324 @@
+//! Sidecar configuration: the typed structs, their defaults, and how they are loaded.
+//!
+//! Sources are layered, later ones winning: built-in defaults → TOML file → `SIDECAR_<SECTION>_<KEY>`
+//! environment variables → command-line flags ([`load::Sources`]). Every problem found on the way
+//! (unknown keys, wrong types, bad values) is collected, so an operator sees all of them at once
+//! ([`ConfigErrors`]). Secrets are wrapped in [`Secret`], which never prints its value.
+//!
+//! This module does not bind sockets, read TLS material or touch the network; it only checks that
+//! files it names exist and are readable.
+
+mod duration;
+pub mod keys;
+pub mod load;
+mod secret;
+mod validate;
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+
+pub use load::{ConfigError, ConfigErrors, Overrides, Sources};
+pub use secret::Secret;
+
+/// The whole configuration, one field per `[section]` of `sidecar.toml`.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct Config {
+    pub server: ServerConfig,
+    pub admin: AdminConfig,
+    pub grafana: GrafanaConfig,
+    pub store: StoreConfig,
+    pub scim: ScimConfig,
+    pub policy: PolicyConfig,
+    pub saml_gate: SamlGateConfig,
+    pub log: LogConfig,
+}
+
+/// `[server]`: the public listener that serves the proxy, SCIM and the SAML gate.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct ServerConfig {
+    /// Address of the public listener.
+    pub listen: String,
+    /// PEM certificate chain; with `tls_key_file`, the listener speaks TLS (h2 + http/1.1 via ALPN).
+    pub tls_cert_file: Option<PathBuf>,
+    /// PEM private key matching `tls_cert_file`.
+    pub tls_key_file: Option<PathBuf>,
+    /// Time a client has to send its complete request head (slowloris guard).
+    #[serde(with = "duration")]
+    pub header_read_timeout: Duration,
+    /// Largest request head (request line + headers) accepted, in bytes.
+    pub max_header_bytes: usize,
+    /// Largest SCIM or SAML request body accepted, in bytes (proxied bodies stream and are not capped).
+    pub max_body_bytes: usize,
+    /// How long in-flight requests may drain after SIGTERM/SIGINT.
+    #[serde(with = "duration")]
+    pub shutdown_grace: Duration,
+    /// Idle keep-alive connections are closed after this long.
+    #[serde(with = "duration")]
+    pub idle_timeout: Duration,
+}
+
+/// `[admin]`: health, readiness and metrics.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct AdminConfig {
+    /// Address of the admin listener (`/healthz`, `/readyz`, `/metrics`).
+    pub listen: String,
+}
+
+/// `[grafana]`: the Grafana behind the sidecar and the server-admin credential used for SCIM.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct GrafanaConfig {
+    /// Base URL of Grafana, including any sub-path (`serve_from_sub_path`).
+    pub url: String,
+    /// Login of a Grafana server admin (basic auth).
+    pub user: String,
+    /// Password of that user.
+    pub password: Option<Secret>,
+    /// File holding the password (first line); wins over `password`.
+    pub password_file: Option<PathBuf>,
+    /// Extra PEM CA bundle trusted for an `https://` Grafana, on top of the webpki roots.
+    pub ca_file: Option<PathBuf>,
+    /// Turn off certificate verification towards Grafana. Dangerous; warned about at every start.
+    pub insecure_skip_verify: bool,
+    /// Time allowed to open a connection to Grafana.
+    #[serde(with = "duration")]
+    pub connect_timeout: Duration,
+    /// Time allowed for Grafana to produce response headers; past it the client gets 504.
+    #[serde(with = "duration")]
+    pub request_timeout: Duration,
+    /// Idle pooled connections to Grafana are closed after this long.
+    #[serde(with = "duration")]
+    pub pool_idle_timeout: Duration,
+    /// Most idle pooled connections kept to Grafana.
+    pub pool_max_idle: usize,
+}
+
+/// `[store]`: where the SCIM mapping lives.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct StoreConfig {
+    /// `sqlite://PATH` (embedded, default) or `postgres://user:pass@host/db` (several replicas).
+    pub url: Secret,
+    /// Largest number of pooled PostgreSQL connections.
+    pub max_connections: usize,
+}
+
+/// What SCIM `DELETE /Users/{id}` does in Grafana.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum OnDelete {
+    /// Cut the user off (as `active=false`) and hide them from SCIM; Grafana keeps the account.
+    Deactivate,
+    /// Delete the Grafana user.
+    Delete,
+}
+
+/// `[scim]`: the SCIM service provider.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct ScimConfig {
+    /// Accepted static bearer tokens: plain values, or `sha256:<hex>` digests of them.
+    pub tokens: Vec<Secret>,
+    /// File with one accepted token (plain or `sha256:<hex>`) per line.
+    pub token_file: Option<PathBuf>,
+    /// Also accept Grafana service-account tokens, validated against Grafana (as Grafana Enterprise does).
+    pub accept_grafana_tokens: bool,
+    /// How long a Grafana token verdict is cached; revocation takes effect within this time.
+    #[serde(with = "duration")]
+    pub grafana_token_cache_ttl: Duration,
+    /// Org role given to users the sidecar adds to an org (roles then come from SAML role sync).
+    pub default_role: String,
+    /// `deactivate` (default, as Grafana does) or `delete`.
+    pub on_delete: OnDelete,
+    /// Logins or emails never modified through SCIM (the sidecar's own credential always is).
+    pub protected_users: Vec<String>,
+    /// Largest result set a filter may produce (`filter.maxResults`); larger scans answer `tooMany`.
+    pub max_results: usize,
+    /// Page size used when the IdP gives no `count`.
+    pub default_page_size: usize,
+}
+
+/// `[policy]`: the SAML-only and SCIM/Team Sync rules.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct PolicyConfig {
+    /// Refuse SCIM (except discovery) unless Grafana authenticates with SAML.
+    pub require_saml: bool,
+    /// Serve SCIM `/Groups` (refused while Team Sync is in use).
+    pub group_sync: bool,
+    /// Also require that no other login method (OAuth, login form) is enabled.
+    pub strict_saml_only: bool,
+    /// How long a policy verdict is cached before it is refreshed.
+    #[serde(with = "duration")]
+    pub cache_ttl: Duration,
+    /// Longest a request waits for a policy check against a slow Grafana.
+    #[serde(with = "duration")]
+    pub check_timeout: Duration,
+    /// Most concurrent Grafana calls while scanning teams for Team Sync links.
+    pub scan_concurrency: usize,
+}
+
+/// `[saml_gate]`: the SAML login gate in front of Grafana's ACS.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct SamlGateConfig {
+    /// Intercept SAML logins and enforce the SCIM rules.
+    pub enabled: bool,
+    /// Path of Grafana's Assertion Consumer Service.
+    pub acs_path: String,
+    /// Refuse people SCIM did not provision.
+    pub reject_non_provisioned_users: bool,
+    /// Assertion attribute holding the external UID (Grafana's `assertion_attribute_external_uid`).
+    pub external_uid_attribute: String,
+    /// Assertion attribute holding the login (Grafana's `assertion_attribute_login`).
+    pub login_attribute: String,
+    /// Assertion attribute holding the email (Grafana's `assertion_attribute_email`).
+    pub email_attribute: String,
+    /// IdP metadata URL.
+    pub idp_metadata_url: Option<String>,
+    /// IdP metadata file.
+    pub idp_metadata_file: Option<PathBuf>,
+    /// IdP metadata inline XML.
+    pub idp_metadata_xml: Option<String>,
+    /// SP private key (PEM) used to decrypt encrypted assertions.
+    pub sp_private_key_file: Option<PathBuf>,
+    /// Expected audience (SP entity id); defaults to `<grafana url>/saml/metadata`.
+    pub audience: Option<String>,
+    /// Tolerated clock difference for `NotBefore`/`NotOnOrAfter`.
+    #[serde(with = "duration")]
+    pub max_clock_skew: Duration,
+}
+
+/// Log output format.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    Text,
+    Json,
+}
+
+/// `[log]`.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct LogConfig {
+    /// `text` or `json`.
+    pub format: LogFormat,
+    /// A `tracing` filter such as `info` or `scim_sidecar=debug,info`; `RUST_LOG` wins when set.
+    pub level: String,
+}
+
+/// Defaults, named so that docs, tests and `sidecar.toml` agree.
+pub mod defaults {
+    pub const LISTEN: &str = "127.0.0.1:8080";
+    pub const ADMIN_LISTEN: &str = "127.0.0.1:9090";
+    pub const GRAFANA_URL: &str = "http://localhost:3000";
+    pub const GRAFANA_USER: &str = "admin";
+    pub const GRAFANA_PASSWORD: &str = "admin";
+    pub const STORE_URL: &str = "sqlite://sidecar.db";
+    pub const DEFAULT_ROLE: &str = "Viewer";
+    pub const ACS_PATH: &str = "/saml/acs";
+    pub const EXTERNAL_UID_ATTRIBUTE: &str = "userUID";
+}
+
+impl Default for ServerConfig {
+    fn default() -> Self {
+        Self {
+            listen: defaults::LISTEN.into(),
+            tls_cert_file: None,
+            tls_key_file: None,
+            header_read_timeout: Duration::from_secs(10),
+            max_header_bytes: 64 * 1024,
+            max_body_bytes: 4 * 1024 * 1024,
+            shutdown_grace: Duration::from_secs(30),
+            idle_timeout: Duration::from_secs(90),
+        }
+    }
+}
+
+impl Default for AdminConfig {
+    fn default() -> Self {
+        Self { listen: defaults::ADMIN_LISTEN.into() }
+    }
+}
+
+impl Default for GrafanaConfig {
+    fn default() -> Self {
+        Self {
+            url: defaults::GRAFANA_URL.into(),
+            user: defaults::GRAFANA_USER.into(),
+            password: Some(Secret::new(defaults::GRAFANA_PASSWORD)),
+            password_file: None,
+            ca_file: None,
+            insecure_skip_verify: false,
+            connect_timeout: Duration::from_secs(5),
+            request_timeout: Duration::from_secs(60),
+            pool_idle_timeout: Duration::from_secs(90),
+            pool_max_idle: 64,
+        }
+    }
+}
+
+impl Default for StoreConfig {
+    fn default() -> Self {
+        Self { url: Secret::new(defaults::STORE_URL), max_connections: 8 }
+    }
+}
+
+impl Default for ScimConfig {
+    fn default() -> Self {
+        Self {
+            tokens: Vec::new(),
+            token_file: None,
+            accept_grafana_tokens: false,
+            grafana_token_cache_ttl: Duration::from_secs(30),
+            default_role: defaults::DEFAULT_ROLE.into(),
+            on_delete: OnDelete::Deactivate,
+            protected_users: Vec::new(),
+            max_results: 1000,
+            default_page_size: 100,
+        }
+    }
+}
+
+impl Default for PolicyConfig {
+    fn default() -> Self {
+        Self {
+            require_saml: true,
+            group_sync: true,
+            strict_saml_only: false,
+            cache_ttl: Duration::from_secs(60),
+            check_timeout: Duration::from_secs(2),
+            scan_concurrency: 8,
+        }
+    }
+}
+
+impl Default for SamlGateConfig {
+    fn default() -> Self {
+        Self {
+            enabled: false,
+            acs_path: defaults::ACS_PATH.into(),
+            reject_non_provisioned_users: false,
+            external_uid_attribute: defaults::EXTERNAL_UID_ATTRIBUTE.into(),
+            login_attribute: "mail".into(),
+            email_attribute: "mail".into(),
+            idp_metadata_url: None,
+            idp_metadata_file: None,
+            idp_metadata_xml: None,
+            sp_private_key_file: None,
+            audience: None,
+            max_clock_skew: Duration::from_secs(90),
+        }
+    }
+}
+
+impl Default for LogConfig {
+    fn default() -> Self {
+        Self { format: LogFormat::Text, level: "info".into() }
+    }
+}

@@ -1,0 +1,6 @@
+//! scim-sidecar: SCIM 2.0 provisioning for an unmodified Grafana.
+//!
+//! See `docs/design.md` for the module map.
+#![forbid(unsafe_code)]
+
+pub mod config;
