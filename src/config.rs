@@ -14,6 +14,9 @@ pub mod load;
 mod secret;
 mod validate;
 
+#[cfg(test)]
+mod tests;
+
 use std::path::PathBuf;
 use std::time::Duration;
 

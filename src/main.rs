@@ -1,1 +1,40 @@
-fn main() {}
+//! The `scim-sidecar` binary: parse the command line, load the configuration, run.
+#![forbid(unsafe_code)]
+
+use std::process::ExitCode;
+
+use clap::Parser;
+use scim_sidecar::cli::{Cli, Command};
+use scim_sidecar::config::load::{load, Sources};
+
+/// `EX_USAGE` from sysexits.h: the configuration is invalid.
+const EXIT_CONFIG: u8 = 64;
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let command = cli.command.clone().unwrap_or(Command::Serve);
+    if let Command::Version = command {
+        println!("scim-sidecar {}", env!("CARGO_PKG_VERSION"));
+        return ExitCode::SUCCESS;
+    }
+    let sources = Sources::from_process(cli.config.clone(), cli.overrides());
+    let loaded = match load(&sources) {
+        Ok(loaded) => loaded,
+        Err(errors) => {
+            eprintln!(
+                "invalid configuration ({} problem{}):",
+                errors.0.len(),
+                if errors.0.len() == 1 { "" } else { "s" }
+            );
+            for e in &errors.0 {
+                eprintln!("  - {e}");
+            }
+            return ExitCode::from(EXIT_CONFIG);
+        }
+    };
+    match command {
+        Command::CheckConfig { quiet } => scim_sidecar::commands::check_config(&loaded, quiet),
+        Command::Serve => scim_sidecar::commands::serve(loaded),
+        Command::Version => ExitCode::SUCCESS,
+    }
+}

@@ -1,0 +1,109 @@
+//! The command line (clap derive). It only parses; `main.rs` and the library act.
+
+use std::path::PathBuf;
+
+use clap::{Parser, Subcommand, ValueEnum};
+
+use crate::config::Overrides;
+
+/// SCIM 2.0 provisioning for an unmodified Grafana: a reverse proxy that serves SCIM to your
+/// identity provider and passes everything else through to Grafana.
+#[derive(Debug, Parser)]
+#[command(name = "scim-sidecar", version, propagate_version = true)]
+pub struct Cli {
+    /// Configuration file (TOML). Default: $SIDECAR_CONFIG, else ./sidecar.toml if present, else built-in defaults.
+    #[arg(long, short = 'c', global = true, value_name = "PATH")]
+    pub config: Option<PathBuf>,
+
+    /// Public listener address (overrides [server] listen / SIDECAR_SERVER_LISTEN).
+    #[arg(long, global = true, value_name = "ADDR")]
+    pub listen: Option<String>,
+
+    /// Admin listener address (overrides [admin] listen / SIDECAR_ADMIN_LISTEN).
+    #[arg(long, global = true, value_name = "ADDR")]
+    pub admin_listen: Option<String>,
+
+    /// Grafana base URL (overrides [grafana] url / SIDECAR_GRAFANA_URL).
+    #[arg(long, global = true, value_name = "URL")]
+    pub grafana_url: Option<String>,
+
+    /// Mapping store URL, sqlite://PATH or postgres://... (overrides [store] url / SIDECAR_STORE_URL).
+    #[arg(long, global = true, value_name = "URL")]
+    pub store_url: Option<String>,
+
+    /// Log format (overrides [log] format).
+    #[arg(long, global = true, value_enum)]
+    pub log_format: Option<LogFormatArg>,
+
+    /// Log filter such as `info` or `scim_sidecar=debug` (overrides [log] level; RUST_LOG wins over both).
+    #[arg(long, global = true, value_name = "FILTER")]
+    pub log_level: Option<String>,
+
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+/// What to do. Without a subcommand the sidecar serves.
+#[derive(Debug, Clone, Subcommand)]
+pub enum Command {
+    /// Run the sidecar (the default).
+    Serve,
+    /// Validate the configuration: exit 0 when valid, 64 when not, listing every problem.
+    CheckConfig {
+        /// Only report problems; do not print the effective (redacted) configuration.
+        #[arg(long)]
+        quiet: bool,
+    },
+    /// Print the version.
+    Version,
+}
+
+/// `--log-format` values.
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum LogFormatArg {
+    Text,
+    Json,
+}
+
+impl Cli {
+    /// The flag values as configuration overrides (the highest-precedence layer).
+    pub fn overrides(&self) -> Overrides {
+        let mut o = Overrides::default();
+        let mut add = |flag, section, key, value: &Option<String>| {
+            if let Some(v) = value {
+                o.set(flag, section, key, v.clone());
+            }
+        };
+        add("--listen", "server", "listen", &self.listen);
+        add("--admin-listen", "admin", "listen", &self.admin_listen);
+        add("--grafana-url", "grafana", "url", &self.grafana_url);
+        add("--store-url", "store", "url", &self.store_url);
+        add("--log-level", "log", "level", &self.log_level);
+        let format = self.log_format.map(|f| match f {
+            LogFormatArg::Text => "text".to_string(),
+            LogFormatArg::Json => "json".to_string(),
+        });
+        add("--log-format", "log", "format", &format);
+        o
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    #[test]
+    fn cli_is_well_formed() {
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn serve_is_the_default() {
+        let cli = Cli::parse_from(["scim-sidecar", "--listen", "127.0.0.1:1"]);
+        assert!(cli.command.is_none());
+        let cli = Cli::parse_from(["scim-sidecar", "check-config", "--config", "x.toml"]);
+        assert!(matches!(cli.command, Some(Command::CheckConfig { quiet: false })));
+        assert_eq!(cli.config, Some(PathBuf::from("x.toml")));
+    }
+}

@@ -1,0 +1,183 @@
+//! Layering and validation tests: precedence of every layer and "report every problem".
+
+use std::io::Write;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use super::load::{load, Overrides, Sources};
+use super::OnDelete;
+
+fn file_with(text: &str) -> tempfile::NamedTempFile {
+    let mut f = tempfile::Builder::new().suffix(".toml").tempfile().unwrap();
+    f.write_all(text.as_bytes()).unwrap();
+    f
+}
+
+fn sources(file: Option<PathBuf>, env: &[(&str, &str)], overrides: Overrides) -> Sources {
+    Sources {
+        file,
+        env: env.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect(),
+        overrides,
+        default_file: None,
+    }
+}
+
+const TOKEN: &str = "0123456789abcdef-token";
+
+#[test]
+fn defaults_serve_a_newcomer() {
+    let loaded = load(&sources(None, &[], Overrides::default())).unwrap();
+    let c = loaded.config;
+    assert_eq!(c.grafana.url, "http://localhost:3000");
+    assert_eq!(c.grafana.user, "admin");
+    assert_eq!(c.grafana.password.unwrap().expose(), "admin");
+    assert_eq!(c.store.url.expose(), "sqlite://sidecar.db");
+    assert_eq!(c.server.listen, "127.0.0.1:8080");
+    assert!(loaded.file.is_none());
+    assert!(loaded.warnings.iter().any(|w| w.contains("no SCIM token")));
+}
+
+#[test]
+fn precedence_is_defaults_then_toml_then_env_then_flags() {
+    let f = file_with(
+        "[server]\nlisten = \"127.0.0.1:1001\"\n[admin]\nlisten = \"127.0.0.1:2001\"\n\
+         [grafana]\nurl = \"http://toml:3000\"\nuser = \"toml-user\"\n[scim]\nmax_results = 7\ndefault_page_size = 5\n",
+    );
+    let env = [
+        ("SIDECAR_ADMIN_LISTEN", "127.0.0.1:2002"),
+        ("SIDECAR_GRAFANA_URL", "http://env:3000"),
+        ("SIDECAR_GRAFANA_USER", "env-user"),
+        ("SIDECAR_SCIM_ON_DELETE", "delete"),
+        ("SIDECAR_SAML_GATE_ENABLED", "TRUE"),
+    ];
+    let mut flags = Overrides::default();
+    flags.set("--grafana-url", "grafana", "url", "http://flag:3000".into());
+    let c = load(&sources(Some(f.path().into()), &env, flags)).unwrap().config;
+    assert_eq!(c.server.listen, "127.0.0.1:1001", "toml beats default");
+    assert_eq!(c.admin.listen, "127.0.0.1:2002", "env beats toml");
+    assert_eq!(c.grafana.user, "env-user", "env beats toml");
+    assert_eq!(c.grafana.url, "http://flag:3000", "flag beats env");
+    assert_eq!(c.scim.max_results, 7);
+    assert_eq!(c.scim.on_delete, OnDelete::Delete);
+    assert!(c.saml_gate.enabled);
+    assert_eq!(c.server.header_read_timeout, Duration::from_secs(10), "untouched default");
+}
+
+#[test]
+fn contract_env_names_work() {
+    let env = [
+        ("SIDECAR_SERVER_LISTEN", "127.0.0.1:18080"),
+        ("SIDECAR_ADMIN_LISTEN", "127.0.0.1:19090"),
+        ("SIDECAR_GRAFANA_URL", "https://grafana.example:3000/sub"),
+        ("SIDECAR_GRAFANA_USER", "root"),
+        ("SIDECAR_GRAFANA_PASSWORD", "s3cret-pass"),
+        ("SIDECAR_STORE_URL", "postgres://postgres@127.0.0.1:5432/test"),
+        ("SIDECAR_SCIM_TOKEN", TOKEN),
+    ];
+    let c = load(&sources(None, &env, Overrides::default())).unwrap().config;
+    assert_eq!(c.server.listen, "127.0.0.1:18080");
+    assert_eq!(c.admin.listen, "127.0.0.1:19090");
+    assert_eq!(c.grafana.url, "https://grafana.example:3000/sub");
+    assert_eq!(c.grafana.user, "root");
+    assert_eq!(c.grafana.password.unwrap().expose(), "s3cret-pass");
+    assert_eq!(c.store.url.expose(), "postgres://postgres@127.0.0.1:5432/test");
+    assert_eq!(c.scim.tokens.len(), 1);
+    assert_eq!(c.scim.tokens[0].expose(), TOKEN);
+}
+
+#[test]
+fn scim_token_env_adds_to_file_tokens() {
+    let f = file_with(&format!("[scim]\ntokens = [\"sha256:{}\"]\n", "ab".repeat(32)));
+    let c = load(&sources(Some(f.path().into()), &[("SIDECAR_SCIM_TOKEN", TOKEN)], Overrides::default()))
+        .unwrap()
+        .config;
+    assert_eq!(c.scim.tokens.len(), 2);
+}
+
+#[test]
+fn secrets_come_from_files() {
+    let pw = file_with("from-file-password\n");
+    let tokens = file_with(&format!("# comment\n{TOKEN}\n\nsha256:{}\n", "cd".repeat(32)));
+    let f = file_with(&format!(
+        "[grafana]\npassword_file = {:?}\n[scim]\ntoken_file = {:?}\n",
+        pw.path(),
+        tokens.path()
+    ));
+    let c = load(&sources(Some(f.path().into()), &[], Overrides::default())).unwrap().config;
+    assert_eq!(c.grafana.password.unwrap().expose(), "from-file-password");
+    assert_eq!(c.scim.tokens.len(), 2);
+}
+
+#[test]
+fn every_problem_is_reported_at_once() {
+    let f = file_with(
+        "[server]\nlisten = \"not-an-address\"\nbogus = 1\n[nosuch]\nx = 1\n[grafana]\ninsecure_skip_verify = \"yes\"\n",
+    );
+    let env = [("SIDECAR_GRAFANA_TYPO", "x"), ("SIDECAR_POLICY_GROUP_SYNC", "maybe")];
+    let errors = load(&sources(Some(f.path().into()), &env, Overrides::default())).unwrap_err();
+    let text = errors.to_string();
+    // Layer problems stop before semantic validation, but all of them are listed.
+    for needle in [
+        "[server] bogus: unknown key",
+        "unknown section [nosuch]",
+        "insecure_skip_verify: expected a boolean",
+        "SIDECAR_GRAFANA_TYPO",
+        "group_sync: expected a boolean",
+    ] {
+        assert!(text.contains(needle), "missing {needle:?} in:\n{text}");
+    }
+    assert_eq!(errors.0.len(), 5, "{text}");
+}
+
+#[test]
+fn every_semantic_problem_is_reported_at_once() {
+    let f = file_with(
+        "[server]\nlisten = \"nope\"\ntls_cert_file = \"/no/such/cert.pem\"\n[grafana]\nurl = \"ftp://x\"\n\
+         [store]\nurl = \"mysql://u:hunter2@db/x\"\n[scim]\ndefault_role = \"Boss\"\ntokens = [\"short\"]\n\
+         [policy]\ncache_ttl = \"0s\"\n[log]\nlevel = \"[[[\"\n",
+    );
+    let errors = load(&sources(Some(f.path().into()), &[], Overrides::default())).unwrap_err();
+    let text = errors.to_string();
+    for needle in [
+        "[server] listen",
+        "[server] tls_key_file: is required",
+        "[server] tls_cert_file: /no/such/cert.pem does not exist",
+        "[grafana] url",
+        "[store] url",
+        "[scim] default_role",
+        "[scim] tokens: token #1",
+        "[policy] cache_ttl",
+        "[log] level",
+    ] {
+        assert!(text.contains(needle), "missing {needle:?} in:\n{text}");
+    }
+    assert!(!text.contains("hunter2"), "secret leaked:\n{text}");
+    assert!(!text.contains("short\""), "token leaked:\n{text}");
+}
+
+#[test]
+fn toml_syntax_errors_do_not_echo_the_line() {
+    let f = file_with("[grafana]\npassword = \"hunter2\" oops\n");
+    let text = load(&sources(Some(f.path().into()), &[], Overrides::default())).unwrap_err().to_string();
+    assert!(text.contains("line 2"), "{text}");
+    assert!(!text.contains("hunter2"), "{text}");
+}
+
+#[test]
+fn a_named_missing_file_is_an_error_but_a_missing_default_is_not() {
+    let errors = load(&sources(Some("/no/such.toml".into()), &[], Overrides::default())).unwrap_err();
+    assert!(errors.to_string().contains("does not exist"));
+    let env_named =
+        load(&sources(None, &[("SIDECAR_CONFIG", "/no/such.toml")], Overrides::default())).unwrap_err();
+    assert!(env_named.to_string().contains("SIDECAR_CONFIG"));
+    let mut s = sources(None, &[], Overrides::default());
+    s.default_file = Some("/no/such/sidecar.toml".into());
+    assert!(load(&s).is_ok());
+}
+
+#[test]
+fn the_shipped_sidecar_toml_is_valid_and_matches_the_defaults() {
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("sidecar.toml");
+    let loaded = load(&sources(Some(path), &[], Overrides::default())).unwrap();
+    assert_eq!(loaded.config, super::Config::default());
+}

@@ -1,0 +1,201 @@
+//! Every Prometheus metric the sidecar exports, in one registry served on the admin listener.
+//!
+//! Families are created here and handed out as cheap clones, so instrumented code never touches
+//! the registry. Label values are small closed sets (route classes, outcomes), never user data.
+
+use std::sync::Arc;
+
+use prometheus_client::encoding::text::encode;
+use prometheus_client::encoding::EncodeLabelSet;
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::Gauge;
+use prometheus_client::metrics::histogram::Histogram;
+use prometheus_client::registry::Registry;
+
+/// Labels of a served request.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct RequestLabels {
+    /// Route class: `proxy`, `websocket`, `scim_users`, `scim_groups`, `scim_discovery`, `scim_other`, `saml_acs`, `guard`.
+    pub route: &'static str,
+    pub status: u16,
+}
+
+/// Labels carrying only a route class.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct RouteLabels {
+    pub route: &'static str,
+}
+
+/// Labels naming a kind or cause.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct KindLabels {
+    pub kind: &'static str,
+}
+
+/// Labels of a SCIM operation.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct ScimOpLabels {
+    pub resource: &'static str,
+    pub operation: &'static str,
+    pub outcome: &'static str,
+}
+
+/// Labels of a policy check.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct CheckLabels {
+    pub check: &'static str,
+}
+
+/// Every metric family, cheap to clone.
+#[derive(Clone)]
+pub struct Metrics {
+    registry: Arc<Registry>,
+    /// Requests served, by route class and status.
+    pub requests: Family<RequestLabels, Counter>,
+    /// Request latency (until response headers), by route class.
+    pub latency: Family<RouteLabels, Histogram>,
+    /// Failures talking to Grafana on the proxy path: `connect`, `timeout`, `other`.
+    pub upstream_errors: Family<KindLabels, Counter>,
+    /// SCIM operations by resource, operation and outcome.
+    pub scim_operations: Family<ScimOpLabels, Counter>,
+    /// Grafana API calls made by the SCIM translation, by operation.
+    pub grafana_calls: Family<KindLabels, Counter>,
+    /// SCIM attribute updates Grafana refused for SAML users (applied at their next login).
+    pub deferred_updates: Counter,
+    /// Legacy or vendor-specific request shapes the SCIM normaliser rewrote, by shape.
+    pub normalised_shapes: Family<KindLabels, Counter>,
+    /// Policy checks: 1 satisfied, 0 violated, -1 undetermined.
+    pub policy_state: Family<CheckLabels, Gauge>,
+    /// Requests refused by policy, by check.
+    pub policy_refusals: Family<CheckLabels, Counter>,
+    /// SAML login gate decisions: `forwarded`, `externalid_mismatch`, `deactivated`, `not_provisioned`, `invalid`.
+    pub gate_decisions: Family<KindLabels, Counter>,
+    /// Passthrough requests refused because they would edit SCIM-managed objects, by kind.
+    pub guard_refusals: Family<KindLabels, Counter>,
+}
+
+fn latency_histogram() -> Histogram {
+    // 0.5 ms .. ~16 s: proxy overhead lives at the low end, slow Grafana calls at the top.
+    Histogram::new(prometheus_client::metrics::histogram::exponential_buckets(0.0005, 2.0, 16))
+}
+
+impl Metrics {
+    pub fn new() -> Self {
+        let mut registry = Registry::with_prefix("scim_sidecar");
+        let requests = Family::<RequestLabels, Counter>::default();
+        let latency =
+            Family::<RouteLabels, Histogram>::new_with_constructor(latency_histogram as fn() -> Histogram);
+        let upstream_errors = Family::default();
+        let scim_operations = Family::default();
+        let grafana_calls = Family::default();
+        let deferred_updates = Counter::default();
+        let normalised_shapes = Family::default();
+        let policy_state = Family::default();
+        let policy_refusals = Family::default();
+        let gate_decisions = Family::default();
+        let guard_refusals = Family::default();
+        registry.register("http_requests", "Requests served, by route class and status", requests.clone());
+        registry.register(
+            "http_request_duration_seconds",
+            "Time to response headers, by route class",
+            latency.clone(),
+        );
+        registry.register(
+            "upstream_errors",
+            "Proxy failures talking to Grafana, by kind",
+            upstream_errors.clone(),
+        );
+        registry.register(
+            "scim_operations",
+            "SCIM operations by resource, operation and outcome",
+            scim_operations.clone(),
+        );
+        registry.register(
+            "grafana_calls",
+            "Grafana API calls made for SCIM and policy, by operation",
+            grafana_calls.clone(),
+        );
+        registry.register(
+            "scim_deferred_updates",
+            "SCIM updates Grafana refused for SAML users, applied at next login",
+            deferred_updates.clone(),
+        );
+        registry.register(
+            "scim_normalised_shapes",
+            "Vendor request shapes rewritten by the SCIM normaliser",
+            normalised_shapes.clone(),
+        );
+        registry.register(
+            "policy_state",
+            "Policy checks: 1 satisfied, 0 violated, -1 undetermined",
+            policy_state.clone(),
+        );
+        registry.register("policy_refusals", "Requests refused by policy, by check", policy_refusals.clone());
+        registry.register("saml_gate_decisions", "SAML login gate decisions", gate_decisions.clone());
+        registry.register(
+            "guard_refusals",
+            "Passthrough edits of SCIM-managed objects refused",
+            guard_refusals.clone(),
+        );
+        Self {
+            registry: Arc::new(registry),
+            requests,
+            latency,
+            upstream_errors,
+            scim_operations,
+            grafana_calls,
+            deferred_updates,
+            normalised_shapes,
+            policy_state,
+            policy_refusals,
+            gate_decisions,
+            guard_refusals,
+        }
+    }
+
+    /// Records one served request.
+    pub fn observe_request(&self, route: &'static str, status: u16, seconds: f64) {
+        self.requests.get_or_create(&RequestLabels { route, status }).inc();
+        self.latency.get_or_create(&RouteLabels { route }).observe(seconds);
+    }
+
+    /// The Prometheus text exposition of every family.
+    pub fn render(&self) -> String {
+        let mut out = String::new();
+        // Writing into a String cannot fail.
+        let _ = encode(&mut out, &self.registry);
+        out
+    }
+}
+
+impl Default for Metrics {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl std::fmt::Debug for Metrics {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Metrics")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn renders_recorded_requests() {
+        let m = Metrics::new();
+        m.observe_request("proxy", 200, 0.002);
+        m.upstream_errors.get_or_create(&KindLabels { kind: "timeout" }).inc();
+        let text = m.render();
+        assert!(
+            text.contains("scim_sidecar_http_requests_total{route=\"proxy\",status=\"200\"} 1"),
+            "{text}"
+        );
+        assert!(text.contains("scim_sidecar_upstream_errors_total{kind=\"timeout\"} 1"), "{text}");
+        assert!(text.contains("scim_sidecar_http_request_duration_seconds_bucket"), "{text}");
+    }
+}
