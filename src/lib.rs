@@ -12,4 +12,5 @@ pub mod cli;
 pub mod commands;
 pub mod config;
 pub mod metrics;
+pub mod scim_api;
 pub mod telemetry;
