@@ -12,5 +12,6 @@ pub mod cli;
 pub mod commands;
 pub mod config;
 pub mod metrics;
+pub mod policy;
 pub mod scim_api;
 pub mod telemetry;

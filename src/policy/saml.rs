@@ -1,0 +1,267 @@
+//! Is SAML Grafana's login method? Pure interpretation of what Grafana answered.
+//!
+//! Sources, in order of authority (grafana-scim.md §11, grafana-api.md §8–§9):
+//! 1. `GET /api/v1/sso-settings/saml`: `settings.enabled` (Grafana 11+, licensed Enterprise). A 404
+//!    `sso.notFound` means this Grafana cannot do SAML at all.
+//! 2. `GET /api/admin/settings` → `auth.saml.enabled` (ini/env only; misses settings saved in the DB).
+//! 3. `GET /api/frontend/settings` → `samlEnabled` and `licenseInfo.enabledFeatures.saml`.
+//!
+//! An enabled SAML must be confirmed by `/saml/metadata` answering with a valid SP
+//! `EntityDescriptor` whose ACS is Grafana's `/saml/acs`.
+
+use serde::Serialize;
+use serde_json::Value;
+
+use super::Verdict;
+
+/// The default of Grafana's `assertion_attribute_external_uid`.
+pub const DEFAULT_EXTERNAL_UID_ATTRIBUTE: &str = "userUID";
+
+/// What one Grafana endpoint answered: a JSON body, "absent" (404 / route missing), or a failure.
+#[derive(Debug, Clone)]
+pub enum Answer<T> {
+    Body(T),
+    Absent,
+    Failed(String),
+}
+
+impl<T> Answer<T> {
+    pub fn as_body(&self) -> Option<&T> {
+        match self {
+            Answer::Body(b) => Some(b),
+            _ => None,
+        }
+    }
+}
+
+/// The raw answers the SAML check reads.
+#[derive(Debug, Clone)]
+pub struct SamlObservations {
+    pub sso_saml: Answer<Value>,
+    pub admin_settings: Answer<Value>,
+    pub frontend_settings: Answer<Value>,
+    /// `Some(Ok(acs_url))` when the metadata parsed as an SP `EntityDescriptor`, `Some(Err(why))`
+    /// when it did not, `None` when it was not fetched.
+    pub metadata: Option<Result<String, String>>,
+}
+
+/// Where the SAML verdict came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SamlSource {
+    SsoSettings,
+    AdminSettings,
+    FrontendSettings,
+    None,
+}
+
+/// The SAML part of the policy report.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct SamlState {
+    pub verdict: Verdict,
+    pub source: SamlSource,
+    /// The assertion attribute carrying the external UID (`assertionAttributeExternalUid`).
+    pub external_uid_attribute: String,
+    /// The assertion attributes Grafana reads the login and email from, when known.
+    pub login_attribute: Option<String>,
+    pub email_attribute: Option<String>,
+    /// SAML's `allow_sign_up`, when known.
+    pub allow_sign_up: Option<bool>,
+    /// `assertionAttributeGroups`: Team Sync may act at the next login when set.
+    pub groups_attribute: Option<String>,
+    /// The ACS URL from `/saml/metadata`, when it parsed.
+    pub acs_url: Option<String>,
+}
+
+/// A setting that may arrive as `true`, `"true"`, `"True"`, `1` or `"1"`.
+pub fn lenient_bool(value: Option<&Value>) -> Option<bool> {
+    match value? {
+        Value::Bool(b) => Some(*b),
+        Value::String(s) => match s.trim().to_ascii_lowercase().as_str() {
+            "true" | "1" | "yes" | "on" => Some(true),
+            "false" | "0" | "no" | "off" | "" => Some(false),
+            _ => None,
+        },
+        Value::Number(n) => n.as_i64().map(|n| n != 0),
+        _ => None,
+    }
+}
+
+/// A non-empty string setting.
+pub fn lenient_string(value: Option<&Value>) -> Option<String> {
+    value.and_then(Value::as_str).map(str::trim).filter(|s| !s.is_empty()).map(str::to_string)
+}
+
+/// Reads a key from SSO settings (camelCase) or admin settings (snake_case).
+fn setting<'a>(settings: &'a Value, camel: &str, snake: &str) -> Option<&'a Value> {
+    settings.get(camel).or_else(|| settings.get(snake))
+}
+
+/// Interprets the observations.
+pub fn evaluate(obs: &SamlObservations) -> SamlState {
+    let (enabled, source, settings): (Option<bool>, SamlSource, Option<&Value>) = match &obs.sso_saml {
+        Answer::Body(body) => {
+            let settings = body.get("settings");
+            (lenient_bool(settings.and_then(|s| s.get("enabled"))), SamlSource::SsoSettings, settings)
+        }
+        _ => match obs.admin_settings.as_body().and_then(|b| b.get("auth.saml")) {
+            Some(section) => (lenient_bool(section.get("enabled")), SamlSource::AdminSettings, Some(section)),
+            None => match obs.frontend_settings.as_body() {
+                // Open-source Grafana reports `samlEnabled: false`; a missing key means the same.
+                Some(fe) => (
+                    Some(lenient_bool(fe.get("samlEnabled")).unwrap_or(false)),
+                    SamlSource::FrontendSettings,
+                    None,
+                ),
+                None => (None, SamlSource::None, None),
+            },
+        },
+    };
+    let text = |camel: &str, snake: &str| settings.and_then(|s| lenient_string(setting(s, camel, snake)));
+    let mut state = SamlState {
+        verdict: Verdict::Satisfied,
+        source,
+        external_uid_attribute: text("assertionAttributeExternalUid", "assertion_attribute_external_uid")
+            .unwrap_or_else(|| DEFAULT_EXTERNAL_UID_ATTRIBUTE.to_string()),
+        login_attribute: text("assertionAttributeLogin", "assertion_attribute_login"),
+        email_attribute: text("assertionAttributeEmail", "assertion_attribute_email"),
+        allow_sign_up: settings.and_then(|s| lenient_bool(setting(s, "allowSignUp", "allow_sign_up"))),
+        groups_attribute: text("assertionAttributeGroups", "assertion_attribute_groups"),
+        acs_url: obs.metadata.as_ref().and_then(|m| m.as_ref().ok().cloned()),
+    };
+    state.verdict = match (enabled, source) {
+        (Some(true), _) => match &obs.metadata {
+            Some(Ok(_)) => Verdict::Satisfied,
+            Some(Err(why)) => Verdict::Violated(format!(
+                "SAML is enabled in Grafana's settings but /saml/metadata is not valid SP metadata ({why}); \
+                 check Grafana's SAML certificate, key and licence"
+            )),
+            None => Verdict::Undetermined("SAML is enabled but /saml/metadata was not checked".into()),
+        },
+        (Some(false), _) if no_saml_support(obs) => Verdict::Violated(
+            "this Grafana cannot authenticate with SAML (no SAML SSO settings: open-source or unlicensed Grafana); \
+             SCIM provisioning needs SAML logins"
+                .into(),
+        ),
+        (Some(false), _) => Verdict::Violated(format!(
+            "SAML authentication is disabled in Grafana (source: {}); enable [auth.saml] or the SAML SSO settings, \
+             since SCIM provisioning only works with SAML logins",
+            source_label(source)
+        )),
+        (None, _) => Verdict::Undetermined(undetermined_reason(obs)),
+    };
+    state
+}
+
+/// The SSO settings API exists but has no SAML provider, and nothing else mentions SAML.
+fn no_saml_support(obs: &SamlObservations) -> bool {
+    matches!(obs.sso_saml, Answer::Absent)
+        && obs.admin_settings.as_body().and_then(|b| b.get("auth.saml")).is_none()
+        && !matches!(obs.frontend_settings, Answer::Failed(_))
+}
+
+fn undetermined_reason(obs: &SamlObservations) -> String {
+    let failures: Vec<&str> = [&obs.sso_saml, &obs.admin_settings, &obs.frontend_settings]
+        .iter()
+        .filter_map(|a| match a {
+            Answer::Failed(why) => Some(why.as_str()),
+            _ => None,
+        })
+        .collect();
+    if failures.is_empty() {
+        "Grafana's answers do not say whether SAML is enabled".into()
+    } else {
+        format!("cannot ask Grafana whether SAML is enabled: {}", failures.join("; "))
+    }
+}
+
+fn source_label(source: SamlSource) -> &'static str {
+    match source {
+        SamlSource::SsoSettings => "SSO settings API",
+        SamlSource::AdminSettings => "[auth.saml] in Grafana's configuration",
+        SamlSource::FrontendSettings => "frontend settings",
+        SamlSource::None => "none",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn obs(sso: Answer<Value>) -> SamlObservations {
+        SamlObservations {
+            sso_saml: sso,
+            admin_settings: Answer::Absent,
+            frontend_settings: Answer::Body(json!({"samlEnabled": false})),
+            metadata: Some(Ok("https://g.example/saml/acs".into())),
+        }
+    }
+
+    #[test]
+    fn sso_settings_enabled_with_valid_metadata_is_satisfied() {
+        let s = evaluate(&obs(Answer::Body(json!({"settings": {"enabled": "true", "allowSignUp": false,
+            "assertionAttributeExternalUid": "objectid", "assertionAttributeGroups": "groups"}}))));
+        assert_eq!(s.verdict, Verdict::Satisfied);
+        assert_eq!(s.source, SamlSource::SsoSettings);
+        assert_eq!(s.external_uid_attribute, "objectid");
+        assert_eq!(s.allow_sign_up, Some(false));
+        assert_eq!(s.groups_attribute.as_deref(), Some("groups"));
+    }
+
+    #[test]
+    fn external_uid_defaults_to_user_uid() {
+        let s = evaluate(&obs(Answer::Body(json!({"settings": {"enabled": true}}))));
+        assert_eq!(s.external_uid_attribute, "userUID");
+    }
+
+    #[test]
+    fn disabled_is_violated_and_oss_is_violated() {
+        let s = evaluate(&obs(Answer::Body(json!({"settings": {"enabled": false}}))));
+        assert!(matches!(s.verdict, Verdict::Violated(ref r) if r.contains("disabled")));
+        let mut o = obs(Answer::Absent);
+        o.frontend_settings = Answer::Body(json!({"buildInfo": {"edition": "Open Source"}}));
+        let s = evaluate(&o);
+        assert!(
+            matches!(s.verdict, Verdict::Violated(ref r) if r.contains("cannot authenticate with SAML")),
+            "{s:?}"
+        );
+    }
+
+    #[test]
+    fn admin_settings_are_the_fallback() {
+        let mut o = obs(Answer::Failed("403".into()));
+        o.admin_settings = Answer::Body(json!({"auth.saml": {"enabled": "true", "allow_sign_up": "false"}}));
+        let s = evaluate(&o);
+        assert_eq!(s.source, SamlSource::AdminSettings);
+        assert_eq!(s.verdict, Verdict::Satisfied);
+        assert_eq!(s.allow_sign_up, Some(false));
+    }
+
+    #[test]
+    fn enabled_but_broken_metadata_is_violated() {
+        let mut o = obs(Answer::Body(json!({"settings": {"enabled": true}})));
+        o.metadata = Some(Err("404".into()));
+        assert!(matches!(evaluate(&o).verdict, Verdict::Violated(_)));
+    }
+
+    #[test]
+    fn grafana_down_is_undetermined() {
+        let o = SamlObservations {
+            sso_saml: Answer::Failed("connection refused".into()),
+            admin_settings: Answer::Failed("connection refused".into()),
+            frontend_settings: Answer::Failed("connection refused".into()),
+            metadata: None,
+        };
+        let s = evaluate(&o);
+        assert!(matches!(s.verdict, Verdict::Undetermined(ref r) if r.contains("connection refused")));
+    }
+
+    #[test]
+    fn lenient_bools() {
+        assert_eq!(lenient_bool(Some(&json!("True"))), Some(true));
+        assert_eq!(lenient_bool(Some(&json!(0))), Some(false));
+        assert_eq!(lenient_bool(Some(&json!("maybe"))), None);
+        assert_eq!(lenient_bool(None), None);
+    }
+}
