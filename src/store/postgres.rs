@@ -13,6 +13,9 @@ use tokio_postgres::error::SqlState;
 use tokio_postgres::types::ToSql;
 use tokio_postgres::{NoTls, Row};
 
+mod rows;
+
+use self::rows::{group_row, user_row};
 use super::migrations::{self, LATEST};
 use super::sql::{self, GroupRow, UserRow};
 use super::{GroupRecord, MappingStore, ResourceLock, StoreError, UserRecord, MAX_IDS_PER_LOOKUP};
@@ -149,46 +152,6 @@ fn build_pool(cfg: &tokio_postgres::Config, size: usize, wait: Option<Duration>)
         .map_err(backend)
 }
 
-fn user_row(r: &Row) -> Result<UserRow, StoreError> {
-    let g = |e| map_err(e);
-    Ok(UserRow {
-        scim_id: r.try_get(0).map_err(g)?,
-        org_id: r.try_get(1).map_err(g)?,
-        grafana_user_id: r.try_get(2).map_err(g)?,
-        grafana_uid: r.try_get(3).map_err(g)?,
-        user_name: r.try_get(4).map_err(g)?,
-        user_name_key: String::new(),
-        external_id: r.try_get(5).map_err(g)?,
-        email: r.try_get(6).map_err(g)?,
-        active: r.try_get(7).map_err(g)?,
-        deleted: r.try_get(8).map_err(g)?,
-        managed: r.try_get(9).map_err(g)?,
-        attributes: r.try_get(10).map_err(g)?,
-        restore: r.try_get(11).map_err(g)?,
-        created: r.try_get(12).map_err(g)?,
-        last_modified: r.try_get(13).map_err(g)?,
-        version: r.try_get(14).map_err(g)?,
-    })
-}
-
-fn group_row(r: &Row) -> Result<GroupRow, StoreError> {
-    let g = |e| map_err(e);
-    Ok(GroupRow {
-        scim_id: r.try_get(0).map_err(g)?,
-        org_id: r.try_get(1).map_err(g)?,
-        grafana_team_id: r.try_get(2).map_err(g)?,
-        grafana_team_uid: r.try_get(3).map_err(g)?,
-        display_name: r.try_get(4).map_err(g)?,
-        display_name_key: String::new(),
-        external_id: r.try_get(5).map_err(g)?,
-        deleted: r.try_get(6).map_err(g)?,
-        attributes: r.try_get(7).map_err(g)?,
-        created: r.try_get(8).map_err(g)?,
-        last_modified: r.try_get(9).map_err(g)?,
-        version: r.try_get(10).map_err(g)?,
-    })
-}
-
 fn check_ids(ids: &[i64]) -> Result<(), StoreError> {
     if ids.len() > MAX_IDS_PER_LOOKUP {
         return Err(StoreError::Backend(format!("too many ids in one lookup ({})", ids.len())));
@@ -200,56 +163,14 @@ fn check_ids(ids: &[i64]) -> Result<(), StoreError> {
 impl MappingStore for PgStore {
     async fn insert_user(&self, user: &UserRecord) -> Result<(), StoreError> {
         let r = UserRow::encode(user)?;
-        self.execute(
-            sql::INSERT_USER,
-            &[
-                &r.scim_id,
-                &r.org_id,
-                &r.grafana_user_id,
-                &r.grafana_uid,
-                &r.user_name,
-                &r.user_name_key,
-                &r.external_id,
-                &r.email,
-                &r.active,
-                &r.deleted,
-                &r.managed,
-                &r.attributes,
-                &r.restore,
-                &r.created,
-                &r.last_modified,
-                &r.version,
-            ],
-        )
-        .await
-        .map(drop)
+        self.execute(sql::INSERT_USER, &rows::insert_user_params(&r)).await.map(drop)
     }
 
     async fn update_user(&self, user: &UserRecord, expected_version: i64) -> Result<i64, StoreError> {
         let r = UserRow::encode(user)?;
         let new_version = expected_version + 1;
         let n = self
-            .execute(
-                sql::UPDATE_USER,
-                &[
-                    &r.grafana_user_id,
-                    &r.grafana_uid,
-                    &r.user_name,
-                    &r.user_name_key,
-                    &r.external_id,
-                    &r.email,
-                    &r.active,
-                    &r.deleted,
-                    &r.managed,
-                    &r.attributes,
-                    &r.restore,
-                    &r.last_modified,
-                    &new_version,
-                    &r.org_id,
-                    &r.scim_id,
-                    &expected_version,
-                ],
-            )
+            .execute(sql::UPDATE_USER, &rows::update_user_params(&r, &new_version, &expected_version))
             .await?;
         if n == 0 {
             return Err(self.miss(sql::USER_EXISTS, r.org_id, &r.scim_id).await);
@@ -313,48 +234,14 @@ impl MappingStore for PgStore {
 
     async fn insert_group(&self, group: &GroupRecord) -> Result<(), StoreError> {
         let r = GroupRow::encode(group)?;
-        self.execute(
-            sql::INSERT_GROUP,
-            &[
-                &r.scim_id,
-                &r.org_id,
-                &r.grafana_team_id,
-                &r.grafana_team_uid,
-                &r.display_name,
-                &r.display_name_key,
-                &r.external_id,
-                &r.deleted,
-                &r.attributes,
-                &r.created,
-                &r.last_modified,
-                &r.version,
-            ],
-        )
-        .await
-        .map(drop)
+        self.execute(sql::INSERT_GROUP, &rows::insert_group_params(&r)).await.map(drop)
     }
 
     async fn update_group(&self, group: &GroupRecord, expected_version: i64) -> Result<i64, StoreError> {
         let r = GroupRow::encode(group)?;
         let new_version = expected_version + 1;
         let n = self
-            .execute(
-                sql::UPDATE_GROUP,
-                &[
-                    &r.grafana_team_id,
-                    &r.grafana_team_uid,
-                    &r.display_name,
-                    &r.display_name_key,
-                    &r.external_id,
-                    &r.deleted,
-                    &r.attributes,
-                    &r.last_modified,
-                    &new_version,
-                    &r.org_id,
-                    &r.scim_id,
-                    &expected_version,
-                ],
-            )
+            .execute(sql::UPDATE_GROUP, &rows::update_group_params(&r, &new_version, &expected_version))
             .await?;
         if n == 0 {
             return Err(self.miss(sql::GROUP_EXISTS, r.org_id, &r.scim_id).await);

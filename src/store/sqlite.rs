@@ -11,12 +11,15 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use rusqlite::types::Value as V;
-use rusqlite::{params, Connection, OpenFlags, Row, TransactionBehavior};
+use rusqlite::{params, Connection, OpenFlags, TransactionBehavior};
 
+mod rows;
+
+use self::rows::{check_ids, id_list_filter, miss, query_groups, query_users, s};
 use super::lock::LocalLocks;
 use super::migrations::{self, LATEST};
 use super::sql::{self, GroupRow, UserRow};
-use super::{GroupRecord, MappingStore, ResourceLock, StoreError, UserRecord, MAX_IDS_PER_LOOKUP};
+use super::{GroupRecord, MappingStore, ResourceLock, StoreError, UserRecord};
 
 const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
 /// Readers beyond this add nothing on two-core machines and cost file descriptors.
@@ -167,144 +170,18 @@ fn run_migrations(conn: &mut Connection) -> Result<i64, StoreError> {
     }
 }
 
-fn user_row(r: &Row<'_>) -> rusqlite::Result<UserRow> {
-    Ok(UserRow {
-        scim_id: r.get(0)?,
-        org_id: r.get(1)?,
-        grafana_user_id: r.get(2)?,
-        grafana_uid: r.get(3)?,
-        user_name: r.get(4)?,
-        user_name_key: String::new(),
-        external_id: r.get(5)?,
-        email: r.get(6)?,
-        active: r.get(7)?,
-        deleted: r.get(8)?,
-        managed: r.get(9)?,
-        attributes: r.get(10)?,
-        restore: r.get(11)?,
-        created: r.get(12)?,
-        last_modified: r.get(13)?,
-        version: r.get(14)?,
-    })
-}
-
-fn group_row(r: &Row<'_>) -> rusqlite::Result<GroupRow> {
-    Ok(GroupRow {
-        scim_id: r.get(0)?,
-        org_id: r.get(1)?,
-        grafana_team_id: r.get(2)?,
-        grafana_team_uid: r.get(3)?,
-        display_name: r.get(4)?,
-        display_name_key: String::new(),
-        external_id: r.get(5)?,
-        deleted: r.get(6)?,
-        attributes: r.get(7)?,
-        created: r.get(8)?,
-        last_modified: r.get(9)?,
-        version: r.get(10)?,
-    })
-}
-
-fn query_users(c: &Connection, q: &str, p: &[rusqlite::types::Value]) -> Result<Vec<UserRecord>, StoreError> {
-    let mut stmt = c.prepare_cached(q).map_err(map_err)?;
-    let rows = stmt.query_map(rusqlite::params_from_iter(p), user_row).map_err(map_err)?;
-    rows.map(|r| r.map_err(map_err).and_then(UserRow::decode)).collect()
-}
-
-fn query_groups(
-    c: &Connection,
-    q: &str,
-    p: &[rusqlite::types::Value],
-) -> Result<Vec<GroupRecord>, StoreError> {
-    let mut stmt = c.prepare_cached(q).map_err(map_err)?;
-    let rows = stmt.query_map(rusqlite::params_from_iter(p), group_row).map_err(map_err)?;
-    rows.map(|r| r.map_err(map_err).and_then(GroupRow::decode)).collect()
-}
-
-/// After an update matched no row: tell a missing row from a moved version.
-fn miss(c: &Connection, exists_sql: &str, org: i64, id: &str) -> StoreError {
-    match c.query_row(exists_sql, params![org, id], |r| r.get::<_, i64>(0)) {
-        Ok(0) => StoreError::NotFound,
-        Ok(_) => StoreError::StaleVersion,
-        Err(e) => map_err(e),
-    }
-}
-
-fn id_list_filter(column: &str, n: usize) -> String {
-    let marks: Vec<String> = (0..n).map(|i| format!("${}", i + 2)).collect();
-    format!("org_id = $1 AND {column} IN ({})", marks.join(", "))
-}
-
-fn check_ids(ids: &[i64]) -> Result<(), StoreError> {
-    if ids.len() > MAX_IDS_PER_LOOKUP {
-        return Err(StoreError::Backend(format!("too many ids in one lookup ({})", ids.len())));
-    }
-    Ok(())
-}
-
-fn s(v: &str) -> V {
-    V::Text(v.to_owned())
-}
-
 #[async_trait]
 impl MappingStore for SqliteStore {
     async fn insert_user(&self, user: &UserRecord) -> Result<(), StoreError> {
         let r = UserRow::encode(user)?;
-        self.write(move |c| {
-            c.prepare_cached(sql::INSERT_USER)
-                .and_then(|mut st| {
-                    st.execute(params![
-                        r.scim_id,
-                        r.org_id,
-                        r.grafana_user_id,
-                        r.grafana_uid,
-                        r.user_name,
-                        r.user_name_key,
-                        r.external_id,
-                        r.email,
-                        r.active,
-                        r.deleted,
-                        r.managed,
-                        r.attributes,
-                        r.restore,
-                        r.created,
-                        r.last_modified,
-                        r.version
-                    ])
-                })
-                .map(drop)
-                .map_err(map_err)
-        })
-        .await
+        self.write(move |c| rows::insert_user(c, &r)).await
     }
 
     async fn update_user(&self, user: &UserRecord, expected_version: i64) -> Result<i64, StoreError> {
         let r = UserRow::encode(user)?;
         let new_version = expected_version + 1;
         self.write(move |c| {
-            let n = c
-                .prepare_cached(sql::UPDATE_USER)
-                .and_then(|mut st| {
-                    st.execute(params![
-                        r.grafana_user_id,
-                        r.grafana_uid,
-                        r.user_name,
-                        r.user_name_key,
-                        r.external_id,
-                        r.email,
-                        r.active,
-                        r.deleted,
-                        r.managed,
-                        r.attributes,
-                        r.restore,
-                        r.last_modified,
-                        new_version,
-                        r.org_id,
-                        r.scim_id,
-                        expected_version
-                    ])
-                })
-                .map_err(map_err)?;
+            let n = rows::update_user(c, &r, new_version, expected_version)?;
             if n == 0 {
                 return Err(miss(c, sql::USER_EXISTS, r.org_id, &r.scim_id));
             }
@@ -390,53 +267,14 @@ impl MappingStore for SqliteStore {
 
     async fn insert_group(&self, group: &GroupRecord) -> Result<(), StoreError> {
         let r = GroupRow::encode(group)?;
-        self.write(move |c| {
-            c.prepare_cached(sql::INSERT_GROUP)
-                .and_then(|mut st| {
-                    st.execute(params![
-                        r.scim_id,
-                        r.org_id,
-                        r.grafana_team_id,
-                        r.grafana_team_uid,
-                        r.display_name,
-                        r.display_name_key,
-                        r.external_id,
-                        r.deleted,
-                        r.attributes,
-                        r.created,
-                        r.last_modified,
-                        r.version
-                    ])
-                })
-                .map(drop)
-                .map_err(map_err)
-        })
-        .await
+        self.write(move |c| rows::insert_group(c, &r)).await
     }
 
     async fn update_group(&self, group: &GroupRecord, expected_version: i64) -> Result<i64, StoreError> {
         let r = GroupRow::encode(group)?;
         let new_version = expected_version + 1;
         self.write(move |c| {
-            let n = c
-                .prepare_cached(sql::UPDATE_GROUP)
-                .and_then(|mut st| {
-                    st.execute(params![
-                        r.grafana_team_id,
-                        r.grafana_team_uid,
-                        r.display_name,
-                        r.display_name_key,
-                        r.external_id,
-                        r.deleted,
-                        r.attributes,
-                        r.last_modified,
-                        new_version,
-                        r.org_id,
-                        r.scim_id,
-                        expected_version
-                    ])
-                })
-                .map_err(map_err)?;
+            let n = rows::update_group(c, &r, new_version, expected_version)?;
             if n == 0 {
                 return Err(miss(c, sql::GROUP_EXISTS, r.org_id, &r.scim_id));
             }

@@ -1,7 +1,6 @@
 //! One behaviour suite run against a SQLite file in a tempdir and the real PostgreSQL
 //! (`postgres://postgres@127.0.0.1:5432/test`, one fresh schema per test).
 
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 
 use chrono::{TimeZone, Utc};
@@ -9,6 +8,10 @@ use serde_json::json;
 
 use super::migrations::LATEST;
 use super::*;
+
+mod locks;
+
+use self::locks::{lock_is_exclusive, lock_second_holder_other_instance, lock_second_holder_same_store};
 
 const PG_BASE: &str = "postgres://postgres@127.0.0.1:5432/test";
 
@@ -342,91 +345,6 @@ async fn downgrade_refused(h: &Harness) {
         Err(e) => panic!("unexpected error {e}"),
         Ok(_) => panic!("a newer schema must be refused"),
     }
-}
-
-async fn lock_is_exclusive(h: &Harness) {
-    let key = format!("group:{}", uuid::Uuid::new_v4());
-    let inside = Arc::new(AtomicUsize::new(0));
-    let mut tasks = Vec::new();
-    for i in 0..8 {
-        let (s, key, inside) = (h.store.clone(), key.clone(), inside.clone());
-        tasks.push(tokio::spawn(async move {
-            let _guard = s.lock(&key).await.unwrap();
-            assert_eq!(inside.fetch_add(1, Ordering::SeqCst), 0, "two holders at once");
-            // Real store work while holding the lock gives other tasks every chance to interleave.
-            s.insert_user(&user(9, i, &format!("l{i}"))).await.unwrap();
-            tokio::task::yield_now().await;
-            inside.fetch_sub(1, Ordering::SeqCst);
-        }));
-    }
-    for t in tasks {
-        t.await.unwrap();
-    }
-    assert_eq!(h.store.count_users(9).await.unwrap(), 8);
-}
-
-/// A second holder (same store or, on PostgreSQL, another store instance) waits for the first.
-async fn second_holder_waits(h: &Harness, other: Arc<dyn MappingStore>) {
-    let key = format!("group:{}", uuid::Uuid::new_v4());
-    let first = h.store.lock(&key).await.unwrap();
-    let (tx, mut rx) = tokio::sync::oneshot::channel();
-    let k = key.clone();
-    let waiter = tokio::spawn(async move {
-        let guard = other.lock(&k).await.unwrap();
-        let _ = tx.send(());
-        guard
-    });
-    match &h.kind {
-        Kind::Postgres { .. } => wait_for_pg_waiter(&key).await,
-        Kind::Sqlite { .. } => {
-            for _ in 0..100 {
-                tokio::task::yield_now().await;
-            }
-        }
-    }
-    assert!(rx.try_recv().is_err(), "second holder got the lock while the first held it");
-    drop(first);
-    rx.await.unwrap();
-    drop(waiter.await.unwrap());
-    // Released again: a third acquisition succeeds.
-    drop(h.store.lock(&key).await.unwrap());
-}
-
-/// Polls `pg_locks` (bounded) until a backend waits for the advisory lock on `key`.
-async fn wait_for_pg_waiter(key: &str) {
-    let (client, conn) = tokio_postgres::connect(PG_BASE, tokio_postgres::NoTls).await.unwrap();
-    let task = tokio::spawn(conn);
-    for _ in 0..2000 {
-        let n: i64 = client
-            .query_one(
-                "SELECT COUNT(*) FROM pg_locks WHERE locktype = 'advisory' AND NOT granted \
-                 AND objid = (hashtext($1)::bigint & 4294967295)::oid",
-                &[&key],
-            )
-            .await
-            .unwrap()
-            .get(0);
-        if n > 0 {
-            drop(client);
-            let _ = task.await;
-            return;
-        }
-        tokio::task::yield_now().await;
-    }
-    panic!("no backend ever waited for the advisory lock");
-}
-
-async fn lock_second_holder_same_store(h: &Harness) {
-    second_holder_waits(h, h.store.clone()).await;
-}
-
-async fn lock_second_holder_other_instance(h: &Harness) {
-    let other = match h.kind {
-        Kind::Postgres { .. } => h.reopen().await.unwrap(),
-        // One process per SQLite file: the same instance is the only meaningful case.
-        Kind::Sqlite { .. } => h.store.clone(),
-    };
-    second_holder_waits(h, other).await;
 }
 
 macro_rules! suite {
