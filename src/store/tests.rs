@@ -11,7 +11,10 @@ use super::*;
 
 mod locks;
 
-use self::locks::{lock_is_exclusive, lock_second_holder_other_instance, lock_second_holder_same_store};
+use self::locks::{
+    lock_cancelled_waiter_leaves_no_holder, lock_is_exclusive, lock_second_holder_other_instance,
+    lock_second_holder_same_store,
+};
 
 const PG_BASE: &str = "postgres://postgres@127.0.0.1:5432/test";
 
@@ -385,6 +388,7 @@ suite!(
     lock_is_exclusive,
     lock_second_holder_same_store,
     lock_second_holder_other_instance,
+    lock_cancelled_waiter_leaves_no_holder,
 );
 
 #[test]

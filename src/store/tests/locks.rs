@@ -91,3 +91,20 @@ pub(super) async fn lock_second_holder_other_instance(h: &Harness) {
     };
     second_holder_waits(h, other).await;
 }
+
+/// A waiter cancelled mid-wait must not leave the lock held once the first holder releases.
+pub(super) async fn lock_cancelled_waiter_leaves_no_holder(h: &Harness) {
+    let key = format!("group:{}", uuid::Uuid::new_v4());
+    let first = h.store.lock(&key).await.unwrap();
+    let (s, k) = (h.store.clone(), key.clone());
+    let waiter = tokio::spawn(async move { drop(s.lock(&k).await) });
+    if let Kind::Postgres { .. } = h.kind {
+        wait_for_pg_waiter(&key).await;
+    }
+    waiter.abort();
+    let _ = waiter.await;
+    drop(first);
+    // Bounded so a leaked holder fails the test instead of hanging it.
+    let third = tokio::time::timeout(std::time::Duration::from_secs(60), h.store.lock(&key)).await;
+    assert!(matches!(third, Ok(Ok(_))), "lock never became free after a cancelled waiter");
+}
