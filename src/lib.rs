@@ -8,11 +8,15 @@
 //! `docs/design.md` has the full module map.
 #![forbid(unsafe_code)]
 
+pub mod body;
 pub mod cli;
 pub mod commands;
 pub mod config;
+pub mod grafana;
 pub mod metrics;
 pub mod policy;
 pub mod provision;
 pub mod scim_api;
+pub mod store;
 pub mod telemetry;
+pub mod upstream;

@@ -1,0 +1,57 @@
+//! The admin listener: `/healthz` (the process is alive), `/readyz` (Grafana answers and the store
+//! opens) and `/metrics` (Prometheus text). Kept off the public listener so it can be firewalled.
+
+use std::sync::Arc;
+
+use http::header::CONTENT_TYPE;
+use http::{Method, Request, Response, StatusCode};
+use hyper::body::Incoming;
+use serde_json::json;
+
+use crate::app::App;
+use crate::body::{full, Body};
+
+/// Handles one admin request.
+pub async fn handle(app: Arc<App>, req: Request<Incoming>) -> Response<Body> {
+    if req.method() != Method::GET && req.method() != Method::HEAD {
+        return text(StatusCode::METHOD_NOT_ALLOWED, "method not allowed\n");
+    }
+    match req.uri().path() {
+        "/healthz" => text(StatusCode::OK, "ok\n"),
+        "/readyz" => readyz(&app).await,
+        "/metrics" => {
+            let mut res = text(StatusCode::OK, &app.metrics.render());
+            res.headers_mut().insert(
+                CONTENT_TYPE,
+                http::HeaderValue::from_static("application/openmetrics-text; version=1.0.0; charset=utf-8"),
+            );
+            res
+        }
+        _ => text(StatusCode::NOT_FOUND, "not found\n"),
+    }
+}
+
+async fn readyz(app: &App) -> Response<Body> {
+    let (grafana, store) = tokio::join!(app.grafana.health(), app.store.ping());
+    let grafana_ok = grafana.is_ok();
+    let store_ok = store.is_ok();
+    let body = json!({
+        "ready": grafana_ok && store_ok,
+        "checks": {
+            "grafana": match &grafana { Ok(h) => json!({"ok": true, "version": h.version}), Err(e) => json!({"ok": false, "error": e.to_string()}) },
+            "store": match &store { Ok(()) => json!({"ok": true, "backend": app.store.backend_name()}), Err(e) => json!({"ok": false, "error": e.to_string()}) },
+        }
+    });
+    let status = if grafana_ok && store_ok { StatusCode::OK } else { StatusCode::SERVICE_UNAVAILABLE };
+    let mut res = Response::new(full(body.to_string()));
+    *res.status_mut() = status;
+    res.headers_mut().insert(CONTENT_TYPE, http::HeaderValue::from_static("application/json"));
+    res
+}
+
+fn text(status: StatusCode, body: &str) -> Response<Body> {
+    let mut res = Response::new(full(body.to_string()));
+    *res.status_mut() = status;
+    res.headers_mut().insert(CONTENT_TYPE, http::HeaderValue::from_static("text/plain; charset=utf-8"));
+    res
+}

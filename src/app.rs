@@ -1,0 +1,144 @@
+//! Assembly: build every component from the configuration and run both listeners.
+//!
+//! [`run`] takes already-bound listeners and a shutdown future, so tests bind port 0 and stop the
+//! sidecar cleanly, exactly as `main` does with real ports and SIGTERM.
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use tokio::net::TcpListener;
+use tokio::sync::watch;
+use tracing::{info, warn};
+
+use crate::config::Config;
+use crate::grafana::GrafanaClient;
+use crate::metrics::Metrics;
+use crate::proxy::Forwarder;
+use crate::store::MappingStore;
+use crate::{admin, router, server, store, upstream};
+
+/// The two listeners the sidecar serves.
+#[derive(Debug)]
+pub struct Listeners {
+    /// Proxy, SCIM and the SAML gate.
+    pub public: TcpListener,
+    /// `/healthz`, `/readyz`, `/metrics`.
+    pub admin: TcpListener,
+}
+
+impl Listeners {
+    /// Binds the addresses of `config`.
+    ///
+    /// # Errors
+    /// When either address cannot be bound.
+    pub async fn bind(config: &Config) -> std::io::Result<Self> {
+        Ok(Self {
+            public: TcpListener::bind(&config.server.listen).await?,
+            admin: TcpListener::bind(&config.admin.listen).await?,
+        })
+    }
+
+    /// The bound addresses (public, admin).
+    ///
+    /// # Errors
+    /// When the OS cannot report a socket's address.
+    pub fn local_addrs(&self) -> std::io::Result<(SocketAddr, SocketAddr)> {
+        Ok((self.public.local_addr()?, self.admin.local_addr()?))
+    }
+}
+
+/// Why the sidecar could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum RunError {
+    #[error("cannot build the Grafana client: {0}")]
+    Upstream(#[from] upstream::UpstreamError),
+    #[error("cannot set up proxying: {0}")]
+    Forwarder(#[from] crate::proxy::ForwarderError),
+    #[error("cannot load TLS material: {0}")]
+    Tls(#[from] server::tls::TlsError),
+    #[error("cannot open the mapping store: {0}")]
+    Store(#[from] store::StoreError),
+}
+
+/// Everything a request handler may need, shared by every connection.
+pub struct App {
+    pub config: Config,
+    pub metrics: Metrics,
+    pub forwarder: Forwarder,
+    pub grafana: GrafanaClient,
+    pub store: Arc<dyn MappingStore>,
+}
+
+impl App {
+    /// Builds every component. Opens (and migrates) the store; does not contact Grafana.
+    ///
+    /// # Errors
+    /// See [`RunError`].
+    pub async fn build(config: Config) -> Result<Arc<Self>, RunError> {
+        let http = upstream::build_client(&config.grafana)?;
+        let forwarder = Forwarder::new(&config.grafana, http.clone())?;
+        let password = config.grafana.password.clone().unwrap_or_default();
+        let grafana = GrafanaClient::new(
+            &config.grafana.url,
+            &config.grafana.user,
+            password,
+            http,
+            config.grafana.request_timeout,
+        );
+        let store = store::open(config.store.url.expose(), config.store.max_connections).await?;
+        Ok(Arc::new(Self { config, metrics: Metrics::new(), forwarder, grafana, store }))
+    }
+}
+
+/// Runs the sidecar until `shutdown` completes, then drains in-flight requests.
+///
+/// # Errors
+/// When a component cannot be built (see [`RunError`]); serving errors are logged, not returned.
+pub async fn run(
+    config: Config,
+    listeners: Listeners,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> Result<(), RunError> {
+    let tls = match (&config.server.tls_cert_file, &config.server.tls_key_file) {
+        (Some(cert), Some(key)) => Some(server::tls::acceptor_from_files(cert, key)?),
+        _ => None,
+    };
+    if config.grafana.insecure_skip_verify {
+        warn!("grafana certificate verification is OFF ([grafana] insecure_skip_verify)");
+    }
+    let app = App::build(config).await?;
+    let (public_addr, admin_addr) = (listeners.public.local_addr().ok(), listeners.admin.local_addr().ok());
+    info!(public = ?public_addr, admin = ?admin_addr, grafana = %app.config.grafana.url, "scim-sidecar listening");
+
+    let (stop_tx, stop_rx) = watch::channel(false);
+    let stopped = |mut rx: watch::Receiver<bool>| async move {
+        let _ = rx.wait_for(|stop| *stop).await;
+    };
+    let admin_app = app.clone();
+    let admin_task = tokio::spawn({
+        let server_cfg = app.config.server.clone();
+        let rx = stop_rx.clone();
+        async move {
+            let handler = move |req, _info| admin::handle(admin_app.clone(), req);
+            server::serve(listeners.admin, None, &server_cfg, handler, stopped(rx)).await;
+        }
+    });
+    let public_app = app.clone();
+    let public = server::serve(
+        listeners.public,
+        tls,
+        &app.config.server,
+        move |req, info| router::handle(public_app.clone(), req, info),
+        stopped(stop_rx),
+    );
+    let signal = async move {
+        shutdown.await;
+        info!("shutting down: no new connections, draining in-flight requests");
+        let _ = stop_tx.send(true);
+    };
+    tokio::join!(public, signal);
+    let _ = admin_task.await;
+    info!("scim-sidecar stopped");
+    Ok(())
+}

@@ -1,0 +1,266 @@
+//! The mapping store: everything about SCIM resources that Grafana cannot hold.
+//!
+//! Grafana keeps users and teams; this store keeps their SCIM side: SCIM ids (UUID v4),
+//! `externalId`, the original-case `userName`, SCIM attributes Grafana has no field for, the
+//! active/deleted state, what to restore on reactivation and `meta` (created, lastModified,
+//! version). [`MappingStore`] is the one interface; [`open`] picks SQLite (`sqlite://PATH`, one
+//! process) or PostgreSQL (`postgres://…`, several replicas) by URL scheme and runs the numbered
+//! migrations ([`migrations`]).
+//!
+//! Uniqueness (per org `userName`/`displayName` ignoring case, `externalId`, Grafana id) is
+//! enforced by the database, so concurrent inserts from several replicas yield exactly one row.
+//! Deleted rows keep their keys: a later create with the same `userName` revives the row.
+//!
+//! This module knows nothing of Grafana's HTTP API, SCIM parsing or HTTP types.
+
+mod lock;
+pub mod migrations;
+mod postgres;
+mod sql;
+mod sqlite;
+#[cfg(test)]
+mod tests;
+
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use serde_json::Value;
+
+pub use lock::ResourceLock;
+
+/// Largest number of ids one `*_by_grafana_ids` call accepts; callers page far below this.
+pub const MAX_IDS_PER_LOOKUP: usize = 10_000;
+
+/// The SCIM side of one Grafana user in one org.
+#[derive(Clone, Debug, PartialEq)]
+pub struct UserRecord {
+    /// SCIM id: a UUID v4 string, never derived from Grafana ids or `externalId`.
+    pub scim_id: String,
+    pub org_id: i64,
+    pub grafana_user_id: i64,
+    pub grafana_uid: Option<String>,
+    /// `userName` as the IdP sent it (Grafana stores logins lowercased).
+    pub user_name: String,
+    pub external_id: Option<String>,
+    /// Primary email; the store lowercases it on write because the login gate looks it up.
+    pub email: Option<String>,
+    pub active: bool,
+    /// Hidden from SCIM (`on_delete = deactivate`); keeps its keys so a create can revive it.
+    pub deleted: bool,
+    /// Created or adopted through SCIM: the passthrough guard protects it.
+    pub managed: bool,
+    /// The canonical SCIM resource minus `id` and `meta`.
+    pub attributes: Value,
+    /// Org role and team ids to restore on reactivation.
+    pub restore: Option<Value>,
+    pub created: DateTime<Utc>,
+    pub last_modified: DateTime<Utc>,
+    pub version: i64,
+}
+
+/// The SCIM side of one Grafana team.
+#[derive(Clone, Debug, PartialEq)]
+pub struct GroupRecord {
+    pub scim_id: String,
+    pub org_id: i64,
+    pub grafana_team_id: i64,
+    pub grafana_team_uid: Option<String>,
+    pub display_name: String,
+    pub external_id: Option<String>,
+    pub deleted: bool,
+    /// The canonical SCIM resource minus `id` and `meta`.
+    pub attributes: Value,
+    pub created: DateTime<Utc>,
+    pub last_modified: DateTime<Utc>,
+    pub version: i64,
+}
+
+/// Why a store call failed.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// A uniqueness rule was violated; `constraint` is one of the [`constraints`] names.
+    #[error("unique constraint {constraint} violated")]
+    Conflict { constraint: String },
+    /// The row's version moved since the caller read it.
+    #[error("record was modified concurrently")]
+    StaleVersion,
+    #[error("record not found")]
+    NotFound,
+    /// Database or driver failure. Never contains the connection URL.
+    #[error("store backend error: {0}")]
+    Backend(String),
+    #[error("store migration error: {0}")]
+    Migration(String),
+    /// The store URL is not usable (unknown scheme, bad syntax).
+    #[error("invalid store url: {0}")]
+    InvalidUrl(String),
+}
+
+/// Names reported in [`StoreError::Conflict`], identical for both backends.
+pub mod constraints {
+    pub const USER_PRIMARY_KEY: &str = "scim_users_pkey";
+    pub const USER_NAME: &str = "scim_users_user_name_uq";
+    pub const USER_EXTERNAL_ID: &str = "scim_users_external_id_uq";
+    pub const USER_GRAFANA_ID: &str = "scim_users_grafana_id_uq";
+    pub const GROUP_PRIMARY_KEY: &str = "scim_groups_pkey";
+    pub const GROUP_DISPLAY_NAME: &str = "scim_groups_display_name_uq";
+    pub const GROUP_EXTERNAL_ID: &str = "scim_groups_external_id_uq";
+    pub const GROUP_GRAFANA_ID: &str = "scim_groups_grafana_id_uq";
+}
+
+/// The mapping store. Every lookup also returns deleted rows (callers decide whether a deleted
+/// row is visible); counts only count non-deleted rows.
+#[async_trait]
+pub trait MappingStore: Send + Sync + 'static {
+    /// # Errors
+    /// `Conflict` when a uniqueness rule is violated.
+    async fn insert_user(&self, user: &UserRecord) -> Result<(), StoreError>;
+    /// Writes every field of `user` (keyed by org and SCIM id) and sets `version =
+    /// expected_version + 1`; returns the new version.
+    ///
+    /// # Errors
+    /// `StaleVersion` when the stored version is not `expected_version`, `NotFound`, `Conflict`.
+    async fn update_user(&self, user: &UserRecord, expected_version: i64) -> Result<i64, StoreError>;
+    async fn get_user(&self, org_id: i64, scim_id: &str) -> Result<Option<UserRecord>, StoreError>;
+    /// Case-insensitive `userName` lookup.
+    async fn user_by_user_name(&self, org_id: i64, user_name: &str)
+        -> Result<Option<UserRecord>, StoreError>;
+    /// Exact (case-sensitive) `externalId` lookup.
+    async fn user_by_external_id(
+        &self,
+        org_id: i64,
+        external_id: &str,
+    ) -> Result<Option<UserRecord>, StoreError>;
+    async fn user_by_grafana_id(
+        &self,
+        org_id: i64,
+        grafana_user_id: i64,
+    ) -> Result<Option<UserRecord>, StoreError>;
+    /// One query for a listing page; order unspecified; at most [`MAX_IDS_PER_LOOKUP`] ids.
+    async fn users_by_grafana_ids(&self, org_id: i64, ids: &[i64]) -> Result<Vec<UserRecord>, StoreError>;
+    /// Any org, case-insensitive; for the login gate.
+    async fn users_by_email(&self, email: &str) -> Result<Vec<UserRecord>, StoreError>;
+    /// Any org, case-insensitive.
+    async fn users_by_user_name_any_org(&self, user_name: &str) -> Result<Vec<UserRecord>, StoreError>;
+    /// True when any org has a `managed` row for this Grafana user (deleted rows included:
+    /// a hidden user still exists in Grafana). Served from an index.
+    async fn is_managed_grafana_user(&self, grafana_user_id: i64) -> Result<bool, StoreError>;
+    /// Removes the mapping row. `NotFound` when there was none.
+    async fn delete_user_record(&self, org_id: i64, scim_id: &str) -> Result<(), StoreError>;
+    /// Non-deleted users of an org.
+    async fn count_users(&self, org_id: i64) -> Result<i64, StoreError>;
+
+    async fn insert_group(&self, group: &GroupRecord) -> Result<(), StoreError>;
+    /// Same contract as [`MappingStore::update_user`].
+    async fn update_group(&self, group: &GroupRecord, expected_version: i64) -> Result<i64, StoreError>;
+    async fn get_group(&self, org_id: i64, scim_id: &str) -> Result<Option<GroupRecord>, StoreError>;
+    /// Case-insensitive `displayName` lookup.
+    async fn group_by_display_name(
+        &self,
+        org_id: i64,
+        display_name: &str,
+    ) -> Result<Option<GroupRecord>, StoreError>;
+    async fn group_by_external_id(
+        &self,
+        org_id: i64,
+        external_id: &str,
+    ) -> Result<Option<GroupRecord>, StoreError>;
+    async fn group_by_grafana_id(
+        &self,
+        org_id: i64,
+        grafana_team_id: i64,
+    ) -> Result<Option<GroupRecord>, StoreError>;
+    async fn groups_by_grafana_ids(&self, org_id: i64, ids: &[i64]) -> Result<Vec<GroupRecord>, StoreError>;
+    /// True when a non-deleted group maps this team (deleted groups' teams are gone from Grafana
+    /// and their ids may be reused).
+    async fn is_managed_grafana_team(&self, grafana_team_id: i64) -> Result<bool, StoreError>;
+    async fn delete_group_record(&self, org_id: i64, scim_id: &str) -> Result<(), StoreError>;
+    async fn count_groups(&self, org_id: i64) -> Result<i64, StoreError>;
+
+    /// A round trip to the database, for readiness.
+    async fn ping(&self) -> Result<(), StoreError>;
+    async fn schema_version(&self) -> Result<i64, StoreError>;
+    fn backend_name(&self) -> &'static str;
+    /// Serialises work on `key` across tasks (SQLite) or replicas (PostgreSQL advisory lock);
+    /// released when the guard drops.
+    async fn lock(&self, key: &str) -> Result<ResourceLock, StoreError>;
+}
+
+/// Which backend a store URL names.
+enum Target<'a> {
+    Sqlite(SqliteTarget<'a>),
+    Postgres(&'a str),
+}
+
+enum SqliteTarget<'a> {
+    File(&'a str),
+    Memory,
+}
+
+fn parse_url(url: &str) -> Result<Target<'_>, StoreError> {
+    if url == "sqlite::memory:" || url == "sqlite://:memory:" {
+        return Ok(Target::Sqlite(SqliteTarget::Memory));
+    }
+    if let Some(path) = url.strip_prefix("sqlite://").or_else(|| url.strip_prefix("sqlite:")) {
+        if path.is_empty() {
+            return Err(StoreError::InvalidUrl("sqlite url has no path".into()));
+        }
+        return Ok(Target::Sqlite(SqliteTarget::File(path)));
+    }
+    if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+        return Ok(Target::Postgres(url));
+    }
+    // Never echo the URL: it may carry a password.
+    Err(StoreError::InvalidUrl("expected sqlite://PATH, postgres:// or postgresql://".into()))
+}
+
+/// Opens the store named by `url`, running pending migrations.
+///
+/// `max_connections` sizes the PostgreSQL pool and the SQLite reader set.
+///
+/// # Errors
+/// `InvalidUrl`, `Backend` when the database is unreachable, `Migration` when the schema is newer
+/// than this binary or a step fails.
+pub async fn open(url: &str, max_connections: usize) -> Result<Arc<dyn MappingStore>, StoreError> {
+    let max = max_connections.clamp(1, 256);
+    match parse_url(url)? {
+        Target::Sqlite(SqliteTarget::File(path)) => {
+            Ok(Arc::new(sqlite::SqliteStore::open_file(path, max).await?))
+        }
+        Target::Sqlite(SqliteTarget::Memory) => Ok(Arc::new(sqlite::SqliteStore::open_memory().await?)),
+        Target::Postgres(url) => Ok(Arc::new(postgres::PgStore::open(url, max).await?)),
+    }
+}
+
+/// Runs pending migrations and returns the resulting schema version (the `migrate` subcommand).
+///
+/// # Errors
+/// As [`open`].
+pub async fn migrate(url: &str) -> Result<i64, StoreError> {
+    let store = open(url, 1).await?;
+    store.schema_version().await
+}
+
+/// Lowercased key used for case-insensitive uniqueness of `userName` and `displayName`.
+pub(crate) fn name_key(name: &str) -> String {
+    name.to_lowercase()
+}
+
+/// Timestamps are stored as microseconds since the epoch in both backends.
+pub(crate) fn to_micros(t: &DateTime<Utc>) -> i64 {
+    t.timestamp_micros()
+}
+
+pub(crate) fn from_micros(us: i64) -> Result<DateTime<Utc>, StoreError> {
+    DateTime::from_timestamp_micros(us)
+        .ok_or_else(|| StoreError::Backend(format!("timestamp out of range: {us}")))
+}
+
+pub(crate) fn to_json_text(v: &Value) -> Result<String, StoreError> {
+    serde_json::to_string(v).map_err(|e| StoreError::Backend(format!("encode json: {e}")))
+}
+
+pub(crate) fn from_json_text(s: &str) -> Result<Value, StoreError> {
+    serde_json::from_str(s).map_err(|e| StoreError::Backend(format!("stored json is invalid: {e}")))
+}

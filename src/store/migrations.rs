@@ -1,0 +1,154 @@
+//! Numbered schema migrations for both backends.
+//!
+//! Each step runs in its own transaction that also bumps `schema_version`, so a crash leaves the
+//! database at a whole step. A database whose version is newer than [`LATEST`] is refused: an
+//! older binary must not write rows it does not understand. Steps are SQL constants rather than
+//! files so the binary is self-contained.
+
+/// One numbered step.
+#[derive(Debug, Clone, Copy)]
+pub struct Step {
+    pub version: i64,
+    pub sql: &'static str,
+}
+
+/// The newest schema version this binary knows.
+pub const LATEST: i64 = 1;
+
+/// SQLite steps. The unique indexes carry the names from [`super::constraints`].
+pub const SQLITE: &[Step] = &[Step {
+    version: 1,
+    sql: "
+CREATE TABLE scim_users (
+    scim_id TEXT NOT NULL PRIMARY KEY,
+    org_id INTEGER NOT NULL,
+    grafana_user_id INTEGER NOT NULL,
+    grafana_uid TEXT,
+    user_name TEXT NOT NULL,
+    user_name_key TEXT NOT NULL,
+    external_id TEXT,
+    email TEXT,
+    active INTEGER NOT NULL,
+    deleted INTEGER NOT NULL,
+    managed INTEGER NOT NULL,
+    attributes TEXT NOT NULL,
+    restore TEXT,
+    created INTEGER NOT NULL,
+    last_modified INTEGER NOT NULL,
+    version INTEGER NOT NULL
+);
+CREATE UNIQUE INDEX scim_users_user_name_uq ON scim_users (org_id, user_name_key);
+CREATE UNIQUE INDEX scim_users_external_id_uq ON scim_users (org_id, external_id);
+CREATE UNIQUE INDEX scim_users_grafana_id_uq ON scim_users (org_id, grafana_user_id);
+CREATE INDEX scim_users_email_idx ON scim_users (email);
+CREATE INDEX scim_users_name_any_org_idx ON scim_users (user_name_key);
+CREATE INDEX scim_users_managed_idx ON scim_users (grafana_user_id) WHERE managed = 1;
+CREATE TABLE scim_groups (
+    scim_id TEXT NOT NULL PRIMARY KEY,
+    org_id INTEGER NOT NULL,
+    grafana_team_id INTEGER NOT NULL,
+    grafana_team_uid TEXT,
+    display_name TEXT NOT NULL,
+    display_name_key TEXT NOT NULL,
+    external_id TEXT,
+    deleted INTEGER NOT NULL,
+    attributes TEXT NOT NULL,
+    created INTEGER NOT NULL,
+    last_modified INTEGER NOT NULL,
+    version INTEGER NOT NULL
+);
+CREATE UNIQUE INDEX scim_groups_display_name_uq ON scim_groups (org_id, display_name_key);
+CREATE UNIQUE INDEX scim_groups_external_id_uq ON scim_groups (org_id, external_id);
+CREATE UNIQUE INDEX scim_groups_grafana_id_uq ON scim_groups (org_id, grafana_team_id);
+CREATE INDEX scim_groups_team_idx ON scim_groups (grafana_team_id) WHERE deleted = 0;
+",
+}];
+
+/// PostgreSQL steps; the same shape with native types.
+pub const POSTGRES: &[Step] = &[Step {
+    version: 1,
+    sql: "
+CREATE TABLE scim_users (
+    scim_id TEXT NOT NULL,
+    org_id BIGINT NOT NULL,
+    grafana_user_id BIGINT NOT NULL,
+    grafana_uid TEXT,
+    user_name TEXT NOT NULL,
+    user_name_key TEXT NOT NULL,
+    external_id TEXT,
+    email TEXT,
+    active BOOLEAN NOT NULL,
+    deleted BOOLEAN NOT NULL,
+    managed BOOLEAN NOT NULL,
+    attributes TEXT NOT NULL,
+    restore TEXT,
+    created BIGINT NOT NULL,
+    last_modified BIGINT NOT NULL,
+    version BIGINT NOT NULL,
+    CONSTRAINT scim_users_pkey PRIMARY KEY (scim_id),
+    CONSTRAINT scim_users_user_name_uq UNIQUE (org_id, user_name_key),
+    CONSTRAINT scim_users_external_id_uq UNIQUE (org_id, external_id),
+    CONSTRAINT scim_users_grafana_id_uq UNIQUE (org_id, grafana_user_id)
+);
+CREATE INDEX scim_users_email_idx ON scim_users (email);
+CREATE INDEX scim_users_name_any_org_idx ON scim_users (user_name_key);
+CREATE INDEX scim_users_managed_idx ON scim_users (grafana_user_id) WHERE managed;
+CREATE TABLE scim_groups (
+    scim_id TEXT NOT NULL,
+    org_id BIGINT NOT NULL,
+    grafana_team_id BIGINT NOT NULL,
+    grafana_team_uid TEXT,
+    display_name TEXT NOT NULL,
+    display_name_key TEXT NOT NULL,
+    external_id TEXT,
+    deleted BOOLEAN NOT NULL,
+    attributes TEXT NOT NULL,
+    created BIGINT NOT NULL,
+    last_modified BIGINT NOT NULL,
+    version BIGINT NOT NULL,
+    CONSTRAINT scim_groups_pkey PRIMARY KEY (scim_id),
+    CONSTRAINT scim_groups_display_name_uq UNIQUE (org_id, display_name_key),
+    CONSTRAINT scim_groups_external_id_uq UNIQUE (org_id, external_id),
+    CONSTRAINT scim_groups_grafana_id_uq UNIQUE (org_id, grafana_team_id)
+);
+CREATE INDEX scim_groups_team_idx ON scim_groups (grafana_team_id) WHERE NOT deleted;
+",
+}];
+
+/// The message for a database written by a newer binary.
+pub(crate) fn too_new(found: i64) -> super::StoreError {
+    super::StoreError::Migration(format!(
+        "database schema version {found} is newer than this binary supports ({LATEST}); upgrade the sidecar"
+    ))
+}
+
+/// Checks that `steps` are numbered 1, 2, … up to [`LATEST`] with no gap.
+pub(crate) fn check_contiguous(steps: &[Step]) -> Result<(), String> {
+    for (i, step) in steps.iter().enumerate() {
+        let want = i as i64 + 1;
+        if step.version != want {
+            return Err(format!("step {} found where {want} was expected", step.version));
+        }
+    }
+    if steps.last().map(|s| s.version) != Some(LATEST) {
+        return Err(format!("steps do not end at LATEST ({LATEST})"));
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn step_lists_are_contiguous_and_end_at_latest() {
+        assert_eq!(check_contiguous(SQLITE), Ok(()));
+        assert_eq!(check_contiguous(POSTGRES), Ok(()));
+    }
+
+    #[test]
+    fn gaps_are_detected() {
+        let steps = [Step { version: 1, sql: "" }, Step { version: 3, sql: "" }];
+        assert!(check_contiguous(&steps).is_err());
+    }
+}

@@ -1,0 +1,361 @@
+//! PostgreSQL backend: tokio-postgres through a deadpool pool; for several sidecar replicas.
+//!
+//! Uniqueness and optimistic concurrency live in single statements, so replicas need no
+//! coordination beyond the database. `lock` takes a session advisory lock on a dedicated pooled
+//! connection, which serialises holders across replicas. Migrations take a transaction-scoped
+//! advisory lock so replicas starting together migrate once.
+
+use std::time::Duration;
+
+use async_trait::async_trait;
+use deadpool_postgres::{Manager, ManagerConfig, Object, Pool, RecyclingMethod, Runtime};
+use tokio_postgres::error::SqlState;
+use tokio_postgres::types::ToSql;
+use tokio_postgres::{NoTls, Row};
+
+mod rows;
+
+use self::rows::{group_row, user_row};
+use super::migrations::{self, LATEST};
+use super::sql::{self, GroupRow, UserRow};
+use super::{GroupRecord, MappingStore, ResourceLock, StoreError, UserRecord, MAX_IDS_PER_LOOKUP};
+
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+const POOL_WAIT_TIMEOUT: Duration = Duration::from_secs(30);
+/// Arbitrary constant key for the migration advisory lock.
+const MIGRATION_LOCK_KEY: &str = "scim-sidecar/migrations";
+
+type Params<'a> = &'a [&'a (dyn ToSql + Sync)];
+
+pub(crate) struct PgStore {
+    pool: Pool,
+    /// Lock holders and waiters park connections for as long as the lock is wanted; a pool of
+    /// their own keeps them from starving the queries the holders run under the lock.
+    lock_pool: Pool,
+}
+
+fn backend(e: impl std::fmt::Display) -> StoreError {
+    StoreError::Backend(e.to_string())
+}
+
+fn map_err(e: tokio_postgres::Error) -> StoreError {
+    if let Some(db) = e.as_db_error() {
+        if db.code() == &SqlState::UNIQUE_VIOLATION {
+            return StoreError::Conflict { constraint: db.constraint().unwrap_or("unknown").to_owned() };
+        }
+    }
+    backend(e)
+}
+
+impl PgStore {
+    pub(crate) async fn open(url: &str, max_connections: usize) -> Result<Self, StoreError> {
+        let mut cfg: tokio_postgres::Config =
+            url.parse().map_err(|e| StoreError::InvalidUrl(format!("postgres url: {e}")))?;
+        if cfg.get_connect_timeout().is_none() {
+            cfg.connect_timeout(CONNECT_TIMEOUT);
+        }
+        let pool = build_pool(&cfg, max_connections, Some(POOL_WAIT_TIMEOUT))?;
+        // Waiting for a lock slot is waiting for the lock: callers bound it themselves.
+        let lock_pool = build_pool(&cfg, max_connections, None)?;
+        let store = Self { pool, lock_pool };
+        store.migrate().await?;
+        Ok(store)
+    }
+
+    async fn conn(&self) -> Result<Object, StoreError> {
+        self.pool.get().await.map_err(backend)
+    }
+
+    async fn migrate(&self) -> Result<i64, StoreError> {
+        migrations::check_contiguous(migrations::POSTGRES).map_err(StoreError::Migration)?;
+        let mig = |e: tokio_postgres::Error| StoreError::Migration(e.to_string());
+        let mut conn = self.conn().await?;
+        loop {
+            let tx = conn.transaction().await.map_err(mig)?;
+            tx.execute("SELECT pg_advisory_xact_lock(hashtext($1))", &[&MIGRATION_LOCK_KEY])
+                .await
+                .map_err(mig)?;
+            tx.batch_execute(
+                "CREATE TABLE IF NOT EXISTS schema_version (version BIGINT NOT NULL);
+                 INSERT INTO schema_version (version) SELECT 0 WHERE NOT EXISTS (SELECT 1 FROM schema_version);",
+            )
+            .await
+            .map_err(mig)?;
+            let current: i64 = tx
+                .query_one("SELECT MAX(version) FROM schema_version", &[])
+                .await
+                .and_then(|r| r.try_get(0))
+                .map_err(mig)?;
+            if current > LATEST {
+                return Err(migrations::too_new(current));
+            }
+            let Some(step) = migrations::POSTGRES.iter().find(|s| s.version == current + 1) else {
+                tx.commit().await.map_err(mig)?;
+                return Ok(current);
+            };
+            tx.batch_execute(step.sql).await.map_err(mig)?;
+            tx.execute("UPDATE schema_version SET version = $1", &[&step.version]).await.map_err(mig)?;
+            tx.commit().await.map_err(mig)?;
+            tracing::info!(version = step.version, "postgres store migrated");
+        }
+    }
+
+    async fn rows(&self, q: &str, p: Params<'_>) -> Result<Vec<Row>, StoreError> {
+        let conn = self.conn().await?;
+        let stmt = conn.prepare_cached(q).await.map_err(map_err)?;
+        conn.query(&stmt, p).await.map_err(map_err)
+    }
+
+    async fn execute(&self, q: &str, p: Params<'_>) -> Result<u64, StoreError> {
+        let conn = self.conn().await?;
+        let stmt = conn.prepare_cached(q).await.map_err(map_err)?;
+        conn.execute(&stmt, p).await.map_err(map_err)
+    }
+
+    async fn one<T: for<'a> tokio_postgres::types::FromSql<'a>>(
+        &self,
+        q: &str,
+        p: Params<'_>,
+    ) -> Result<T, StoreError> {
+        let rows = self.rows(q, p).await?;
+        let row = rows.first().ok_or_else(|| backend("query returned no row"))?;
+        row.try_get(0).map_err(map_err)
+    }
+
+    async fn users(&self, filter: &str, p: Params<'_>) -> Result<Vec<UserRecord>, StoreError> {
+        self.rows(&sql::select_user(filter), p).await?.iter().map(|r| user_row(r)?.decode()).collect()
+    }
+
+    async fn groups(&self, filter: &str, p: Params<'_>) -> Result<Vec<GroupRecord>, StoreError> {
+        self.rows(&sql::select_group(filter), p).await?.iter().map(|r| group_row(r)?.decode()).collect()
+    }
+
+    /// After an update matched no row: tell a missing row from a moved version.
+    async fn miss(&self, exists_sql: &str, org: i64, id: &str) -> StoreError {
+        match self.one::<i64>(exists_sql, &[&org, &id]).await {
+            Ok(0) => StoreError::NotFound,
+            Ok(_) => StoreError::StaleVersion,
+            Err(e) => e,
+        }
+    }
+}
+
+fn build_pool(cfg: &tokio_postgres::Config, size: usize, wait: Option<Duration>) -> Result<Pool, StoreError> {
+    let mgr =
+        Manager::from_config(cfg.clone(), NoTls, ManagerConfig { recycling_method: RecyclingMethod::Fast });
+    Pool::builder(mgr)
+        .max_size(size)
+        .runtime(Runtime::Tokio1)
+        .wait_timeout(wait)
+        .create_timeout(Some(CONNECT_TIMEOUT))
+        .build()
+        .map_err(backend)
+}
+
+fn check_ids(ids: &[i64]) -> Result<(), StoreError> {
+    if ids.len() > MAX_IDS_PER_LOOKUP {
+        return Err(StoreError::Backend(format!("too many ids in one lookup ({})", ids.len())));
+    }
+    Ok(())
+}
+
+#[async_trait]
+impl MappingStore for PgStore {
+    async fn insert_user(&self, user: &UserRecord) -> Result<(), StoreError> {
+        let r = UserRow::encode(user)?;
+        self.execute(sql::INSERT_USER, &rows::insert_user_params(&r)).await.map(drop)
+    }
+
+    async fn update_user(&self, user: &UserRecord, expected_version: i64) -> Result<i64, StoreError> {
+        let r = UserRow::encode(user)?;
+        let new_version = expected_version + 1;
+        let n = self
+            .execute(sql::UPDATE_USER, &rows::update_user_params(&r, &new_version, &expected_version))
+            .await?;
+        if n == 0 {
+            return Err(self.miss(sql::USER_EXISTS, r.org_id, &r.scim_id).await);
+        }
+        Ok(new_version)
+    }
+
+    async fn get_user(&self, org_id: i64, scim_id: &str) -> Result<Option<UserRecord>, StoreError> {
+        Ok(self.users("org_id = $1 AND scim_id = $2", &[&org_id, &scim_id]).await?.pop())
+    }
+
+    async fn user_by_user_name(
+        &self,
+        org_id: i64,
+        user_name: &str,
+    ) -> Result<Option<UserRecord>, StoreError> {
+        let key = super::name_key(user_name);
+        Ok(self.users("org_id = $1 AND user_name_key = $2", &[&org_id, &key]).await?.pop())
+    }
+
+    async fn user_by_external_id(
+        &self,
+        org_id: i64,
+        external_id: &str,
+    ) -> Result<Option<UserRecord>, StoreError> {
+        Ok(self.users("org_id = $1 AND external_id = $2", &[&org_id, &external_id]).await?.pop())
+    }
+
+    async fn user_by_grafana_id(&self, org_id: i64, id: i64) -> Result<Option<UserRecord>, StoreError> {
+        Ok(self.users("org_id = $1 AND grafana_user_id = $2", &[&org_id, &id]).await?.pop())
+    }
+
+    async fn users_by_grafana_ids(&self, org_id: i64, ids: &[i64]) -> Result<Vec<UserRecord>, StoreError> {
+        check_ids(ids)?;
+        let ids = ids.to_vec();
+        self.users("org_id = $1 AND grafana_user_id = ANY($2)", &[&org_id, &ids]).await
+    }
+
+    async fn users_by_email(&self, email: &str) -> Result<Vec<UserRecord>, StoreError> {
+        self.users("email = $1", &[&email.to_lowercase()]).await
+    }
+
+    async fn users_by_user_name_any_org(&self, user_name: &str) -> Result<Vec<UserRecord>, StoreError> {
+        self.users("user_name_key = $1", &[&super::name_key(user_name)]).await
+    }
+
+    async fn is_managed_grafana_user(&self, grafana_user_id: i64) -> Result<bool, StoreError> {
+        self.one(sql::IS_MANAGED_USER, &[&grafana_user_id]).await
+    }
+
+    async fn delete_user_record(&self, org_id: i64, scim_id: &str) -> Result<(), StoreError> {
+        match self.execute(sql::DELETE_USER, &[&org_id, &scim_id]).await? {
+            0 => Err(StoreError::NotFound),
+            _ => Ok(()),
+        }
+    }
+
+    async fn count_users(&self, org_id: i64) -> Result<i64, StoreError> {
+        self.one(sql::COUNT_USERS, &[&org_id]).await
+    }
+
+    async fn insert_group(&self, group: &GroupRecord) -> Result<(), StoreError> {
+        let r = GroupRow::encode(group)?;
+        self.execute(sql::INSERT_GROUP, &rows::insert_group_params(&r)).await.map(drop)
+    }
+
+    async fn update_group(&self, group: &GroupRecord, expected_version: i64) -> Result<i64, StoreError> {
+        let r = GroupRow::encode(group)?;
+        let new_version = expected_version + 1;
+        let n = self
+            .execute(sql::UPDATE_GROUP, &rows::update_group_params(&r, &new_version, &expected_version))
+            .await?;
+        if n == 0 {
+            return Err(self.miss(sql::GROUP_EXISTS, r.org_id, &r.scim_id).await);
+        }
+        Ok(new_version)
+    }
+
+    async fn get_group(&self, org_id: i64, scim_id: &str) -> Result<Option<GroupRecord>, StoreError> {
+        Ok(self.groups("org_id = $1 AND scim_id = $2", &[&org_id, &scim_id]).await?.pop())
+    }
+
+    async fn group_by_display_name(
+        &self,
+        org_id: i64,
+        name: &str,
+    ) -> Result<Option<GroupRecord>, StoreError> {
+        let key = super::name_key(name);
+        Ok(self.groups("org_id = $1 AND display_name_key = $2", &[&org_id, &key]).await?.pop())
+    }
+
+    async fn group_by_external_id(
+        &self,
+        org_id: i64,
+        external_id: &str,
+    ) -> Result<Option<GroupRecord>, StoreError> {
+        Ok(self.groups("org_id = $1 AND external_id = $2", &[&org_id, &external_id]).await?.pop())
+    }
+
+    async fn group_by_grafana_id(&self, org_id: i64, id: i64) -> Result<Option<GroupRecord>, StoreError> {
+        Ok(self.groups("org_id = $1 AND grafana_team_id = $2", &[&org_id, &id]).await?.pop())
+    }
+
+    async fn groups_by_grafana_ids(&self, org_id: i64, ids: &[i64]) -> Result<Vec<GroupRecord>, StoreError> {
+        check_ids(ids)?;
+        let ids = ids.to_vec();
+        self.groups("org_id = $1 AND grafana_team_id = ANY($2)", &[&org_id, &ids]).await
+    }
+
+    async fn is_managed_grafana_team(&self, team_id: i64) -> Result<bool, StoreError> {
+        self.one(sql::IS_MANAGED_TEAM, &[&team_id]).await
+    }
+
+    async fn delete_group_record(&self, org_id: i64, scim_id: &str) -> Result<(), StoreError> {
+        match self.execute(sql::DELETE_GROUP, &[&org_id, &scim_id]).await? {
+            0 => Err(StoreError::NotFound),
+            _ => Ok(()),
+        }
+    }
+
+    async fn count_groups(&self, org_id: i64) -> Result<i64, StoreError> {
+        self.one(sql::COUNT_GROUPS, &[&org_id]).await
+    }
+
+    async fn ping(&self) -> Result<(), StoreError> {
+        self.one::<i32>("SELECT 1", &[]).await.map(drop)
+    }
+
+    async fn schema_version(&self) -> Result<i64, StoreError> {
+        self.one("SELECT MAX(version) FROM schema_version", &[]).await
+    }
+
+    fn backend_name(&self) -> &'static str {
+        "postgres"
+    }
+
+    async fn lock(&self, key: &str) -> Result<ResourceLock, StoreError> {
+        let conn = self.lock_pool.get().await.map_err(backend)?;
+        // If this future is cancelled while waiting, the connection is dropped back to the pool
+        // with the lock request still queued; detach it instead so the server drops the request.
+        let mut conn = scopeguard_detach(conn);
+        let result = conn.get()?.execute("SELECT pg_advisory_lock(hashtext($1))", &[&key]).await;
+        let conn = conn.defuse()?;
+        match result {
+            Ok(_) => Ok(ResourceLock::postgres(conn, key.to_owned())),
+            Err(e) => {
+                drop(Object::take(conn));
+                Err(map_err(e))
+            }
+        }
+    }
+}
+
+/// Holds a pooled connection that is detached (closed) if dropped before [`Detach::defuse`].
+struct Detach(Option<Object>);
+
+fn scopeguard_detach(conn: Object) -> Detach {
+    Detach(Some(conn))
+}
+
+impl Detach {
+    fn get(&mut self) -> Result<&Object, StoreError> {
+        self.0.as_ref().ok_or_else(|| backend("lock connection already released"))
+    }
+
+    fn defuse(mut self) -> Result<Object, StoreError> {
+        self.0.take().ok_or_else(|| backend("lock connection already released"))
+    }
+}
+
+impl Drop for Detach {
+    fn drop(&mut self) {
+        if let Some(conn) = self.0.take() {
+            drop(Object::take(conn));
+        }
+    }
+}
+
+/// Sets the stored schema version directly (tests of downgrade refusal).
+#[cfg(test)]
+pub(crate) async fn force_version(url: &str, version: i64) -> Result<(), StoreError> {
+    let (client, connection) = tokio_postgres::connect(url, NoTls).await.map_err(backend)?;
+    let task = tokio::spawn(connection);
+    client.execute("UPDATE schema_version SET version = $1", &[&version]).await.map_err(backend)?;
+    drop(client);
+    let _ = task.await;
+    Ok(())
+}

@@ -1,0 +1,376 @@
+//! SQLite backend: rusqlite behind `spawn_blocking`.
+//!
+//! One writer connection (SQLite has one writer at a time anyway, so serialising writes in
+//! process avoids `SQLITE_BUSY` retries) and a few read-only connections used round robin; WAL
+//! mode lets readers run beside the writer. Only one process may use a SQLite file, which is why
+//! `lock` is an in-process keyed mutex.
+
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::Duration;
+
+use async_trait::async_trait;
+use rusqlite::types::Value as V;
+use rusqlite::{params, Connection, OpenFlags, TransactionBehavior};
+
+mod rows;
+
+use self::rows::{check_ids, id_list_filter, miss, query_groups, query_users, s};
+use super::lock::LocalLocks;
+use super::migrations::{self, LATEST};
+use super::sql::{self, GroupRow, UserRow};
+use super::{GroupRecord, MappingStore, ResourceLock, StoreError, UserRecord};
+
+const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
+/// Readers beyond this add nothing on two-core machines and cost file descriptors.
+const MAX_READERS: usize = 8;
+/// Stay well below SQLite's bound-parameter limit.
+const IN_CHUNK: usize = 500;
+
+type Shared = Arc<Mutex<Connection>>;
+
+pub(crate) struct SqliteStore {
+    writer: Shared,
+    readers: Vec<Shared>,
+    next_reader: AtomicUsize,
+    locks: LocalLocks,
+}
+
+fn backend(e: impl std::fmt::Display) -> StoreError {
+    StoreError::Backend(e.to_string())
+}
+
+/// Unique violations become `Conflict`; everything else is a backend error.
+fn map_err(e: rusqlite::Error) -> StoreError {
+    if let rusqlite::Error::SqliteFailure(f, Some(msg)) = &e {
+        if f.code == rusqlite::ErrorCode::ConstraintViolation && msg.contains("UNIQUE") {
+            return StoreError::Conflict { constraint: sql::constraint_from_sqlite_message(msg) };
+        }
+    }
+    backend(e)
+}
+
+fn configure(conn: &Connection) -> Result<(), StoreError> {
+    conn.busy_timeout(BUSY_TIMEOUT).map_err(backend)?;
+    conn.execute_batch("PRAGMA foreign_keys = ON; PRAGMA synchronous = NORMAL;").map_err(backend)
+}
+
+impl SqliteStore {
+    pub(crate) async fn open_file(path: &str, max_connections: usize) -> Result<Self, StoreError> {
+        let path = path.to_owned();
+        let readers = max_connections.clamp(1, MAX_READERS);
+        tokio::task::spawn_blocking(move || {
+            let mut writer = Connection::open(&path).map_err(backend)?;
+            writer.query_row("PRAGMA journal_mode = WAL", [], |r| r.get::<_, String>(0)).map_err(backend)?;
+            configure(&writer)?;
+            run_migrations(&mut writer)?;
+            let flags = OpenFlags::SQLITE_OPEN_READ_ONLY
+                | OpenFlags::SQLITE_OPEN_NO_MUTEX
+                | OpenFlags::SQLITE_OPEN_URI;
+            let readers = (0..readers)
+                .map(|_| {
+                    let conn = Connection::open_with_flags(&path, flags).map_err(backend)?;
+                    configure(&conn)?;
+                    Ok(Arc::new(Mutex::new(conn)))
+                })
+                .collect::<Result<Vec<_>, StoreError>>()?;
+            Ok(Self::from_parts(writer, readers))
+        })
+        .await
+        .map_err(backend)?
+    }
+
+    /// A private in-memory database for tests; readers share the writer connection.
+    pub(crate) async fn open_memory() -> Result<Self, StoreError> {
+        let mut conn = Connection::open_in_memory().map_err(backend)?;
+        configure(&conn)?;
+        run_migrations(&mut conn)?;
+        Ok(Self::from_parts(conn, Vec::new()))
+    }
+
+    fn from_parts(writer: Connection, readers: Vec<Shared>) -> Self {
+        let writer = Arc::new(Mutex::new(writer));
+        let readers = if readers.is_empty() { vec![writer.clone()] } else { readers };
+        Self { writer, readers, next_reader: AtomicUsize::new(0), locks: LocalLocks::default() }
+    }
+
+    async fn run<T, F>(conn: Shared, f: F) -> Result<T, StoreError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&mut Connection) -> Result<T, StoreError> + Send + 'static,
+    {
+        tokio::task::spawn_blocking(move || {
+            let mut guard = conn.lock().unwrap_or_else(PoisonError::into_inner);
+            f(&mut guard)
+        })
+        .await
+        .map_err(backend)?
+    }
+
+    async fn read<T, F>(&self, f: F) -> Result<T, StoreError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&mut Connection) -> Result<T, StoreError> + Send + 'static,
+    {
+        let i = self.next_reader.fetch_add(1, Ordering::Relaxed) % self.readers.len();
+        Self::run(self.readers[i].clone(), f).await
+    }
+
+    async fn write<T, F>(&self, f: F) -> Result<T, StoreError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&mut Connection) -> Result<T, StoreError> + Send + 'static,
+    {
+        Self::run(self.writer.clone(), f).await
+    }
+
+    async fn users(
+        &self,
+        filter: &'static str,
+        p: Vec<rusqlite::types::Value>,
+    ) -> Result<Vec<UserRecord>, StoreError> {
+        self.read(move |c| query_users(c, &sql::select_user(filter), &p)).await
+    }
+
+    async fn groups(
+        &self,
+        filter: &'static str,
+        p: Vec<rusqlite::types::Value>,
+    ) -> Result<Vec<GroupRecord>, StoreError> {
+        self.read(move |c| query_groups(c, &sql::select_group(filter), &p)).await
+    }
+
+    async fn scalar_i64(&self, q: &'static str, p: Vec<rusqlite::types::Value>) -> Result<i64, StoreError> {
+        self.read(move |c| c.query_row(q, rusqlite::params_from_iter(p), |r| r.get(0)).map_err(map_err)).await
+    }
+}
+
+fn run_migrations(conn: &mut Connection) -> Result<i64, StoreError> {
+    migrations::check_contiguous(migrations::SQLITE).map_err(StoreError::Migration)?;
+    let mig = |e: rusqlite::Error| StoreError::Migration(e.to_string());
+    conn.execute_batch(
+        "CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL);
+         INSERT INTO schema_version (version) SELECT 0 WHERE NOT EXISTS (SELECT 1 FROM schema_version);",
+    )
+    .map_err(mig)?;
+    loop {
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate).map_err(mig)?;
+        let current: i64 =
+            tx.query_row("SELECT MAX(version) FROM schema_version", [], |r| r.get(0)).map_err(mig)?;
+        if current > LATEST {
+            return Err(migrations::too_new(current));
+        }
+        let Some(step) = migrations::SQLITE.iter().find(|s| s.version == current + 1) else {
+            return Ok(current);
+        };
+        tx.execute_batch(step.sql).map_err(mig)?;
+        tx.execute("UPDATE schema_version SET version = ?1", [step.version]).map_err(mig)?;
+        tx.commit().map_err(mig)?;
+        tracing::info!(version = step.version, "sqlite store migrated");
+    }
+}
+
+#[async_trait]
+impl MappingStore for SqliteStore {
+    async fn insert_user(&self, user: &UserRecord) -> Result<(), StoreError> {
+        let r = UserRow::encode(user)?;
+        self.write(move |c| rows::insert_user(c, &r)).await
+    }
+
+    async fn update_user(&self, user: &UserRecord, expected_version: i64) -> Result<i64, StoreError> {
+        let r = UserRow::encode(user)?;
+        let new_version = expected_version + 1;
+        self.write(move |c| {
+            let n = rows::update_user(c, &r, new_version, expected_version)?;
+            if n == 0 {
+                return Err(miss(c, sql::USER_EXISTS, r.org_id, &r.scim_id));
+            }
+            Ok(new_version)
+        })
+        .await
+    }
+
+    async fn get_user(&self, org_id: i64, scim_id: &str) -> Result<Option<UserRecord>, StoreError> {
+        Ok(self.users("org_id = $1 AND scim_id = $2", vec![V::Integer(org_id), s(scim_id)]).await?.pop())
+    }
+
+    async fn user_by_user_name(
+        &self,
+        org_id: i64,
+        user_name: &str,
+    ) -> Result<Option<UserRecord>, StoreError> {
+        let key = super::name_key(user_name);
+        Ok(self
+            .users("org_id = $1 AND user_name_key = $2", vec![V::Integer(org_id), V::Text(key)])
+            .await?
+            .pop())
+    }
+
+    async fn user_by_external_id(
+        &self,
+        org_id: i64,
+        external_id: &str,
+    ) -> Result<Option<UserRecord>, StoreError> {
+        Ok(self
+            .users("org_id = $1 AND external_id = $2", vec![V::Integer(org_id), s(external_id)])
+            .await?
+            .pop())
+    }
+
+    async fn user_by_grafana_id(&self, org_id: i64, id: i64) -> Result<Option<UserRecord>, StoreError> {
+        Ok(self
+            .users("org_id = $1 AND grafana_user_id = $2", vec![V::Integer(org_id), V::Integer(id)])
+            .await?
+            .pop())
+    }
+
+    async fn users_by_grafana_ids(&self, org_id: i64, ids: &[i64]) -> Result<Vec<UserRecord>, StoreError> {
+        check_ids(ids)?;
+        let chunks: Vec<Vec<i64>> = ids.chunks(IN_CHUNK).map(<[i64]>::to_vec).collect();
+        self.read(move |c| {
+            let mut out = Vec::new();
+            for chunk in chunks {
+                let q = sql::select_user(&id_list_filter("grafana_user_id", chunk.len()));
+                let p: Vec<V> = std::iter::once(org_id).chain(chunk).map(V::Integer).collect();
+                out.extend(query_users(c, &q, &p)?);
+            }
+            Ok(out)
+        })
+        .await
+    }
+
+    async fn users_by_email(&self, email: &str) -> Result<Vec<UserRecord>, StoreError> {
+        self.users("email = $1", vec![V::Text(email.to_lowercase())]).await
+    }
+
+    async fn users_by_user_name_any_org(&self, user_name: &str) -> Result<Vec<UserRecord>, StoreError> {
+        self.users("user_name_key = $1", vec![V::Text(super::name_key(user_name))]).await
+    }
+
+    async fn is_managed_grafana_user(&self, grafana_user_id: i64) -> Result<bool, StoreError> {
+        Ok(self.scalar_i64(sql::IS_MANAGED_USER, vec![V::Integer(grafana_user_id)]).await? != 0)
+    }
+
+    async fn delete_user_record(&self, org_id: i64, scim_id: &str) -> Result<(), StoreError> {
+        let id = scim_id.to_owned();
+        let n =
+            self.write(move |c| c.execute(sql::DELETE_USER, params![org_id, id]).map_err(map_err)).await?;
+        if n == 0 {
+            return Err(StoreError::NotFound);
+        }
+        Ok(())
+    }
+
+    async fn count_users(&self, org_id: i64) -> Result<i64, StoreError> {
+        self.scalar_i64(sql::COUNT_USERS, vec![V::Integer(org_id)]).await
+    }
+
+    async fn insert_group(&self, group: &GroupRecord) -> Result<(), StoreError> {
+        let r = GroupRow::encode(group)?;
+        self.write(move |c| rows::insert_group(c, &r)).await
+    }
+
+    async fn update_group(&self, group: &GroupRecord, expected_version: i64) -> Result<i64, StoreError> {
+        let r = GroupRow::encode(group)?;
+        let new_version = expected_version + 1;
+        self.write(move |c| {
+            let n = rows::update_group(c, &r, new_version, expected_version)?;
+            if n == 0 {
+                return Err(miss(c, sql::GROUP_EXISTS, r.org_id, &r.scim_id));
+            }
+            Ok(new_version)
+        })
+        .await
+    }
+
+    async fn get_group(&self, org_id: i64, scim_id: &str) -> Result<Option<GroupRecord>, StoreError> {
+        Ok(self.groups("org_id = $1 AND scim_id = $2", vec![V::Integer(org_id), s(scim_id)]).await?.pop())
+    }
+
+    async fn group_by_display_name(
+        &self,
+        org_id: i64,
+        name: &str,
+    ) -> Result<Option<GroupRecord>, StoreError> {
+        let key = super::name_key(name);
+        Ok(self
+            .groups("org_id = $1 AND display_name_key = $2", vec![V::Integer(org_id), V::Text(key)])
+            .await?
+            .pop())
+    }
+
+    async fn group_by_external_id(
+        &self,
+        org_id: i64,
+        external_id: &str,
+    ) -> Result<Option<GroupRecord>, StoreError> {
+        Ok(self
+            .groups("org_id = $1 AND external_id = $2", vec![V::Integer(org_id), s(external_id)])
+            .await?
+            .pop())
+    }
+
+    async fn group_by_grafana_id(&self, org_id: i64, id: i64) -> Result<Option<GroupRecord>, StoreError> {
+        Ok(self
+            .groups("org_id = $1 AND grafana_team_id = $2", vec![V::Integer(org_id), V::Integer(id)])
+            .await?
+            .pop())
+    }
+
+    async fn groups_by_grafana_ids(&self, org_id: i64, ids: &[i64]) -> Result<Vec<GroupRecord>, StoreError> {
+        check_ids(ids)?;
+        let chunks: Vec<Vec<i64>> = ids.chunks(IN_CHUNK).map(<[i64]>::to_vec).collect();
+        self.read(move |c| {
+            let mut out = Vec::new();
+            for chunk in chunks {
+                let q = sql::select_group(&id_list_filter("grafana_team_id", chunk.len()));
+                let p: Vec<V> = std::iter::once(org_id).chain(chunk).map(V::Integer).collect();
+                out.extend(query_groups(c, &q, &p)?);
+            }
+            Ok(out)
+        })
+        .await
+    }
+
+    async fn is_managed_grafana_team(&self, team_id: i64) -> Result<bool, StoreError> {
+        Ok(self.scalar_i64(sql::IS_MANAGED_TEAM, vec![V::Integer(team_id)]).await? != 0)
+    }
+
+    async fn delete_group_record(&self, org_id: i64, scim_id: &str) -> Result<(), StoreError> {
+        let id = scim_id.to_owned();
+        let n =
+            self.write(move |c| c.execute(sql::DELETE_GROUP, params![org_id, id]).map_err(map_err)).await?;
+        if n == 0 {
+            return Err(StoreError::NotFound);
+        }
+        Ok(())
+    }
+
+    async fn count_groups(&self, org_id: i64) -> Result<i64, StoreError> {
+        self.scalar_i64(sql::COUNT_GROUPS, vec![V::Integer(org_id)]).await
+    }
+
+    async fn ping(&self) -> Result<(), StoreError> {
+        self.scalar_i64("SELECT 1", Vec::new()).await.map(drop)
+    }
+
+    async fn schema_version(&self) -> Result<i64, StoreError> {
+        self.scalar_i64("SELECT MAX(version) FROM schema_version", Vec::new()).await
+    }
+
+    fn backend_name(&self) -> &'static str {
+        "sqlite"
+    }
+
+    async fn lock(&self, key: &str) -> Result<ResourceLock, StoreError> {
+        Ok(self.locks.lock(key).await)
+    }
+}
+
+/// Sets the stored schema version directly (tests of downgrade refusal).
+#[cfg(test)]
+pub(crate) fn force_version(path: &str, version: i64) -> Result<(), StoreError> {
+    let conn = Connection::open(path).map_err(backend)?;
+    conn.execute("UPDATE schema_version SET version = ?1", [version]).map_err(backend)?;
+    Ok(())
+}
