@@ -132,12 +132,15 @@ pub fn query_text(req: &Req) -> String {
     req.q("query").unwrap_or("").chars().take(100).collect()
 }
 
+/// One API family's router: `None` when no route of the family matches.
+type Family = fn(&mut Cx, &Method, &[&str]) -> Option<Res>;
+
 /// Answers one request against the state.
 pub fn dispatch(st: &mut State, req: &Req) -> Reply {
     let path = req.path.trim_end_matches('/');
     let segs: Vec<&str> = path.split('/').skip(1).take(16).collect();
     let mut cx = Cx { st, req, auth: None };
-    let families: [fn(&mut Cx, &Method, &[&str]) -> Option<Res>; 9] = [
+    let families: [Family; 9] = [
         misc::route,
         admin_users::route,
         users::route,
