@@ -9,7 +9,7 @@ use grafana_emulator::{Edition, Emulator, EmulatorOptions, VersionProfile};
 
 /// An in-memory emulator of the Grafana HTTP API used by scim-sidecar.
 #[derive(Debug, Parser)]
-#[command(name = "grafana-emulator", version)]
+#[command(name = "grafana-emulator")]
 struct Args {
     /// Address to listen on.
     #[arg(long, default_value = "127.0.0.1:3000")]
