@@ -61,7 +61,7 @@ fn search(cx: &mut Cx, raw: &str) -> Res {
         .filter(|g| g["groupId"].as_str().map(|s| s.to_lowercase().contains(&q)).unwrap_or(false))
         .collect();
     let total = all.len();
-    let page_rows: Vec<Value> = all.into_iter().skip((page - 1) * per).take(per).collect();
+    let page_rows: Vec<Value> = all.into_iter().skip((page - 1).saturating_mul(per)).take(per).collect();
     Ok(Reply::json(
         200,
         json!({ "totalCount": total, "teamGroups": page_rows, "page": page, "perPage": per }),

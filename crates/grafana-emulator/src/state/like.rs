@@ -26,23 +26,48 @@ impl LikePattern {
             return v.contains(&self.plain);
         }
         let chars: Vec<char> = v.chars().collect();
-        (0..=chars.len()).any(|start| match_at(&self.lower, &chars[start..]))
+        like_match(&self.lower, &chars)
     }
 }
 
-// Matches `pat` as a prefix of `s` (the trailing `%` of `%q%` makes any suffix acceptable).
-fn match_at(pat: &[char], s: &[char]) -> bool {
-    match pat.split_first() {
-        None => true,
-        Some(('%', rest)) => (0..=s.len()).any(|i| match_at(rest, &s[i..])),
-        Some(('_', rest)) => !s.is_empty() && match_at(rest, &s[1..]),
-        Some((c, rest)) => s.first() == Some(c) && match_at(rest, &s[1..]),
+// `%pat%` against `s` by dynamic programming: O(|pat|·|s|), so adversarial patterns such as
+// `%a%a%a…` cannot blow up the way naive backtracking would.
+fn like_match(pat: &[char], s: &[char]) -> bool {
+    // row[j]: the pattern prefix processed so far matches s[..j]; the leading `%` makes every j valid
+    let mut row = vec![true; s.len() + 1];
+    for &p in pat {
+        let mut next = vec![false; s.len() + 1];
+        match p {
+            '%' => {
+                let mut any = false;
+                for j in 0..=s.len() {
+                    any |= row[j];
+                    next[j] = any;
+                }
+            }
+            _ => {
+                for j in 1..=s.len() {
+                    next[j] = row[j - 1] && (p == '_' || s[j - 1] == p);
+                }
+            }
+        }
+        row = next;
     }
+    // the trailing `%` accepts any suffix
+    row.iter().any(|m| *m)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn adversarial_pattern_stays_cheap() {
+        let q = "%a".repeat(50);
+        let v = "a".repeat(49) + "b";
+        assert!(!LikePattern::contains(&q).matches(&v));
+        assert!(LikePattern::contains(&q).matches(&"a".repeat(60)));
+    }
 
     #[test]
     fn plain_and_wildcards() {
