@@ -146,3 +146,18 @@ async fn team_sync_groups_only_when_licensed() {
     assert!(h.team_groups(team).is_empty());
     h.shutdown().await;
 }
+
+#[tokio::test]
+async fn set_version_toggles_rows_on_a_running_instance() {
+    let (h, api) = start(VersionProfile::V12).await;
+    let team = h.create_team(1, "Live");
+    assert_eq!(api.put(&format!("/api/teams/{team}/members"), json!({})).await.status, 200);
+    h.set_version(VersionProfile::V10);
+    expect(
+        &api.put(&format!("/api/teams/{team}/members"), json!({})).await,
+        404,
+        json!({"message":"Not found"}),
+    );
+    assert_eq!(api.anon().get("/api/health").await.json()["version"], "10.4.3");
+    h.shutdown().await;
+}
