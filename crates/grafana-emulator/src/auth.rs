@@ -169,7 +169,7 @@ fn user_ident(st: &State, req: &Req, user_id: i64) -> Result<Ident, Reply> {
 }
 
 /// Authenticates a request or returns the 401 Grafana would send.
-pub fn authenticate(st: &State, req: &Req) -> Result<Ident, Reply> {
+pub fn authenticate(st: &mut State, req: &Req) -> Result<Ident, Reply> {
     if let Some(auth) = req.header("authorization") {
         let (scheme, rest) = auth.split_once(' ').unwrap_or((auth, ""));
         if scheme.eq_ignore_ascii_case("bearer") {
@@ -205,9 +205,28 @@ pub fn check_password(st: &State, user: &str, password: &str) -> Option<i64> {
     (!u.password.is_empty() && u.password == password).then_some(id)
 }
 
-fn password_ident(st: &State, req: &Req, user: &str, password: &str) -> Result<Ident, Reply> {
-    match check_password(st, user, password) {
-        Some(id) => user_ident(st, req, id),
-        None => Err(Reply::unauthorized("Invalid username or password", "password-auth.failed")),
+/// A password login with Grafana's brute-force protection: blocked usernames fail even with the
+/// right password; failures are counted, success clears them.
+pub fn password_login(st: &mut State, user: &str, password: &str) -> Result<i64, Reply> {
+    let protect = st.opts.brute_force_protection;
+    if protect && st.sessions.login_blocked(user) {
+        return Err(Reply::unauthorized("Invalid username or password", "login-attempt.blocked"));
     }
+    match check_password(st, user, password) {
+        Some(id) => {
+            st.sessions.reset_login_failures(user);
+            Ok(id)
+        }
+        None => {
+            if protect {
+                st.sessions.record_login_failure(user);
+            }
+            Err(Reply::unauthorized("Invalid username or password", "password-auth.failed"))
+        }
+    }
+}
+
+fn password_ident(st: &mut State, req: &Req, user: &str, password: &str) -> Result<Ident, Reply> {
+    let id = password_login(st, user, password)?;
+    user_ident(st, req, id)
 }

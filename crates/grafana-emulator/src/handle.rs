@@ -148,6 +148,11 @@ impl EmulatorHandle {
         })
     }
 
+    /// Clears the brute-force counter of a username.
+    pub fn reset_login_attempts(&self, username: &str) {
+        self.with_state(|s| s.sessions.reset_login_failures(username));
+    }
+
     /// Sets the server-admin flag.
     pub fn set_server_admin(&self, user_id: i64, on: bool) {
         self.with_state(|s| {

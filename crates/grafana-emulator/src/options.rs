@@ -30,6 +30,8 @@ pub struct EmulatorOptions {
     pub seed_admin_token: bool,
     /// `[auth.basic] password_policy` (strong passwords).
     pub strong_password_policy: bool,
+    /// Brute-force login protection (5 failures per username in 5 minutes block it).
+    pub brute_force_protection: bool,
 }
 
 impl Default for EmulatorOptions {
@@ -47,6 +49,7 @@ impl Default for EmulatorOptions {
             auto_assign_org_role: "Viewer".to_string(),
             seed_admin_token: false,
             strong_password_policy: false,
+            brute_force_protection: true,
         }
     }
 }
@@ -126,6 +129,11 @@ impl EmulatorOptions {
     /// Turns on the strong password policy.
     pub fn strong_password_policy(mut self, on: bool) -> Self {
         self.strong_password_policy = on;
+        self
+    }
+    /// Turns brute-force login protection on or off.
+    pub fn brute_force_protection(mut self, on: bool) -> Self {
+        self.brute_force_protection = on;
         self
     }
 }

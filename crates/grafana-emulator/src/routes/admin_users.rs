@@ -158,6 +158,9 @@ fn password(cx: &mut Cx, raw: &str) -> Res {
     }
     if let Some(u) = cx.st.users.get_mut(id) {
         u.password = pw;
+        let login = u.login.clone();
+        // current code also resets the login-attempt counter
+        cx.st.sessions.reset_login_failures(&login);
     }
     if v.errutil_validation() {
         cx.st.sessions.revoke_user(id);

@@ -8,7 +8,7 @@ use http::Method;
 use serde_json::json;
 
 use super::{Cx, Res};
-use crate::auth::check_password;
+use crate::auth::password_login;
 use crate::reply::Reply;
 use crate::state::{new_secret, RecordedRequest};
 
@@ -96,8 +96,9 @@ fn login(cx: &mut Cx) -> Reply {
         return crate::reply::bad_request_data();
     };
     let (user, pw) = (b.str("user").unwrap_or_default(), b.str("password").unwrap_or_default());
-    let Some(id) = check_password(cx.st, &user, &pw) else {
-        return Reply::unauthorized("Invalid username or password", "password-auth.failed");
+    let id = match password_login(cx.st, &user, &pw) {
+        Ok(id) => id,
+        Err(reply) => return reply,
     };
     if cx.st.users.get(id).map(|u| u.is_disabled).unwrap_or(true) {
         return Reply::unauthorized("Invalid username or password", "password-auth.failed");

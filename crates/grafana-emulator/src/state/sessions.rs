@@ -41,6 +41,7 @@ pub struct Sessions {
     sessions: HashMap<String, Session>,
     by_user: HashMap<i64, BTreeSet<String>>,
     tokens: HashMap<String, SaToken>,
+    login_failures: HashMap<String, Vec<DateTime<Utc>>>,
     next_session: i64,
     next_sa: i64,
 }
@@ -127,5 +128,29 @@ impl Sessions {
     /// A token, mutable (revoke / expire hooks).
     pub fn token_mut(&mut self, token: &str) -> Option<&mut SaToken> {
         self.tokens.get_mut(token)
+    }
+
+    /// Brute-force lock: five failures for a username within five minutes (Grafana's defaults).
+    pub fn login_blocked(&self, username: &str) -> bool {
+        let since = Utc::now() - chrono::Duration::minutes(5);
+        self.login_failures
+            .get(&username.to_lowercase())
+            .map(|v| v.iter().filter(|t| **t > since).count() >= 5)
+            .unwrap_or(false)
+    }
+
+    /// Records a failed password login.
+    pub fn record_login_failure(&mut self, username: &str) {
+        let list = self.login_failures.entry(username.to_lowercase()).or_default();
+        list.push(Utc::now());
+        // only the recent window matters; keep the list short
+        if list.len() > 16 {
+            list.remove(0);
+        }
+    }
+
+    /// Clears failed logins (successful login, password reset, test hook).
+    pub fn reset_login_failures(&mut self, username: &str) {
+        self.login_failures.remove(&username.to_lowercase());
     }
 }

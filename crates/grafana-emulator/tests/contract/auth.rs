@@ -197,3 +197,23 @@ async fn permissions_endpoint_reflects_token_grants() {
     );
     h.shutdown().await;
 }
+
+#[tokio::test]
+async fn brute_force_lock_after_five_failures() {
+    let (h, api) = start(VersionProfile::V12).await;
+    h.create_user_with_password("bf", "bf@example.com", "BF", "right-pw");
+    for _ in 0..5 {
+        assert_eq!(
+            api.basic("bf", "wrong").get("/api/user").await.json()["messageId"],
+            "password-auth.failed"
+        );
+    }
+    expect(
+        &api.basic("bf", "right-pw").get("/api/user").await,
+        401,
+        json!({"message":"Invalid username or password","messageId":"login-attempt.blocked","statusCode":401}),
+    );
+    h.reset_login_attempts("bf");
+    assert_eq!(api.basic("bf", "right-pw").get("/api/user").await.status, 200);
+    h.shutdown().await;
+}
