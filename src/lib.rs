@@ -3,4 +3,8 @@
 //! See `docs/design.md` for the module map.
 #![forbid(unsafe_code)]
 
+pub mod body;
 pub mod config;
+pub mod proxy;
+pub mod server;
+pub mod upstream;

@@ -1,0 +1,83 @@
+use super::*;
+
+/// Feeds `input` one split at a time and returns what hyper would see.
+fn run(input: &[u8], step: usize) -> (Vec<u8>, State) {
+    let mut s = Scanner::new(64 * 1024);
+    let mut out = BytesMut::new();
+    for part in input.chunks(step) {
+        s.feed(part, &mut out);
+    }
+    (out.to_vec(), s.state)
+}
+
+#[test]
+fn passes_keep_alive_sequences_unchanged() {
+    let input: &[u8] = b"GET / HTTP/1.1\r\nHost: a\r\n\r\n\
+        POST /x HTTP/1.1\r\nContent-Length: 5\r\n\r\nhello\
+        POST /y HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n5;ext=1\r\nhello\r\n0\r\nX-T: 1\r\n\r\n\
+        GET /z HTTP/1.1\r\n\r\n";
+    for step in [1, 3, 7, input.len()] {
+        let (out, state) = run(input, step);
+        assert_eq!(out, input, "step {step}");
+        assert_eq!(state, State::Head);
+    }
+}
+
+#[test]
+fn body_bytes_that_look_like_heads_are_not_judged() {
+    let body = b"GET / HTTP/1.1\r\nTransfer-Encoding: chunked\r\nContent-Length: 3\r\n\r\n";
+    let mut input = format!("POST / HTTP/1.1\r\nContent-Length: {}\r\n\r\n", body.len()).into_bytes();
+    input.extend_from_slice(body);
+    let (out, state) = run(&input, 5);
+    assert_eq!(out, input);
+    assert_eq!(state, State::Head);
+}
+
+#[test]
+fn refuses_te_with_cl_in_either_order() {
+    for head in [
+        &b"POST / HTTP/1.1\r\nContent-Length: 4\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n"[..],
+        b"POST / HTTP/1.1\r\ntransfer-encoding: chunked\r\ncontent-length: 4\r\n\r\n",
+    ] {
+        let (out, state) = run(head, 4);
+        assert_eq!(out, POISON);
+        assert_eq!(state, State::Refused);
+    }
+}
+
+#[test]
+fn refuses_second_request_after_a_good_one() {
+    let good: &[u8] = b"GET / HTTP/1.1\r\n\r\n";
+    let mut input = good.to_vec();
+    input.extend_from_slice(b"POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\nContent-Length: 4\r\n\r\n");
+    let (out, _) = run(&input, 100);
+    assert_eq!(&out[..good.len()], good);
+    assert_eq!(&out[good.len()..], POISON);
+}
+
+#[test]
+fn turns_off_for_h2_and_upgrades() {
+    let (_, state) = run(b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n", 1);
+    assert_eq!(state, State::Off);
+    let (_, state) = run(b"GET /ws HTTP/1.1\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n\r\n\x81\x05", 9);
+    assert_eq!(state, State::Off);
+}
+
+#[test]
+fn partial_head_is_held_then_flushed() {
+    let mut s = Scanner::new(64 * 1024);
+    let mut out = BytesMut::new();
+    s.feed(b"GET / HTTP/1.1\r\nHost:", &mut out);
+    assert!(out.is_empty());
+    s.flush(&mut out);
+    assert_eq!(&out[..], b"GET / HTTP/1.1\r\nHost:");
+}
+
+#[test]
+fn oversized_head_is_released_to_hyper() {
+    let mut input = b"GET / HTTP/1.1\r\nX: ".to_vec();
+    input.resize(64 * 1024 + 10, b'a');
+    let (out, state) = run(&input, 4096);
+    assert_eq!(out, input);
+    assert_eq!(state, State::Off);
+}
