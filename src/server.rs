@@ -3,8 +3,9 @@
 //! [`serve`] hands every request to a caller-supplied handler together with a [`ClientInfo`]. It
 //! enforces the connection-level limits of `[server]`:
 //! - `header_read_timeout`: hyper's HTTP/1 head timer (slowloris guard); it also bounds the TLS
-//!   handshake. hyper starts this timer whenever it waits for a request head, so an idle HTTP/1
-//!   keep-alive connection is closed after `min(header_read_timeout, idle_timeout)`.
+//!   handshake and the wait for a connection's first request (hyper's timer only starts once the
+//!   protocol is known). hyper starts its timer whenever it waits for a request head, so an idle
+//!   HTTP/1 keep-alive connection is closed after `min(header_read_timeout, idle_timeout)`.
 //! - `max_header_bytes`: hyper's HTTP/1 read buffer (oversized heads get 431) and the h2
 //!   header-list limit. hyper refuses buffers under 8 KiB, so smaller values are raised to that.
 //! - `idle_timeout`: a connection with no bytes in either direction for this long is shut down
@@ -22,6 +23,7 @@ pub mod tls;
 use std::convert::Infallible;
 use std::future::Future;
 use std::net::SocketAddr;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -172,7 +174,10 @@ where
     {
         let info = self.info;
         let handler = self.handler.clone();
+        let first_request = Arc::new(AtomicBool::new(false));
+        let seen = first_request.clone();
         let service = hyper::service::service_fn(move |req: Request<Incoming>| {
+            seen.store(true, Ordering::Relaxed);
             let upgrade = req.version() == Version::HTTP_11 && req.headers().contains_key(header::UPGRADE);
             let response = handler(req, info);
             async move {
@@ -189,6 +194,10 @@ where
         let conn = self.builder.serve_connection_with_upgrades(TokioIo::new(io), service);
         let mut conn = std::pin::pin!(conn);
         let mut closing = false;
+        // hyper's head timer only starts once it knows the protocol, i.e. after the first bytes;
+        // a connection that never sends a request is dropped after the same budget.
+        let first_deadline = tokio::time::Instant::now() + self.limits.handshake;
+        let mut awaiting_first = true;
         loop {
             let idle_deadline = activity.deadline(self.limits.idle);
             tokio::select! {
@@ -203,6 +212,13 @@ where
                         closing = true;
                         conn.as_mut().graceful_shutdown();
                     }
+                }
+                () = tokio::time::sleep_until(first_deadline), if awaiting_first => {
+                    if !first_request.load(Ordering::Relaxed) {
+                        debug!(peer = %info.addr, "no request within header_read_timeout, closing");
+                        return;
+                    }
+                    awaiting_first = false;
                 }
                 () = tokio::time::sleep_until(idle_deadline), if !closing => {
                     if activity.deadline(self.limits.idle) <= tokio::time::Instant::now() {

@@ -5,14 +5,14 @@
 //! afterwards. The request still reaches the handler, and the handler cannot tell, because hyper
 //! removes the `Content-Length` field. We want such requests refused outright and never forwarded,
 //! so [`GuardedIo`] follows HTTP/1 message framing on the raw bytes (heads, fixed and chunked
-//! bodies), holds each request head back until it is complete, and when a head carries both
-//! fields it feeds hyper an invalid request line instead: hyper answers `400 Bad Request` and
-//! closes the connection. Everything else passes unchanged.
+//! bodies) and holds back only the final byte of each request head until it has judged the head.
+//! When a head carries both fields, hyper gets an invalid byte instead of that final byte, so it
+//! fails to parse the head, answers `400 Bad Request` and closes the connection. Everything else passes unchanged.
 //!
 //! The guard turns itself off (passes bytes through) for h2 connections, after an upgrade
 //! request (the bytes that follow may be opaque; the server closes the connection when the upgrade
 //! is declined) and for framing hyper itself rejects. It never parses more than one head at a
-//! time, and holds back at most the configured head limit (never more than [`MAX_HEAD`]).
+//! time, and remembers at most the configured head limit (never more than [`MAX_HEAD`]).
 
 use std::io;
 use std::pin::Pin;
@@ -21,11 +21,12 @@ use std::task::{Context, Poll};
 use bytes::{Buf, BytesMut};
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 
-/// Upper bound on the head held back, whatever the configured limit.
+/// Upper bound on the head remembered for judging, whatever the configured limit.
 pub const MAX_HEAD: usize = 1024 * 1024;
 
-/// What hyper sees instead of a refused head: an invalid method makes it answer 400 and close.
-const POISON: &[u8] = b"\x01 / HTTP/1.1\r\n\r\n";
+/// What hyper sees instead of the end of a refused head: a control byte is invalid in every part
+/// of a request head, so hyper fails to parse it, answers 400 and closes the connection.
+const POISON: &[u8] = b"\x01\r\n\r\n";
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Chunk {
@@ -63,8 +64,8 @@ enum Verdict {
 }
 
 impl Scanner {
-    /// A scanner that holds back at most `max_head` bytes of a head (capped at [`MAX_HEAD`]);
-    /// longer heads go to hyper, which answers 431 when they pass its own limit.
+    /// A scanner that judges heads up to `max_head` bytes (capped at [`MAX_HEAD`]); past that it
+    /// stops following the connection, since hyper answers 431 for heads over its own limit.
     pub fn new(max_head: usize) -> Self {
         Self { state: State::Head, head: BytesMut::new(), first: true, max_head: max_head.min(MAX_HEAD) }
     }
@@ -108,10 +109,13 @@ impl Scanner {
                     self.head.extend_from_slice(&[byte]);
                     if self.head.ends_with(b"\n\r\n") || self.head.ends_with(b"\n\n") {
                         self.finish_head(out);
-                    } else if self.head.len() > self.max_head
-                        || (self.first && self.head.starts_with(b"PRI "))
-                    {
-                        out.extend_from_slice(&self.head.split());
+                        continue;
+                    }
+                    // Head bytes flow on at once (hyper's header timer sees them); only the byte
+                    // that completes a head waits for the verdict.
+                    out.extend_from_slice(&[byte]);
+                    if self.head.len() > self.max_head || (self.first && self.head.starts_with(b"PRI ")) {
+                        self.head.clear();
                         self.state = State::Off;
                     }
                 }
@@ -119,22 +123,17 @@ impl Scanner {
         }
     }
 
-    /// The client closed its side: release a partial head so hyper reports it properly.
-    pub fn flush(&mut self, out: &mut BytesMut) {
-        if self.state == State::Head {
-            out.extend_from_slice(&self.head.split());
-        }
-    }
-
     fn finish_head(&mut self, out: &mut BytesMut) {
         self.first = false;
-        match judge(&self.head) {
+        let verdict = judge(&self.head);
+        self.head.clear();
+        match verdict {
             Verdict::Next(next) => {
-                out.extend_from_slice(&self.head.split());
+                out.extend_from_slice(b"\n");
                 self.state = next;
             }
             Verdict::Refuse => {
-                self.head.clear();
+                // hyper holds an unfinished head; the poison turns it into a parse error.
                 out.extend_from_slice(POISON);
                 self.state = State::Refused;
             }
@@ -237,7 +236,7 @@ pub struct GuardedIo<I> {
 }
 
 impl<I> GuardedIo<I> {
-    /// Guards `inner`, holding back at most `max_head` bytes of a request head.
+    /// Guards `inner`, judging request heads of up to `max_head` bytes.
     pub fn new(inner: I, max_head: usize) -> Self {
         Self { inner, scanner: Scanner::new(max_head), ready: BytesMut::new(), eof: false }
     }
@@ -265,10 +264,7 @@ impl<I: AsyncRead + Unpin> AsyncRead for GuardedIo<I> {
             match Pin::new(&mut this.inner).poll_read(cx, &mut tmp) {
                 Poll::Pending => return Poll::Pending,
                 Poll::Ready(Err(e)) => return Poll::Ready(Err(e)),
-                Poll::Ready(Ok(())) if tmp.filled().is_empty() => {
-                    this.eof = true;
-                    this.scanner.flush(&mut this.ready);
-                }
+                Poll::Ready(Ok(())) if tmp.filled().is_empty() => this.eof = true,
                 Poll::Ready(Ok(())) => this.scanner.feed(tmp.filled(), &mut this.ready),
             }
         }
