@@ -69,8 +69,17 @@ async fn run() {
     for (name, path) in [("small json", "/small"), ("1 MiB body", "/mib")] {
         let direct = phase(upstream, path).await;
         print_row(&format!("{name} direct"), &direct);
+        let (cpu_before, self_before) = (cpu_ns(child.id()), cpu_ns(std::process::id()));
         let through = phase(sidecar, path).await;
+        let (cpu_after, self_after) = (cpu_ns(child.id()), cpu_ns(std::process::id()));
         print_row(&format!("{name} sidecar"), &through);
+        // Includes the warm-up; CPU per request is what the sidecar costs independent of contention.
+        let requests = through.rps * PHASE.as_secs_f64() * (1.0 + WARMUP.as_secs_f64() / PHASE.as_secs_f64());
+        println!(
+            "  -> sidecar cpu {:.1} us/request; load generator + upstream cpu {:.1} us/request",
+            (cpu_after - cpu_before) as f64 / 1000.0 / requests,
+            (self_after - self_before) as f64 / 1000.0 / requests
+        );
         println!(
             "  -> throughput through/direct = {:.3}, added p50 = {:.3} ms, added p99 = {:.3} ms",
             through.rps / direct.rps,
@@ -86,6 +95,16 @@ async fn run() {
     }
     let _ = child.kill();
     let _ = child.wait();
+}
+
+/// CPU time consumed so far by every thread of process `pid` (`/proc/<pid>/task/*/schedstat`).
+fn cpu_ns(pid: u32) -> u64 {
+    let Ok(tasks) = std::fs::read_dir(format!("/proc/{pid}/task")) else { return 0 };
+    tasks
+        .filter_map(Result::ok)
+        .filter_map(|t| std::fs::read_to_string(t.path().join("schedstat")).ok())
+        .filter_map(|s| s.split_whitespace().next().and_then(|v| v.parse::<u64>().ok()))
+        .sum()
 }
 
 fn spawn_sidecar(upstream: SocketAddr) -> Child {

@@ -26,6 +26,11 @@ use crate::config::GrafanaConfig;
 /// The pooled HTTP/1.1 + h2 client towards Grafana.
 pub type UpstreamClient = Client<HttpsConnector<HttpConnector>, Body>;
 
+/// Per-connection HTTP/1 buffer towards Grafana. hyper's default (about 400 KiB) multiplied by
+/// every pooled connection dominated the sidecar's memory; Grafana's response heads are far
+/// smaller, and bodies stream through in pieces of at most this size.
+const UPSTREAM_H1_BUFFER: usize = 64 * 1024;
+
 /// Why a client could not be built.
 #[derive(Debug, thiserror::Error)]
 pub enum UpstreamError {
@@ -81,6 +86,7 @@ pub fn build_client_for(cfg: &GrafanaConfig, versions: Versions) -> Result<Upstr
         Versions::Http1Only => builder.enable_http1().wrap_connector(http),
     };
     let client = Client::builder(TokioExecutor::new())
+        .http1_max_buf_size(UPSTREAM_H1_BUFFER)
         .timer(TokioTimer::new())
         .pool_timer(TokioTimer::new())
         .pool_idle_timeout(cfg.pool_idle_timeout)

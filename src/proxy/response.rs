@@ -11,7 +11,7 @@ use http::header::{HeaderValue, CACHE_CONTROL, CONTENT_TYPE};
 use http::{Response, StatusCode};
 use tracing::{debug, warn};
 
-use crate::body::{self, Body};
+use crate::body::{self, Body, ReadError};
 use crate::proxy::headers::FramingError;
 
 /// Everything that can stop a request from being proxied.
@@ -85,6 +85,20 @@ pub fn for_error(err: &ProxyError) -> Response<Body> {
     }
 }
 
+/// Maps a failure to read a capped local body (SCIM, SAML): 413 past the cap, else 400.
+pub fn for_read_error(err: &ReadError) -> Response<Body> {
+    match err {
+        ReadError::TooLarge { limit } => {
+            debug!(limit, "request body over the cap");
+            payload_too_large("request body too large")
+        }
+        ReadError::Stream(e) => {
+            debug!(error = %e, "request body could not be read");
+            bad_request("request body could not be read")
+        }
+    }
+}
+
 fn plain(status: StatusCode, reason: &'static str) -> Response<Body> {
     let mut res = Response::new(body::full(format!("{reason}\n")));
     *res.status_mut() = status;
@@ -134,5 +148,7 @@ mod tests {
         assert_eq!(res.status(), StatusCode::BAD_REQUEST);
         assert_eq!(res.headers()[CONTENT_TYPE], "text/plain; charset=utf-8");
         assert_eq!(for_error(&ProxyError::Timeout).status(), StatusCode::GATEWAY_TIMEOUT);
+        let too_large = for_read_error(&ReadError::TooLarge { limit: 1 });
+        assert_eq!(too_large.status(), StatusCode::PAYLOAD_TOO_LARGE);
     }
 }

@@ -5,9 +5,10 @@
 //! afterwards. The request still reaches the handler, and the handler cannot tell, because hyper
 //! removes the `Content-Length` field. We want such requests refused outright and never forwarded,
 //! so [`GuardedIo`] follows HTTP/1 message framing on the raw bytes (heads, fixed and chunked
-//! bodies) and holds back only the final byte of each request head until it has judged the head.
-//! When a head carries both fields, hyper gets an invalid byte instead of that final byte, so it
-//! fails to parse the head, answers `400 Bad Request` and closes the connection. Everything else passes unchanged.
+//! bodies), reading straight into hyper's buffer and judging each request head when its final
+//! byte arrives. When a head carries both fields, the read is cut just before that final byte
+//! and hyper gets an invalid byte instead, so it fails to parse the head, answers
+//! `400 Bad Request` and closes the connection. Everything else passes unchanged.
 //!
 //! The guard turns itself off (passes bytes through) for h2 connections, after an upgrade
 //! request (the bytes that follow may be opaque; the server closes the connection when the upgrade
@@ -18,7 +19,7 @@ use std::io;
 use std::pin::Pin;
 use std::task::{Context, Poll};
 
-use bytes::{Buf, BytesMut};
+use bytes::BytesMut;
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 
 /// Upper bound on the head remembered for judging, whatever the configured limit.
@@ -70,72 +71,68 @@ impl Scanner {
         Self { state: State::Head, head: BytesMut::new(), first: true, max_head: max_head.min(MAX_HEAD) }
     }
 
-    /// Feeds client bytes; appends whatever may be handed to hyper to `out`.
-    pub fn feed(&mut self, mut data: &[u8], out: &mut BytesMut) {
-        while !data.is_empty() {
+    /// Follows `data`, the next client bytes. Returns `None` when all of it may go to hyper
+    /// unchanged, or `Some(i)` when the head ending at `data[i]` is refused: hyper must get
+    /// `data[..i]` and then [`POISON`], and nothing more from this connection.
+    pub fn feed(&mut self, data: &[u8]) -> Option<usize> {
+        let mut at = 0;
+        while at < data.len() {
             match self.state {
-                State::Off => {
-                    out.extend_from_slice(data);
-                    return;
-                }
-                State::Refused => return,
+                State::Off => return None,
+                State::Refused => return Some(at),
                 State::Fixed(n) => {
-                    let take = usize::try_from(n).unwrap_or(usize::MAX).min(data.len());
-                    out.extend_from_slice(&data[..take]);
-                    data = &data[take..];
+                    let take = usize::try_from(n).unwrap_or(usize::MAX).min(data.len() - at);
+                    at += take;
                     let left = n - take as u64;
                     self.state = if left == 0 { State::Head } else { State::Fixed(left) };
                 }
                 State::Chunked(Chunk::Data(n)) => {
-                    let take = usize::try_from(n).unwrap_or(usize::MAX).min(data.len());
-                    out.extend_from_slice(&data[..take]);
-                    data = &data[take..];
+                    let take = usize::try_from(n).unwrap_or(usize::MAX).min(data.len() - at);
+                    at += take;
                     let left = n - take as u64;
                     self.state = State::Chunked(if left == 0 { Chunk::DataEnd } else { Chunk::Data(left) });
                 }
                 State::Chunked(chunk) => {
-                    out.extend_from_slice(&data[..1]);
-                    self.state = step_chunk(chunk, data[0]);
-                    data = &data[1..];
+                    self.state = step_chunk(chunk, data[at]);
+                    at += 1;
                 }
                 State::Head => {
-                    let byte = data[0];
-                    data = &data[1..];
+                    let byte = data[at];
+                    at += 1;
                     if self.head.is_empty() && (byte == b'\r' || byte == b'\n') {
                         // Blank lines before a request line are tolerated by hyper.
-                        out.extend_from_slice(&[byte]);
                         continue;
                     }
                     self.head.extend_from_slice(&[byte]);
                     if self.head.ends_with(b"\n\r\n") || self.head.ends_with(b"\n\n") {
-                        self.finish_head(out);
-                        continue;
-                    }
-                    // Head bytes flow on at once (hyper's header timer sees them); only the byte
-                    // that completes a head waits for the verdict.
-                    out.extend_from_slice(&[byte]);
-                    if self.head.len() > self.max_head || (self.first && self.head.starts_with(b"PRI ")) {
+                        if !self.finish_head() {
+                            return Some(at - 1);
+                        }
+                    } else if self.head.len() > self.max_head
+                        || (self.first && self.head.starts_with(b"PRI "))
+                    {
                         self.head.clear();
                         self.state = State::Off;
                     }
                 }
             }
         }
+        None
     }
 
-    fn finish_head(&mut self, out: &mut BytesMut) {
+    /// Judges the complete head; `false` when it is refused.
+    fn finish_head(&mut self) -> bool {
         self.first = false;
         let verdict = judge(&self.head);
         self.head.clear();
         match verdict {
             Verdict::Next(next) => {
-                out.extend_from_slice(b"\n");
                 self.state = next;
+                true
             }
             Verdict::Refuse => {
-                // hyper holds an unfinished head; the poison turns it into a parse error.
-                out.extend_from_slice(POISON);
                 self.state = State::Refused;
+                false
             }
         }
     }
@@ -231,14 +228,14 @@ fn judge(head: &[u8]) -> Verdict {
 pub struct GuardedIo<I> {
     inner: I,
     scanner: Scanner,
-    ready: BytesMut,
-    eof: bool,
+    /// The part of [`POISON`] not yet handed to hyper.
+    poison: &'static [u8],
 }
 
 impl<I> GuardedIo<I> {
     /// Guards `inner`, judging request heads of up to `max_head` bytes.
     pub fn new(inner: I, max_head: usize) -> Self {
-        Self { inner, scanner: Scanner::new(max_head), ready: BytesMut::new(), eof: false }
+        Self { inner, scanner: Scanner::new(max_head), poison: &[] }
     }
 }
 
@@ -249,25 +246,28 @@ impl<I: AsyncRead + Unpin> AsyncRead for GuardedIo<I> {
         buf: &mut ReadBuf<'_>,
     ) -> Poll<io::Result<()>> {
         let this = &mut *self;
-        loop {
-            if !this.ready.is_empty() {
-                let n = this.ready.len().min(buf.remaining());
-                buf.put_slice(&this.ready[..n]);
-                this.ready.advance(n);
-                return Poll::Ready(Ok(()));
-            }
-            if this.eof || this.scanner.state == State::Refused {
-                return Poll::Ready(Ok(()));
-            }
-            let mut chunk = [0u8; 8 * 1024];
-            let mut tmp = ReadBuf::new(&mut chunk);
-            match Pin::new(&mut this.inner).poll_read(cx, &mut tmp) {
-                Poll::Pending => return Poll::Pending,
-                Poll::Ready(Err(e)) => return Poll::Ready(Err(e)),
-                Poll::Ready(Ok(())) if tmp.filled().is_empty() => this.eof = true,
-                Poll::Ready(Ok(())) => this.scanner.feed(tmp.filled(), &mut this.ready),
-            }
+        if !this.poison.is_empty() {
+            let n = this.poison.len().min(buf.remaining());
+            buf.put_slice(&this.poison[..n]);
+            this.poison = &this.poison[n..];
+            return Poll::Ready(Ok(()));
         }
+        if this.scanner.state == State::Refused {
+            return Poll::Ready(Ok(()));
+        }
+        // Read straight into hyper's buffer; bytes are only examined, never copied.
+        let before = buf.filled().len();
+        match Pin::new(&mut this.inner).poll_read(cx, buf) {
+            Poll::Ready(Ok(())) => {}
+            other => return other,
+        }
+        if let Some(i) = this.scanner.feed(&buf.filled()[before..]) {
+            buf.set_filled(before + i);
+            let n = POISON.len().min(buf.remaining());
+            buf.put_slice(&POISON[..n]);
+            this.poison = &POISON[n..];
+        }
+        Poll::Ready(Ok(()))
     }
 }
 

@@ -124,3 +124,14 @@ async fn silent_connection_is_closed_after_header_read_timeout() {
     let mut conn = tokio::net::TcpStream::connect(proxy.addr).await.unwrap();
     assert_eq!(read_until_close(&mut conn).await, "");
 }
+
+#[tokio::test]
+async fn idle_keep_alive_connection_is_closed() {
+    let up = Upstream::start().await;
+    let server =
+        scim_sidecar::config::ServerConfig { idle_timeout: Duration::from_millis(300), ..server_config() };
+    let proxy = spawn_proxy_with(server, grafana_config(&up.url), None).await;
+    // Keep-alive request; afterwards the client stays silent and the server must hang up.
+    let reply = raw_exchange(proxy.addr, b"GET /echo HTTP/1.1\r\nHost: h\r\n\r\n").await;
+    assert!(reply.starts_with("HTTP/1.1 200"), "{reply}");
+}

@@ -3,11 +3,18 @@ use super::*;
 /// Feeds `input` one split at a time and returns what hyper would see.
 fn run(input: &[u8], step: usize) -> (Vec<u8>, State) {
     let mut s = Scanner::new(64 * 1024);
-    let mut out = BytesMut::new();
+    let mut out = Vec::new();
     for part in input.chunks(step) {
-        s.feed(part, &mut out);
+        match s.feed(part) {
+            None => out.extend_from_slice(part),
+            Some(i) => {
+                out.extend_from_slice(&part[..i]);
+                out.extend_from_slice(POISON);
+                break;
+            }
+        }
     }
-    (out.to_vec(), s.state)
+    (out, s.state)
 }
 
 #[test]
@@ -66,13 +73,12 @@ fn turns_off_for_h2_and_upgrades() {
 }
 
 #[test]
-fn only_the_last_head_byte_waits_for_the_verdict() {
+fn refusal_points_at_the_final_head_byte() {
     let mut s = Scanner::new(64 * 1024);
-    let mut out = BytesMut::new();
-    s.feed(b"GET / HTTP/1.1\r\nHost: a\r\n\r", &mut out);
-    assert_eq!(&out[..], b"GET / HTTP/1.1\r\nHost: a\r\n\r");
-    s.feed(b"\n", &mut out);
-    assert_eq!(&out[..], b"GET / HTTP/1.1\r\nHost: a\r\n\r\n");
+    assert_eq!(s.feed(b"POST / HTTP/1.1\r\nContent-Length: 1\r\n"), None);
+    assert_eq!(s.feed(b"Transfer-Encoding: chunked\r\n\r"), None);
+    assert_eq!(s.feed(b"\nxyz"), Some(0));
+    assert_eq!(s.feed(b"more"), Some(0));
 }
 
 #[test]
