@@ -18,6 +18,7 @@ pub mod headers;
 pub mod response;
 mod upgrade;
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use http::header::{self, HeaderValue};
@@ -42,9 +43,13 @@ pub enum ForwarderError {
     Upstream(#[from] UpstreamError),
 }
 
-/// Sends client requests to Grafana. Cheap to clone; share one per process.
+/// Sends client requests to Grafana. Cheap to clone (one `Arc`); share one per process.
 #[derive(Clone)]
 pub struct Forwarder {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
     client: UpstreamClient,
     /// HTTP/1.1-only pool for WebSocket handshakes: an h2 connection cannot carry an upgrade.
     upgrade_client: UpstreamClient,
@@ -55,7 +60,10 @@ pub struct Forwarder {
 
 impl std::fmt::Debug for Forwarder {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Forwarder").field("scheme", &self.scheme).field("authority", &self.authority).finish()
+        f.debug_struct("Forwarder")
+            .field("scheme", &self.inner.scheme)
+            .field("authority", &self.inner.authority)
+            .finish()
     }
 }
 
@@ -73,7 +81,8 @@ impl Forwarder {
         }
         let authority = base.authority().cloned().ok_or_else(bad)?;
         let upgrade_client = upstream::build_client_for(cfg, Versions::Http1Only)?;
-        Ok(Self { client, upgrade_client, scheme, authority, request_timeout: cfg.request_timeout })
+        let inner = Inner { client, upgrade_client, scheme, authority, request_timeout: cfg.request_timeout };
+        Ok(Self { inner: Arc::new(inner) })
     }
 
     /// Forwards one request and returns Grafana's answer, or a synthetic error response.
@@ -108,8 +117,9 @@ impl Forwarder {
         parts.version = Version::HTTP_11;
         let out = Request::from_parts(parts, body::stream(incoming));
 
-        let client = if is_upgrade { &self.upgrade_client } else { &self.client };
-        let mut res = tokio::time::timeout(self.request_timeout, client.request(out))
+        let inner = &*self.inner;
+        let client = if is_upgrade { &inner.upgrade_client } else { &inner.client };
+        let mut res = tokio::time::timeout(inner.request_timeout, client.request(out))
             .await
             .map_err(|_| ProxyError::Timeout)?
             .map_err(ProxyError::Upstream)?;
@@ -132,8 +142,8 @@ impl Forwarder {
     fn upstream_uri(&self, uri: &Uri) -> Result<Uri, ProxyError> {
         let path = uri.path_and_query().cloned().unwrap_or_else(|| PathAndQuery::from_static("/"));
         Uri::builder()
-            .scheme(self.scheme.clone())
-            .authority(self.authority.clone())
+            .scheme(self.inner.scheme.clone())
+            .authority(self.inner.authority.clone())
             .path_and_query(path)
             .build()
             .map_err(|_| ProxyError::BadTarget)

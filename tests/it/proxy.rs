@@ -212,6 +212,17 @@ async fn https_upstream_with_unknown_ca_is_502() {
 }
 
 #[tokio::test]
+async fn insecure_skip_verify_reaches_https_upstream_without_ca() {
+    let certs = TestCerts::generate();
+    let up = Upstream::start_tls(&certs).await;
+    let mut grafana = grafana_config(&up.url);
+    grafana.insecure_skip_verify = true;
+    let proxy = spawn_proxy_with(server_config(), grafana, None).await;
+    let res = get(&client::http1(), &format!("{}/echo", proxy.url)).await;
+    assert_eq!(res.status(), StatusCode::OK);
+}
+
+#[tokio::test]
 async fn upstream_down_is_502_plain_text() {
     let port = {
         let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
