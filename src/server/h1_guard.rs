@@ -97,14 +97,23 @@ impl Scanner {
                     at += 1;
                 }
                 State::Head => {
-                    let byte = data[at];
-                    at += 1;
-                    if self.head.is_empty() && (byte == b'\r' || byte == b'\n') {
+                    if self.head.is_empty() {
                         // Blank lines before a request line are tolerated by hyper.
-                        continue;
+                        while at < data.len() && (data[at] == b'\r' || data[at] == b'\n') {
+                            at += 1;
+                        }
+                        if at == data.len() {
+                            break;
+                        }
                     }
-                    self.head.extend_from_slice(&[byte]);
-                    if self.head.ends_with(b"\n\r\n") || self.head.ends_with(b"\n\n") {
+                    // Take one line (or the rest of the data) at a time.
+                    let rest = &data[at..];
+                    let line_end = rest.iter().position(|b| *b == b'\n');
+                    let take = line_end.map_or(rest.len(), |p| p + 1);
+                    self.head.extend_from_slice(&rest[..take]);
+                    at += take;
+                    if line_end.is_some() && (self.head.ends_with(b"\n\r\n") || self.head.ends_with(b"\n\n"))
+                    {
                         if !self.finish_head() {
                             return Some(at - 1);
                         }

@@ -89,3 +89,41 @@ fn oversized_head_is_released_to_hyper() {
     assert_eq!(out, input);
     assert_eq!(state, State::Off);
 }
+
+/// One well-formed request: fixed-length, chunked (random chunking) or bodiless.
+fn request(kind: u8, body: &[u8], chunk: usize) -> Vec<u8> {
+    let mut out = Vec::new();
+    match kind % 3 {
+        0 => {
+            out.extend_from_slice(
+                format!("POST /a HTTP/1.1\r\nHost: h\r\nContent-Length: {}\r\n\r\n", body.len()).as_bytes(),
+            );
+            out.extend_from_slice(body);
+        }
+        1 => {
+            out.extend_from_slice(b"POST /b HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n");
+            for part in body.chunks(chunk.max(1)) {
+                out.extend_from_slice(format!("{:x}\r\n", part.len()).as_bytes());
+                out.extend_from_slice(part);
+                out.extend_from_slice(b"\r\n");
+            }
+            out.extend_from_slice(b"0\r\n\r\n");
+        }
+        _ => out.extend_from_slice(b"GET /c HTTP/1.1\r\nHost: h\r\n\r\n"),
+    }
+    out
+}
+
+proptest::proptest! {
+    /// Any keep-alive sequence of well-formed requests, split anywhere, passes unchanged.
+    #[test]
+    fn well_formed_sequences_pass(
+        reqs in proptest::collection::vec((0u8..3, proptest::collection::vec(proptest::num::u8::ANY, 0..300), 1usize..50), 1..6),
+        step in 1usize..97,
+    ) {
+        let input: Vec<u8> = reqs.iter().flat_map(|(k, b, c)| request(*k, b, *c)).collect();
+        let (out, state) = run(&input, step);
+        proptest::prop_assert_eq!(out, input);
+        proptest::prop_assert_eq!(state, State::Head);
+    }
+}
