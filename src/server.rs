@@ -14,7 +14,9 @@
 //!   Upgraded (WebSocket) connections run detached and are not drained.
 //!
 //! HTTP/1 requests pass through [`h1_guard`] first, which refuses framing hyper would otherwise
-//! normalise (`Transfer-Encoding` together with `Content-Length`). This module does not route.
+//! normalise (`Transfer-Encoding` together with `Content-Length`); heads hyper parses but whose
+//! framing we refuse (a `Transfer-Encoding` other than exactly `chunked`) get a 400 from
+//! [`crate::proxy::response`] before any handler runs. This module does not route.
 
 mod activity;
 pub mod h1_guard;
@@ -41,6 +43,7 @@ use tracing::{debug, info, warn};
 
 use crate::body::Body;
 use crate::config::ServerConfig;
+use crate::proxy::{headers, response, ProxyError};
 use activity::{Activity, ActivityIo};
 
 /// Who is on the other end of a connection.
@@ -178,13 +181,26 @@ where
         let seen = first_request.clone();
         let service = hyper::service::service_fn(move |req: Request<Incoming>| {
             seen.store(true, Ordering::Relaxed);
-            let upgrade = req.version() == Version::HTTP_11 && req.headers().contains_key(header::UPGRADE);
-            let response = handler(req, info);
+            let http1 = req.version() <= Version::HTTP_11;
+            let upgrade = http1 && req.headers().contains_key(header::UPGRADE);
+            // Framing hyper accepts but we refuse (e.g. `gzip, chunked`) never reaches a handler.
+            let outcome = match headers::check_framing(req.headers()) {
+                Ok(()) => Ok(handler(req, info)),
+                Err(e) => Err(response::for_error(&ProxyError::Framing(e))),
+            };
             async move {
-                let mut response = response.await;
-                if upgrade && response.status() != StatusCode::SWITCHING_PROTOCOLS {
-                    // The guard stopped following this connection's framing at the upgrade
-                    // request, so it must not carry further requests.
+                let (mut response, close) = match outcome {
+                    Ok(pending) => {
+                        let response = pending.await;
+                        // The guard stopped following this connection's framing at the upgrade
+                        // request, so a declined upgrade must end the connection.
+                        let close = upgrade && response.status() != StatusCode::SWITCHING_PROTOCOLS;
+                        (response, close)
+                    }
+                    // The body was not read; the connection cannot be reused safely.
+                    Err(refusal) => (refusal, http1),
+                };
+                if close {
                     response.headers_mut().insert(header::CONNECTION, HeaderValue::from_static("close"));
                 }
                 Ok::<_, Infallible>(response)
