@@ -57,6 +57,8 @@ pub enum RunError {
     Forwarder(#[from] crate::proxy::ForwarderError),
     #[error("cannot load TLS material: {0}")]
     Tls(#[from] server::tls::TlsError),
+    #[error("cannot build the Grafana API client: {0}")]
+    Grafana(#[from] crate::grafana::GrafanaError),
     #[error("cannot open the mapping store: {0}")]
     Store(#[from] store::StoreError),
 }
@@ -85,7 +87,7 @@ impl App {
             password,
             http,
             config.grafana.request_timeout,
-        );
+        )?;
         let store = store::open(config.store.url.expose(), config.store.max_connections).await?;
         Ok(Arc::new(Self { config, metrics: Metrics::new(), forwarder, grafana, store }))
     }

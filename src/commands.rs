@@ -25,12 +25,56 @@ pub fn check_config(loaded: &Loaded, quiet: bool) -> ExitCode {
     ExitCode::SUCCESS
 }
 
-/// `serve`: run until SIGTERM/SIGINT.
+/// `serve`: bind the listeners and run until SIGTERM/SIGINT.
 pub fn serve(loaded: Loaded) -> ExitCode {
     crate::telemetry::init(&loaded.config.log);
     for w in &loaded.warnings {
         tracing::warn!(warning = %w, "configuration warning");
     }
-    tracing::error!("serve is not wired yet");
-    ExitCode::FAILURE
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(rt) => rt,
+        Err(e) => {
+            tracing::error!(error = %e, "cannot start the async runtime");
+            return ExitCode::FAILURE;
+        }
+    };
+    runtime.block_on(async move {
+        let listeners = match crate::Listeners::bind(&loaded.config).await {
+            Ok(l) => l,
+            Err(e) => {
+                tracing::error!(error = %e, listen = %loaded.config.server.listen,
+                    admin = %loaded.config.admin.listen, "cannot bind the listeners");
+                return ExitCode::FAILURE;
+            }
+        };
+        match crate::run(loaded.config, listeners, shutdown_signal()).await {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) => {
+                tracing::error!(error = %e, "cannot start");
+                ExitCode::FAILURE
+            }
+        }
+    })
+}
+
+/// Completes on SIGTERM or SIGINT (Ctrl-C).
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = term => {},
+    }
 }

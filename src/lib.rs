@@ -8,6 +8,8 @@
 //! `docs/design.md` has the full module map.
 #![forbid(unsafe_code)]
 
+pub mod admin;
+pub mod app;
 pub mod body;
 pub mod cli;
 pub mod commands;
@@ -16,7 +18,12 @@ pub mod grafana;
 pub mod metrics;
 pub mod policy;
 pub mod provision;
+pub mod proxy;
+pub mod router;
 pub mod scim_api;
+pub mod server;
 pub mod store;
 pub mod telemetry;
 pub mod upstream;
+
+pub use app::{run, App, Listeners, RunError};

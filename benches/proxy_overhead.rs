@@ -1,0 +1,197 @@
+//! Proxy overhead: the same local hyper upstream, hit directly and through the sidecar data path.
+//!
+//! Run with `cargo bench --bench proxy_overhead` (optimised build). For each workload (a small JSON
+//! GET and a 1 MiB download) it runs a warm-up and then a fixed-duration phase at 64 concurrent
+//! keep-alive HTTP/1.1 connections, first directly and then through the sidecar, and prints
+//! requests/s, p50/p99 latency, the through/direct throughput ratio and the added p99.
+//!
+//! The sidecar runs in a child process (this binary re-executed with `PROXY_OVERHEAD_CHILD` set),
+//! so its RSS is read from `/proc/<pid>/status` without the load generator's or upstream's memory.
+//! Caveat: load generator, upstream and sidecar share the machine's cores, so the through-sidecar
+//! numbers include CPU contention that a real deployment would not have.
+//!
+//! Targets: throughput >= 0.85x direct, added p99 <= 1 ms, sidecar RSS <= 30 MiB.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::convert::Infallible;
+use std::io::{BufRead, BufReader};
+use std::net::SocketAddr;
+use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use http::{Request, Response};
+use http_body_util::{BodyExt, Empty, Full};
+use hyper::body::Incoming;
+use hyper_util::rt::{TokioExecutor, TokioIo};
+use tokio::net::{TcpListener, TcpStream};
+
+const CONNECTIONS: usize = 64;
+const WARMUP: Duration = Duration::from_millis(1500);
+const PHASE: Duration = Duration::from_secs(6);
+const CHILD_ENV: &str = "PROXY_OVERHEAD_CHILD";
+
+fn main() {
+    if let Ok(upstream) = std::env::var(CHILD_ENV) {
+        run_sidecar_child(&upstream);
+        return;
+    }
+    let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build().unwrap();
+    rt.block_on(run());
+}
+
+/// The sidecar process: serve + forwarder towards `upstream`, printing its address on stdout.
+fn run_sidecar_child(upstream: &str) {
+    let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build().unwrap();
+    rt.block_on(async {
+        let grafana = scim_sidecar::config::GrafanaConfig { url: upstream.into(), ..Default::default() };
+        let server = scim_sidecar::config::ServerConfig::default();
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        println!("{}", listener.local_addr().unwrap());
+        let client = scim_sidecar::upstream::build_client(&grafana).unwrap();
+        let forwarder = scim_sidecar::proxy::Forwarder::new(&grafana, client).unwrap();
+        let handler = move |req, peer| {
+            let forwarder = forwarder.clone();
+            async move { forwarder.forward(req, peer).await }
+        };
+        scim_sidecar::server::serve(listener, None, &server, handler, std::future::pending()).await;
+    });
+}
+
+async fn run() {
+    let upstream = start_upstream().await;
+    let mut child = spawn_sidecar(upstream);
+    let sidecar = read_child_addr(&mut child);
+    println!("proxy_overhead: {CONNECTIONS} connections, {PHASE:?} per phase, {} cores shared by load generator, upstream and sidecar", std::thread::available_parallelism().map(|n| n.get()).unwrap_or(0));
+    println!("{:<22} {:>10} {:>10} {:>10}", "phase", "req/s", "p50 ms", "p99 ms");
+    for (name, path) in [("small json", "/small"), ("1 MiB body", "/mib")] {
+        let direct = phase(upstream, path).await;
+        print_row(&format!("{name} direct"), &direct);
+        let (cpu_before, self_before) = (cpu_ns(child.id()), cpu_ns(std::process::id()));
+        let through = phase(sidecar, path).await;
+        let (cpu_after, self_after) = (cpu_ns(child.id()), cpu_ns(std::process::id()));
+        print_row(&format!("{name} sidecar"), &through);
+        // Includes the warm-up; CPU per request is what the sidecar costs independent of contention.
+        let requests = through.rps * PHASE.as_secs_f64() * (1.0 + WARMUP.as_secs_f64() / PHASE.as_secs_f64());
+        println!(
+            "  -> sidecar cpu {:.1} us/request; load generator + upstream cpu {:.1} us/request",
+            (cpu_after - cpu_before) as f64 / 1000.0 / requests,
+            (self_after - self_before) as f64 / 1000.0 / requests
+        );
+        println!(
+            "  -> throughput through/direct = {:.3}, added p50 = {:.3} ms, added p99 = {:.3} ms",
+            through.rps / direct.rps,
+            through.p50_ms - direct.p50_ms,
+            through.p99_ms - direct.p99_ms
+        );
+    }
+    let status = std::fs::read_to_string(format!("/proc/{}/status", child.id())).unwrap_or_default();
+    for key in ["VmRSS", "VmHWM"] {
+        if let Some(line) = status.lines().find(|l| l.starts_with(key)) {
+            println!("sidecar process {}", line.split_whitespace().collect::<Vec<_>>().join(" "));
+        }
+    }
+    let _ = child.kill();
+    let _ = child.wait();
+}
+
+/// CPU time consumed so far by every thread of process `pid` (`/proc/<pid>/task/*/schedstat`).
+fn cpu_ns(pid: u32) -> u64 {
+    let Ok(tasks) = std::fs::read_dir(format!("/proc/{pid}/task")) else { return 0 };
+    tasks
+        .filter_map(Result::ok)
+        .filter_map(|t| std::fs::read_to_string(t.path().join("schedstat")).ok())
+        .filter_map(|s| s.split_whitespace().next().and_then(|v| v.parse::<u64>().ok()))
+        .sum()
+}
+
+fn spawn_sidecar(upstream: SocketAddr) -> Child {
+    Command::new(std::env::current_exe().unwrap())
+        .env(CHILD_ENV, format!("http://{upstream}"))
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .unwrap()
+}
+
+fn read_child_addr(child: &mut Child) -> SocketAddr {
+    let mut line = String::new();
+    BufReader::new(child.stdout.as_mut().unwrap()).read_line(&mut line).unwrap();
+    line.trim().parse().unwrap()
+}
+
+struct Stats {
+    rps: f64,
+    p50_ms: f64,
+    p99_ms: f64,
+}
+
+fn print_row(name: &str, s: &Stats) {
+    println!("{name:<22} {:>10.0} {:>10.3} {:>10.3}", s.rps, s.p50_ms, s.p99_ms);
+}
+
+async fn phase(target: SocketAddr, path: &'static str) -> Stats {
+    let _ = load(target, path, WARMUP).await;
+    let (count, mut lat) = load(target, path, PHASE).await;
+    lat.sort_unstable();
+    let pct = |p: f64| lat.get(((lat.len() as f64 - 1.0) * p) as usize).copied().unwrap_or(0) as f64 / 1000.0;
+    Stats { rps: count as f64 / PHASE.as_secs_f64(), p50_ms: pct(0.50), p99_ms: pct(0.99) }
+}
+
+/// 64 keep-alive connections issuing sequential GETs for `dur`; latencies in microseconds.
+async fn load(target: SocketAddr, path: &'static str, dur: Duration) -> (usize, Vec<u64>) {
+    let deadline = Instant::now() + dur;
+    let mut tasks = Vec::new();
+    for _ in 0..CONNECTIONS {
+        tasks.push(tokio::spawn(async move {
+            let stream = TcpStream::connect(target).await.unwrap();
+            stream.set_nodelay(true).unwrap();
+            let (mut send, conn) = hyper::client::conn::http1::handshake(TokioIo::new(stream)).await.unwrap();
+            tokio::spawn(conn);
+            let mut lat = Vec::new();
+            while Instant::now() < deadline {
+                let req = Request::get(path).header("host", "bench").body(Empty::<Bytes>::new()).unwrap();
+                let start = Instant::now();
+                let mut body = send.send_request(req).await.unwrap().into_body();
+                while let Some(frame) = body.frame().await {
+                    frame.unwrap();
+                }
+                lat.push(start.elapsed().as_micros() as u64);
+            }
+            lat
+        }));
+    }
+    let mut all = Vec::new();
+    for t in tasks {
+        all.extend(t.await.unwrap());
+    }
+    (all.len(), all)
+}
+
+async fn start_upstream() -> SocketAddr {
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let small =
+        Bytes::from_static(br#"{"id":1,"login":"admin","email":"admin@localhost","isGrafanaAdmin":true}"#);
+    let mib = Bytes::from(vec![b'x'; 1 << 20]);
+    let bodies = Arc::new((small, mib));
+    tokio::spawn(async move {
+        loop {
+            let (stream, _) = listener.accept().await.unwrap();
+            let _ = stream.set_nodelay(true);
+            let bodies = bodies.clone();
+            tokio::spawn(async move {
+                let svc = hyper::service::service_fn(move |req: Request<Incoming>| {
+                    let body = if req.uri().path() == "/mib" { bodies.1.clone() } else { bodies.0.clone() };
+                    async move { Ok::<_, Infallible>(Response::new(Full::new(body))) }
+                });
+                let _ = hyper_util::server::conn::auto::Builder::new(TokioExecutor::new())
+                    .serve_connection(TokioIo::new(stream), svc)
+                    .await;
+            });
+        }
+    });
+    addr
+}

@@ -1,0 +1,8 @@
+//! The single integration-test binary: one module per area, shared helpers in `support`.
+
+// Tests fail loudly by design; the crate-wide unwrap/expect lints are for production code.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod proxy;
+mod server;
+mod support;
