@@ -13,5 +13,6 @@ pub mod commands;
 pub mod config;
 pub mod metrics;
 pub mod policy;
+pub mod scim;
 pub mod scim_api;
 pub mod telemetry;

@@ -1,0 +1,1 @@
+//! Cross-module golden and property tests for the SCIM core.
