@@ -46,16 +46,17 @@ impl Projection {
 
     /// Whether top-level attribute `attr` (e.g. `members`) would appear in the output.
     pub fn wants(&self, attr: &str) -> bool {
-        let hit = |n: &String| {
+        // (top-level name, names the whole attribute rather than one sub-attribute)
+        let parts = |n: &String| {
             let local = n.rsplit_once(':').map_or(n.as_str(), |(_, l)| l);
             let top = local.split('.').next().unwrap_or(local);
-            top.eq_ignore_ascii_case(attr)
+            (top.eq_ignore_ascii_case(attr), !local.contains('.'))
         };
         match self.mode {
             Mode::All => true,
-            Mode::Include => attr.eq_ignore_ascii_case("id") || self.names.iter().any(hit),
+            Mode::Include => attr.eq_ignore_ascii_case("id") || self.names.iter().any(|n| parts(n).0),
             Mode::Exclude => {
-                attr.eq_ignore_ascii_case("id") || !self.names.iter().any(|n| hit(n) && !n.contains('.'))
+                attr.eq_ignore_ascii_case("id") || !self.names.iter().any(|n| parts(n) == (true, true))
             }
         }
     }
