@@ -22,14 +22,19 @@ fn filters(c: &mut Criterion) {
 }
 
 fn patch(c: &mut Criterion) {
-    let members: Vec<Value> = (0..256).map(|i| json!({"value": format!("00000000-0000-4000-8000-{i:012}")})).collect();
+    let members: Vec<Value> =
+        (0..256).map(|i| json!({"value": format!("00000000-0000-4000-8000-{i:012}")})).collect();
     let group = json!({"id":"g","displayName":"Ops","members": members});
-    let add: Vec<Value> = (0..256).map(|i| json!({"value": format!("10000000-0000-4000-8000-{i:012}")})).collect();
+    let add: Vec<Value> =
+        (0..256).map(|i| json!({"value": format!("10000000-0000-4000-8000-{i:012}")})).collect();
     let body = json!({"schemas":["urn:ietf:params:scim:api:messages:2.0:PatchOp"],"Operations":[
         {"op":"remove","path":"members[value eq \"00000000-0000-4000-8000-000000000007\"]"},
         {"op":"add","path":"members","value": add}]});
     c.bench_function("patch_apply_256_member_group", |b| {
-        b.iter(|| PatchRequest::parse(black_box(&body)).and_then(|r| r.apply(ResourceType::Group, black_box(&group))))
+        b.iter(|| {
+            PatchRequest::parse(black_box(&body))
+                .and_then(|r| r.apply(ResourceType::Group, black_box(&group)))
+        })
     });
 }
 

@@ -27,7 +27,7 @@ pub const MAX_FILTER_LEN: usize = 8 * 1024;
 /// The input must already be URL-decoded (`+` → space). Operators, `and`/`or`/`not` and
 /// attribute names are case-insensitive. The non-RFC form `attr[filter].sub op value` (Entra
 /// documents it for `emails[type eq "work"].value eq "x"`) is accepted and parsed as
-/// `attr[(filter) and sub op value]`, its RFC equivalent.
+/// `attr[(filter) and sub op value]`, its RFC equivalent; `not(` without a space is accepted.
 pub fn parse_filter(input: &str) -> Result<Filter, ScimError> {
     if input.len() > MAX_FILTER_LEN {
         return Err(ScimError::invalid_filter(format!("filter longer than {MAX_FILTER_LEN} bytes")));
@@ -38,7 +38,7 @@ pub fn parse_filter(input: &str) -> Result<Filter, ScimError> {
     match input.parse::<Filter>() {
         Ok(f) => Ok(f),
         Err(first) => {
-            if let Some(rewritten) = rewrite::value_path_sub(input) {
+            if let Some(rewritten) = rewrite::lenient(input) {
                 if let Ok(f) = rewritten.parse::<Filter>() {
                     return Ok(f);
                 }

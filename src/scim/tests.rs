@@ -90,13 +90,20 @@ fn projection_examples() {
     let u = json!({"schemas":["s"],"id":"1","userName":"u","displayName":"d","name":{"givenName":"g","familyName":"f"},
         "meta":{"resourceType":"User"},"urn:ietf:params:scim:schemas:extension:enterprise:2.0:User":{"department":"x","costCenter":"c"}});
     let p = |a: Option<&str>, e: Option<&str>| Projection::parse(a, e).unwrap().apply(ResourceType::User, &u);
-    assert_eq!(p(Some("userName,NAME.givenName"), None), json!({"schemas":["s"],"id":"1","userName":"u","name":{"givenName":"g"}}));
+    assert_eq!(
+        p(Some("userName,NAME.givenName"), None),
+        json!({"schemas":["s"],"id":"1","userName":"u","name":{"givenName":"g"}})
+    );
     assert_eq!(
         p(Some("urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:department"), None),
         json!({"schemas":["s"],"id":"1","urn:ietf:params:scim:schemas:extension:enterprise:2.0:User":{"department":"x"}})
     );
-    let out = p(None, Some("name,meta,urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:costCenter,id"));
-    assert_eq!(out, json!({"schemas":["s"],"id":"1","userName":"u","displayName":"d","urn:ietf:params:scim:schemas:extension:enterprise:2.0:User":{"department":"x"}}));
+    let out =
+        p(None, Some("name,meta,urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:costCenter,id"));
+    assert_eq!(
+        out,
+        json!({"schemas":["s"],"id":"1","userName":"u","displayName":"d","urn:ietf:params:scim:schemas:extension:enterprise:2.0:User":{"department":"x"}})
+    );
     let g = Projection::parse(None, Some("members")).unwrap();
     assert!(!g.wants("members") && g.wants("displayName") && g.wants("id"));
     let g = Projection::parse(Some("displayName"), None).unwrap();

@@ -1,12 +1,49 @@
-//! Rewrites the non-RFC `attr[filter].sub op value` filter form into `attr[(filter) and sub op value]`.
+//! Lenient rewrites applied only when a filter fails to parse: the non-RFC
+//! `attr[filter].sub op value` form becomes `attr[(filter) and sub op value]`, and `not(` (valid
+//! per the RFC 7644 ABNF, which puts no space after `not`) becomes `not (` for the grammar we use.
 //!
-//! A lexical pass (strings are skipped) so that brackets or dots inside string literals are
-//! never mistaken for structure. Returns `None` when there is nothing to rewrite.
+//! Lexical passes (strings are skipped) so that brackets, dots or `not(` inside string literals
+//! are never mistaken for structure. Return `None` when there is nothing to rewrite.
+
+/// Applies every rewrite; `None` when the input is unchanged.
+pub(super) fn lenient(input: &str) -> Option<String> {
+    let spaced = not_paren(input);
+    let base = spaced.as_deref().unwrap_or(input);
+    value_path_sub(base).or(spaced)
+}
+
+/// `not(` → `not (` outside string literals.
+fn not_paren(input: &str) -> Option<String> {
+    let b = input.as_bytes();
+    let mut out = String::with_capacity(input.len() + 4);
+    let mut last = 0;
+    let mut i = 0;
+    while i < b.len() {
+        if b[i] == b'"' {
+            i = skip_string(b, i).unwrap_or(b.len());
+            continue;
+        }
+        let boundary = i == 0 || matches!(b[i - 1], b' ' | b'\t' | b'(' | b'[');
+        if boundary && b.len() >= i + 4 && b[i..i + 3].eq_ignore_ascii_case(b"not") && b[i + 3] == b'(' {
+            out.push_str(&input[last..i + 3]);
+            out.push(' ');
+            last = i + 3;
+            i += 4;
+            continue;
+        }
+        i += 1;
+    }
+    if last == 0 {
+        return None;
+    }
+    out.push_str(&input[last..]);
+    Some(out)
+}
 
 const MAX_REWRITES: usize = 16;
 const OPS: [&str; 10] = ["eq", "ne", "co", "sw", "ew", "gt", "ge", "lt", "le", "pr"];
 
-pub(super) fn value_path_sub(input: &str) -> Option<String> {
+fn value_path_sub(input: &str) -> Option<String> {
     let mut s = input.to_string();
     let mut changed = false;
     for _ in 0..MAX_REWRITES {
@@ -143,5 +180,7 @@ mod tests {
         );
         assert_eq!(value_path_sub(r#"emails[type eq "work"]"#), None);
         assert_eq!(value_path_sub(r#"userName eq "a[b].c eq 1""#), None);
+        assert_eq!(super::lenient(r#"NOT(a pr) and b eq "not(x""#).as_deref(), Some(r#"NOT (a pr) and b eq "not(x""#));
+        assert_eq!(super::lenient("nothing(a pr)"), None);
     }
 }

@@ -60,7 +60,10 @@ fn rfc_examples_evaluate_over_a_user() {
         (r#"meta.lastModified lt "2011-05-13T04:42:35.5Z""#, true),
         (r#"title pr and userType eq "Employee""#, true),
         (r#"userType eq "Employee" and (emails co "example.com" or emails.value co "example.org")"#, true),
-        (r#"userType ne "Employee" and not (emails co "example.com" or emails.value co "example.org")"#, false),
+        (
+            r#"userType ne "Employee" and not (emails co "example.com" or emails.value co "example.org")"#,
+            false,
+        ),
         (r#"userType eq "Employee" and emails[type eq "work" and value co "@example.com"]"#, true),
         (r#"emails[type eq "home" and value co "@example.com"]"#, false),
         (r#"emails[type eq "work"].value eq "BJENSEN@example.com""#, true),
@@ -82,7 +85,9 @@ fn rfc_examples_evaluate_over_a_user() {
 #[test]
 fn operators_and_names_are_case_insensitive() {
     let u = user();
-    for src in [r#"USERNAME EQ "BJENSEN""#, r#"userName Eq "bjensen" AND Title PR"#, r#"NOT (userName eq "x")"#] {
+    for src in
+        [r#"USERNAME EQ "BJENSEN""#, r#"userName Eq "bjensen" AND Title PR"#, r#"NOT (userName eq "x")"#]
+    {
         assert!(matches(&parse_filter(src).unwrap(), User, &u).unwrap(), "{src}");
     }
 }
@@ -100,7 +105,16 @@ fn string_literals_with_escapes_spaces_and_unicode() {
 fn invalid_filters_are_invalid_filter() {
     let long = format!(r#"userName eq "{}""#, "a".repeat(MAX_FILTER_LEN));
     let deep = format!("{}userName pr{}", "(".repeat(200), ")".repeat(200));
-    for src in ["", "userName", "userName eq", "userName xx \"a\"", "(userName pr", "userName eq bjensen", &long, &deep] {
+    for src in [
+        "",
+        "userName",
+        "userName eq",
+        "userName xx \"a\"",
+        "(userName pr",
+        "userName eq bjensen",
+        &long,
+        &deep,
+    ] {
         let e = parse_filter(src).unwrap_err();
         assert_eq!(e.scim_type, Some(ScimType::InvalidFilter), "{src}");
         assert_eq!(e.status, 400);
@@ -125,23 +139,50 @@ fn invalid_filters_are_invalid_filter() {
 #[test]
 fn planner_recognises_idp_lookups() {
     let p = |rt, s: &str| plan(rt, &parse_filter_for(rt, s).unwrap());
-    assert_eq!(p(User, r#"userName eq "a@b""#), Plan::Lookup { key: LookupKey::UserName("a@b".into()), residual: None });
-    assert_eq!(p(User, r#"externalId eq "g""#), Plan::Lookup { key: LookupKey::ExternalId("g".into()), residual: None });
+    assert_eq!(
+        p(User, r#"userName eq "a@b""#),
+        Plan::Lookup { key: LookupKey::UserName("a@b".into()), residual: None }
+    );
+    assert_eq!(
+        p(User, r#"externalId eq "g""#),
+        Plan::Lookup { key: LookupKey::ExternalId("g".into()), residual: None }
+    );
     assert_eq!(p(Group, r#"id eq "g""#), Plan::Lookup { key: LookupKey::Id("g".into()), residual: None });
-    assert_eq!(p(Group, r#"displayName eq "EDU All personal""#), Plan::Lookup { key: LookupKey::DisplayName("EDU All personal".into()), residual: None });
-    assert_eq!(p(User, r#"emails.value eq "e""#), Plan::Lookup { key: LookupKey::Email("e".into()), residual: None });
-    assert_eq!(p(User, r#"emails[value eq "e"]"#), Plan::Lookup { key: LookupKey::Email("e".into()), residual: None });
+    assert_eq!(
+        p(Group, r#"displayName eq "EDU All personal""#),
+        Plan::Lookup { key: LookupKey::DisplayName("EDU All personal".into()), residual: None }
+    );
+    assert_eq!(
+        p(User, r#"emails.value eq "e""#),
+        Plan::Lookup { key: LookupKey::Email("e".into()), residual: None }
+    );
+    assert_eq!(
+        p(User, r#"emails[value eq "e"]"#),
+        Plan::Lookup { key: LookupKey::Email("e".into()), residual: None }
+    );
     let src = r#"emails[type eq "work"].value eq "e""#;
-    assert_eq!(p(User, src), Plan::Lookup { key: LookupKey::Email("e".into()), residual: Some(parse_filter(src).unwrap()) });
+    assert_eq!(
+        p(User, src),
+        Plan::Lookup { key: LookupKey::Email("e".into()), residual: Some(parse_filter(src).unwrap()) }
+    );
     let src = r#"id eq "1" and manager.value eq "2""#;
-    assert_eq!(p(User, src), Plan::Lookup { key: LookupKey::Id("1".into()), residual: Some(parse_filter(src).unwrap()) });
+    assert_eq!(
+        p(User, src),
+        Plan::Lookup { key: LookupKey::Id("1".into()), residual: Some(parse_filter(src).unwrap()) }
+    );
     assert_eq!(
         p(User, r#"userName eq "a" or externalId eq "b""#),
         Plan::LookupAny(vec![LookupKey::UserName("a".into()), LookupKey::ExternalId("b".into())])
     );
     assert_eq!(p(User, r#"userName co "a""#), Plan::Scan);
     assert_eq!(p(User, r#"userName eq "a" or title pr"#), Plan::Scan);
-    assert_eq!(p(Group, r#"displayName eq "a" and members pr"#), Plan::Lookup { key: LookupKey::DisplayName("a".into()), residual: Some(parse_filter(r#"displayName eq "a" and members pr"#).unwrap()) });
+    assert_eq!(
+        p(Group, r#"displayName eq "a" and members pr"#),
+        Plan::Lookup {
+            key: LookupKey::DisplayName("a".into()),
+            residual: Some(parse_filter(r#"displayName eq "a" and members pr"#).unwrap())
+        }
+    );
     assert!(LookupKey::Id("x".into()).case_exact() && !LookupKey::UserName("x".into()).case_exact());
 }
 

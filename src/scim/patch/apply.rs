@@ -6,6 +6,8 @@
 //! that repeated member removals stay idempotent; `replace` with a filter that matches nothing
 //! is `noTarget`, except `attr[eq filter].sub`, which creates the element (Entra work email).
 
+use std::collections::HashSet;
+
 use serde_json::{Map, Value};
 
 use super::{OpKind, PatchOp, PatchRequest};
@@ -174,8 +176,10 @@ fn set_attr(
     match (attr.multi_valued, kind, v) {
         (true, OpKind::Add, Value::Array(new)) => {
             let mut items = take_array(target, attr.name);
+            // A set keeps a 256-member add linear instead of quadratic.
+            let mut seen: HashSet<String> = items.iter().map(|e| identity(attr, e)).collect();
             for n in new {
-                if !items.iter().any(|e| same_element(attr, e, &n)) {
+                if seen.insert(identity(attr, &n)) {
                     items.push(n);
                 }
             }
@@ -218,7 +222,8 @@ fn remove_values(
 ) -> Result<(), ScimError> {
     let Some(Value::Array(gone)) = coerce(attr, value, attr.name)? else { return Ok(()) };
     let mut items = take_array(target, attr.name);
-    items.retain(|e| !gone.iter().any(|g| same_element(attr, e, g)));
+    let gone: HashSet<String> = gone.iter().map(|g| identity(attr, g)).collect();
+    items.retain(|e| !gone.contains(&identity(attr, e)));
     put_array(target, attr, items);
     Ok(())
 }
@@ -332,17 +337,13 @@ fn take_array(target: &mut Map<String, Value>, name: &str) -> Vec<Value> {
     }
 }
 
-/// Elements are the same value when their `value` sub-attributes match (members by id).
-fn same_element(attr: &AttributeDef, a: &Value, b: &Value) -> bool {
-    match attr.sub("value") {
-        Some(vd) => {
-            match (get_ci(a, "value").and_then(Value::as_str), get_ci(b, "value").and_then(Value::as_str)) {
-                (Some(x), Some(y)) if vd.case_exact => x == y,
-                (Some(x), Some(y)) => x.to_lowercase() == y.to_lowercase(),
-                _ => a == b,
-            }
-        }
-        None => a == b,
+/// Elements are the same value when their `value` sub-attributes match (members by id), per
+/// the sub-attribute's `caseExact`; elements without a string `value` compare as whole JSON.
+fn identity(attr: &AttributeDef, e: &Value) -> String {
+    match (attr.sub("value"), get_ci(e, "value").and_then(Value::as_str)) {
+        (Some(vd), Some(v)) if vd.case_exact => format!("v:{v}"),
+        (Some(_), Some(v)) => format!("v:{}", v.to_lowercase()),
+        _ => format!("j:{e}"),
     }
 }
 

@@ -23,23 +23,42 @@ fn run(rt: crate::scim::ResourceType, body: Value, res: &Value) -> Result<Value,
 }
 
 fn ids(g: &Value) -> Vec<String> {
-    g["members"].as_array().map(|a| a.iter().map(|m| m["value"].as_str().unwrap().to_string()).collect()).unwrap_or_default()
+    g["members"]
+        .as_array()
+        .map(|a| a.iter().map(|m| m["value"].as_str().unwrap().to_string()).collect())
+        .unwrap_or_default()
 }
 
 #[test]
 fn entra_legacy_bodies() {
-    let out = run(User, json!({"schemas":[PATCH_OP_URN],"Operations":[{"op":"Replace","path":"active","value":"False"}]}), &user()).unwrap();
+    let out = run(
+        User,
+        json!({"schemas":[PATCH_OP_URN],"Operations":[{"op":"Replace","path":"active","value":"False"}]}),
+        &user(),
+    )
+    .unwrap();
     assert_eq!(out["active"], false);
-    let req = PatchRequest::parse(&json!({"schemas":[PATCH_OP_URN],"Operations":[{"op":"Replace","path":"active","value":"False"}]})).unwrap();
+    let req = PatchRequest::parse(
+        &json!({"schemas":[PATCH_OP_URN],"Operations":[{"op":"Replace","path":"active","value":"False"}]}),
+    )
+    .unwrap();
     assert_eq!(req.legacy_shapes(), &[LegacyShape::CapitalisedOp, LegacyShape::StringBoolean]);
 
-    let out = run(User, json!({"schemas":[PATCH_OP_URN],"Operations":[{"op":"Add","path":"nickName","value":"Babs"}]}), &user()).unwrap();
+    let out = run(
+        User,
+        json!({"schemas":[PATCH_OP_URN],"Operations":[{"op":"Add","path":"nickName","value":"Babs"}]}),
+        &user(),
+    )
+    .unwrap();
     assert_eq!(out["nickName"], "Babs");
 
     let body = json!({"schemas":[PATCH_OP_URN],"Operations":[{"op":"Replace","path":"displayName","value":"Pvlo"},{"op":"Replace","path":"emails[type eq \"work\"].value","value":"TestBcwqnm@test.microsoft.com"},{"op":"Replace","path":"name.givenName","value":"Gtfd"},{"op":"Replace","path":"name.familyName","value":"Pkqf"},{"op":"Replace","path":"externalId","value":"Eqpj"},{"op":"Replace","path":"urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:employeeNumber","value":"Eqpj"}]});
     let out = run(User, body, &user()).unwrap();
     assert_eq!(out["displayName"], "Pvlo");
-    assert_eq!(out["emails"], json!([{"value":"b@home.org","type":"home"},{"type":"work","value":"TestBcwqnm@test.microsoft.com"}]));
+    assert_eq!(
+        out["emails"],
+        json!([{"value":"b@home.org","type":"home"},{"type":"work","value":"TestBcwqnm@test.microsoft.com"}])
+    );
     assert_eq!(out["name"], json!({"givenName":"Gtfd","familyName":"Pkqf"}));
     assert_eq!(out["externalId"], "Eqpj");
     assert_eq!(out[ENTERPRISE_URN]["employeeNumber"], "Eqpj");
@@ -50,7 +69,10 @@ fn entra_legacy_bodies() {
 
     let g = json!({"id":"g1","displayName":"Ops","members":[{"value":"u1091"},{"value":"keep"}]});
     let body = json!({"schemas":[PATCH_OP_URN],"Operations":[{"op":"Remove","path":"members","value":[{"value":"u1091"}]}]});
-    assert_eq!(PatchRequest::parse(&body).unwrap().legacy_shapes(), &[LegacyShape::CapitalisedOp, LegacyShape::RemoveWithValue]);
+    assert_eq!(
+        PatchRequest::parse(&body).unwrap().legacy_shapes(),
+        &[LegacyShape::CapitalisedOp, LegacyShape::RemoveWithValue]
+    );
     assert_eq!(ids(&run(Group, body, &g).unwrap()), ["keep"]);
 
     let out = run(User, json!({"schemas":[PATCH_OP_URN],"Operations":[{"op":"Add","path":"manager","value":[{"$ref":"https://host/scim/Users/ID","value":"ID"}]}]}), &user()).unwrap();
@@ -59,7 +81,12 @@ fn entra_legacy_bodies() {
 
 #[test]
 fn entra_flagged_bodies() {
-    let out = run(User, json!({"schemas":[PATCH_OP_URN],"Operations":[{"op":"replace","path":"active","value":false}]}), &user()).unwrap();
+    let out = run(
+        User,
+        json!({"schemas":[PATCH_OP_URN],"Operations":[{"op":"replace","path":"active","value":false}]}),
+        &user(),
+    )
+    .unwrap();
     assert_eq!(out["active"], false);
     let body = json!({"schemas":[PATCH_OP_URN],"Operations":[{"op":"replace","path":"emails[type eq \"work\"].value","value":"TestMhvaes@test.microsoft.com"},{"op":"replace","value":{"displayName":"Bjfe","name.givenName":"Kkom","name.familyName":"Unua","urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:employeeNumber":"Aklq"}}]});
     let req = PatchRequest::parse(&body).unwrap();
@@ -70,7 +97,12 @@ fn entra_flagged_bodies() {
     assert_eq!(out[ENTERPRISE_URN]["employeeNumber"], "Aklq");
     assert_eq!(out["emails"][1], json!({"type":"work","value":"TestMhvaes@test.microsoft.com"}));
     // A second replace updates the work email in place instead of adding another.
-    let again = run(User, json!({"Operations":[{"op":"replace","path":"emails[type eq \"work\"].value","value":"n@x"}]}), &out).unwrap();
+    let again = run(
+        User,
+        json!({"Operations":[{"op":"replace","path":"emails[type eq \"work\"].value","value":"n@x"}]}),
+        &out,
+    )
+    .unwrap();
     assert_eq!(again["emails"].as_array().unwrap().len(), 2);
     assert_eq!(again["emails"][1]["value"], "n@x");
 
@@ -81,7 +113,12 @@ fn entra_flagged_bodies() {
 
 #[test]
 fn okta_bodies() {
-    let out = run(User, json!({"schemas":[PATCH_OP_URN],"Operations":[{"op":"replace","value":{"active":false}}]}), &user()).unwrap();
+    let out = run(
+        User,
+        json!({"schemas":[PATCH_OP_URN],"Operations":[{"op":"replace","value":{"active":false}}]}),
+        &user(),
+    )
+    .unwrap();
     assert_eq!(out["active"], false);
 
     let body = json!({"schemas":[PATCH_OP_URN],"Operations":[{"op":"replace","value":{"id":"abf4dd94-a4c0-4f67-89c9-76b03340cb9b","displayName":"Test SCIMv2"}}]});
@@ -96,10 +133,16 @@ fn okta_bodies() {
     let req = PatchRequest::parse(&body).unwrap();
     assert!(req.touches("members") && req.touches("MEMBERS"));
     let out = req.apply(Group, &g).unwrap();
-    assert_eq!(out["members"], json!([{"value":"23a35c27-23d3-4c03-b4c5-6443c09e7173","display":"test.user@okta.local"}]));
+    assert_eq!(
+        out["members"],
+        json!([{"value":"23a35c27-23d3-4c03-b4c5-6443c09e7173","display":"test.user@okta.local"}])
+    );
 
     let body = json!({"schemas":[PATCH_OP_URN],"Operations":[{"op":"replace","path":"members","value":[{"value":"23a35c27-23d3-4c03-b4c5-6443c09e7173"},{"value":"89bb1940-b905-4575-9e7f-6f887cfb368e"}]}]});
-    assert_eq!(ids(&run(Group, body, &group(3)).unwrap()), ["23a35c27-23d3-4c03-b4c5-6443c09e7173", "89bb1940-b905-4575-9e7f-6f887cfb368e"]);
+    assert_eq!(
+        ids(&run(Group, body, &group(3)).unwrap()),
+        ["23a35c27-23d3-4c03-b4c5-6443c09e7173", "89bb1940-b905-4575-9e7f-6f887cfb368e"]
+    );
 }
 
 #[test]
@@ -111,10 +154,24 @@ fn rfc7644_section_3_5_2_examples() {
     assert_eq!(once, twice);
     // §3.5.2.1 path-less add of attributes.
     let out = run(User, json!({"Operations":[{"op":"add","value":{"emails":[{"value":"babs@jensen.org","type":"home"}],"nickname":"Babs"}}]}), &json!({"id":"u","userName":"b"})).unwrap();
-    assert_eq!(out, json!({"id":"u","userName":"b","emails":[{"value":"babs@jensen.org","type":"home"}],"nickName":"Babs"}));
+    assert_eq!(
+        out,
+        json!({"id":"u","userName":"b","emails":[{"value":"babs@jensen.org","type":"home"}],"nickName":"Babs"})
+    );
     // §3.5.2.2 remove all members / one member by filter / remove-then-add.
-    assert!(run(Group, json!({"Operations":[{"op":"remove","path":"members"}]}), &group(3)).unwrap().get("members").is_none());
-    assert_eq!(ids(&run(Group, json!({"Operations":[{"op":"remove","path":"members[value eq \"m1\"]"}]}), &group(3)).unwrap()), ["m0", "m2"]);
+    assert!(run(Group, json!({"Operations":[{"op":"remove","path":"members"}]}), &group(3))
+        .unwrap()
+        .get("members")
+        .is_none());
+    assert_eq!(
+        ids(&run(
+            Group,
+            json!({"Operations":[{"op":"remove","path":"members[value eq \"m1\"]"}]}),
+            &group(3)
+        )
+        .unwrap()),
+        ["m0", "m2"]
+    );
     let out = run(Group, json!({"Operations":[{"op":"remove","path":"members[value eq \"m0\"]"},{"op":"add","path":"members","value":[{"value":"n"}]}]}), &group(1)).unwrap();
     assert_eq!(ids(&out), ["n"]);
     // §3.5.2.2 remove a complex attribute (enterprise manager via URN path).
@@ -122,7 +179,15 @@ fn rfc7644_section_3_5_2_examples() {
     let out = run(User, json!({"Operations":[{"op":"remove","path":"urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:manager"}]}), &u).unwrap();
     assert_eq!(out[ENTERPRISE_URN], json!({"department":"d"}));
     // §3.5.2.3 replace all members; replace with filter; replace several attributes.
-    assert_eq!(ids(&run(Group, json!({"Operations":[{"op":"replace","path":"members","value":[{"value":"a"},{"value":"b"}]}]}), &group(3)).unwrap()), ["a", "b"]);
+    assert_eq!(
+        ids(&run(
+            Group,
+            json!({"Operations":[{"op":"replace","path":"members","value":[{"value":"a"},{"value":"b"}]}]}),
+            &group(3)
+        )
+        .unwrap()),
+        ["a", "b"]
+    );
     let out = run(User, json!({"Operations":[{"op":"replace","path":"emails[type eq \"home\"]","value":{"value":"new@home.org","primary":true}}]}), &user()).unwrap();
     assert_eq!(out["emails"], json!([{"value":"new@home.org","type":"home","primary":true}]));
     let out = run(User, json!({"Operations":[{"op":"replace","value":{"emails":[{"value":"bjensen@example.com","type":"work","primary":true}],"nickName":"Babs"}}]}), &user()).unwrap();
@@ -134,8 +199,14 @@ fn errors_and_atomicity() {
     let u = user();
     let cases: Vec<(Value, ScimType)> = vec![
         (json!({"Operations":[{"op":"remove"}]}), ScimType::NoTarget),
-        (json!({"Operations":[{"op":"replace","path":"emails[type eq \"x\"]","value":{"value":"a"}}]}), ScimType::NoTarget),
-        (json!({"Operations":[{"op":"replace","path":"emails[type eq ","value":"a"}]}), ScimType::InvalidPath),
+        (
+            json!({"Operations":[{"op":"replace","path":"emails[type eq \"x\"]","value":{"value":"a"}}]}),
+            ScimType::NoTarget,
+        ),
+        (
+            json!({"Operations":[{"op":"replace","path":"emails[type eq ","value":"a"}]}),
+            ScimType::InvalidPath,
+        ),
         (json!({"Operations":[{"op":"replace","path":"id","value":"x"}]}), ScimType::Mutability),
         (json!({"Operations":[{"op":"replace","path":"active","value":"maybe"}]}), ScimType::InvalidValue),
         (json!({"Operations":[{"op":"add","path":"nickName"}]}), ScimType::InvalidValue),
@@ -166,7 +237,11 @@ fn lax_inputs_are_tolerated() {
     assert!(out.get("displayName").is_none());
     assert_eq!(out["name"], json!({"familyName":"Jensen"}));
     // Removing an absent member is a no-op, not noTarget.
-    assert_eq!(run(Group, json!({"Operations":[{"op":"remove","path":"members[value eq \"nobody\"]"}]}), &group(2)).unwrap(), group(2));
+    assert_eq!(
+        run(Group, json!({"Operations":[{"op":"remove","path":"members[value eq \"nobody\"]"}]}), &group(2))
+            .unwrap(),
+        group(2)
+    );
     // Setting a second primary email demotes the first.
     let out = run(User, json!({"Operations":[{"op":"add","path":"emails","value":[{"value":"w@x","type":"work","primary":true}]},{"op":"add","path":"emails","value":{"value":"o@x","type":"other","primary":"True"}}]}), &u).unwrap();
     let prim: Vec<_> = out["emails"].as_array().unwrap().iter().filter(|e| e["primary"] == true).collect();
@@ -177,6 +252,7 @@ fn lax_inputs_are_tolerated() {
 #[test]
 fn many_members_in_one_request() {
     let values: Vec<Value> = (0..256).map(|i| json!({"value": format!("n{i}")})).collect();
-    let out = run(Group, json!({"Operations":[{"op":"add","path":"members","value":values}]}), &group(256)).unwrap();
+    let out = run(Group, json!({"Operations":[{"op":"add","path":"members","value":values}]}), &group(256))
+        .unwrap();
     assert_eq!(out["members"].as_array().unwrap().len(), 512);
 }

@@ -21,7 +21,21 @@ fn rfc7643_section_8_examples() {
     let keys: Vec<&str> = c.as_object().unwrap().keys().map(String::as_str).collect();
     assert_eq!(
         keys,
-        ["externalId", "userName", "name", "displayName", "nickName", "emails", "userType", "title", "preferredLanguage", "locale", "timezone", "active", "password"]
+        [
+            "externalId",
+            "userName",
+            "name",
+            "displayName",
+            "nickName",
+            "emails",
+            "userType",
+            "title",
+            "preferredLanguage",
+            "locale",
+            "timezone",
+            "active",
+            "password"
+        ]
     );
     assert_eq!(c["name"]["honorificSuffix"], "III");
 
@@ -46,14 +60,20 @@ use crate::scim::schema::USER_URN;
 fn interop_post_bodies() {
     // Entra group create: extra schema URN, meta, no members.
     let body = json!({"schemas":["urn:ietf:params:scim:schemas:core:2.0:Group","http://schemas.microsoft.com/2006/11/ResourceManagement/ADSCIM/2.0/Group"],"externalId":"8aa1a0c0-c4c3-4bc0-b4a5-2ef676900159","displayName":"displayName","meta":{"resourceType":"Group"}});
-    assert_eq!(canonicalize(Group, &body).unwrap(), json!({"externalId":"8aa1a0c0-c4c3-4bc0-b4a5-2ef676900159","displayName":"displayName"}));
+    assert_eq!(
+        canonicalize(Group, &body).unwrap(),
+        json!({"externalId":"8aa1a0c0-c4c3-4bc0-b4a5-2ef676900159","displayName":"displayName"})
+    );
     // Entra user create with nulls, roles: [], case-varied names, string boolean.
     let body = json!({"schemas":[USER_URN, ENTERPRISE_URN],"externalId":"e","UserName":"A@B","active":"True","roles":[],"addresses":null,
         "emails":[{"Primary":true,"type":"work","value":"a@b"}],"name":{"Formatted":"A B","familyName":"B","givenName":"A"},
         "meta":{"resourceType":"User"}, ENTERPRISE_URN: {"manager": null, "Department": "D"}});
     let c = canonicalize(User, &body).unwrap();
-    assert_eq!(c, json!({"externalId":"e","userName":"A@B","active":true,"emails":[{"primary":true,"type":"work","value":"a@b"}],
-        "name":{"formatted":"A B","familyName":"B","givenName":"A"}, ENTERPRISE_URN: {"department":"D"}}));
+    assert_eq!(
+        c,
+        json!({"externalId":"e","userName":"A@B","active":true,"emails":[{"primary":true,"type":"work","value":"a@b"}],
+        "name":{"formatted":"A B","familyName":"B","givenName":"A"}, ENTERPRISE_URN: {"department":"D"}})
+    );
     // Okta create: groups (readOnly) and password.
     let c = canonicalize(User, &json!({"userName":"u","groups":[],"password":"p","id":"ignored"})).unwrap();
     assert_eq!(c, json!({"userName":"u","password":"p"}));
@@ -81,6 +101,15 @@ fn wrong_types_and_missing_required() {
 #[test]
 fn meta_and_location() {
     let t = chrono::DateTime::parse_from_rfc3339("2026-01-02T03:04:05Z").unwrap().with_timezone(&chrono::Utc);
-    let m = Meta { resource_type: User, created: t, last_modified: t, location: location("https://h/scim/v2/", User, "abc"), version: Some("W/\"1\"".into()) };
-    assert_eq!(m.to_value(), json!({"resourceType":"User","created":"2026-01-02T03:04:05.000Z","lastModified":"2026-01-02T03:04:05.000Z","location":"https://h/scim/v2/Users/abc","version":"W/\"1\""}));
+    let m = Meta {
+        resource_type: User,
+        created: t,
+        last_modified: t,
+        location: location("https://h/scim/v2/", User, "abc"),
+        version: Some("W/\"1\"".into()),
+    };
+    assert_eq!(
+        m.to_value(),
+        json!({"resourceType":"User","created":"2026-01-02T03:04:05.000Z","lastModified":"2026-01-02T03:04:05.000Z","location":"https://h/scim/v2/Users/abc","version":"W/\"1\""})
+    );
 }
