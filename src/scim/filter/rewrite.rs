@@ -180,7 +180,10 @@ mod tests {
         );
         assert_eq!(value_path_sub(r#"emails[type eq "work"]"#), None);
         assert_eq!(value_path_sub(r#"userName eq "a[b].c eq 1""#), None);
-        assert_eq!(super::lenient(r#"NOT(a pr) and b eq "not(x""#).as_deref(), Some(r#"NOT (a pr) and b eq "not(x""#));
+        assert_eq!(
+            super::lenient(r#"NOT(a pr) and b eq "not(x""#).as_deref(),
+            Some(r#"NOT (a pr) and b eq "not(x""#)
+        );
         assert_eq!(super::lenient("nothing(a pr)"), None);
     }
 }

@@ -178,6 +178,11 @@ fn rfc7644_section_3_5_2_examples() {
     let u = json!({"id":"u","userName":"b",ENTERPRISE_URN:{"manager":{"value":"m"},"department":"d"}});
     let out = run(User, json!({"Operations":[{"op":"remove","path":"urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:manager"}]}), &u).unwrap();
     assert_eq!(out[ENTERPRISE_URN], json!({"department":"d"}));
+    // §3.5.2.2 remove by a complex filter; unknown attributes (x509Certificates) are ignored.
+    let u = json!({"id":"u","userName":"b","emails":[{"value":"a@example.com","type":"work"},{"value":"h@example.com","type":"home"}]});
+    let body = json!({"Operations":[{"op":"remove","path":"emails[type eq \"work\" and value ew \"example.com\"]"},
+        {"op":"remove","path":"x509certificates[value eq \"MyOldCert\"]"}]});
+    assert_eq!(run(User, body, &u).unwrap()["emails"], json!([{"value":"h@example.com","type":"home"}]));
     // §3.5.2.3 replace all members; replace with filter; replace several attributes.
     assert_eq!(
         ids(&run(
