@@ -46,7 +46,83 @@ fn filter_text() -> impl Strategy<Value = String> {
     })
 }
 
+fn json_value() -> impl Strategy<Value = Value> {
+    let leaf = prop_oneof![
+        Just(Value::Null),
+        any::<bool>().prop_map(Value::from),
+        any::<i64>().prop_map(Value::from),
+        prop_oneof![Just("True".to_string()), Just("m1".to_string()), "[a-zA-Z@. ]{0,8}"]
+            .prop_map(Value::from),
+    ];
+    leaf.prop_recursive(3, 24, 4, |inner| {
+        prop_oneof![
+            proptest::collection::vec(inner.clone(), 0..4).prop_map(Value::Array),
+            proptest::collection::vec(
+                (
+                    prop_oneof![
+                        Just("value".to_string()),
+                        Just("type".to_string()),
+                        Just("primary".to_string()),
+                        Just("name.givenName".to_string()),
+                        "[a-zA-Z]{1,6}"
+                    ],
+                    inner
+                ),
+                0..4
+            )
+            .prop_map(|kv| Value::Object(kv.into_iter().collect())),
+        ]
+    })
+}
+
+fn patch_op() -> impl Strategy<Value = Value> {
+    let op = prop_oneof![Just("add"), Just("Replace"), Just("remove"), Just("REMOVE")];
+    let path = prop_oneof![
+        Just(None),
+        Just(Some("members")),
+        Just(Some("members[value eq \"m1\"]")),
+        Just(Some("emails[type eq \"work\"].value")),
+        Just(Some("emails[type eq \"work\"]")),
+        Just(Some("name.familyName")),
+        Just(Some("active")),
+        Just(Some("displayName")),
+        Just(Some("urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:manager")),
+        Just(Some("id")),
+    ];
+    (op, path, proptest::option::of(json_value())).prop_map(|(op, path, value)| {
+        let mut m = serde_json::Map::new();
+        m.insert("op".into(), Value::from(op));
+        if let Some(p) = path {
+            m.insert("path".into(), Value::from(p));
+        }
+        if let Some(v) = value {
+            m.insert("value".into(), v);
+        }
+        Value::Object(m)
+    })
+}
+
 proptest! {
+    #[test]
+    fn arbitrary_patches_never_panic_and_keep_resources_canonical(ops in proptest::collection::vec(patch_op(), 1..5)) {
+        let body = json!({"Operations": ops});
+        let user = json!({"id":"1","userName":"u","emails":[{"value":"a@b","type":"work"}],"active":true});
+        let group = json!({"id":"g","displayName":"G","members":[{"value":"m1"},{"value":"m2"}]});
+        if let Ok(req) = PatchRequest::parse(&body) {
+            for (rt, res) in [(ResourceType::User, &user), (ResourceType::Group, &group)] {
+                if let Ok(out) = req.apply(rt, res) {
+                    // The result is itself a valid body: canonicalising it again changes nothing
+                    // except dropping the read-only id.
+                    let mut again = crate::scim::resource::canonicalize(rt, &out).unwrap();
+                    again.as_object_mut().unwrap().insert("id".into(), out["id"].clone());
+                    let same = again.as_object().unwrap().len() == out.as_object().unwrap().len();
+                    prop_assert!(same, "{} -> {}", out, again);
+                    prop_assert_eq!(&out["id"], &res["id"]);
+                }
+            }
+        }
+    }
+
     #[test]
     fn filter_parse_print_parse_is_identity(src in filter_text()) {
         let f = parse_filter(&src).unwrap();
