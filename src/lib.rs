@@ -20,6 +20,7 @@ pub mod policy;
 pub mod provision;
 pub mod proxy;
 pub mod router;
+pub mod scim;
 pub mod scim_api;
 pub mod server;
 pub mod store;

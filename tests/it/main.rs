@@ -3,6 +3,7 @@
 // Tests fail loudly by design; the crate-wide unwrap/expect lints are for production code.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod admin;
 mod proxy;
 mod server;
 mod support;

@@ -1,0 +1,95 @@
+//! Weak ETags from the representation and `If-Match` / `If-None-Match` checks (RFC 7644 §3.14).
+//!
+//! The tag hashes the resource without `meta` (which carries the tag itself and timestamps),
+//! with object keys sorted, so equal content always yields the same tag.
+
+use serde_json::Value;
+use sha2::{Digest, Sha256};
+
+use super::error::ScimError;
+
+/// `W/"<32 hex>"` for `resource`.
+pub fn weak_etag(resource: &Value) -> String {
+    let mut h = Sha256::new();
+    feed(&mut h, resource, true);
+    let digest = h.finalize();
+    format!("W/\"{}\"", hex::encode(&digest[..16]))
+}
+
+fn feed(h: &mut Sha256, v: &Value, top: bool) {
+    match v {
+        Value::Object(m) => {
+            let mut keys: Vec<&String> = m.keys().filter(|k| !(top && k.as_str() == "meta")).collect();
+            keys.sort();
+            h.update(b"{");
+            for k in keys {
+                h.update(serde_json::to_string(k).unwrap_or_default().as_bytes());
+                h.update(b":");
+                if let Some(x) = m.get(k) {
+                    feed(h, x, false);
+                }
+                h.update(b",");
+            }
+            h.update(b"}");
+        }
+        Value::Array(a) => {
+            h.update(b"[");
+            for x in a {
+                feed(h, x, false);
+                h.update(b",");
+            }
+            h.update(b"]");
+        }
+        other => h.update(other.to_string().as_bytes()),
+    }
+}
+
+fn opaque(tag: &str) -> &str {
+    let t = tag.trim();
+    t.strip_prefix("W/").unwrap_or(t)
+}
+
+fn any_matches(header: &str, current: &str) -> bool {
+    header.split(',').map(str::trim).any(|t| t == "*" || (!t.is_empty() && opaque(t) == opaque(current)))
+}
+
+/// `If-Match` on PUT/PATCH/DELETE: absent or matching (weak comparison) passes; otherwise 412.
+pub fn if_match(header: Option<&str>, current: &str) -> Result<(), ScimError> {
+    match header {
+        None => Ok(()),
+        Some(h) if any_matches(h, current) => Ok(()),
+        Some(_) => Err(ScimError::precondition_failed("resource version does not match If-Match")),
+    }
+}
+
+/// `If-None-Match` on GET: true when the client's copy is current (answer 304).
+pub fn if_none_match(header: Option<&str>, current: &str) -> bool {
+    header.is_some_and(|h| any_matches(h, current))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn tag_ignores_meta_and_key_order() {
+        let a = weak_etag(&json!({"id":"1","userName":"a","meta":{"version":"x"}}));
+        let b = weak_etag(&json!({"userName":"a","id":"1"}));
+        assert_eq!(a, b);
+        assert!(a.starts_with("W/\"") && a.ends_with('"'));
+        assert_ne!(a, weak_etag(&json!({"id":"1","userName":"b"})));
+    }
+
+    #[test]
+    fn preconditions() {
+        let t = weak_etag(&json!({"id":"1"}));
+        assert!(if_match(None, &t).is_ok());
+        assert!(if_match(Some("*"), &t).is_ok());
+        assert!(if_match(Some(&format!("W/\"nope\", {t}")), &t).is_ok());
+        assert_eq!(if_match(Some("W/\"nope\""), &t).unwrap_err().status, 412);
+        assert!(if_none_match(Some(&t), &t));
+        assert!(!if_none_match(Some("W/\"other\""), &t));
+        assert!(!if_none_match(None, &t));
+    }
+}
