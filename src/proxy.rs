@@ -24,7 +24,6 @@ use std::time::Duration;
 use http::header::{self, HeaderValue};
 use http::uri::{Authority, PathAndQuery, Scheme, Uri};
 use http::{Request, Response, Version};
-use hyper::body::Incoming;
 use tracing::debug;
 
 use crate::body::{self, Body};
@@ -86,18 +85,29 @@ impl Forwarder {
     }
 
     /// Forwards one request and returns Grafana's answer, or a synthetic error response.
-    pub async fn forward(&self, req: Request<Incoming>, peer: ClientInfo) -> Response<Body> {
+    ///
+    /// Any request body type streams through: the client's `Incoming`, or a body the router already
+    /// read (a SAML POST the login gate checked, a policy-checked settings change).
+    pub async fn forward<B>(&self, req: Request<B>, peer: ClientInfo) -> Response<Body>
+    where
+        B: http_body::Body<Data = bytes::Bytes> + Send + 'static,
+        B::Error: Into<body::BoxError>,
+    {
         match self.try_forward(req, peer).await {
             Ok(res) => res,
             Err(err) => response::for_error(&err),
         }
     }
 
-    async fn try_forward(
+    async fn try_forward<B>(
         &self,
-        mut req: Request<Incoming>,
+        mut req: Request<B>,
         peer: ClientInfo,
-    ) -> Result<Response<Body>, ProxyError> {
+    ) -> Result<Response<Body>, ProxyError>
+    where
+        B: http_body::Body<Data = bytes::Bytes> + Send + 'static,
+        B::Error: Into<body::BoxError>,
+    {
         headers::check_framing(req.headers())?;
         let is_upgrade = req.version() == Version::HTTP_11 && headers::is_upgrade_request(req.headers());
         let client_upgrade = is_upgrade.then(|| hyper::upgrade::on(&mut req));
