@@ -70,6 +70,7 @@ pub struct App {
     pub forwarder: Forwarder,
     pub grafana: GrafanaClient,
     pub store: Arc<dyn MappingStore>,
+    pub scim: crate::scim_api::ScimApi,
 }
 
 impl App {
@@ -89,7 +90,8 @@ impl App {
             config.grafana.request_timeout,
         )?;
         let store = store::open(config.store.url.expose(), config.store.max_connections).await?;
-        Ok(Arc::new(Self { config, metrics: Metrics::new(), forwarder, grafana, store }))
+        let scim = crate::scim_api::ScimApi::new(&config.scim);
+        Ok(Arc::new(Self { config, metrics: Metrics::new(), forwarder, grafana, store, scim }))
     }
 }
 

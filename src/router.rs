@@ -30,7 +30,7 @@ pub async fn handle(app: Arc<App>, req: Request<Incoming>, info: ClientInfo) -> 
     let path_class;
     let response = if is_scim_path(req.uri().path()) {
         path_class = class::SCIM;
-        crate::scim_api::handle(&app, req).await
+        crate::scim_api::handle(&app, req, info).await
     } else {
         path_class = if is_upgrade_request(req.headers()) { class::WEBSOCKET } else { class::PROXY };
         app.forwarder.forward(req, info).await

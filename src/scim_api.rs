@@ -1,24 +1,139 @@
 //! The SCIM HTTP edge: routing, authentication, request decoding and response encoding.
 //!
-//! It owns no business logic: requests are decoded here, handed to `provision`, and the result
-//! (or a `ScimError`) is encoded as `application/scim+json`.
+//! It owns no business logic. A request under a SCIM base path ([`route`]) is authenticated
+//! ([`auth`]), decoded into a [`context::ScimRequest`], handed to the Users or Groups handlers in
+//! `provision`, and the answer (or a `ScimError`) is encoded by [`respond`], the single place that
+//! builds SCIM HTTP responses. Discovery documents are served here directly: they describe the
+//! sidecar, not Grafana.
 
 pub mod auth;
+pub mod context;
+mod decode;
+mod discovery;
+pub mod respond;
 pub mod route;
 
 use std::sync::Arc;
+use std::time::Duration;
 
-use http::{Request, Response, StatusCode};
+use http::header::AUTHORIZATION;
+use http::{Method, Request, Response};
 use hyper::body::Incoming;
+use tracing::debug;
 
 use crate::app::App;
-use crate::body::{full, Body};
+use crate::body::Body;
+use crate::scim::error::ScimError;
+use crate::server::ClientInfo;
+use context::{ScimContext, Target};
+use route::{Endpoint, Kind, Namespace};
+
+/// Long-lived state of the SCIM edge.
+pub struct ScimApi {
+    pub auth: auth::Authenticator,
+    /// Orgs known to exist (namespace `org-<N>`), so existence is not asked of Grafana per request.
+    known_orgs: moka::future::Cache<i64, ()>,
+}
+
+impl ScimApi {
+    pub fn new(config: &crate::config::ScimConfig) -> Self {
+        Self {
+            auth: auth::Authenticator::new(config),
+            known_orgs: moka::future::Cache::builder()
+                .max_capacity(10_000)
+                .time_to_live(Duration::from_secs(300))
+                .build(),
+        }
+    }
+}
 
 /// Handles a request under a SCIM base path.
-pub async fn handle(_app: &Arc<App>, _req: Request<Incoming>) -> Response<Body> {
-    let mut res = Response::new(full(
-        r#"{"schemas":["urn:ietf:params:scim:api:messages:2.0:Error"],"status":"503","detail":"SCIM endpoints are being wired"}"#,
-    ));
-    *res.status_mut() = StatusCode::SERVICE_UNAVAILABLE;
-    res
+pub async fn handle(app: &Arc<App>, req: Request<Incoming>, info: ClientInfo) -> Response<Body> {
+    match serve(app, req, info).await {
+        Ok(answer) => respond::success(answer),
+        Err(err) => {
+            debug!(status = err.status, scim_type = ?err.scim_type, detail = %err.detail, "scim error");
+            respond::error(&err)
+        }
+    }
+}
+
+async fn serve(
+    app: &Arc<App>,
+    req: Request<Incoming>,
+    info: ClientInfo,
+) -> Result<context::ScimResponse, ScimError> {
+    let Some(path) = route::parse(req.uri().path()) else {
+        return Err(ScimError::not_found("not a SCIM endpoint"));
+    };
+    let org_id = match &path.namespace {
+        Namespace::Unknown(ns) => return Err(ScimError::not_found(format!("invalid namespace {ns:?}"))),
+        ns => ns.org_id().unwrap_or(1),
+    };
+    let (kind, target) = match &path.endpoint {
+        Endpoint::Unknown => return Err(ScimError::not_found("no such SCIM endpoint")),
+        Endpoint::Me => return Err(ScimError::not_implemented("/Me is not supported")),
+        Endpoint::Bulk => return Err(ScimError::not_implemented("bulk operations are not supported")),
+        Endpoint::RootSearch => {
+            return Err(ScimError::not_implemented(
+                "search at the root is not supported; use /Users/.search or /Groups/.search",
+            ))
+        }
+        Endpoint::Collection(k) => (Some(*k), Target::Collection),
+        Endpoint::Resource(k, id) => (Some(*k), Target::Resource(id.clone())),
+        Endpoint::Search(k) => (Some(*k), Target::Search),
+        _ => (None, Target::Collection),
+    };
+    let authorization = req.headers().get(AUTHORIZATION).and_then(|v| v.to_str().ok());
+    let groups = kind == Some(Kind::Groups);
+    app.scim.auth.authenticate(authorization, org_id, groups, &app.grafana).await?;
+    ensure_org(app, org_id, &path.namespace).await?;
+    let base_url = decode::base_url(&req, info, &path.base);
+
+    let Some(kind) = kind else {
+        return discovery::serve(app, &req, &path.endpoint, &base_url);
+    };
+    let scim_req = decode::request(req, target, app.config.server.max_body_bytes).await?;
+    let ctx = ScimContext { app, org_id, base_url };
+    match kind {
+        Kind::Users => crate::provision::users::handle(&ctx, scim_req).await,
+        Kind::Groups => crate::provision::groups::handle(&ctx, scim_req).await,
+    }
+}
+
+/// `org-<N>` must name an existing Grafana org.
+async fn ensure_org(app: &App, org_id: i64, ns: &Namespace) -> Result<(), ScimError> {
+    if org_id == 1 || app.scim.known_orgs.get(&org_id).await.is_some() {
+        return Ok(());
+    }
+    match app.grafana.get_org(org_id).await {
+        Ok(Some(_)) => {
+            app.scim.known_orgs.insert(org_id, ()).await;
+            Ok(())
+        }
+        Ok(None) => {
+            Err(ScimError::not_found(format!("invalid namespace {:?}: no such Grafana org", ns_label(ns))))
+        }
+        Err(e) => {
+            debug!(error = %e, "cannot check the namespace's org");
+            Err(ScimError::service_unavailable("cannot reach Grafana to resolve the namespace"))
+        }
+    }
+}
+
+fn ns_label(ns: &Namespace) -> String {
+    match ns {
+        Namespace::Default => "default".into(),
+        Namespace::Org(n) => format!("org-{n}"),
+        Namespace::Unknown(s) => s.clone(),
+    }
+}
+
+/// Methods each endpoint kind accepts, for 405 answers.
+pub(crate) fn method_allowed(target: &Target, method: &Method) -> bool {
+    match target {
+        Target::Collection => matches!(*method, Method::GET | Method::POST),
+        Target::Resource(_) => matches!(*method, Method::GET | Method::PUT | Method::PATCH | Method::DELETE),
+        Target::Search => *method == Method::POST,
+    }
 }

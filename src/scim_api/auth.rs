@@ -3,12 +3,138 @@
 //! Tokens are configured plain or as `sha256:<hex>` digests. Both are kept only as SHA-256
 //! digests, and a presented token is hashed and compared with *every* configured digest in
 //! constant time, so neither the comparison nor the number of tokens tried leaks timing.
-//! Grafana service-account tokens (optional) are checked elsewhere, against Grafana.
+//!
+//! Optionally (`[scim] accept_grafana_tokens`), a Grafana service-account token is accepted the way
+//! Grafana Enterprise accepts it: Grafana itself says which org the token acts in and which
+//! permissions it holds; the org must be the namespace's and the permissions those Grafana's docs
+//! list for SCIM. Verdicts are cached for `grafana_token_cache_ttl`, keyed by the token's digest
+//! (never the token), so a revoked token stops working within that time.
+
+use std::time::Duration;
 
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
+use tracing::debug;
 
-use crate::config::Secret;
+use crate::config::{ScimConfig, Secret};
+use crate::grafana::GrafanaClient;
+use crate::scim::error::ScimError;
+
+/// Permissions a Grafana token needs for `/Users` (grafana-scim.md §2.3).
+pub const USER_ACTIONS: &[&str] = &["org.users:read", "org.users:write", "org.users:add", "org.users:remove"];
+/// Permissions a Grafana token needs for `/Groups`, on top of [`USER_ACTIONS`].
+pub const GROUP_ACTIONS: &[&str] = &["teams:read", "teams:create", "teams:write", "teams:delete"];
+
+/// Who made an authenticated SCIM request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Principal {
+    /// One of the configured static tokens.
+    StaticToken,
+    /// A Grafana service-account token Grafana vouched for.
+    GrafanaToken,
+}
+
+/// A cached verdict about one Grafana token in one org.
+#[derive(Debug, Clone)]
+enum GrafanaVerdict {
+    Allowed { groups: bool },
+    Denied { status: u16, detail: String },
+}
+
+/// Authenticates SCIM requests.
+pub struct Authenticator {
+    tokens: StaticTokens,
+    accept_grafana: bool,
+    verdicts: moka::future::Cache<([u8; 32], i64), GrafanaVerdict>,
+}
+
+impl Authenticator {
+    pub fn new(config: &ScimConfig) -> Self {
+        Self {
+            tokens: StaticTokens::from_config(&config.tokens),
+            accept_grafana: config.accept_grafana_tokens,
+            verdicts: moka::future::Cache::builder()
+                .max_capacity(10_000)
+                .time_to_live(config.grafana_token_cache_ttl.max(Duration::from_millis(1)))
+                .build(),
+        }
+    }
+
+    /// Checks the `Authorization` header for a request in `org_id`; `groups` when the request
+    /// touches `/Groups` (Grafana tokens then need the team permissions too).
+    ///
+    /// # Errors
+    /// 401 for a missing or unknown token, 403 for a Grafana token of another org or without the
+    /// needed permissions, 503 when Grafana cannot be asked.
+    pub async fn authenticate(
+        &self,
+        authorization: Option<&str>,
+        org_id: i64,
+        groups: bool,
+        grafana: &GrafanaClient,
+    ) -> Result<Principal, ScimError> {
+        let Some(token) = authorization.and_then(bearer) else {
+            return Err(ScimError::unauthorized(
+                "a bearer token is required (Authorization: Bearer <token>)",
+            ));
+        };
+        if self.tokens.verify(token) {
+            return Ok(Principal::StaticToken);
+        }
+        if !self.accept_grafana {
+            return Err(ScimError::unauthorized("the bearer token is not valid"));
+        }
+        let key = (digest(token), org_id);
+        let verdict = match self.verdicts.get(&key).await {
+            Some(v) => v,
+            None => {
+                let v = ask_grafana(grafana, token, org_id).await?;
+                self.verdicts.insert(key, v.clone()).await;
+                v
+            }
+        };
+        match verdict {
+            GrafanaVerdict::Allowed { groups: may_groups } if may_groups || !groups => {
+                Ok(Principal::GrafanaToken)
+            }
+            GrafanaVerdict::Allowed { .. } => Err(ScimError::forbidden(format!(
+                "the Grafana service account lacks the team permissions SCIM groups need: {}",
+                GROUP_ACTIONS.join(", ")
+            ))),
+            GrafanaVerdict::Denied { status: 403, detail } => Err(ScimError::forbidden(detail)),
+            GrafanaVerdict::Denied { detail, .. } => Err(ScimError::unauthorized(detail)),
+        }
+    }
+}
+
+async fn ask_grafana(grafana: &GrafanaClient, token: &str, org_id: i64) -> Result<GrafanaVerdict, ScimError> {
+    match grafana.token_identity(token).await {
+        Ok(identity) if identity.org.id != org_id => Ok(GrafanaVerdict::Denied {
+            status: 403,
+            detail: "the Grafana service-account token belongs to another org than this namespace".into(),
+        }),
+        Ok(identity) => {
+            let missing: Vec<&str> =
+                USER_ACTIONS.iter().copied().filter(|a| !identity.has_action(a)).collect();
+            if missing.is_empty() {
+                Ok(GrafanaVerdict::Allowed { groups: GROUP_ACTIONS.iter().all(|a| identity.has_action(a)) })
+            } else {
+                Ok(GrafanaVerdict::Denied {
+                    status: 403,
+                    detail: format!("the Grafana service account lacks permissions: {}", missing.join(", ")),
+                })
+            }
+        }
+        Err(e) if e.is_unauthorized() || e.is_forbidden() || e.is_not_found() => {
+            debug!(status = ?e.status(), "grafana refused a scim token");
+            Ok(GrafanaVerdict::Denied { status: 401, detail: "the bearer token is not valid".into() })
+        }
+        Err(e) => {
+            debug!(error = %e, "cannot verify a grafana token");
+            Err(ScimError::service_unavailable("cannot verify the token with Grafana right now; retry later"))
+        }
+    }
+}
 
 /// The accepted static tokens, as digests.
 #[derive(Clone, Default)]

@@ -5,5 +5,6 @@
 
 mod admin;
 mod proxy;
+mod scim_edge;
 mod server;
 mod support;

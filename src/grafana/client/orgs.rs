@@ -6,7 +6,7 @@ use serde::Deserialize;
 use serde_json::json;
 
 use super::{Call, GrafanaClient};
-use crate::grafana::model::{OrgMembership, OrgUserSearchPage};
+use crate::grafana::model::{Org, OrgMembership, OrgUserSearchPage};
 use crate::grafana::GrafanaError;
 
 #[derive(Deserialize, Default)]
@@ -76,5 +76,14 @@ impl GrafanaClient {
             call = call.query("query", query);
         }
         self.send_json(call).await
+    }
+
+    /// `GET /api/orgs/:orgId`: the org, or `None` when it does not exist.
+    pub async fn get_org(&self, org_id: i64) -> Result<Option<Org>, GrafanaError> {
+        match self.send_json(Call::get(format!("/api/orgs/{org_id}"))).await {
+            Ok(org) => Ok(Some(org)),
+            Err(e) if e.is_not_found() => Ok(None),
+            Err(e) => Err(e),
+        }
     }
 }

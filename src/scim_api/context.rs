@@ -1,0 +1,91 @@
+//! What a SCIM resource handler receives and returns, free of HTTP types.
+//!
+//! The edge (`scim_api`) decodes the request into a [`ScimRequest`] and a [`ScimContext`]; the
+//! Users and Groups handlers in `provision` answer with a [`ScimResponse`] or a `ScimError`, and
+//! the edge encodes either as `application/scim+json`.
+
+use http::Method;
+use serde_json::Value;
+
+use crate::app::App;
+
+/// Which part of a resource collection the request addresses.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Target {
+    /// `/Users`, `/Groups`.
+    Collection,
+    /// `/Users/{id}`, `/Groups/{id}`.
+    Resource(String),
+    /// `POST /Users/.search`, `POST /Groups/.search`.
+    Search,
+}
+
+/// The environment of one SCIM request.
+pub struct ScimContext<'a> {
+    pub app: &'a App,
+    /// The Grafana org the namespace names.
+    pub org_id: i64,
+    /// Absolute base URL as the client addressed it (scheme, host, base path): `meta.location` and
+    /// `Location` are built from it.
+    pub base_url: String,
+}
+
+/// A decoded SCIM request.
+#[derive(Debug, Clone)]
+pub struct ScimRequest {
+    pub method: Method,
+    pub target: Target,
+    /// Decoded query pairs (`filter`, `startIndex`, `count`, `attributes`, ...); unknown ones are kept
+    /// and ignored by handlers (Entra appends `aadOptscim062020`).
+    pub query: Vec<(String, String)>,
+    /// The JSON body, when the method carries one.
+    pub body: Option<Value>,
+    pub if_match: Option<String>,
+    pub if_none_match: Option<String>,
+}
+
+impl ScimRequest {
+    /// The first value of query parameter `name` (names compare case-insensitively).
+    pub fn query_param(&self, name: &str) -> Option<&str> {
+        self.query.iter().find(|(k, _)| k.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str())
+    }
+}
+
+/// A successful SCIM answer.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ScimResponse {
+    pub status: u16,
+    pub body: Option<Value>,
+    /// `Location` header (on create).
+    pub location: Option<String>,
+    /// `ETag` header (weak), when the body is one resource.
+    pub etag: Option<String>,
+}
+
+impl ScimResponse {
+    /// 200 with a body.
+    pub fn ok(body: Value) -> Self {
+        Self { status: 200, body: Some(body), location: None, etag: None }
+    }
+
+    /// 201 with the created resource and its location.
+    pub fn created(body: Value, location: String) -> Self {
+        Self { status: 201, body: Some(body), location: Some(location), etag: None }
+    }
+
+    /// 204 without a body.
+    pub fn no_content() -> Self {
+        Self { status: 204, body: None, location: None, etag: None }
+    }
+
+    /// 304 for a matching `If-None-Match`.
+    pub fn not_modified(etag: String) -> Self {
+        Self { status: 304, body: None, location: None, etag: Some(etag) }
+    }
+
+    /// Adds an `ETag` header.
+    pub fn with_etag(mut self, etag: String) -> Self {
+        self.etag = Some(etag);
+        self
+    }
+}

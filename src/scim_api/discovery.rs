@@ -1,0 +1,49 @@
+//! `ServiceProviderConfig`, `ResourceTypes` and `Schemas` (RFC 7644 §4), generated from
+//! `scim::schema` so that what is declared is exactly what is served.
+
+use http::{Method, Request};
+use hyper::body::Incoming;
+
+use super::context::ScimResponse;
+use super::route::Endpoint;
+use crate::app::App;
+use crate::scim::discovery::{self, DiscoveryConfig};
+use crate::scim::error::ScimError;
+
+/// What the sidecar supports, stated truthfully.
+pub fn config(app: &App) -> DiscoveryConfig {
+    DiscoveryConfig { max_results: app.config.scim.max_results, ..DiscoveryConfig::default() }
+}
+
+/// Serves one discovery endpoint.
+///
+/// # Errors
+/// 405 for methods other than GET, 403 for a `filter` (RFC 7644 §4), 404 for unknown names.
+pub fn serve(
+    app: &App,
+    req: &Request<Incoming>,
+    endpoint: &Endpoint,
+    base: &str,
+) -> Result<ScimResponse, ScimError> {
+    if req.method() != Method::GET {
+        return Err(ScimError::method_not_allowed("discovery endpoints only answer GET"));
+    }
+    let has_filter = req
+        .uri()
+        .query()
+        .is_some_and(|q| form_urlencoded::parse(q.as_bytes()).any(|(k, _)| k.eq_ignore_ascii_case("filter")));
+    if has_filter {
+        return Err(ScimError::forbidden("filtering is not supported on discovery endpoints"));
+    }
+    let body = match endpoint {
+        Endpoint::ServiceProviderConfig => discovery::service_provider_config(&config(app), base),
+        Endpoint::ResourceTypes => discovery::resource_types(base),
+        Endpoint::ResourceType(name) => discovery::resource_type_by_name(name, base)
+            .ok_or_else(|| ScimError::not_found(format!("no resource type {name:?}")))?,
+        Endpoint::Schemas => discovery::schemas(base),
+        Endpoint::Schema(urn) => discovery::schema_by_urn(urn, base)
+            .ok_or_else(|| ScimError::not_found(format!("no schema {urn:?}")))?,
+        _ => return Err(ScimError::not_found("no such SCIM endpoint")),
+    };
+    Ok(ScimResponse::ok(body))
+}

@@ -1,0 +1,41 @@
+//! The one place SCIM answers become HTTP responses: `application/scim+json` for every body,
+//! errors as RFC 7644 §3.12 documents.
+
+use http::header::{HeaderValue, CONTENT_TYPE, ETAG, LOCATION, WWW_AUTHENTICATE};
+use http::{Response, StatusCode};
+
+use super::context::ScimResponse;
+use crate::body::{empty, full, Body};
+use crate::scim::error::{ScimError, SCIM_CONTENT_TYPE};
+
+/// Encodes a successful answer.
+pub fn success(answer: ScimResponse) -> Response<Body> {
+    let body = match &answer.body {
+        Some(v) => full(v.to_string()),
+        None => empty(),
+    };
+    let mut res = Response::new(body);
+    *res.status_mut() = StatusCode::from_u16(answer.status).unwrap_or(StatusCode::OK);
+    let headers = res.headers_mut();
+    if answer.body.is_some() {
+        headers.insert(CONTENT_TYPE, HeaderValue::from_static(SCIM_CONTENT_TYPE));
+    }
+    if let Some(location) = answer.location.and_then(|l| HeaderValue::from_str(&l).ok()) {
+        headers.insert(LOCATION, location);
+    }
+    if let Some(etag) = answer.etag.and_then(|e| HeaderValue::from_str(&e).ok()) {
+        headers.insert(ETAG, etag);
+    }
+    res
+}
+
+/// Encodes an error. 401 answers carry `WWW-Authenticate: Bearer` (RFC 6750 §3).
+pub fn error(err: &ScimError) -> Response<Body> {
+    let mut res = Response::new(full(err.to_body().to_string()));
+    *res.status_mut() = StatusCode::from_u16(err.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    res.headers_mut().insert(CONTENT_TYPE, HeaderValue::from_static(SCIM_CONTENT_TYPE));
+    if err.status == 401 {
+        res.headers_mut().insert(WWW_AUTHENTICATE, HeaderValue::from_static("Bearer realm=\"scim-sidecar\""));
+    }
+    res
+}

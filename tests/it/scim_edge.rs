@@ -1,0 +1,77 @@
+//! The SCIM edge of the real sidecar: authentication, namespaces, discovery, methods and media types.
+
+use http::Method;
+use serde_json::json;
+
+use crate::support::scim::{assert_scim_error, Harness};
+
+#[tokio::test]
+async fn missing_or_wrong_token_is_401_with_bearer_challenge() {
+    let h = Harness::start().await;
+    for token in [None, Some("non-token"), Some("test-scim-token-012345678")] {
+        let a = h.call_as(Method::GET, "Users", None, token).await;
+        assert_scim_error(&a, 401, None);
+        assert!(a.header("www-authenticate").is_some_and(|v| v.starts_with("Bearer")), "{a:?}");
+        assert!(!a.json().to_string().contains("test-scim-token"), "token echoed: {a:?}");
+    }
+    // Nothing was asked of Grafana for a refused request.
+    assert_eq!(h.grafana.count("GET", "/api/users/search"), 0);
+}
+
+#[tokio::test]
+async fn discovery_documents_are_served_under_both_base_paths() {
+    let h = Harness::start().await;
+    let spc = h.get("ServiceProviderConfig").await;
+    assert_eq!(spc.status, 200, "{spc:?}");
+    assert_eq!(spc.header("content-type"), Some("application/scim+json"));
+    assert_eq!(spc.json()["patch"]["supported"], true);
+    assert_eq!(spc.json()["bulk"]["supported"], false);
+    let rts = h.get("/apis/scim.grafana.app/v0alpha1/namespaces/default/ResourceTypes").await;
+    assert_eq!(rts.status, 200);
+    assert_eq!(rts.json()["totalResults"], 2);
+    let loc = rts.json()["Resources"][0]["meta"]["location"].as_str().unwrap().to_string();
+    assert!(loc.starts_with("http://127.0.0.1:"), "absolute location: {loc}");
+    assert!(loc.contains("/apis/scim.grafana.app/v0alpha1/namespaces/default/"), "{loc}");
+    let schema = h.get("Schemas/urn:ietf:params:scim:schemas:core:2.0:User").await;
+    assert_eq!(schema.status, 200);
+    assert_eq!(schema.json()["id"], "urn:ietf:params:scim:schemas:core:2.0:User");
+    assert_scim_error(&h.get("Schemas/urn:nope").await, 404, None);
+    assert_scim_error(&h.get("ResourceTypes?filter=name%20eq%20%22User%22").await, 403, None);
+    assert_scim_error(&h.post("ServiceProviderConfig", json!({})).await, 405, None);
+}
+
+#[tokio::test]
+async fn namespaces_and_unknown_endpoints() {
+    let h = Harness::start().await;
+    let ns = "/apis/scim.grafana.app/v0alpha1/namespaces";
+    assert_scim_error(&h.get(&format!("{ns}/stacks-1/Schemas")).await, 404, None);
+    assert_scim_error(&h.get(&format!("{ns}/org-42/Schemas")).await, 404, None);
+    let org = h.grafana.create_org("Second");
+    assert_eq!(h.get(&format!("{ns}/org-{org}/Schemas")).await.status, 200);
+    assert_scim_error(&h.get("Nope").await, 404, None);
+    assert_scim_error(&h.get("Me").await, 501, None);
+    assert_scim_error(&h.post("Bulk", json!({})).await, 501, None);
+}
+
+#[tokio::test]
+async fn methods_media_types_and_bodies_are_checked() {
+    let h = Harness::start().await;
+    assert_scim_error(&h.call(Method::PATCH, "Users", Some(json!({}))).await, 405, None);
+    assert_scim_error(&h.call(Method::GET, "Users/.search", None).await, 405, None);
+    // A body that is not JSON.
+    let url = format!("{}/Users", h.base);
+    let req = http::Request::post(url)
+        .header("authorization", format!("Bearer {}", crate::support::scim::TOKEN))
+        .header("content-type", "text/plain")
+        .body(scim_sidecar::body::full("hello"))
+        .unwrap();
+    let res = h.client.request(req).await.unwrap();
+    assert_eq!(res.status(), 415);
+    let req = http::Request::post(format!("{}/Users", h.base))
+        .header("authorization", format!("Bearer {}", crate::support::scim::TOKEN))
+        .header("content-type", "application/json")
+        .body(scim_sidecar::body::full("{not json"))
+        .unwrap();
+    let res = h.client.request(req).await.unwrap();
+    assert_eq!(res.status(), 400);
+}
