@@ -2,5 +2,6 @@
 //! and groups (ordered, idempotent steps over the Grafana client and the mapping store) builds on it.
 
 pub mod groups;
+pub mod identity;
 pub mod translate;
 pub mod users;
