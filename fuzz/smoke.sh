@@ -7,18 +7,18 @@ set -euo pipefail
 cd "$(dirname "$0")"
 SECS="${FUZZ_SECONDS:-20}"
 if cargo fuzz --version >/dev/null 2>&1 && [ -z "${FUZZ_REPLAY_ONLY:-}" ]; then
-  # New inputs go to a scratch directory so the committed seed corpus stays small.
+  # New inputs go to a scratch directory so the committed seeds (fuzz/seeds) stay small.
   scratch="$(mktemp -d)"
   trap 'rm -rf "$scratch"' EXIT
   for t in scim_filter scim_patch; do
     mkdir -p "$scratch/$t"
     # --dev: the dev profile (CI machines are small); -s none: no sanitizer, the crate forbids unsafe.
-    RUSTC_BOOTSTRAP=1 cargo fuzz run --dev -s none --features libfuzzer "$t" "$scratch/$t" "corpus/$t" \
+    RUSTC_BOOTSTRAP=1 cargo fuzz run --dev -s none --features libfuzzer "$t" "$scratch/$t" "seeds/$t" \
       -- -max_total_time="$SECS"
   done
 else
   export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-../target}"
   for t in scim_filter scim_patch; do
-    cargo run --quiet --bin "$t" -- "corpus/$t"
+    cargo run --quiet --bin "$t" -- "seeds/$t"
   done
 fi
