@@ -4,6 +4,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod admin;
+mod cli;
 mod proxy;
 mod scim_edge;
 mod server;

@@ -1,0 +1,171 @@
+//! The `scim-sidecar` binary: exit codes, every config problem listed, and secrets kept out of
+//! `check-config` output and logs.
+
+use std::process::{Command, Stdio};
+use std::time::Duration;
+
+use crate::support::client::{http1, TestClient};
+use crate::support::eventually;
+
+const BIN: &str = env!("CARGO_BIN_EXE_scim-sidecar");
+const PASSWORD: &str = "grafana-pass-DO-NOT-LEAK-1";
+const TOKEN: &str = "scim-token-DO-NOT-LEAK-0123456789";
+
+fn sidecar(args: &[&str]) -> Command {
+    let mut cmd = Command::new(BIN);
+    cmd.args(args).env_remove("RUST_LOG").current_dir(std::env::temp_dir());
+    // The test runner's own SIDECAR_* variables must not leak into the child.
+    for (k, _) in std::env::vars().filter(|(k, _)| k.starts_with("SIDECAR_")) {
+        cmd.env_remove(k);
+    }
+    cmd
+}
+
+#[test]
+fn version_prints_the_crate_version() {
+    let out = sidecar(&["version"]).output().unwrap();
+    assert!(out.status.success());
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout).trim(),
+        format!("scim-sidecar {}", env!("CARGO_PKG_VERSION"))
+    );
+}
+
+#[test]
+fn check_config_accepts_a_valid_config_and_redacts_secrets() {
+    let dir = tempfile::tempdir().unwrap();
+    let token_file = dir.path().join("tokens");
+    std::fs::write(&token_file, format!("{TOKEN}\n")).unwrap();
+    let config = dir.path().join("sidecar.toml");
+    std::fs::write(
+        &config,
+        format!("[scim]\ntoken_file = {token_file:?}\n[store]\nurl = \"postgres://u:{PASSWORD}@db/x\"\n"),
+    )
+    .unwrap();
+    let out = sidecar(&["check-config", "--config", config.to_str().unwrap()])
+        .env("SIDECAR_GRAFANA_PASSWORD", PASSWORD)
+        .env("SIDECAR_SCIM_TOKEN", TOKEN)
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{stdout}\n{stderr}");
+    assert!(stdout.contains("configuration is valid"), "{stdout}");
+    assert!(stdout.contains("<redacted>"), "{stdout}");
+    for secret in [PASSWORD, TOKEN] {
+        assert!(!stdout.contains(secret) && !stderr.contains(secret), "secret leaked:\n{stdout}\n{stderr}");
+    }
+}
+
+#[test]
+fn check_config_lists_every_problem_and_exits_64() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("bad.toml");
+    std::fs::write(
+        &config,
+        format!("[grafana]\nurl = \"ftp://nope\"\npassword = \"{PASSWORD}\"\ntypo = 1\n[nosuch]\n"),
+    )
+    .unwrap();
+    let out = sidecar(&["check-config", "--config", config.to_str().unwrap()])
+        .env("SIDECAR_POLICY_REQUIRE_SAML", "perhaps")
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(64), "{stderr}");
+    for needle in [
+        "3 problems",
+        "[grafana] typo: unknown key",
+        "unknown section [nosuch]",
+        "require_saml: expected a boolean",
+    ] {
+        assert!(stderr.contains(needle), "missing {needle:?}:\n{stderr}");
+    }
+    assert!(!stderr.contains(PASSWORD), "{stderr}");
+    // Semantic problems are all listed too once the layers parse.
+    std::fs::write(
+        &config,
+        "[grafana]\nurl = \"ftp://nope\"\n[server]\nlisten = \"x\"\n[scim]\ndefault_role = \"Root\"\n",
+    )
+    .unwrap();
+    let out = sidecar(&["check-config", "--config", config.to_str().unwrap()]).output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(64), "{stderr}");
+    assert!(stderr.contains("3 problems"), "{stderr}");
+    // `serve` refuses to start on an invalid config with the same exit code.
+    let out = sidecar(&["--config", config.to_str().unwrap()]).output().unwrap();
+    assert_eq!(out.status.code(), Some(64));
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+}
+
+async fn send(client: &TestClient, url: &str, headers: &[(&str, &str)]) -> u16 {
+    let mut req = http::Request::get(url);
+    for (k, v) in headers {
+        req = req.header(*k, *v);
+    }
+    match client.request(req.body(scim_sidecar::body::empty()).unwrap()).await {
+        Ok(res) => res.status().as_u16(),
+        Err(_) => 0,
+    }
+}
+
+#[tokio::test]
+async fn logs_carry_one_completion_event_per_request_and_no_secrets() {
+    let grafana = grafana_emulator::Emulator::start(Default::default()).await.unwrap();
+    let (port, admin) = (free_port(), free_port());
+    let dir = tempfile::tempdir().unwrap();
+    let mut child = tokio::process::Command::new(BIN)
+        .args(["--listen", &format!("127.0.0.1:{port}"), "--admin-listen", &format!("127.0.0.1:{admin}")])
+        .args(["--grafana-url", &grafana.url(), "--log-format", "json", "--log-level", "debug"])
+        .args(["--store-url", &format!("sqlite://{}", dir.path().join("s.db").display())])
+        .env("SIDECAR_GRAFANA_PASSWORD", "admin")
+        .env("SIDECAR_SCIM_TOKEN", TOKEN)
+        .env_remove("RUST_LOG")
+        .stderr(Stdio::piped())
+        .stdout(Stdio::null())
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap();
+    let client = http1();
+    let base = format!("http://127.0.0.1:{port}");
+    eventually("the sidecar listens", || async {
+        send(&client, &format!("{base}/api/health"), &[]).await == 200
+    })
+    .await;
+    let bearer = format!("Bearer {TOKEN}");
+    assert_eq!(
+        send(&client, &format!("{base}/scim/v2/ServiceProviderConfig"), &[("authorization", &bearer)]).await,
+        200
+    );
+    let cookie = "grafana_session=COOKIE-DO-NOT-LEAK";
+    send(
+        &client,
+        &format!("{base}/api/user"),
+        &[("cookie", cookie), ("authorization", "Basic YWRtaW46YWRtaW4=")],
+    )
+    .await;
+    send(&client, &format!("{base}/scim/v2/Users"), &[("authorization", "Bearer wrong-token-DO-NOT-LEAK")])
+        .await;
+    // SIGTERM: graceful shutdown, then read everything the process logged.
+    let pid = child.id().unwrap().to_string();
+    Command::new("kill").args(["-TERM", &pid]).status().unwrap();
+    let out = tokio::time::timeout(Duration::from_secs(30), child.wait_with_output()).await.unwrap().unwrap();
+    let logs = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "exit after SIGTERM: {:?}\n{logs}", out.status);
+    for secret in [TOKEN, "COOKIE-DO-NOT-LEAK", "wrong-token-DO-NOT-LEAK", "YWRtaW46YWRtaW4="] {
+        assert!(!logs.contains(secret), "{secret} leaked into the logs:\n{logs}");
+    }
+    let completions: Vec<serde_json::Value> = logs
+        .lines()
+        .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+        .filter(|v| v["message"] == "request completed")
+        .collect();
+    assert!(completions.len() >= 4, "{logs}");
+    let scim =
+        completions.iter().find(|v| v["route"] == "scim" && v["status"] == 200).expect("scim completion");
+    assert_eq!(scim["method"], "GET");
+    assert!(scim["latency_ms"].is_number());
+    assert!(completions.iter().any(|v| v["route"] == "proxy"), "{logs}");
+}
