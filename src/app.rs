@@ -61,6 +61,8 @@ pub enum RunError {
     Grafana(#[from] crate::grafana::GrafanaError),
     #[error("cannot open the mapping store: {0}")]
     Store(#[from] store::StoreError),
+    #[error("cannot set up the saml login gate: {0}")]
+    Gate(#[from] crate::login_gate::GateError),
 }
 
 /// Everything a request handler may need, shared by every connection.
@@ -70,6 +72,8 @@ pub struct App {
     pub forwarder: Forwarder,
     pub grafana: GrafanaClient,
     pub store: Arc<dyn MappingStore>,
+    /// The SAML login gate, when `[saml_gate] enabled`.
+    pub gate: Option<crate::login_gate::LoginGate>,
 }
 
 impl App {
@@ -85,11 +89,20 @@ impl App {
             &config.grafana.url,
             &config.grafana.user,
             password,
-            http,
+            http.clone(),
             config.grafana.request_timeout,
         )?;
         let store = store::open(config.store.url.expose(), config.store.max_connections).await?;
-        Ok(Arc::new(Self { config, metrics: Metrics::new(), forwarder, grafana, store }))
+        let metrics = Metrics::new();
+        let gate = crate::login_gate::LoginGate::from_config(
+            &config.saml_gate,
+            &config.grafana.url,
+            config.server.max_body_bytes,
+            store.clone(),
+            metrics.clone(),
+        )?
+        .map(|gate| gate.with_http_client(http.clone()));
+        Ok(Arc::new(Self { config, metrics, forwarder, grafana, store, gate }))
     }
 }
 
