@@ -4,6 +4,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod admin;
+mod login_gate;
 mod proxy;
 mod server;
 mod support;

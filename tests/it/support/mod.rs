@@ -1,6 +1,7 @@
 //! Shared test helpers: a real upstream, TLS material, the sidecar data path and small clients.
 
 pub mod certs;
+pub mod saml;
 pub mod client;
 pub mod sidecar;
 pub mod upstream;
