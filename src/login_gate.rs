@@ -106,14 +106,23 @@ impl LoginGate {
             warn!(error = %e, "saml gate has no usable idp metadata: every saml login will be refused");
         }
         let (audience, acs_url) = sp_urls(cfg, grafana_url);
-        Ok(Some(Self { config: cfg.clone(), audience, acs_url, max_body_bytes, sp_key, metadata, store, metrics }))
+        Ok(Some(Self {
+            config: cfg.clone(),
+            audience,
+            acs_url,
+            max_body_bytes,
+            sp_key,
+            metadata,
+            store,
+            metrics,
+        }))
     }
 
     /// Gives the gate the outbound client it fetches `idp_metadata_url` with.
     #[must_use]
     pub fn with_http_client(mut self, http: crate::upstream::UpstreamClient) -> Self {
         if let Source::Url { client, .. } = &mut self.metadata {
-            *client = Some(http);
+            *client = Some(Box::new(http));
         }
         self
     }
@@ -124,7 +133,12 @@ impl LoginGate {
     }
 
     /// Checks one ACS post and forwards it unchanged, or answers with a refusal page.
-    pub async fn handle(&self, req: Request<Incoming>, peer: ClientInfo, forwarder: &Forwarder) -> Response<Body> {
+    pub async fn handle(
+        &self,
+        req: Request<Incoming>,
+        peer: ClientInfo,
+        forwarder: &Forwarder,
+    ) -> Response<Body> {
         let (parts, incoming) = req.into_parts();
         let bytes = match read_capped(incoming, self.max_body_bytes).await {
             Ok(b) => b,

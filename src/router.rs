@@ -29,7 +29,8 @@ pub async fn handle(app: Arc<App>, req: Request<Incoming>, info: ClientInfo) -> 
     let started = Instant::now();
     let method = req.method().clone();
     let path_class;
-    let gate = app.gate.as_ref().filter(|g| req.method() == http::Method::POST && req.uri().path() == g.acs_path());
+    let gate =
+        app.gate.as_ref().filter(|g| req.method() == http::Method::POST && req.uri().path() == g.acs_path());
     let response = if is_scim_path(req.uri().path()) {
         path_class = class::SCIM;
         crate::scim_api::handle(&app, req).await

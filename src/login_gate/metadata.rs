@@ -63,7 +63,7 @@ pub fn parse(xml: &str) -> Result<IdpKeys, MetadataError> {
 /// Where the keys come from.
 pub enum Source {
     Static(Result<Arc<IdpKeys>, Arc<MetadataError>>),
-    Url { url: String, client: Option<UpstreamClient>, cache: Mutex<Option<(Instant, Arc<IdpKeys>)>> },
+    Url { url: String, client: Option<Box<UpstreamClient>>, cache: Mutex<Option<(Instant, Arc<IdpKeys>)>> },
 }
 
 impl Source {

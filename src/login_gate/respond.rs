@@ -17,7 +17,9 @@ pub fn reason_text(refusal: Refusal) -> &'static str {
             "Your identity provider account does not match the Grafana account with this login or \
              email. Ask your administrator to check your provisioning."
         }
-        Refusal::Deactivated => "Your Grafana access has been deactivated by your organisation's provisioning.",
+        Refusal::Deactivated => {
+            "Your Grafana access has been deactivated by your organisation's provisioning."
+        }
         Refusal::NotProvisioned => {
             "Your account has not been provisioned for this Grafana. Ask your administrator for access."
         }

@@ -125,11 +125,8 @@ pub fn verify(xml: &str, trust: &Trust, now: DateTime<Utc>) -> Result<Facts, Inv
     if trust.certs.is_empty() {
         return Err(Invalid::Signature);
     }
-    let (response, assertion) = if shape.encrypted {
-        encrypted(xml, &shape, trust)?
-    } else {
-        plaintext(xml, &shape, trust)?
-    };
+    let (response, assertion) =
+        if shape.encrypted { encrypted(xml, &shape, trust)? } else { plaintext(xml, &shape, trust)? };
     check_response(&response, trust)?;
     check_assertion(&assertion, trust, now)?;
     Ok(facts(assertion))
@@ -156,7 +153,8 @@ fn plaintext(xml: &str, shape: &Shape, trust: &Trust) -> Result<(Response, Asser
     if Some(&assertion.id) != shape.assertion_id.as_ref() {
         return Err(Invalid::SignedElementMismatch);
     }
-    let response = if shape.response_signed { reduced.parse().map_err(|_| Invalid::Parse)? } else { response };
+    let response =
+        if shape.response_signed { reduced.parse().map_err(|_| Invalid::Parse)? } else { response };
     Ok((response, assertion))
 }
 
@@ -213,13 +211,14 @@ fn decrypt(enc: &samael::schema::EncryptedAssertion, key: &SpKey) -> Result<Stri
     };
     let long_enough = match value_method.as_str() {
         AES128_CBC => raw_len >= 32 && raw_len % 16 == 0,
-        AES128_GCM => raw_len >= 12 + 16 + 1,
+        AES128_GCM => raw_len > 12 + 16,
         _ => false,
     };
     if !long_enough {
         return Err(Invalid::Decrypt);
     }
-    let content_key = Crypto::decrypt_assertion_key_info(key_cipher, key_method, key).map_err(|_| Invalid::Decrypt)?;
+    let content_key =
+        Crypto::decrypt_assertion_key_info(key_cipher, key_method, key).map_err(|_| Invalid::Decrypt)?;
     if content_key.len() != 16 {
         return Err(Invalid::Decrypt);
     }
@@ -261,12 +260,13 @@ fn check_assertion(a: &Assertion, trust: &Trust, now: DateTime<Utc>) -> Result<(
     {
         return Err(Invalid::Audience);
     }
-    let confirmations = a.subject.as_ref().and_then(|s| s.subject_confirmations.as_deref()).unwrap_or_default();
+    let confirmations =
+        a.subject.as_ref().and_then(|s| s.subject_confirmations.as_deref()).unwrap_or_default();
     let usable = confirmations.iter().filter(|c| c.method.as_deref() == Some(BEARER)).any(|c| {
         c.subject_confirmation_data.as_ref().is_some_and(|d| {
             d.recipient.as_deref() == Some(trust.acs_url.as_str())
                 && d.not_on_or_after.is_some_and(|na| now < na + skew)
-                && !d.not_before.is_some_and(|nb| now + skew < nb)
+                && d.not_before.is_none_or(|nb| now + skew >= nb)
         })
     });
     if !usable {

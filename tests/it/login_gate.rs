@@ -37,7 +37,12 @@ async fn env(reject_non_provisioned: bool, with_sp_key: bool) -> Env {
         sp_private_key_file: with_sp_key.then(|| sp.key.clone()),
         ..SamlGateConfig::default()
     };
-    let mut config = Config { server: server_config(), grafana: grafana_config(&emu.url()), saml_gate, ..Config::default() };
+    let mut config = Config {
+        server: server_config(),
+        grafana: grafana_config(&emu.url()),
+        saml_gate,
+        ..Config::default()
+    };
     config.store.url = Secret::new(url);
     let sidecar = spawn_sidecar(config).await;
     // Keep the SP pair reachable for the encryption tests.
@@ -93,7 +98,9 @@ impl Env {
 
     async fn metric(&self, kind: &str) -> bool {
         let res = get(&http1(), &format!("{}/metrics", self.sidecar.admin_url)).await;
-        body_string(res).await.contains(&format!("scim_sidecar_saml_gate_decisions_total{{kind=\"{kind}\"}} 1"))
+        body_string(res)
+            .await
+            .contains(&format!("scim_sidecar_saml_gate_decisions_total{{kind=\"{kind}\"}} 1"))
     }
 
     async fn assert_forwarded(&self, xml: &str) {
@@ -102,7 +109,10 @@ impl Env {
         let posts = self.emu.acs_posts();
         assert_eq!(posts.len(), 1);
         assert_eq!(&posts[0].body[..], sent.as_bytes(), "forwarded byte for byte");
-        assert!(posts[0].headers.iter().any(|(k, v)| k == "content-type" && v == "application/x-www-form-urlencoded"));
+        assert!(posts[0]
+            .headers
+            .iter()
+            .any(|(k, v)| k == "content-type" && v == "application/x-www-form-urlencoded"));
     }
 
     async fn assert_refused(&self, xml: &str, kind: &str) {
@@ -207,7 +217,8 @@ async fn wrong_audience_is_refused() {
 #[tokio::test]
 async fn wrong_recipient_is_refused() {
     let e = env(false, false).await;
-    let c = Claims { recipient: "https://other-sp.example.com/acs".into(), ..Claims::new("k@example.com", None) };
+    let c =
+        Claims { recipient: "https://other-sp.example.com/acs".into(), ..Claims::new("k@example.com", None) };
     e.assert_refused(&e.signed_response(&c), "invalid").await;
 }
 
@@ -262,7 +273,10 @@ async fn wrapping_forged_assertion_reusing_the_signed_id_is_refused() {
 }
 
 fn encrypted_response(e: &Env, claims: &Claims) -> String {
-    let inner = format!("<saml:EncryptedAssertion>{}</saml:EncryptedAssertion>", saml::assertion(claims, "a-1", true));
+    let inner = format!(
+        "<saml:EncryptedAssertion>{}</saml:EncryptedAssertion>",
+        saml::assertion(claims, "a-1", true)
+    );
     let signed = saml::sign(e.dir.path(), &saml::response(&inner, false), &e.idp);
     saml::encrypt_assertion(e.dir.path(), &signed, &e.sp())
 }
@@ -295,7 +309,8 @@ async fn encrypted_assertion_without_an_sp_key_fails_closed() {
 async fn unsigned_encrypted_assertion_is_refused() {
     let e = env(false, true).await;
     let c = Claims::new("ned@example.com", None);
-    let inner = format!("<saml:EncryptedAssertion>{}</saml:EncryptedAssertion>", saml::assertion(&c, "a-1", false));
+    let inner =
+        format!("<saml:EncryptedAssertion>{}</saml:EncryptedAssertion>", saml::assertion(&c, "a-1", false));
     let xml = saml::encrypt_assertion(e.dir.path(), &saml::response(&inner, false), &e.sp());
     e.assert_refused(&xml, "invalid").await;
 }
@@ -304,9 +319,13 @@ async fn unsigned_encrypted_assertion_is_refused() {
 async fn gate_without_idp_metadata_fails_closed() {
     let emu = Emulator::start(EmulatorOptions::default()).await.unwrap();
     let saml_gate = SamlGateConfig { enabled: true, ..SamlGateConfig::default() };
-    let sidecar =
-        spawn_sidecar(Config { server: server_config(), grafana: grafana_config(&emu.url()), saml_gate, ..Config::default() })
-            .await;
+    let sidecar = spawn_sidecar(Config {
+        server: server_config(),
+        grafana: grafana_config(&emu.url()),
+        saml_gate,
+        ..Config::default()
+    })
+    .await;
     let req = Request::post(format!("{}/saml/acs", sidecar.url))
         .header("content-type", "application/x-www-form-urlencoded")
         .body(scim_sidecar::body::full(saml::form_body("<x/>")))

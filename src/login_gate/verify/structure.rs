@@ -186,7 +186,8 @@ pub fn inspect(xml: &str, root: Root) -> Result<Shape, ShapeError> {
             record_signed_info(&ns, &local, &start, depth - sd, signatures.last_mut())?;
         } else if ns == NS_DSIG && local == b"Signature" {
             // Other dsig elements (KeyInfo in EncryptedData, SubjectConfirmationData) sign nothing.
-            let parent = depth.checked_sub(1).and_then(|p| stack.get(p)).ok_or(ShapeError::SignaturePlacement)?;
+            let parent =
+                depth.checked_sub(1).and_then(|p| stack.get(p)).ok_or(ShapeError::SignaturePlacement)?;
             let parent_is_root = depth == 1;
             let parent_is_assertion = parent.ns == NS_ASSERTION && parent.local == b"Assertion";
             let allowed = match root {

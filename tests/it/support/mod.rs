@@ -1,8 +1,8 @@
 //! Shared test helpers: a real upstream, TLS material, the sidecar data path and small clients.
 
 pub mod certs;
-pub mod saml;
 pub mod client;
+pub mod saml;
 pub mod sidecar;
 pub mod upstream;
 

@@ -14,7 +14,10 @@ pub const IDP_ENTITY: &str = "https://idp.example.com/metadata";
 
 fn run(cmd: &mut Command) {
     let out = cmd.output().unwrap_or_else(|e| {
-        panic!("cannot run {:?} ({e}); install it (CI installs xmlsec1 and openssl in .ci/run)", cmd.get_program())
+        panic!(
+            "cannot run {:?} ({e}); install it (CI installs xmlsec1 and openssl in .ci/run)",
+            cmd.get_program()
+        )
     });
     assert!(out.status.success(), "{:?} failed: {}", cmd, String::from_utf8_lossy(&out.stderr));
 }
@@ -29,14 +32,16 @@ impl KeyPair {
     pub fn generate(dir: &Path, name: &str) -> Self {
         let key = dir.join(format!("{name}.key.pem"));
         let cert = dir.join(format!("{name}.cert.pem"));
-        run(Command::new("openssl").args(["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2"]).args([
-            "-subj",
-            &format!("/CN={name}"),
-            "-keyout",
-            key.to_str().unwrap(),
-            "-out",
-            cert.to_str().unwrap(),
-        ]));
+        run(Command::new("openssl")
+            .args(["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2"])
+            .args([
+                "-subj",
+                &format!("/CN={name}"),
+                "-keyout",
+                key.to_str().unwrap(),
+                "-out",
+                cert.to_str().unwrap(),
+            ]));
         Self { key, cert }
     }
 
@@ -141,7 +146,7 @@ pub fn sign(dir: &Path, xml: &str, key: &KeyPair) -> String {
     std::fs::read_to_string(&output).unwrap()
 }
 
-const ENC_TEMPLATE: &str = r#"<xenc:EncryptedData xmlns:xenc="http://www.w3.org/2001/04/xmlenc#" Type="http://www.w3.org/2001/04/xmlenc#Element"><xenc:EncryptionMethod Algorithm="http://www.w3.org/2001/04/xmlenc#aes128-cbc"/><ds:KeyInfo xmlns:ds="http://www.w3.org/2000/09/xmldsig#"><xenc:EncryptedKey><xenc:EncryptionMethod Algorithm="http://www.w3.org/2001/04/xmlenc#rsa-oaep-mgf1p"/><xenc:CipherData><xenc:CipherValue/></xenc:CipherData></xenc:EncryptedKey></ds:KeyInfo><xenc:CipherData><xenc:CipherValue/></xenc:CipherData></xenc:EncryptedData>"#;
+const ENC_TEMPLATE: &str = r#"<xenc:EncryptedData xmlns:xenc="http://www.w3.org/2001/04/xmlenc#" Type="http://www.w3.org/2001/04/xmlenc#Element"><xenc:EncryptionMethod Algorithm="http://www.w3.org/2009/xmlenc11#aes128-gcm"/><ds:KeyInfo xmlns:ds="http://www.w3.org/2000/09/xmldsig#"><xenc:EncryptedKey><xenc:EncryptionMethod Algorithm="http://www.w3.org/2001/04/xmlenc#rsa-oaep-mgf1p"/><xenc:CipherData><xenc:CipherValue/></xenc:CipherData></xenc:EncryptedKey></ds:KeyInfo><xenc:CipherData><xenc:CipherValue/></xenc:CipherData></xenc:EncryptedData>"#;
 
 /// Replaces the `Assertion` element of `xml` (inside `EncryptedAssertion`) by its encryption
 /// for `sp` with `xmlsec1 --encrypt`.
