@@ -61,6 +61,8 @@ pub enum RunError {
     Grafana(#[from] crate::grafana::GrafanaError),
     #[error("cannot open the mapping store: {0}")]
     Store(#[from] store::StoreError),
+    #[error("cannot set up the saml login gate: {0}")]
+    Gate(#[from] crate::login_gate::GateError),
 }
 
 /// Everything a request handler may need, shared by every connection.
@@ -71,6 +73,8 @@ pub struct App {
     pub grafana: GrafanaClient,
     pub store: Arc<dyn MappingStore>,
     pub scim: crate::scim_api::ScimApi,
+    /// The SAML login gate, when `[saml_gate] enabled`.
+    pub gate: Option<crate::login_gate::LoginGate>,
 }
 
 impl App {
@@ -86,12 +90,21 @@ impl App {
             &config.grafana.url,
             &config.grafana.user,
             password,
-            http,
+            http.clone(),
             config.grafana.request_timeout,
         )?;
         let store = store::open(config.store.url.expose(), config.store.max_connections).await?;
         let scim = crate::scim_api::ScimApi::new(&config.scim);
-        Ok(Arc::new(Self { config, metrics: Metrics::new(), forwarder, grafana, store, scim }))
+        let metrics = Metrics::new();
+        let gate = crate::login_gate::LoginGate::from_config(
+            &config.saml_gate,
+            &config.grafana.url,
+            config.server.max_body_bytes,
+            store.clone(),
+            metrics.clone(),
+        )?
+        .map(|gate| gate.with_http_client(http.clone()));
+        Ok(Arc::new(Self { config, metrics, forwarder, grafana, store, scim, gate }))
     }
 }
 

@@ -69,7 +69,7 @@ pub struct Metrics {
     pub policy_state: Family<CheckLabels, Gauge>,
     /// Requests refused by policy, by check.
     pub policy_refusals: Family<CheckLabels, Counter>,
-    /// SAML login gate decisions: `forwarded`, `externalid_mismatch`, `deactivated`, `not_provisioned`, `invalid`.
+    /// SAML login gate decisions: `forwarded`, `externalid_mismatch`, `deactivated`, `not_provisioned`, `invalid`, `unavailable`.
     pub gate_decisions: Family<KindLabels, Counter>,
     /// Passthrough requests refused because they would edit SCIM-managed objects, by kind.
     pub guard_refusals: Family<KindLabels, Counter>,

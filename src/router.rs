@@ -21,6 +21,7 @@ pub mod class {
     pub const PROXY: &str = "proxy";
     pub const WEBSOCKET: &str = "websocket";
     pub const SCIM: &str = "scim";
+    pub const SAML_ACS: &str = "saml_acs";
 }
 
 /// Handles one request on the public listener and records its completion.
@@ -28,9 +29,14 @@ pub async fn handle(app: Arc<App>, req: Request<Incoming>, info: ClientInfo) -> 
     let started = Instant::now();
     let method = req.method().clone();
     let path_class;
+    let gate =
+        app.gate.as_ref().filter(|g| req.method() == http::Method::POST && req.uri().path() == g.acs_path());
     let response = if is_scim_path(req.uri().path()) {
         path_class = class::SCIM;
         crate::scim_api::handle(&app, req, info).await
+    } else if let Some(gate) = gate {
+        path_class = class::SAML_ACS;
+        gate.handle(req, info, &app.forwarder).await
     } else {
         path_class = if is_upgrade_request(req.headers()) { class::WEBSOCKET } else { class::PROXY };
         app.forwarder.forward(req, info).await

@@ -195,6 +195,13 @@ fn policy_and_gate(config: &Config, c: &mut Check<'_>) {
             c.fail("[saml_gate] idp_metadata_url", "must be an http:// or https:// URL");
         }
     }
+    if g.enabled && sources.iter().all(|s| !*s) {
+        c.warnings.push(
+            "[saml_gate] enabled without idp_metadata_url, idp_metadata_file or idp_metadata_xml: \
+             every SAML login will be refused"
+                .into(),
+        );
+    }
     c.file("[saml_gate] idp_metadata_file", g.idp_metadata_file.as_deref());
     c.file("[saml_gate] sp_private_key_file", g.sp_private_key_file.as_deref());
     for (key, value) in [

@@ -116,7 +116,7 @@ async fn logs_carry_one_completion_event_per_request_and_no_secrets() {
     let grafana = grafana_emulator::Emulator::start(Default::default()).await.unwrap();
     let (port, admin) = (free_port(), free_port());
     let dir = tempfile::tempdir().unwrap();
-    let mut child = tokio::process::Command::new(BIN)
+    let child = tokio::process::Command::new(BIN)
         .args(["--listen", &format!("127.0.0.1:{port}"), "--admin-listen", &format!("127.0.0.1:{admin}")])
         .args(["--grafana-url", &grafana.url(), "--log-format", "json", "--log-level", "debug"])
         .args(["--store-url", &format!("sqlite://{}", dir.path().join("s.db").display())])

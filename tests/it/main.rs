@@ -5,6 +5,7 @@
 
 mod admin;
 mod cli;
+mod login_gate;
 mod proxy;
 mod scim_edge;
 mod server;

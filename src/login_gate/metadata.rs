@@ -1,0 +1,121 @@
+//! IdP metadata: where the gate gets the IdP's entity id and signing certificates.
+//!
+//! Sources: `idp_metadata_file` or `idp_metadata_xml`, read once at start, or `idp_metadata_url`,
+//! fetched on first use through the sidecar's outbound HTTP client and cached for
+//! [`URL_CACHE_TTL`] (a failed refresh keeps the last good copy). Without usable metadata the gate
+//! fails closed. This module only loads and parses; it verifies no responses.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use http::{Request, StatusCode};
+use samael::crypto::CertificateDer;
+use samael::metadata::EntityDescriptor;
+use samael::service_provider::ServiceProvider;
+use tokio::sync::Mutex;
+
+use crate::body;
+use crate::upstream::UpstreamClient;
+
+/// How long metadata fetched from a URL is trusted before it is fetched again.
+pub const URL_CACHE_TTL: Duration = Duration::from_secs(3600);
+/// Largest metadata document accepted.
+const MAX_METADATA_BYTES: usize = 1024 * 1024;
+const FETCH_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// The parts of IdP metadata the gate uses.
+#[derive(Debug, Clone, PartialEq)]
+pub struct IdpKeys {
+    pub entity_id: Option<String>,
+    pub certs: Vec<CertificateDer>,
+}
+
+/// Why metadata is unusable.
+#[derive(Debug, thiserror::Error)]
+pub enum MetadataError {
+    #[error("cannot read idp metadata file: {0}")]
+    Read(#[from] std::io::Error),
+    #[error("idp metadata is not a SAML EntityDescriptor")]
+    Parse,
+    #[error("idp metadata lists no signing certificate")]
+    NoCertificates,
+    #[error("cannot fetch idp metadata: {0}")]
+    Fetch(String),
+    #[error("no idp metadata source is configured")]
+    NotConfigured,
+}
+
+/// Parses an IdP `EntityDescriptor` and extracts its signing certificates.
+///
+/// # Errors
+/// [`MetadataError::Parse`] or [`MetadataError::NoCertificates`].
+pub fn parse(xml: &str) -> Result<IdpKeys, MetadataError> {
+    let descriptor: EntityDescriptor = xml.parse().map_err(|_| MetadataError::Parse)?;
+    let entity_id = descriptor.entity_id.clone();
+    let sp = ServiceProvider { idp_metadata: descriptor, ..ServiceProvider::default() };
+    let certs = sp.idp_signing_certs().map_err(|_| MetadataError::Parse)?.unwrap_or_default();
+    if certs.is_empty() {
+        return Err(MetadataError::NoCertificates);
+    }
+    Ok(IdpKeys { entity_id, certs })
+}
+
+/// Where the keys come from.
+pub enum Source {
+    Static(Result<Arc<IdpKeys>, Arc<MetadataError>>),
+    Url { url: String, client: Option<Box<UpstreamClient>>, cache: Mutex<Option<(Instant, Arc<IdpKeys>)>> },
+}
+
+impl Source {
+    /// The current keys.
+    ///
+    /// # Errors
+    /// When no usable metadata is available (the gate then refuses every login).
+    pub async fn keys(&self) -> Result<Arc<IdpKeys>, String> {
+        match self {
+            Source::Static(r) => r.clone().map_err(|e| e.to_string()),
+            Source::Url { url, client, cache } => {
+                let mut cache = cache.lock().await;
+                if let Some((at, keys)) = cache.as_ref() {
+                    if at.elapsed() < URL_CACHE_TTL {
+                        return Ok(keys.clone());
+                    }
+                }
+                let Some(client) = client else {
+                    return Err("no http client to fetch idp metadata".into());
+                };
+                match fetch(client, url).await.and_then(|xml| parse(&xml)) {
+                    Ok(keys) => {
+                        let keys = Arc::new(keys);
+                        *cache = Some((Instant::now(), keys.clone()));
+                        Ok(keys)
+                    }
+                    Err(e) => match cache.as_ref() {
+                        Some((_, keys)) => {
+                            tracing::warn!(error = %e, "idp metadata refresh failed, keeping the last copy");
+                            Ok(keys.clone())
+                        }
+                        None => Err(e.to_string()),
+                    },
+                }
+            }
+        }
+    }
+}
+
+async fn fetch(client: &UpstreamClient, url: &str) -> Result<String, MetadataError> {
+    let fail = |e: &dyn std::fmt::Display| MetadataError::Fetch(e.to_string());
+    let req = Request::get(url).body(body::empty()).map_err(|e| fail(&e))?;
+    let res = tokio::time::timeout(FETCH_TIMEOUT, client.request(req))
+        .await
+        .map_err(|_| MetadataError::Fetch("timed out".into()))?
+        .map_err(|e| fail(&e))?;
+    if res.status() != StatusCode::OK {
+        return Err(MetadataError::Fetch(format!("status {}", res.status())));
+    }
+    let bytes = tokio::time::timeout(FETCH_TIMEOUT, body::read_capped(res.into_body(), MAX_METADATA_BYTES))
+        .await
+        .map_err(|_| MetadataError::Fetch("timed out".into()))?
+        .map_err(|e| fail(&e))?;
+    String::from_utf8(bytes.to_vec()).map_err(|_| MetadataError::Parse)
+}

@@ -1,0 +1,336 @@
+//! The SAML login gate against the real sidecar, the Grafana emulator and responses signed and
+//! encrypted by `xmlsec1` (an independent SAML implementation).
+
+use std::sync::Arc;
+
+use chrono::{Duration, Utc};
+use grafana_emulator::{Emulator, EmulatorHandle, EmulatorOptions};
+use http::Request;
+use scim_sidecar::config::{Config, SamlGateConfig, Secret};
+use scim_sidecar::store::{self, MappingStore, UserRecord};
+use tempfile::TempDir;
+
+use crate::support::client::{body_string, get, http1};
+use crate::support::saml::{self, Claims, KeyPair};
+use crate::support::sidecar::{grafana_config, server_config, spawn_sidecar, ProxyHandle};
+
+struct Env {
+    dir: TempDir,
+    idp: KeyPair,
+    emu: EmulatorHandle,
+    sidecar: ProxyHandle,
+    store: Arc<dyn MappingStore>,
+}
+
+async fn env(reject_non_provisioned: bool, with_sp_key: bool) -> Env {
+    let dir = tempfile::tempdir().unwrap();
+    let idp = KeyPair::generate(dir.path(), "idp");
+    let sp = KeyPair::generate(dir.path(), "sp");
+    let emu = Emulator::start(EmulatorOptions::default()).await.unwrap();
+    let url = format!("sqlite://{}", dir.path().join("sidecar.db").display());
+    let store = store::open(&url, 2).await.unwrap();
+    let saml_gate = SamlGateConfig {
+        enabled: true,
+        reject_non_provisioned_users: reject_non_provisioned,
+        idp_metadata_xml: Some(saml::idp_metadata(&idp)),
+        audience: Some(saml::AUDIENCE.into()),
+        sp_private_key_file: with_sp_key.then(|| sp.key.clone()),
+        ..SamlGateConfig::default()
+    };
+    let mut config = Config {
+        server: server_config(),
+        grafana: grafana_config(&emu.url()),
+        saml_gate,
+        ..Config::default()
+    };
+    config.store.url = Secret::new(url);
+    let sidecar = spawn_sidecar(config).await;
+    // Keep the SP pair reachable for the encryption tests.
+    std::fs::copy(&sp.cert, dir.path().join("sp-for-tests.cert.pem")).unwrap();
+    Env { dir, idp, emu, sidecar, store }
+}
+
+impl Env {
+    fn sp(&self) -> KeyPair {
+        KeyPair { key: self.dir.path().join("sp.key.pem"), cert: self.dir.path().join("sp.cert.pem") }
+    }
+
+    async fn add_user(&self, email: &str, external_id: Option<&str>, active: bool, deleted: bool) {
+        let now = Utc::now();
+        let n = self.store.count_users(1).await.unwrap() + 100;
+        let rec = UserRecord {
+            scim_id: uuid::Uuid::new_v4().to_string(),
+            org_id: 1,
+            grafana_user_id: n,
+            grafana_uid: None,
+            user_name: email.into(),
+            external_id: external_id.map(str::to_string),
+            email: Some(email.into()),
+            active,
+            deleted,
+            managed: true,
+            attributes: serde_json::json!({}),
+            restore: None,
+            created: now,
+            last_modified: now,
+            version: 1,
+        };
+        self.store.insert_user(&rec).await.unwrap();
+    }
+
+    /// An assertion for `claims` signed by the IdP, in a Response.
+    fn signed_response(&self, claims: &Claims) -> String {
+        let xml = saml::response(&saml::assertion(claims, "a-1", true), false);
+        saml::sign(self.dir.path(), &xml, &self.idp)
+    }
+
+    /// Posts `xml` to the ACS; returns the status, the body and the exact bytes sent.
+    async fn post(&self, xml: &str) -> (u16, String, String) {
+        let form = saml::form_body(xml);
+        let req = Request::post(format!("{}/saml/acs", self.sidecar.url))
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body(scim_sidecar::body::full(form.clone()))
+            .unwrap();
+        let res = http1().request(req).await.unwrap();
+        let status = res.status().as_u16();
+        (status, body_string(res).await, form)
+    }
+
+    async fn metric(&self, kind: &str) -> bool {
+        let res = get(&http1(), &format!("{}/metrics", self.sidecar.admin_url)).await;
+        body_string(res)
+            .await
+            .contains(&format!("scim_sidecar_saml_gate_decisions_total{{kind=\"{kind}\"}} 1"))
+    }
+
+    async fn assert_forwarded(&self, xml: &str) {
+        let (status, _, sent) = self.post(xml).await;
+        assert_eq!(status, 302, "grafana's redirect comes back");
+        let posts = self.emu.acs_posts();
+        assert_eq!(posts.len(), 1);
+        assert_eq!(&posts[0].body[..], sent.as_bytes(), "forwarded byte for byte");
+        assert!(posts[0]
+            .headers
+            .iter()
+            .any(|(k, v)| k == "content-type" && v == "application/x-www-form-urlencoded"));
+    }
+
+    async fn assert_refused(&self, xml: &str, kind: &str) {
+        let (status, body, _) = self.post(xml).await;
+        assert_eq!(status, 403, "{body}");
+        assert!(body.contains("Sign-in refused"), "{body}");
+        assert!(self.emu.acs_posts().is_empty(), "grafana never saw the login");
+        assert!(self.metric(kind).await, "counted as {kind}");
+    }
+}
+
+#[tokio::test]
+async fn provisioned_user_with_matching_uid_is_forwarded_unchanged() {
+    let e = env(true, false).await;
+    e.add_user("alice@example.com", Some("uid-alice"), true, false).await;
+    let xml = e.signed_response(&Claims::new("alice@example.com", Some("uid-alice")));
+    e.assert_forwarded(&xml).await;
+    assert!(e.metric("forwarded").await);
+}
+
+#[tokio::test]
+async fn signed_response_envelope_is_accepted() {
+    let e = env(false, false).await;
+    let c = Claims::new("bob@example.com", Some("uid-bob"));
+    let xml = saml::response(&saml::assertion(&c, "a-1", false), true);
+    e.assert_forwarded(&saml::sign(e.dir.path(), &xml, &e.idp)).await;
+}
+
+#[tokio::test]
+async fn external_id_mismatch_is_refused_without_leaking_the_other_account() {
+    let e = env(false, false).await;
+    e.add_user("alice@example.com", Some("uid-alice"), true, false).await;
+    let xml = e.signed_response(&Claims::new("alice@example.com", Some("uid-mallory")));
+    e.assert_refused(&xml, "externalid_mismatch").await;
+    let (_, body, _) = e.post(&xml).await;
+    assert!(!body.contains("uid-alice") && !body.contains("alice@example.com"), "{body}");
+}
+
+#[tokio::test]
+async fn deactivated_user_is_refused() {
+    let e = env(false, false).await;
+    e.add_user("carol@example.com", Some("uid-carol"), false, false).await;
+    let xml = e.signed_response(&Claims::new("carol@example.com", Some("uid-carol")));
+    e.assert_refused(&xml, "deactivated").await;
+}
+
+#[tokio::test]
+async fn deleted_user_is_refused() {
+    let e = env(false, false).await;
+    e.add_user("dave@example.com", Some("uid-dave"), true, true).await;
+    let xml = e.signed_response(&Claims::new("dave@example.com", Some("uid-dave")));
+    e.assert_refused(&xml, "deactivated").await;
+}
+
+#[tokio::test]
+async fn non_provisioned_user_is_refused_only_when_configured() {
+    let strict = env(true, false).await;
+    let xml = strict.signed_response(&Claims::new("eve@example.com", Some("uid-eve")));
+    strict.assert_refused(&xml, "not_provisioned").await;
+
+    let lax = env(false, false).await;
+    let xml = lax.signed_response(&Claims::new("eve@example.com", Some("uid-eve")));
+    lax.assert_forwarded(&xml).await;
+}
+
+#[tokio::test]
+async fn unsigned_response_is_refused() {
+    let e = env(false, false).await;
+    let xml = saml::response(&saml::assertion(&Claims::new("f@example.com", None), "a-1", false), false);
+    e.assert_refused(&xml, "invalid").await;
+}
+
+#[tokio::test]
+async fn response_signed_by_another_key_is_refused() {
+    let e = env(false, false).await;
+    let rogue = KeyPair::generate(e.dir.path(), "rogue");
+    let xml = saml::response(&saml::assertion(&Claims::new("g@example.com", None), "a-1", true), false);
+    e.assert_refused(&saml::sign(e.dir.path(), &xml, &rogue), "invalid").await;
+}
+
+#[tokio::test]
+async fn tampered_signed_assertion_is_refused() {
+    let e = env(false, false).await;
+    let xml = e.signed_response(&Claims::new("h@example.com", Some("uid-h")));
+    e.assert_refused(&xml.replace("uid-h", "uid-admin"), "invalid").await;
+}
+
+#[tokio::test]
+async fn expired_assertion_is_refused() {
+    let e = env(false, false).await;
+    let c = Claims { valid_for: Duration::minutes(-10), ..Claims::new("i@example.com", None) };
+    e.assert_refused(&e.signed_response(&c), "invalid").await;
+}
+
+#[tokio::test]
+async fn wrong_audience_is_refused() {
+    let e = env(false, false).await;
+    let c = Claims { audience: "https://other-sp.example.com".into(), ..Claims::new("j@example.com", None) };
+    e.assert_refused(&e.signed_response(&c), "invalid").await;
+}
+
+#[tokio::test]
+async fn wrong_recipient_is_refused() {
+    let e = env(false, false).await;
+    let c =
+        Claims { recipient: "https://other-sp.example.com/acs".into(), ..Claims::new("k@example.com", None) };
+    e.assert_refused(&e.signed_response(&c), "invalid").await;
+}
+
+/// The signed assertion of a legitimate login, and an unsigned forgery for the victim.
+fn wrapping_parts(e: &Env) -> (String, String) {
+    let signed_doc = e.signed_response(&Claims::new("attacker@example.com", Some("uid-attacker")));
+    let start = signed_doc.find("<saml:Assertion").unwrap();
+    let end = signed_doc.find("</saml:Assertion>").unwrap() + "</saml:Assertion>".len();
+    let signed = signed_doc[start..end].to_string();
+    let forged = saml::assertion(&Claims::new("victim@example.com", Some("uid-victim")), "a-forged", false);
+    (signed, forged)
+}
+
+#[tokio::test]
+async fn wrapping_second_unsigned_assertion_before_the_signed_one_is_refused() {
+    let e = env(false, false).await;
+    let (signed, forged) = wrapping_parts(&e);
+    e.assert_refused(&saml::response(&format!("{forged}{signed}"), false), "invalid").await;
+}
+
+#[tokio::test]
+async fn wrapping_second_unsigned_assertion_after_the_signed_one_is_refused() {
+    let e = env(false, false).await;
+    let (signed, forged) = wrapping_parts(&e);
+    e.assert_refused(&saml::response(&format!("{signed}{forged}"), false), "invalid").await;
+}
+
+#[tokio::test]
+async fn wrapping_signed_assertion_moved_under_extensions_is_refused() {
+    let e = env(false, false).await;
+    let (signed, forged) = wrapping_parts(&e);
+    let inner = format!("<samlp:Extensions>{signed}</samlp:Extensions>{forged}");
+    let xml = saml::response(&inner, false).replace("<samlp:Status>", "").replace(
+        "<samlp:StatusCode Value=\"urn:oasis:names:tc:SAML:2.0:status:Success\"/></samlp:Status>",
+        "",
+    );
+    // Extensions must precede Status in the schema; put Status back after it.
+    let xml = xml.replace(
+        "</samlp:Extensions>",
+        "</samlp:Extensions><samlp:Status><samlp:StatusCode Value=\"urn:oasis:names:tc:SAML:2.0:status:Success\"/></samlp:Status>",
+    );
+    e.assert_refused(&xml, "invalid").await;
+}
+
+#[tokio::test]
+async fn wrapping_forged_assertion_reusing_the_signed_id_is_refused() {
+    let e = env(false, false).await;
+    let (signed, _) = wrapping_parts(&e);
+    let forged = saml::assertion(&Claims::new("victim@example.com", Some("uid-victim")), "a-1", false);
+    let inner = format!("<samlp:Extensions>{signed}</samlp:Extensions>{forged}");
+    e.assert_refused(&saml::response(&inner, false), "invalid").await;
+}
+
+fn encrypted_response(e: &Env, claims: &Claims) -> String {
+    let inner = format!(
+        "<saml:EncryptedAssertion>{}</saml:EncryptedAssertion>",
+        saml::assertion(claims, "a-1", true)
+    );
+    let signed = saml::sign(e.dir.path(), &saml::response(&inner, false), &e.idp);
+    saml::encrypt_assertion(e.dir.path(), &signed, &e.sp())
+}
+
+#[tokio::test]
+async fn encrypted_assertion_is_decrypted_with_the_sp_key() {
+    let e = env(true, true).await;
+    e.add_user("lena@example.com", Some("uid-lena"), true, false).await;
+    let xml = encrypted_response(&e, &Claims::new("lena@example.com", Some("uid-lena")));
+    assert!(xml.contains("EncryptedData") && !xml.contains("uid-lena"));
+    e.assert_forwarded(&xml).await;
+}
+
+#[tokio::test]
+async fn encrypted_assertion_with_a_mismatched_uid_is_refused() {
+    let e = env(false, true).await;
+    e.add_user("lena@example.com", Some("uid-lena"), true, false).await;
+    let xml = encrypted_response(&e, &Claims::new("lena@example.com", Some("uid-other")));
+    e.assert_refused(&xml, "externalid_mismatch").await;
+}
+
+#[tokio::test]
+async fn encrypted_assertion_without_an_sp_key_fails_closed() {
+    let e = env(false, false).await;
+    let xml = encrypted_response(&e, &Claims::new("mia@example.com", Some("uid-mia")));
+    e.assert_refused(&xml, "invalid").await;
+}
+
+#[tokio::test]
+async fn unsigned_encrypted_assertion_is_refused() {
+    let e = env(false, true).await;
+    let c = Claims::new("ned@example.com", None);
+    let inner =
+        format!("<saml:EncryptedAssertion>{}</saml:EncryptedAssertion>", saml::assertion(&c, "a-1", false));
+    let xml = saml::encrypt_assertion(e.dir.path(), &saml::response(&inner, false), &e.sp());
+    e.assert_refused(&xml, "invalid").await;
+}
+
+#[tokio::test]
+async fn gate_without_idp_metadata_fails_closed() {
+    let emu = Emulator::start(EmulatorOptions::default()).await.unwrap();
+    let saml_gate = SamlGateConfig { enabled: true, ..SamlGateConfig::default() };
+    let sidecar = spawn_sidecar(Config {
+        server: server_config(),
+        grafana: grafana_config(&emu.url()),
+        saml_gate,
+        ..Config::default()
+    })
+    .await;
+    let req = Request::post(format!("{}/saml/acs", sidecar.url))
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(scim_sidecar::body::full(saml::form_body("<x/>")))
+        .unwrap();
+    let res = http1().request(req).await.unwrap();
+    assert_eq!(res.status(), 503);
+    assert!(emu.acs_posts().is_empty());
+}
