@@ -94,7 +94,7 @@ impl App {
             config.grafana.request_timeout,
         )?;
         let store = store::open(config.store.url.expose(), config.store.max_connections).await?;
-        let scim = crate::scim_api::ScimApi::new(&config.scim);
+        let scim = crate::scim_api::ScimApi::new(&config.scim, &config.grafana.url);
         let metrics = Metrics::new();
         let gate = crate::login_gate::LoginGate::from_config(
             &config.saml_gate,

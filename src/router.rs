@@ -13,7 +13,6 @@ use tracing::info;
 use crate::app::App;
 use crate::body::Body;
 use crate::proxy::headers::is_upgrade_request;
-use crate::scim_api::route::is_scim_path;
 use crate::server::ClientInfo;
 
 /// Route classes, as they appear in metrics and logs.
@@ -31,7 +30,7 @@ pub async fn handle(app: Arc<App>, req: Request<Incoming>, info: ClientInfo) -> 
     let path_class;
     let gate =
         app.gate.as_ref().filter(|g| req.method() == http::Method::POST && req.uri().path() == g.acs_path());
-    let response = if is_scim_path(req.uri().path()) {
+    let response = if app.scim.scim_path(req.uri().path()).is_some() {
         path_class = class::SCIM;
         crate::scim_api::handle(&app, req, info).await
     } else if let Some(gate) = gate {

@@ -31,19 +31,41 @@ use route::{Endpoint, Kind, Namespace};
 /// Long-lived state of the SCIM edge.
 pub struct ScimApi {
     pub auth: auth::Authenticator,
+    /// Grafana's sub-path (`serve_from_sub_path`), e.g. `/grafana`, or empty. SCIM is also served
+    /// under it, so IdP URLs built from Grafana's public URL keep working.
+    sub_path: String,
     /// Orgs known to exist (namespace `org-<N>`), so existence is not asked of Grafana per request.
     known_orgs: moka::future::Cache<i64, ()>,
 }
 
 impl ScimApi {
-    pub fn new(config: &crate::config::ScimConfig) -> Self {
+    pub fn new(config: &crate::config::ScimConfig, grafana_url: &str) -> Self {
+        let sub_path = url::Url::parse(grafana_url)
+            .map(|u| u.path().trim_end_matches('/').to_string())
+            .unwrap_or_default();
         Self {
             auth: auth::Authenticator::new(config),
+            sub_path,
             known_orgs: moka::future::Cache::builder()
                 .max_capacity(10_000)
                 .time_to_live(Duration::from_secs(300))
                 .build(),
         }
+    }
+}
+
+impl ScimApi {
+    /// The path relative to the SCIM-serving root when `path` is a SCIM path (directly, or under
+    /// Grafana's sub-path), with the prefix that was stripped.
+    pub fn scim_path<'a>(&self, path: &'a str) -> Option<(&'a str, &'a str)> {
+        if route::is_scim_path(path) {
+            return Some(("", path));
+        }
+        if self.sub_path.is_empty() {
+            return None;
+        }
+        let rest = path.strip_prefix(self.sub_path.as_str())?;
+        route::is_scim_path(rest).then(|| (&path[..self.sub_path.len()], rest))
     }
 }
 
@@ -63,7 +85,11 @@ async fn serve(
     req: Request<Incoming>,
     info: ClientInfo,
 ) -> Result<context::ScimResponse, ScimError> {
-    let Some(path) = route::parse(req.uri().path()) else {
+    let Some((prefix, path)) = app
+        .scim
+        .scim_path(req.uri().path())
+        .and_then(|(prefix, rest)| route::parse(rest).map(|p| (prefix.to_string(), p)))
+    else {
         return Err(ScimError::not_found("not a SCIM endpoint"));
     };
     let org_id = match &path.namespace {
@@ -88,7 +114,7 @@ async fn serve(
     let groups = kind == Some(Kind::Groups);
     app.scim.auth.authenticate(authorization, org_id, groups, &app.grafana).await?;
     ensure_org(app, org_id, &path.namespace).await?;
-    let base_url = decode::base_url(&req, info, &path.base);
+    let base_url = decode::base_url(&req, info, &format!("{prefix}{}", path.base));
 
     let Some(kind) = kind else {
         return discovery::serve(app, &req, &path.endpoint, &base_url);

@@ -75,3 +75,18 @@ async fn methods_media_types_and_bodies_are_checked() {
     let res = h.client.request(req).await.unwrap();
     assert_eq!(res.status(), 400);
 }
+
+#[tokio::test]
+async fn scim_is_also_served_under_grafanas_sub_path() {
+    let h =
+        Harness::start_with(Default::default(), |c| c.grafana.url = format!("{}/grafana/", c.grafana.url))
+            .await;
+    let a = h.get("/grafana/scim/v2/ResourceTypes/User").await;
+    assert_eq!(a.status, 200, "{a:?}");
+    let location = a.json()["meta"]["location"].as_str().unwrap();
+    assert!(location.contains("/grafana/scim/v2/ResourceTypes/User"), "{location}");
+    let a = h.get("/grafana/apis/scim.grafana.app/v0alpha1/namespaces/default/Schemas").await;
+    assert_eq!(a.status, 200, "{a:?}");
+    // The root base path keeps working too.
+    assert_eq!(h.get("ServiceProviderConfig").await.status, 200);
+}
