@@ -14,6 +14,7 @@ use tracing::{info, warn};
 use crate::config::Config;
 use crate::grafana::GrafanaClient;
 use crate::metrics::Metrics;
+use crate::policy::PolicyEngine;
 use crate::proxy::Forwarder;
 use crate::store::MappingStore;
 use crate::{admin, router, server, store, upstream};
@@ -70,6 +71,8 @@ pub struct App {
     pub forwarder: Forwarder,
     pub grafana: GrafanaClient,
     pub store: Arc<dyn MappingStore>,
+    /// SAML-only and Team Sync policy: cached report and SCIM permits.
+    pub policy: PolicyEngine,
 }
 
 impl App {
@@ -89,7 +92,9 @@ impl App {
             config.grafana.request_timeout,
         )?;
         let store = store::open(config.store.url.expose(), config.store.max_connections).await?;
-        Ok(Arc::new(Self { config, metrics: Metrics::new(), forwarder, grafana, store }))
+        let metrics = Metrics::new();
+        let policy = PolicyEngine::new(grafana.clone(), &config, metrics.clone());
+        Ok(Arc::new(Self { config, metrics, forwarder, grafana, store, policy }))
     }
 }
 
@@ -117,6 +122,7 @@ pub async fn run(
     let stopped = |mut rx: watch::Receiver<bool>| async move {
         let _ = rx.wait_for(|stop| *stop).await;
     };
+    let refresher = app.policy.spawn_refresher(stopped(stop_rx.clone()));
     let admin_app = app.clone();
     let admin_task = tokio::spawn({
         let server_cfg = app.config.server.clone();
@@ -141,6 +147,7 @@ pub async fn run(
     };
     tokio::join!(public, signal);
     let _ = admin_task.await;
+    let _ = refresher.await;
     info!("scim-sidecar stopped");
     Ok(())
 }
