@@ -8,6 +8,7 @@ pub mod guard;
 pub mod logins;
 pub mod observe;
 mod permit;
+pub mod render;
 pub mod report;
 pub mod saml;
 pub mod team_sync;

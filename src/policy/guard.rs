@@ -82,7 +82,8 @@ pub async fn check(
         ));
     }
     if config.require_saml && is_saml_sso_settings(&segs) {
-        let disabling = (method == Method::DELETE) || (method == Method::PUT && body.is_some_and(disables_saml));
+        let disabling =
+            (method == Method::DELETE) || (method == Method::PUT && body.is_some_and(disables_saml));
         if disabling {
             return Some(refusal(
                 engine,
@@ -139,7 +140,10 @@ pub async fn screen(engine: &PolicyEngine, req: Request<Incoming>, max_body_byte
             return Screened::Refused(json_response(StatusCode::PAYLOAD_TOO_LARGE, "request body too large"))
         }
         Err(ReadError::Stream(_)) => {
-            return Screened::Refused(json_response(StatusCode::BAD_REQUEST, "could not read the request body"))
+            return Screened::Refused(json_response(
+                StatusCode::BAD_REQUEST,
+                "could not read the request body",
+            ))
         }
     };
     match check(engine, &method, parts.uri.path(), Some(&bytes)).await {

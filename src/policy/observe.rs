@@ -67,7 +67,8 @@ pub async fn observe(client: &GrafanaClient, config: &PolicyConfig, credential_u
         client.saml_metadata(),
         client.lookup_user(credential_user),
     );
-    let grafana_edition = frontend.as_ref().ok().map(|f| f.build_info.edition.clone()).filter(|e| !e.is_empty());
+    let grafana_edition =
+        frontend.as_ref().ok().map(|f| f.build_info.edition.clone()).filter(|e| !e.is_empty());
     let grafana_version = match (&health, &frontend) {
         (Ok(h), _) if h.version.is_some() => h.version.clone(),
         (_, Ok(f)) if !f.build_info.version.is_empty() => Some(f.build_info.version.clone()),
