@@ -98,7 +98,11 @@ pub async fn observe(client: &GrafanaClient, config: &PolicyConfig, credential_u
         // No licence, no Team Sync: skip the scan entirely.
         LinkScan::Complete(Vec::new())
     } else {
-        scan_team_links(client, config.scan_concurrency).await
+        let credential_id = match &me {
+            Ok(Some(user)) => Some(user.id),
+            _ => None,
+        };
+        scan_team_links(client, config.scan_concurrency, credential_id).await
     };
     let team_sync_state = team_sync::evaluate(licensed, &scan, saml_state.groups_attribute.as_deref());
     let sso_list_value = sso_list.ok().and_then(|l| serde_json::to_value(l).ok());
@@ -122,22 +126,40 @@ pub async fn observe(client: &GrafanaClient, config: &PolicyConfig, credential_u
     }
 }
 
-/// Every team of every org, checked for external group links with at most `concurrency`
-/// calls in flight. Stops at the first sign that the route does not exist.
-async fn scan_team_links(client: &GrafanaClient, concurrency: usize) -> LinkScan {
-    let orgs = match client.list_orgs().await {
+/// The orgs the sidecar serves: those its credential is a member of (it can act on teams
+/// nowhere else, so Team Sync elsewhere cannot fight SCIM), or every org when the credential's
+/// id is unknown.
+async fn served_orgs(client: &GrafanaClient, credential_id: Option<i64>) -> Result<Vec<i64>, String> {
+    match credential_id {
+        Some(id) => client
+            .user_orgs(id)
+            .await
+            .map(|orgs| orgs.into_iter().map(|o| o.org_id).collect())
+            .map_err(|e| format!("listing the credential's orgs: {e}")),
+        None => client
+            .list_orgs()
+            .await
+            .map(|orgs| orgs.into_iter().map(|o| o.id).collect())
+            .map_err(|e| format!("listing orgs: {e}")),
+    }
+}
+
+/// Every team of every served org, checked for external group links with at most
+/// `concurrency` calls in flight. Stops at the first sign that the route does not exist.
+async fn scan_team_links(client: &GrafanaClient, concurrency: usize, credential_id: Option<i64>) -> LinkScan {
+    let orgs = match served_orgs(client, credential_id).await {
         Ok(orgs) => orgs,
-        Err(e) => return LinkScan::Failed(format!("listing orgs: {e}")),
+        Err(e) => return LinkScan::Failed(e),
     };
     let mut teams: Vec<(i64, i64, String)> = Vec::new();
-    for org in &orgs {
+    for org in orgs {
         for page in 1..=MAX_TEAM_PAGES {
-            let batch = match client.search_teams(org.id, None, None, page, TEAMS_PER_PAGE).await {
+            let batch = match client.search_teams(org, None, None, page, TEAMS_PER_PAGE).await {
                 Ok(b) => b,
-                Err(e) => return LinkScan::Failed(format!("listing teams of org {}: {e}", org.id)),
+                Err(e) => return LinkScan::Failed(format!("listing teams of org {org}: {e}")),
             };
             let n = batch.teams.len();
-            teams.extend(batch.teams.into_iter().map(|t| (org.id, t.id, t.name)));
+            teams.extend(batch.teams.into_iter().map(|t| (org, t.id, t.name)));
             if n < TEAMS_PER_PAGE as usize {
                 break;
             }
