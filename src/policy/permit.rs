@@ -55,3 +55,17 @@ impl From<PolicyRefusal> for ScimError {
         r.to_scim_error()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn refusals_are_always_403_with_the_detail() {
+        let r = PolicyRefusal { check: "saml", detail: "policy check `saml` failed: off".into() };
+        let e: ScimError = r.clone().into();
+        assert_eq!((e.status, e.detail.as_str()), (REFUSAL_STATUS, r.detail.as_str()));
+        // Tests elsewhere in the crate may hold permits without a Grafana.
+        let _ = (UsersPermit::for_tests(), GroupsPermit::for_tests());
+    }
+}
