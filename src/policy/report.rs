@@ -112,3 +112,72 @@ pub fn judge(
         CheckResult { check: check::STRICT_SAML_ONLY, enforced: config.strict_saml_only, verdict: strict },
     ]
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::policy::saml::SamlSource;
+
+    fn saml(verdict: Verdict) -> SamlState {
+        SamlState {
+            verdict,
+            source: SamlSource::SsoSettings,
+            external_uid_attribute: "userUID".into(),
+            login_attribute: None,
+            email_attribute: None,
+            allow_sign_up: None,
+            groups_attribute: None,
+            acs_url: None,
+        }
+    }
+
+    fn team_sync(verdict: Verdict) -> TeamSyncState {
+        TeamSyncState { verdict, licensed: Some(true), linked_teams: Vec::new(), warning: None }
+    }
+
+    fn report(checks: Vec<CheckResult>) -> PolicyReport {
+        PolicyReport {
+            grafana_version: None,
+            grafana_edition: None,
+            saml: saml(Verdict::Satisfied),
+            team_sync: team_sync(Verdict::Satisfied),
+            other_logins: None,
+            credential_is_server_admin: None,
+            checks,
+            observed_at: chrono::Utc::now(),
+            observed: Instant::now(),
+        }
+    }
+
+    #[test]
+    fn violated_wins_over_undetermined_and_unasked_checks_do_not_count() {
+        let cfg = PolicyConfig::default();
+        let others = vec!["login form".to_string()];
+        let checks = judge(
+            &cfg,
+            &saml(Verdict::Undetermined("down".into())),
+            &team_sync(Verdict::Violated("links".into())),
+            Some(&others),
+        );
+        let r = report(checks);
+        assert_eq!(r.overall(), Verdict::Violated("links".into()));
+        // strict_saml_only is off by default: its violation is reported but not enforced.
+        assert!(matches!(r.verdict(check::STRICT_SAML_ONLY), Some(Verdict::Violated(_))));
+        let s = r.summary();
+        assert_eq!(s["strict_saml_only"], "not_enforced");
+        assert_eq!(s["saml"], "undetermined");
+        assert_eq!(s["overall"], "violated");
+
+        let relaxed = PolicyConfig { group_sync: false, ..PolicyConfig::default() };
+        let checks = judge(
+            &relaxed,
+            &saml(Verdict::Undetermined("down".into())),
+            &team_sync(Verdict::Satisfied),
+            None,
+        );
+        assert!(matches!(report(checks).overall(), Verdict::Undetermined(_)));
+        let checks =
+            judge(&relaxed, &saml(Verdict::Satisfied), &team_sync(Verdict::Violated("x".into())), None);
+        assert_eq!(report(checks).overall(), Verdict::Satisfied);
+    }
+}
