@@ -252,6 +252,8 @@ impl PolicyEngine {
     }
 
     /// Refreshes the report every TTL until `shutdown` completes, so requests rarely wait.
+    /// Without any SCIM credential configured nothing needs a permit, so nothing is refreshed in
+    /// the background (`/readyz` still observes on demand).
     pub fn spawn_refresher(
         &self,
         shutdown: impl Future<Output = ()> + Send + 'static,
@@ -259,6 +261,10 @@ impl PolicyEngine {
         let engine = self.clone();
         let period = self.inner.config.cache_ttl.max(MIN_REFRESH);
         tokio::spawn(async move {
+            if !engine.inner.scim_active {
+                shutdown.await;
+                return;
+            }
             tokio::pin!(shutdown);
             loop {
                 tokio::select! {
