@@ -279,3 +279,7 @@ impl PolicyEngine {
         })
     }
 }
+
+#[cfg(test)]
+#[path = "engine_tests.rs"]
+mod tests;
