@@ -58,7 +58,11 @@ pub fn check(loaded: &Loaded, json: bool) -> ExitCode {
         };
         let text = if json {
             let body = serde_json::json!({
-                "result": report.overall().label(),
+                "result": match code {
+                    CHECK_COMPLIANT => "compliant",
+                    CHECK_VIOLATED => "violated",
+                    _ => "undetermined",
+                },
                 "exit_code": code,
                 "grafana_url": config.grafana.url,
                 "report": report,
