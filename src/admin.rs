@@ -1,5 +1,6 @@
 //! The admin listener: `/healthz` (the process is alive), `/readyz` (Grafana answers and the store
-//! opens; the policy summary is reported but does not affect readiness) and `/metrics` (Prometheus text). Kept off the public listener so it can be firewalled.
+//! opens; the policy summary is reported but does not affect readiness) and `/metrics` (Prometheus
+//! text). Kept off the public listener so it can be firewalled.
 
 use std::sync::Arc;
 
