@@ -1,5 +1,6 @@
 //! The admin listener: `/healthz` (the process is alive), `/readyz` (Grafana answers and the store
-//! opens) and `/metrics` (Prometheus text). Kept off the public listener so it can be firewalled.
+//! opens; the policy summary is reported but does not affect readiness) and `/metrics` (Prometheus
+//! text). Kept off the public listener so it can be firewalled.
 
 use std::sync::Arc;
 
@@ -32,7 +33,7 @@ pub async fn handle(app: Arc<App>, req: Request<Incoming>) -> Response<Body> {
 }
 
 async fn readyz(app: &App) -> Response<Body> {
-    let (grafana, store) = tokio::join!(app.grafana.health(), app.store.ping());
+    let (grafana, store, policy) = tokio::join!(app.grafana.health(), app.store.ping(), app.policy.report());
     let grafana_ok = grafana.is_ok();
     let store_ok = store.is_ok();
     let body = json!({
@@ -40,7 +41,10 @@ async fn readyz(app: &App) -> Response<Body> {
         "checks": {
             "grafana": match &grafana { Ok(h) => json!({"ok": true, "version": h.version}), Err(e) => json!({"ok": false, "error": e.to_string()}) },
             "store": match &store { Ok(()) => json!({"ok": true, "backend": app.store.backend_name()}), Err(e) => json!({"ok": false, "error": e.to_string()}) },
-        }
+        },
+        // Informational: a policy violation refuses SCIM requests but does not make the sidecar
+        // unready (the proxy keeps serving Grafana).
+        "policy": policy.summary(),
     });
     let status = if grafana_ok && store_ok { StatusCode::OK } else { StatusCode::SERVICE_UNAVAILABLE };
     let mut res = Response::new(full(body.to_string()));

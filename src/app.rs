@@ -14,6 +14,7 @@ use tracing::{info, warn};
 use crate::config::Config;
 use crate::grafana::GrafanaClient;
 use crate::metrics::Metrics;
+use crate::policy::PolicyEngine;
 use crate::proxy::Forwarder;
 use crate::store::MappingStore;
 use crate::{admin, router, server, store, upstream};
@@ -75,6 +76,8 @@ pub struct App {
     pub scim: crate::scim_api::ScimApi,
     /// The SAML login gate, when `[saml_gate] enabled`.
     pub gate: Option<crate::login_gate::LoginGate>,
+    /// SAML-only and Team Sync policy: cached report and SCIM permits.
+    pub policy: PolicyEngine,
 }
 
 impl App {
@@ -104,7 +107,8 @@ impl App {
             metrics.clone(),
         )?
         .map(|gate| gate.with_http_client(http.clone()));
-        Ok(Arc::new(Self { config, metrics, forwarder, grafana, store, scim, gate }))
+        let policy = PolicyEngine::new(grafana.clone(), &config, metrics.clone());
+        Ok(Arc::new(Self { config, metrics, forwarder, grafana, store, scim, gate, policy }))
     }
 }
 
@@ -132,6 +136,7 @@ pub async fn run(
     let stopped = |mut rx: watch::Receiver<bool>| async move {
         let _ = rx.wait_for(|stop| *stop).await;
     };
+    let refresher = app.policy.spawn_refresher(stopped(stop_rx.clone()));
     let admin_app = app.clone();
     let admin_task = tokio::spawn({
         let server_cfg = app.config.server.clone();
@@ -156,6 +161,7 @@ pub async fn run(
     };
     tokio::join!(public, signal);
     let _ = admin_task.await;
+    let _ = refresher.await;
     info!("scim-sidecar stopped");
     Ok(())
 }

@@ -54,6 +54,13 @@ pub enum Command {
         #[arg(long)]
         quiet: bool,
     },
+    /// Ask Grafana whether the policy holds (SAML only, no Team Sync with SCIM group sync) and
+    /// print a report: exit 0 compliant, 1 violated, 2 undetermined.
+    Check {
+        /// Print the report as JSON.
+        #[arg(long)]
+        json: bool,
+    },
     /// Print the version.
     Version,
 }
@@ -105,5 +112,7 @@ mod tests {
         let cli = Cli::parse_from(["scim-sidecar", "check-config", "--config", "x.toml"]);
         assert!(matches!(cli.command, Some(Command::CheckConfig { quiet: false })));
         assert_eq!(cli.config, Some(PathBuf::from("x.toml")));
+        let cli = Cli::parse_from(["scim-sidecar", "check", "--json"]);
+        assert!(matches!(cli.command, Some(Command::Check { json: true })));
     }
 }

@@ -3,6 +3,10 @@
 use std::process::ExitCode;
 
 use crate::config::load::Loaded;
+use crate::config::Config;
+use crate::grafana::GrafanaClient;
+use crate::metrics::Metrics;
+use crate::policy::{render, PolicyEngine, Verdict};
 
 /// `check-config`: the configuration loaded, so it is valid. Print where it came from, its
 /// warnings and (unless `quiet`) the effective configuration with every secret redacted.
@@ -23,6 +27,114 @@ pub fn check_config(loaded: &Loaded, quiet: bool) -> ExitCode {
         }
     }
     ExitCode::SUCCESS
+}
+
+/// `check` exit codes: the policy holds, is violated, or could not be decided.
+pub const CHECK_COMPLIANT: u8 = 0;
+pub const CHECK_VIOLATED: u8 = 1;
+pub const CHECK_UNDETERMINED: u8 = 2;
+
+/// `check`: one uncached policy observation of Grafana plus the store's state, printed as text
+/// or JSON. Secrets from the configuration are scrubbed from everything printed.
+pub fn check(loaded: &Loaded, json: bool) -> ExitCode {
+    let runtime = match tokio::runtime::Builder::new_current_thread().enable_all().build() {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("cannot start the async runtime: {e}");
+            return ExitCode::from(CHECK_UNDETERMINED);
+        }
+    };
+    let config = &loaded.config;
+    let (code, text) = runtime.block_on(async {
+        let engine = match policy_engine(config) {
+            Ok(engine) => engine,
+            Err(e) => return (CHECK_UNDETERMINED, format!("cannot build the Grafana client: {e}\n")),
+        };
+        let (report, store) = tokio::join!(engine.observe(), store_state(config));
+        let code = match report.overall() {
+            Verdict::Satisfied => CHECK_COMPLIANT,
+            Verdict::Violated(_) => CHECK_VIOLATED,
+            Verdict::Undetermined(_) => CHECK_UNDETERMINED,
+        };
+        let text = if json {
+            let body = serde_json::json!({
+                "result": match code {
+                    CHECK_COMPLIANT => "compliant",
+                    CHECK_VIOLATED => "violated",
+                    _ => "undetermined",
+                },
+                "exit_code": code,
+                "grafana_url": config.grafana.url,
+                "report": report,
+                "store": store,
+            });
+            serde_json::to_string_pretty(&body).unwrap_or_default() + "\n"
+        } else {
+            let store_line = match &store {
+                serde_json::Value::Object(m) if m.get("ok") == Some(&serde_json::Value::Bool(true)) => {
+                    format!(
+                        "{} (schema version {})",
+                        m.get("backend").and_then(|v| v.as_str()).unwrap_or("?"),
+                        m.get("schema_version").map(ToString::to_string).unwrap_or_default()
+                    )
+                }
+                other => {
+                    format!("error: {}", other.get("error").and_then(|v| v.as_str()).unwrap_or("unknown"))
+                }
+            };
+            format!("Policy check against {}\n{}", config.grafana.url, render::human(&report, &store_line))
+        };
+        (code, text)
+    });
+    print!("{}", scrub(&text, config));
+    ExitCode::from(code)
+}
+
+fn policy_engine(config: &Config) -> Result<PolicyEngine, String> {
+    let http = crate::upstream::build_client(&config.grafana).map_err(|e| e.to_string())?;
+    let password = config.grafana.password.clone().unwrap_or_default();
+    let client = GrafanaClient::new(
+        &config.grafana.url,
+        &config.grafana.user,
+        password,
+        http,
+        config.grafana.request_timeout,
+    )
+    .map_err(|e| e.to_string())?;
+    Ok(PolicyEngine::new(client, config, Metrics::new()))
+}
+
+/// Opens (and so migrates) the store and reads its schema version.
+async fn store_state(config: &Config) -> serde_json::Value {
+    match crate::store::open(config.store.url.expose(), 1).await {
+        Ok(store) => match store.schema_version().await {
+            Ok(v) => serde_json::json!({"ok": true, "backend": store.backend_name(), "schema_version": v}),
+            Err(e) => {
+                serde_json::json!({"ok": false, "backend": store.backend_name(), "error": e.to_string()})
+            }
+        },
+        Err(e) => serde_json::json!({"ok": false, "error": e.to_string()}),
+    }
+}
+
+/// Replaces every configured secret (Grafana password, SCIM tokens, the store URL's password)
+/// found in `text`, in case an error message echoed one.
+fn scrub(text: &str, config: &Config) -> String {
+    let mut secrets: Vec<String> = config.scim.tokens.iter().map(|t| t.expose().to_string()).collect();
+    if let Some(p) = &config.grafana.password {
+        secrets.push(p.expose().to_string());
+    }
+    if let Ok(url) = url::Url::parse(config.store.url.expose()) {
+        if let Some(p) = url.password() {
+            secrets.push(p.to_string());
+        }
+    }
+    let mut out = text.to_string();
+    // Short values (such as the well-known default `admin`) would scrub ordinary words.
+    for s in secrets.iter().filter(|s| s.len() >= 8) {
+        out = out.replace(s.as_str(), "***");
+    }
+    out
 }
 
 /// `serve`: bind the listeners and run until SIGTERM/SIGINT.

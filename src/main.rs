@@ -35,6 +35,7 @@ fn main() -> ExitCode {
     match command {
         Command::CheckConfig { quiet } => scim_sidecar::commands::check_config(&loaded, quiet),
         Command::Serve => scim_sidecar::commands::serve(loaded),
+        Command::Check { json } => scim_sidecar::commands::check(&loaded, json),
         Command::Version => ExitCode::SUCCESS,
     }
 }

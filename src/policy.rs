@@ -3,9 +3,18 @@
 //! Detection is split into pure interpreters of Grafana's answers ([`saml`], [`team_sync`],
 //! [`logins`]) and the engine that asks Grafana, caches the report and hands out permits.
 
+mod engine;
+pub mod guard;
 pub mod logins;
+pub mod observe;
+mod permit;
+pub mod render;
+pub mod report;
 pub mod saml;
 pub mod team_sync;
 mod verdict;
 
+pub use engine::PolicyEngine;
+pub use permit::{GroupsPermit, PolicyRefusal, UsersPermit, REFUSAL_STATUS};
+pub use report::{CheckResult, PolicyReport};
 pub use verdict::Verdict;

@@ -12,6 +12,7 @@ use tracing::info;
 
 use crate::app::App;
 use crate::body::Body;
+use crate::policy::guard::{screen, Screened};
 use crate::proxy::headers::is_upgrade_request;
 use crate::server::ClientInfo;
 
@@ -21,6 +22,8 @@ pub mod class {
     pub const WEBSOCKET: &str = "websocket";
     pub const SCIM: &str = "scim";
     pub const SAML_ACS: &str = "saml_acs";
+    /// A passthrough request refused by a policy guard.
+    pub const GUARD: &str = "guard";
 }
 
 /// Handles one request on the public listener and records its completion.
@@ -37,8 +40,21 @@ pub async fn handle(app: Arc<App>, req: Request<Incoming>, info: ClientInfo) -> 
         path_class = class::SAML_ACS;
         gate.handle(req, info, &app.forwarder).await
     } else {
-        path_class = if is_upgrade_request(req.headers()) { class::WEBSOCKET } else { class::PROXY };
-        app.forwarder.forward(req, info).await
+        let upgrade = is_upgrade_request(req.headers());
+        match screen(&app.policy, req, app.config.server.max_body_bytes).await {
+            Screened::Pass(req) => {
+                path_class = if upgrade { class::WEBSOCKET } else { class::PROXY };
+                app.forwarder.forward(req, info).await
+            }
+            Screened::Buffered(req) => {
+                path_class = class::PROXY;
+                app.forwarder.forward(req, info).await
+            }
+            Screened::Refused(res) => {
+                path_class = class::GUARD;
+                res
+            }
+        }
     };
     let elapsed = started.elapsed();
     let status = response.status().as_u16();

@@ -119,11 +119,19 @@ async fn serve(
     let Some(kind) = kind else {
         return discovery::serve(app, &req, &path.endpoint, &base_url);
     };
+    // Policy before anything touches Grafana: discovery (above) is exempt, Users need SAML,
+    // Groups also need Team Sync off. Each handler takes the permit it was granted.
     let scim_req = decode::request(req, target, app.config.server.max_body_bytes).await?;
     let ctx = ScimContext { app, org_id, base_url };
     match kind {
-        Kind::Users => crate::provision::users::handle(&ctx, scim_req).await,
-        Kind::Groups => crate::provision::groups::handle(&ctx, scim_req).await,
+        Kind::Users => {
+            let permit = app.policy.permit_users().await?;
+            crate::provision::users::handle(&ctx, &permit, scim_req).await
+        }
+        Kind::Groups => {
+            let permit = app.policy.permit_groups().await?;
+            crate::provision::groups::handle(&ctx, &permit, scim_req).await
+        }
     }
 }
 

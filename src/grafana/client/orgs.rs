@@ -86,4 +86,31 @@ impl GrafanaClient {
             Err(e) => Err(e),
         }
     }
+
+    /// `GET /api/orgs`, every page: all orgs of this Grafana (server admin only).
+    ///
+    /// Pages of [`ORGS_PER_PAGE`] are read until a short page; at most [`MAX_ORG_PAGES`] pages,
+    /// so a misbehaving server cannot keep the caller looping.
+    pub async fn list_orgs(&self) -> Result<Vec<Org>, GrafanaError> {
+        let mut all: Vec<Org> = Vec::new();
+        let mut seen = std::collections::HashSet::new();
+        for page in 1..=MAX_ORG_PAGES {
+            let call = Call::get("/api/orgs".into()).query("perpage", ORGS_PER_PAGE).query("page", page);
+            let batch: Vec<Org> = self.send_json(call).await?;
+            let short = batch.len() < ORGS_PER_PAGE as usize;
+            // A server that ignores paging answers the same full list again: stop on repeats.
+            let fresh: Vec<Org> = batch.into_iter().filter(|o| seen.insert(o.id)).collect();
+            let repeated = fresh.is_empty();
+            all.extend(fresh);
+            if short || repeated {
+                break;
+            }
+        }
+        Ok(all)
+    }
 }
+
+/// Page size of [`GrafanaClient::list_orgs`].
+pub const ORGS_PER_PAGE: u32 = 1000;
+/// Most pages [`GrafanaClient::list_orgs`] reads.
+pub const MAX_ORG_PAGES: u32 = 100;

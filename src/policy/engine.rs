@@ -1,0 +1,285 @@
+//! [`PolicyEngine`]: the cached policy report, its background refresh, verdict-change logging,
+//! metrics, and the permits SCIM handlers need.
+//!
+//! A request never waits on a slow Grafana longer than `[policy] check_timeout`: the refresh
+//! runs in its own task (concurrent refreshes coalesce in the moka cache), and a request that
+//! gives up uses the last report if it is younger than twice the TTL, else an undetermined one,
+//! which fails closed. Must not build HTTP responses (the SCIM edge and `guard` do).
+
+use std::collections::HashMap;
+use std::future::Future;
+use std::sync::{Arc, Mutex, RwLock};
+use std::time::{Duration, Instant};
+
+use tracing::{info, warn};
+
+use super::observe::observe;
+use super::permit::{GroupsPermit, PolicyRefusal, UsersPermit};
+use super::report::{check, judge, PolicyReport};
+use super::saml::{SamlSource, SamlState, DEFAULT_EXTERNAL_UID_ATTRIBUTE};
+use super::team_sync::TeamSyncState;
+use super::Verdict;
+use crate::config::{Config, PolicyConfig};
+use crate::grafana::GrafanaClient;
+use crate::metrics::{CheckLabels, Metrics};
+
+/// Shortest refresh period, whatever the configured TTL.
+const MIN_REFRESH: Duration = Duration::from_millis(100);
+
+/// Cheap to clone; every clone shares the cache.
+#[derive(Clone)]
+pub struct PolicyEngine {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    grafana: GrafanaClient,
+    config: PolicyConfig,
+    credential_user: String,
+    scim_active: bool,
+    metrics: Metrics,
+    cache: moka::future::Cache<(), Arc<PolicyReport>>,
+    last: RwLock<Option<Arc<PolicyReport>>>,
+    /// The last logged state per check, so a change is logged once, never per request.
+    logged: Mutex<HashMap<&'static str, String>>,
+}
+
+impl std::fmt::Debug for PolicyEngine {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PolicyEngine").field("config", &self.inner.config).finish_non_exhaustive()
+    }
+}
+
+impl PolicyEngine {
+    /// Reads `[policy]`, the credential's login and whether SCIM is configured at all (any
+    /// token, token file, or Grafana tokens accepted). Does not contact Grafana.
+    pub fn new(grafana: GrafanaClient, config: &Config, metrics: Metrics) -> Self {
+        let policy = config.policy.clone();
+        let cache = moka::future::Cache::builder()
+            .max_capacity(1)
+            .time_to_live(policy.cache_ttl.max(Duration::from_millis(1)))
+            .build();
+        let scim_active = !config.scim.tokens.is_empty()
+            || config.scim.token_file.is_some()
+            || config.scim.accept_grafana_tokens;
+        Self {
+            inner: Arc::new(Inner {
+                grafana,
+                config: policy,
+                credential_user: config.grafana.user.clone(),
+                scim_active,
+                metrics,
+                cache,
+                last: RwLock::new(None),
+                logged: Mutex::new(HashMap::new()),
+            }),
+        }
+    }
+
+    pub fn config(&self) -> &PolicyConfig {
+        &self.inner.config
+    }
+
+    pub fn metrics(&self) -> &Metrics {
+        &self.inner.metrics
+    }
+
+    /// Whether the sidecar serves SCIM to anyone (some credential is configured).
+    pub fn scim_active(&self) -> bool {
+        self.inner.scim_active
+    }
+
+    /// One uncached observation of Grafana (for `scim-sidecar check`); records nothing.
+    pub async fn observe(&self) -> PolicyReport {
+        observe(&self.inner.grafana, &self.inner.config, &self.inner.credential_user).await
+    }
+
+    /// The current report, waiting at most `check_timeout` for a fresh one.
+    pub async fn report(&self) -> Arc<PolicyReport> {
+        if let Some(report) = self.inner.cache.get(&()).await {
+            return report;
+        }
+        let engine = self.clone();
+        // Spawned so the refresh finishes (and fills the cache) even when this request stops
+        // waiting; concurrent refreshes coalesce in `get_with`.
+        let refresh = tokio::spawn(async move {
+            let inner = engine.clone();
+            engine.inner.cache.get_with((), async move { inner.refresh_now().await }).await
+        });
+        match tokio::time::timeout(self.inner.config.check_timeout, refresh).await {
+            Ok(Ok(report)) => report,
+            _ => self.fallback(),
+        }
+    }
+
+    /// Observes Grafana now, records the result (metrics, logs, last known) and returns it.
+    async fn refresh_now(&self) -> Arc<PolicyReport> {
+        let report = Arc::new(self.observe().await);
+        self.record(&report);
+        if let Ok(mut last) = self.inner.last.write() {
+            *last = Some(report.clone());
+        }
+        report
+    }
+
+    /// The last report while younger than twice the TTL, else an undetermined one.
+    fn fallback(&self) -> Arc<PolicyReport> {
+        let max_age = self.inner.config.cache_ttl.saturating_mul(2);
+        let last = self.inner.last.read().ok().and_then(|l| l.clone());
+        if let Some(report) = last.filter(|r| r.observed.elapsed() <= max_age) {
+            return report;
+        }
+        let report = Arc::new(self.undetermined(format!(
+            "Grafana did not answer the policy checks within {:?}",
+            self.inner.config.check_timeout
+        )));
+        self.record(&report);
+        report
+    }
+
+    /// A report in which every observed check is undetermined for `reason`.
+    fn undetermined(&self, reason: String) -> PolicyReport {
+        let saml = SamlState {
+            verdict: Verdict::Undetermined(reason.clone()),
+            source: SamlSource::None,
+            external_uid_attribute: DEFAULT_EXTERNAL_UID_ATTRIBUTE.to_string(),
+            login_attribute: None,
+            email_attribute: None,
+            allow_sign_up: None,
+            groups_attribute: None,
+            acs_url: None,
+        };
+        let team_sync = TeamSyncState {
+            verdict: Verdict::Undetermined(reason),
+            licensed: None,
+            linked_teams: Vec::new(),
+            warning: None,
+        };
+        let checks = judge(&self.inner.config, &saml, &team_sync, None);
+        PolicyReport {
+            grafana_version: None,
+            grafana_edition: None,
+            saml,
+            team_sync,
+            other_logins: None,
+            credential_is_server_admin: None,
+            checks,
+            observed_at: chrono::Utc::now(),
+            observed: Instant::now(),
+        }
+    }
+
+    /// Sets the gauges and logs each check whose state changed since the last report.
+    fn record(&self, report: &PolicyReport) {
+        let Ok(mut logged) = self.inner.logged.lock() else { return };
+        for c in &report.checks {
+            // A check the configuration does not enforce cannot refuse anything: report it as met.
+            let gauge = if c.enforced { c.verdict.gauge() } else { 1 };
+            self.inner.metrics.policy_state.get_or_create(&CheckLabels { check: c.check }).set(gauge);
+            if !c.enforced {
+                continue;
+            }
+            let state = format!("{}: {}", c.verdict.label(), c.verdict.reason().unwrap_or(""));
+            if logged.get(c.check) == Some(&state) {
+                continue;
+            }
+            let first = !logged.contains_key(c.check);
+            logged.insert(c.check, state);
+            match c.verdict.reason() {
+                None if first => info!(check = c.check, "policy check satisfied"),
+                None => info!(check = c.check, "policy check satisfied again"),
+                Some(reason) => {
+                    warn!(check = c.check, state = c.verdict.label(), reason, "policy check not satisfied")
+                }
+            }
+        }
+        if let Some(w) = &report.team_sync.warning {
+            if self.inner.config.group_sync && logged.get("team_sync_warning") != Some(w) {
+                warn!(warning = %w, "team sync may act at next login");
+                logged.insert("team_sync_warning", w.clone());
+            }
+        }
+    }
+
+    /// May SCIM `/Users` (and any non-discovery SCIM request) run now?
+    ///
+    /// # Errors
+    /// A [`PolicyRefusal`] naming the first failed check.
+    pub async fn permit_users(&self) -> Result<UsersPermit, PolicyRefusal> {
+        let report = self.report().await;
+        self.gate(&report, &[check::SAML, check::STRICT_SAML_ONLY])?;
+        Ok(UsersPermit(()))
+    }
+
+    /// May SCIM `/Groups` run now? Also refused while Team Sync is in use, and always when
+    /// `[policy] group_sync = false`.
+    ///
+    /// # Errors
+    /// A [`PolicyRefusal`] naming the first failed check.
+    pub async fn permit_groups(&self) -> Result<GroupsPermit, PolicyRefusal> {
+        if !self.inner.config.group_sync {
+            return Err(self.refuse(
+                check::GROUP_SYNC,
+                "SCIM group sync is disabled in the sidecar configuration ([policy] group_sync = false); \
+                 set it to true to provision Grafana teams through /Groups"
+                    .into(),
+            ));
+        }
+        let report = self.report().await;
+        self.gate(&report, &[check::SAML, check::STRICT_SAML_ONLY, check::TEAM_SYNC])?;
+        Ok(GroupsPermit(()))
+    }
+
+    fn gate(&self, report: &PolicyReport, wanted: &[&str]) -> Result<(), PolicyRefusal> {
+        for c in report.checks.iter().filter(|c| c.enforced && wanted.contains(&c.check)) {
+            let detail = match &c.verdict {
+                Verdict::Satisfied => continue,
+                Verdict::Violated(reason) => format!("policy check `{}` failed: {reason}", c.check),
+                Verdict::Undetermined(reason) => format!(
+                    "policy check `{}` could not be decided, so SCIM requests are refused until Grafana \
+                     answers: {reason}",
+                    c.check
+                ),
+            };
+            return Err(self.refuse(c.check, detail));
+        }
+        Ok(())
+    }
+
+    fn refuse(&self, check: &'static str, detail: String) -> PolicyRefusal {
+        self.inner.metrics.policy_refusals.get_or_create(&CheckLabels { check }).inc();
+        PolicyRefusal { check, detail }
+    }
+
+    /// Refreshes the report every TTL until `shutdown` completes, so requests rarely wait.
+    /// Without any SCIM credential configured nothing needs a permit, so nothing is refreshed in
+    /// the background (`/readyz` still observes on demand).
+    pub fn spawn_refresher(
+        &self,
+        shutdown: impl Future<Output = ()> + Send + 'static,
+    ) -> tokio::task::JoinHandle<()> {
+        let engine = self.clone();
+        let period = self.inner.config.cache_ttl.max(MIN_REFRESH);
+        tokio::spawn(async move {
+            if !engine.inner.scim_active {
+                shutdown.await;
+                return;
+            }
+            tokio::pin!(shutdown);
+            loop {
+                tokio::select! {
+                    () = &mut shutdown => break,
+                    report = engine.refresh_now() => engine.inner.cache.insert((), report).await,
+                }
+                tokio::select! {
+                    () = &mut shutdown => break,
+                    () = tokio::time::sleep(period) => {}
+                }
+            }
+        })
+    }
+}
+
+#[cfg(test)]
+#[path = "engine_tests.rs"]
+mod tests;

@@ -1,0 +1,182 @@
+//! Passthrough guards: Grafana API calls that would break the policy while SCIM is active are
+//! refused before they reach Grafana, with a Grafana-style `{"message": …}` 403.
+//!
+//! Refused: `POST /api/teams/:id/groups` (a Team Sync link) while SCIM group sync is on, and
+//! `PUT`/`DELETE /api/v1/sso-settings/saml` that would turn SAML off while SAML is required.
+//! Paths are matched after percent-decoding, case-insensitively and ignoring empty segments, as
+//! Grafana's router would resolve them. The sidecar does not strip a Grafana sub-path yet, so
+//! `api_path` is the request path as received. Must not touch any other request.
+
+use bytes::Bytes;
+use http::header::CONTENT_TYPE;
+use http::{Method, Request, Response, StatusCode};
+use http_body_util::Full;
+use hyper::body::Incoming;
+use serde_json::Value;
+
+use super::engine::PolicyEngine;
+use super::saml::lenient_bool;
+use crate::body::{full, read_capped, Body, ReadError};
+use crate::metrics::KindLabels;
+
+/// Guard refusal kinds, as metrics labels.
+pub mod kind {
+    pub const TEAM_SYNC_LINK: &str = "team_sync_link";
+    pub const SAML_DISABLE: &str = "saml_disable";
+}
+
+/// Longest path the guard decodes; longer paths are not Grafana routes it protects.
+const MAX_PATH: usize = 4096;
+
+/// The path segments after percent-decoding, lowercased, without empty segments.
+fn segments(api_path: &str) -> Vec<String> {
+    if api_path.len() > MAX_PATH {
+        return Vec::new();
+    }
+    let decoded = percent_encoding::percent_decode_str(api_path).decode_utf8_lossy();
+    decoded.split('/').filter(|s| !s.is_empty()).map(str::to_ascii_lowercase).collect()
+}
+
+fn is_saml_sso_settings(segs: &[String]) -> bool {
+    matches!(segs, [a, v, s, p] if a == "api" && v == "v1" && s == "sso-settings" && p == "saml")
+}
+
+fn is_team_groups(segs: &[String]) -> bool {
+    matches!(segs, [a, t, _, g] if a == "api" && t == "teams" && g == "groups")
+}
+
+/// Whether [`check`] needs the request body for this request.
+pub fn wants_body(method: &Method, api_path: &str) -> bool {
+    method == Method::PUT && is_saml_sso_settings(&segments(api_path))
+}
+
+/// A body that would leave SAML disabled: `settings.enabled` not true. Unparseable bodies are
+/// left to Grafana, which refuses them itself.
+fn disables_saml(body: &[u8]) -> bool {
+    let Ok(value) = serde_json::from_slice::<Value>(body) else { return false };
+    match value.get("settings") {
+        Some(settings @ Value::Object(_)) => lenient_bool(settings.get("enabled")) != Some(true),
+        _ => false,
+    }
+}
+
+/// The refusal for this request, if any.
+pub async fn check(
+    engine: &PolicyEngine,
+    method: &Method,
+    api_path: &str,
+    body: Option<&[u8]>,
+) -> Option<Response<Body>> {
+    if !engine.scim_active() {
+        return None;
+    }
+    let segs = segments(api_path);
+    let config = engine.config();
+    if method == Method::POST && config.group_sync && is_team_groups(&segs) {
+        return Some(refusal(
+            engine,
+            kind::TEAM_SYNC_LINK,
+            "Team Sync group links are refused by scim-sidecar: SCIM group sync manages team membership and \
+             Team Sync would undo it at the next login. Manage this team through your identity provider's \
+             SCIM groups, or set [policy] group_sync = false in the sidecar to use Team Sync instead",
+        ));
+    }
+    if config.require_saml && is_saml_sso_settings(&segs) {
+        let disabling =
+            (method == Method::DELETE) || (method == Method::PUT && body.is_some_and(disables_saml));
+        if disabling {
+            return Some(refusal(
+                engine,
+                kind::SAML_DISABLE,
+                "turning SAML off is refused by scim-sidecar while SCIM provisioning is active: SCIM only works \
+                 with SAML logins. Keep settings.enabled = true, or set [policy] require_saml = false in the \
+                 sidecar first",
+            ));
+        }
+    }
+    None
+}
+
+fn refusal(engine: &PolicyEngine, kind: &'static str, message: &str) -> Response<Body> {
+    engine.metrics().guard_refusals.get_or_create(&KindLabels { kind }).inc();
+    tracing::info!(kind, "passthrough request refused by policy guard");
+    json_response(StatusCode::FORBIDDEN, message)
+}
+
+fn json_response(status: StatusCode, message: &str) -> Response<Body> {
+    let mut res = Response::new(full(serde_json::json!({ "message": message }).to_string()));
+    *res.status_mut() = status;
+    res.headers_mut().insert(CONTENT_TYPE, http::HeaderValue::from_static("application/json"));
+    res
+}
+
+/// What the router does with a passthrough request after the guard looked at it.
+pub enum Screened {
+    /// Forward unchanged (streaming body).
+    Pass(Request<Incoming>),
+    /// Forward the request rebuilt around its buffered body.
+    Buffered(Request<Full<Bytes>>),
+    /// Answer this instead of forwarding.
+    Refused(Response<Body>),
+}
+
+/// Screens one passthrough request, buffering its body (up to `max_body_bytes`) only when
+/// [`wants_body`] says the decision depends on it.
+pub async fn screen(engine: &PolicyEngine, req: Request<Incoming>, max_body_bytes: usize) -> Screened {
+    let method = req.method().clone();
+    if !engine.scim_active() {
+        return Screened::Pass(req);
+    }
+    if !wants_body(&method, req.uri().path()) {
+        return match check(engine, &method, req.uri().path(), None).await {
+            Some(res) => Screened::Refused(res),
+            None => Screened::Pass(req),
+        };
+    }
+    let (parts, body) = req.into_parts();
+    let bytes = match read_capped(body, max_body_bytes).await {
+        Ok(bytes) => bytes,
+        Err(ReadError::TooLarge { .. }) => {
+            return Screened::Refused(json_response(StatusCode::PAYLOAD_TOO_LARGE, "request body too large"))
+        }
+        Err(ReadError::Stream(_)) => {
+            return Screened::Refused(json_response(
+                StatusCode::BAD_REQUEST,
+                "could not read the request body",
+            ))
+        }
+    };
+    match check(engine, &method, parts.uri.path(), Some(&bytes)).await {
+        Some(res) => Screened::Refused(res),
+        None => Screened::Buffered(Request::from_parts(parts, Full::new(bytes))),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn paths_match_as_grafana_resolves_them() {
+        assert!(is_team_groups(&segments("/api/teams/7/groups")));
+        assert!(is_team_groups(&segments("//api/Teams/7/groups/")));
+        assert!(is_team_groups(&segments("/api/teams/7/%67roups")));
+        assert!(!is_team_groups(&segments("/api/teams/7/members")));
+        assert!(!is_team_groups(&segments("/api/teams/7/groups/x")));
+        assert!(wants_body(&Method::PUT, "/api/v1/sso-settings/saml"));
+        assert!(wants_body(&Method::PUT, "/api/v1/sso-settings/SAML/"));
+        assert!(!wants_body(&Method::PUT, "/api/v1/sso-settings/github"));
+        assert!(!wants_body(&Method::GET, "/api/v1/sso-settings/saml"));
+        assert!(segments(&"/a".repeat(MAX_PATH)).is_empty());
+    }
+
+    #[test]
+    fn saml_disabling_bodies() {
+        assert!(disables_saml(br#"{"settings":{"enabled":false}}"#));
+        assert!(disables_saml(br#"{"settings":{"enabled":"false"}}"#));
+        assert!(disables_saml(br#"{"settings":{"allowSignUp":true}}"#));
+        assert!(!disables_saml(br#"{"settings":{"enabled":"true"}}"#));
+        assert!(!disables_saml(b"not json"));
+        assert!(!disables_saml(br#"{"id":"x"}"#));
+    }
+}
