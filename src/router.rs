@@ -41,7 +41,8 @@ pub async fn handle(app: Arc<App>, req: Request<Incoming>, info: ClientInfo) -> 
         gate.handle(req, info, &app.forwarder).await
     } else {
         let upgrade = is_upgrade_request(req.headers());
-        match screen(&app.policy, req, app.config.server.max_body_bytes).await {
+        let api_path = app.scim.api_path(req.uri().path()).to_string();
+        match screen(&app.policy, req, &api_path, app.config.server.max_body_bytes).await {
             Screened::Pass(req) => {
                 path_class = if upgrade { class::WEBSOCKET } else { class::PROXY };
                 app.forwarder.forward(req, info).await

@@ -55,6 +55,18 @@ impl ScimApi {
 }
 
 impl ScimApi {
+    /// `path` without Grafana's sub-path prefix (unchanged when it has none), for matching
+    /// Grafana API routes the way Grafana itself resolves them.
+    pub fn api_path<'a>(&self, path: &'a str) -> &'a str {
+        if self.sub_path.is_empty() {
+            return path;
+        }
+        match path.strip_prefix(self.sub_path.as_str()) {
+            Some(rest) if rest.is_empty() || rest.starts_with('/') => rest,
+            _ => path,
+        }
+    }
+
     /// The path relative to the SCIM-serving root when `path` is a SCIM path (directly, or under
     /// Grafana's sub-path), with the prefix that was stripped.
     pub fn scim_path<'a>(&self, path: &'a str) -> Option<(&'a str, &'a str)> {

@@ -122,13 +122,21 @@ pub enum Screened {
 
 /// Screens one passthrough request, buffering its body (up to `max_body_bytes`) only when
 /// [`wants_body`] says the decision depends on it.
-pub async fn screen(engine: &PolicyEngine, req: Request<Incoming>, max_body_bytes: usize) -> Screened {
+///
+/// `api_path` is the request path with Grafana's sub-path (if any) removed, so `/grafana/api/...`
+/// is screened like `/api/...`.
+pub async fn screen(
+    engine: &PolicyEngine,
+    req: Request<Incoming>,
+    api_path: &str,
+    max_body_bytes: usize,
+) -> Screened {
     let method = req.method().clone();
     if !engine.scim_active() {
         return Screened::Pass(req);
     }
-    if !wants_body(&method, req.uri().path()) {
-        return match check(engine, &method, req.uri().path(), None).await {
+    if !wants_body(&method, api_path) {
+        return match check(engine, &method, api_path, None).await {
             Some(res) => Screened::Refused(res),
             None => Screened::Pass(req),
         };
@@ -146,7 +154,7 @@ pub async fn screen(engine: &PolicyEngine, req: Request<Incoming>, max_body_byte
             ))
         }
     };
-    match check(engine, &method, parts.uri.path(), Some(&bytes)).await {
+    match check(engine, &method, api_path, Some(&bytes)).await {
         Some(res) => Screened::Refused(res),
         None => Screened::Buffered(Request::from_parts(parts, Full::new(bytes))),
     }

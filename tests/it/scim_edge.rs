@@ -90,3 +90,20 @@ async fn scim_is_also_served_under_grafanas_sub_path() {
     // The root base path keeps working too.
     assert_eq!(h.get("ServiceProviderConfig").await.status, 200);
 }
+
+#[tokio::test]
+async fn passthrough_guards_also_apply_under_grafanas_sub_path() {
+    let h = Harness::start_with(Default::default(), |c| c.grafana.url = format!("{}/grafana", c.grafana.url))
+        .await;
+    let team = h.grafana.create_team(1, "Eng");
+    for path in [format!("/grafana/api/teams/{team}/groups"), format!("/api/teams/{team}/groups")] {
+        let req = http::Request::post(format!("{}{path}", h.sidecar.url))
+            .header("authorization", "Basic YWRtaW46YWRtaW4=")
+            .header("content-type", "application/json")
+            .body(scim_sidecar::body::full(r#"{"groupId":"cn=eng"}"#))
+            .unwrap();
+        let res = h.client.request(req).await.unwrap();
+        assert_eq!(res.status(), 403, "{path}");
+    }
+    assert!(h.grafana.team_groups(team).is_empty(), "the link never reached Grafana");
+}
