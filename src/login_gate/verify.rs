@@ -268,3 +268,6 @@ fn facts(a: Assertion) -> Facts {
         .collect();
     Facts { assertion_id: a.id, name_id, attributes }
 }
+
+#[cfg(test)]
+mod tests;
