@@ -6,6 +6,9 @@
 //! wrapping family before that, and after it we require that the assertion we read is the very
 //! element the screening saw signed. Conditions (issuer, audience, validity window, recipient,
 //! destination, status) are checked here rather than in samael so that `now` is an input.
+//! Encrypted assertions are decrypted by [`xmlenc`] (RSA-OAEP, AES-CBC or AES-GCM); since CBC
+//! carries no integrity, the decrypted assertion must be signed itself unless the response
+//! signature already covered the ciphertext.
 //!
 //! This module does not look at the store or decide who may log in.
 

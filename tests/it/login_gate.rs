@@ -177,6 +177,16 @@ async fn non_provisioned_user_is_refused_only_when_configured() {
 }
 
 #[tokio::test]
+async fn assertion_without_login_or_email_attribute_is_refused_even_with_an_email_name_id() {
+    let e = env(false, false).await;
+    e.add_user("tom@example.com", Some("uid-tom"), true, false).await;
+    let c = Claims::new("tom@example.com", Some("uid-tom"));
+    let assertion = saml::assertion(&c, "a-1", true).replace(r#"Name="mail""#, r#"Name="nickname""#);
+    let xml = saml::sign(e.dir.path(), &saml::response(&assertion, false), &e.idp);
+    e.assert_refused(&xml, "invalid").await;
+}
+
+#[tokio::test]
 async fn unsigned_response_is_refused() {
     let e = env(false, false).await;
     let xml = saml::response(&saml::assertion(&Claims::new("f@example.com", None), "a-1", false), false);
