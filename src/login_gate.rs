@@ -11,6 +11,17 @@
 //! `<grafana.url>/saml/metadata`); our ACS URL is the audience with `/saml/metadata` replaced by
 //! `acs_path` (or `<grafana.url><acs_path>` for any other audience).
 //!
+//! Who the assertion names is read as Grafana documents its `[auth.saml]` settings
+//! (`saml-configuration-options`): `assertion_attribute_login` and `assertion_attribute_email`
+//! (our `login_attribute` / `email_attribute`, both defaulting to `mail` like Grafana's) name an
+//! attribute by its `Name` or its `FriendlyName`, and the first non-blank value counts;
+//! `external_uid_attribute` (default `userUID`) likewise. As in Grafana's user model, a missing
+//! login is taken from the email and a missing email from the login. The NameID is not read:
+//! Grafana documents no NameID fallback and asks for transient NameIDs by default, so a NameID is
+//! not an identity Grafana would resolve, and matching on it could clear a person as provisioned
+//! whom Grafana then logs in as somebody else. An assertion with neither attribute is refused,
+//! since the gate could not tell which account Grafana would pick.
+//!
 //! This module does not create, change or delete users; it only reads the store.
 
 pub mod decide;
@@ -201,7 +212,11 @@ impl LoginGate {
                 return Err(Some(Refusal::Invalid));
             }
         };
-        let identity = self.identity(&facts);
+        let identity = read_identity(&facts, &self.config);
+        if identity.login.is_none() && identity.email.is_none() {
+            warn!("saml login refused: assertion has neither the login nor the email attribute");
+            return Err(Some(Refusal::Invalid));
+        }
         let candidates = self.candidates(&identity).await.map_err(|e| {
             warn!(error = %e, "saml login refused: store unavailable");
             Some(Refusal::Unavailable)
@@ -216,17 +231,6 @@ impl LoginGate {
                 Err(Some(r))
             }
         }
-    }
-
-    /// Reads the attributes as Grafana does: email falls back to an email-shaped NameID, login
-    /// falls back to the email.
-    fn identity(&self, facts: &verify::Facts) -> Identity {
-        let attr = |name: &str| facts.attribute(name).map(str::to_string);
-        let email = attr(&self.config.email_attribute)
-            .or_else(|| facts.name_id.clone().filter(|n| n.contains('@')))
-            .map(|e| e.to_lowercase());
-        let login = attr(&self.config.login_attribute).or_else(|| email.clone());
-        Identity { external_uid: attr(&self.config.external_uid_attribute), login, email }
     }
 
     async fn candidates(&self, identity: &Identity) -> Result<Vec<UserRecord>, crate::store::StoreError> {
@@ -245,6 +249,21 @@ impl LoginGate {
     }
 }
 
+/// Reads who the assertion names, as Grafana reads it (see the module docs): each setting names an
+/// attribute by `Name` or `FriendlyName`; a missing login is the email and a missing email is the
+/// login. The NameID is never used.
+pub fn read_identity(facts: &verify::Facts, cfg: &SamlGateConfig) -> Identity {
+    let attr = |name: &str| facts.attribute(name).map(str::to_string);
+    let login = attr(&cfg.login_attribute);
+    let email = attr(&cfg.email_attribute);
+    let (login, email) = (login.clone().or_else(|| email.clone()), email.or(login));
+    Identity {
+        external_uid: attr(&cfg.external_uid_attribute),
+        login,
+        email: email.map(|e| e.to_lowercase()),
+    }
+}
+
 fn static_source(cfg: &SamlGateConfig) -> Option<Source> {
     let loaded = if let Some(xml) = &cfg.idp_metadata_xml {
         metadata::parse(xml)
@@ -256,4 +275,75 @@ fn static_source(cfg: &SamlGateConfig) -> Option<Source> {
         Err(MetadataError::NotConfigured)
     };
     Some(Source::Static(loaded.map(Arc::new).map_err(Arc::new)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn facts(attrs: &[(&str, Option<&str>, &str)]) -> verify::Facts {
+        verify::Facts {
+            assertion_id: "a-1".into(),
+            name_id: Some("nameid@example.com".into()),
+            attributes: attrs
+                .iter()
+                .map(|(n, f, v)| (Some(n.to_string()), f.map(str::to_string), vec![v.to_string()]))
+                .collect(),
+        }
+    }
+
+    fn who(login: Option<&str>, email: Option<&str>, uid: Option<&str>) -> Identity {
+        Identity {
+            external_uid: uid.map(str::to_string),
+            login: login.map(str::to_string),
+            email: email.map(str::to_string),
+        }
+    }
+
+    #[test]
+    fn defaults_read_mail_for_login_and_email() {
+        let cfg = SamlGateConfig::default();
+        let f = facts(&[("mail", None, "Ann@Example.com"), ("userUID", None, "u-1")]);
+        assert_eq!(
+            read_identity(&f, &cfg),
+            who(Some("Ann@Example.com"), Some("ann@example.com"), Some("u-1"))
+        );
+    }
+
+    #[test]
+    fn attributes_match_by_name_or_friendly_name() {
+        let cfg = SamlGateConfig {
+            login_attribute: "login".into(),
+            email_attribute: "email".into(),
+            ..SamlGateConfig::default()
+        };
+        let f = facts(&[
+            ("urn:oid:0.9.2342.19200300.100.1.1", Some("login"), "ann"),
+            ("email", None, "ann@example.com"),
+        ]);
+        assert_eq!(read_identity(&f, &cfg), who(Some("ann"), Some("ann@example.com"), None));
+    }
+
+    #[test]
+    fn a_missing_login_or_email_is_taken_from_the_other() {
+        let cfg = SamlGateConfig {
+            login_attribute: "login".into(),
+            email_attribute: "email".into(),
+            ..SamlGateConfig::default()
+        };
+        assert_eq!(
+            read_identity(&facts(&[("email", None, "Ann@x.org")]), &cfg),
+            who(Some("Ann@x.org"), Some("ann@x.org"), None)
+        );
+        assert_eq!(
+            read_identity(&facts(&[("login", None, "Ann")]), &cfg),
+            who(Some("Ann"), Some("ann"), None)
+        );
+    }
+
+    #[test]
+    fn the_name_id_is_never_used() {
+        let cfg = SamlGateConfig::default();
+        assert_eq!(read_identity(&facts(&[("displayName", None, "Ann")]), &cfg), who(None, None, None));
+    }
 }

@@ -11,7 +11,7 @@ use scim_sidecar::store::{self, MappingStore, UserRecord};
 use tempfile::TempDir;
 
 use crate::support::client::{body_string, get, http1};
-use crate::support::saml::{self, Claims, KeyPair};
+use crate::support::saml::{self, Claims, Content, KeyPair};
 use crate::support::sidecar::{grafana_config, server_config, spawn_sidecar, ProxyHandle};
 
 struct Env {
@@ -45,8 +45,6 @@ async fn env(reject_non_provisioned: bool, with_sp_key: bool) -> Env {
     };
     config.store.url = Secret::new(url);
     let sidecar = spawn_sidecar(config).await;
-    // Keep the SP pair reachable for the encryption tests.
-    std::fs::copy(&sp.cert, dir.path().join("sp-for-tests.cert.pem")).unwrap();
     Env { dir, idp, emu, sidecar, store }
 }
 
@@ -179,6 +177,16 @@ async fn non_provisioned_user_is_refused_only_when_configured() {
 }
 
 #[tokio::test]
+async fn assertion_without_login_or_email_attribute_is_refused_even_with_an_email_name_id() {
+    let e = env(false, false).await;
+    e.add_user("tom@example.com", Some("uid-tom"), true, false).await;
+    let c = Claims::new("tom@example.com", Some("uid-tom"));
+    let assertion = saml::assertion(&c, "a-1", true).replace(r#"Name="mail""#, r#"Name="nickname""#);
+    let xml = saml::sign(e.dir.path(), &saml::response(&assertion, false), &e.idp);
+    e.assert_refused(&xml, "invalid").await;
+}
+
+#[tokio::test]
 async fn unsigned_response_is_refused() {
     let e = env(false, false).await;
     let xml = saml::response(&saml::assertion(&Claims::new("f@example.com", None), "a-1", false), false);
@@ -273,12 +281,17 @@ async fn wrapping_forged_assertion_reusing_the_signed_id_is_refused() {
 }
 
 fn encrypted_response(e: &Env, claims: &Claims) -> String {
+    encrypted_response_with(e, claims, Content::Aes128Gcm)
+}
+
+/// A response whose assertion is signed by the IdP, then encrypted for the SP with `content`.
+fn encrypted_response_with(e: &Env, claims: &Claims, content: Content) -> String {
     let inner = format!(
         "<saml:EncryptedAssertion>{}</saml:EncryptedAssertion>",
         saml::assertion(claims, "a-1", true)
     );
     let signed = saml::sign(e.dir.path(), &saml::response(&inner, false), &e.idp);
-    saml::encrypt_assertion(e.dir.path(), &signed, &e.sp())
+    saml::encrypt_assertion_with(e.dir.path(), &signed, &e.sp(), content)
 }
 
 #[tokio::test]
@@ -288,6 +301,52 @@ async fn encrypted_assertion_is_decrypted_with_the_sp_key() {
     let xml = encrypted_response(&e, &Claims::new("lena@example.com", Some("uid-lena")));
     assert!(xml.contains("EncryptedData") && !xml.contains("uid-lena"));
     e.assert_forwarded(&xml).await;
+}
+
+#[tokio::test]
+async fn aes128_cbc_encrypted_assertion_is_decrypted_with_the_sp_key() {
+    let e = env(true, true).await;
+    e.add_user("olga@example.com", Some("uid-olga"), true, false).await;
+    let xml =
+        encrypted_response_with(&e, &Claims::new("olga@example.com", Some("uid-olga")), Content::Aes128Cbc);
+    assert!(xml.contains("xmlenc#aes128-cbc") && !xml.contains("uid-olga"));
+    e.assert_forwarded(&xml).await;
+}
+
+#[tokio::test]
+async fn aes256_cbc_encrypted_assertion_is_decrypted_with_the_sp_key() {
+    let e = env(true, true).await;
+    e.add_user("paul@example.com", Some("uid-paul"), true, false).await;
+    let xml =
+        encrypted_response_with(&e, &Claims::new("paul@example.com", Some("uid-paul")), Content::Aes256Cbc);
+    assert!(xml.contains("xmlenc#aes256-cbc") && !xml.contains("uid-paul"));
+    e.assert_forwarded(&xml).await;
+}
+
+#[tokio::test]
+async fn aes256_cbc_encrypted_assertion_of_a_deactivated_user_is_refused() {
+    let e = env(false, true).await;
+    e.add_user("quinn@example.com", Some("uid-quinn"), false, false).await;
+    let xml =
+        encrypted_response_with(&e, &Claims::new("quinn@example.com", Some("uid-quinn")), Content::Aes256Cbc);
+    e.assert_refused(&xml, "deactivated").await;
+}
+
+#[tokio::test]
+async fn tampered_cbc_ciphertext_is_refused_cleanly() {
+    // 40: inside the body (garbles a block); 0: the last byte (breaks the padding length).
+    for (content, pos) in [(Content::Aes128Cbc, 40), (Content::Aes256Cbc, 40), (Content::Aes256Cbc, 0)] {
+        let e = env(false, true).await;
+        let xml = encrypted_response_with(&e, &Claims::new("rob@example.com", Some("uid-rob")), content);
+        e.assert_refused(&saml::flip_content_cipher_byte(&xml, pos), "invalid").await;
+    }
+}
+
+#[tokio::test]
+async fn tampered_gcm_ciphertext_is_refused_cleanly() {
+    let e = env(false, true).await;
+    let xml = encrypted_response(&e, &Claims::new("sam@example.com", Some("uid-sam")));
+    e.assert_refused(&saml::flip_content_cipher_byte(&xml, 40), "invalid").await;
 }
 
 #[tokio::test]

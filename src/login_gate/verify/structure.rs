@@ -308,3 +308,6 @@ fn check_signature(parent_id: Option<&str>, info: &SigInfo) -> Result<(), ShapeE
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests;

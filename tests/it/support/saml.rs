@@ -146,22 +146,47 @@ pub fn sign(dir: &Path, xml: &str, key: &KeyPair) -> String {
     std::fs::read_to_string(&output).unwrap()
 }
 
-const ENC_TEMPLATE: &str = r#"<xenc:EncryptedData xmlns:xenc="http://www.w3.org/2001/04/xmlenc#" Type="http://www.w3.org/2001/04/xmlenc#Element"><xenc:EncryptionMethod Algorithm="http://www.w3.org/2009/xmlenc11#aes128-gcm"/><ds:KeyInfo xmlns:ds="http://www.w3.org/2000/09/xmldsig#"><xenc:EncryptedKey><xenc:EncryptionMethod Algorithm="http://www.w3.org/2001/04/xmlenc#rsa-oaep-mgf1p"/><xenc:CipherData><xenc:CipherValue/></xenc:CipherData></xenc:EncryptedKey></ds:KeyInfo><xenc:CipherData><xenc:CipherValue/></xenc:CipherData></xenc:EncryptedData>"#;
+const ENC_TEMPLATE: &str = r#"<xenc:EncryptedData xmlns:xenc="http://www.w3.org/2001/04/xmlenc#" Type="http://www.w3.org/2001/04/xmlenc#Element"><xenc:EncryptionMethod Algorithm="CONTENT_ALG"/><ds:KeyInfo xmlns:ds="http://www.w3.org/2000/09/xmldsig#"><xenc:EncryptedKey><xenc:EncryptionMethod Algorithm="http://www.w3.org/2001/04/xmlenc#rsa-oaep-mgf1p"/><xenc:CipherData><xenc:CipherValue/></xenc:CipherData></xenc:EncryptedKey></ds:KeyInfo><xenc:CipherData><xenc:CipherValue/></xenc:CipherData></xenc:EncryptedData>"#;
 
-/// Replaces the `Assertion` element of `xml` (inside `EncryptedAssertion`) by its encryption
-/// for `sp` with `xmlsec1 --encrypt`.
+/// A content-encryption algorithm for [`encrypt_assertion_with`].
+#[derive(Clone, Copy, Debug)]
+pub enum Content {
+    Aes128Gcm,
+    Aes128Cbc,
+    Aes256Cbc,
+}
+
+impl Content {
+    fn uri_and_session_key(self) -> (&'static str, &'static str) {
+        match self {
+            Content::Aes128Gcm => ("http://www.w3.org/2009/xmlenc11#aes128-gcm", "aes-128"),
+            Content::Aes128Cbc => ("http://www.w3.org/2001/04/xmlenc#aes128-cbc", "aes-128"),
+            Content::Aes256Cbc => ("http://www.w3.org/2001/04/xmlenc#aes256-cbc", "aes-256"),
+        }
+    }
+}
+
+/// Replaces the `Assertion` element of `xml` (inside `EncryptedAssertion`) by its AES-128-GCM
+/// encryption for `sp`.
 pub fn encrypt_assertion(dir: &Path, xml: &str, sp: &KeyPair) -> String {
+    encrypt_assertion_with(dir, xml, sp, Content::Aes128Gcm)
+}
+
+/// Like [`encrypt_assertion`], with `content` as the content encryption (`xmlsec1 --encrypt`, RSA-OAEP
+/// key transport).
+pub fn encrypt_assertion_with(dir: &Path, xml: &str, sp: &KeyPair, content: Content) -> String {
+    let (uri, session_key) = content.uri_and_session_key();
     let data = dir.join("to-encrypt.xml");
     let tmpl = dir.join("enc-template.xml");
     let output = dir.join("encrypted.xml");
     std::fs::write(&data, xml).unwrap();
-    std::fs::write(&tmpl, ENC_TEMPLATE).unwrap();
+    std::fs::write(&tmpl, ENC_TEMPLATE.replace("CONTENT_ALG", uri)).unwrap();
     run(Command::new("xmlsec1").args([
         "--encrypt",
         "--pubkey-cert-pem",
         sp.cert.to_str().unwrap(),
         "--session-key",
-        "aes-128",
+        session_key,
         "--xml-data",
         data.to_str().unwrap(),
         "--node-name",
@@ -171,6 +196,19 @@ pub fn encrypt_assertion(dir: &Path, xml: &str, sp: &KeyPair) -> String {
         tmpl.to_str().unwrap(),
     ]));
     std::fs::read_to_string(&output).unwrap()
+}
+
+/// Flips one bit of the content ciphertext (the last `CipherValue`) at `pos` bytes from its end.
+pub fn flip_content_cipher_byte(xml: &str, pos_from_end: usize) -> String {
+    let open = "<xenc:CipherValue>";
+    let start = xml.rfind(open).expect("a CipherValue") + open.len();
+    let end = start + xml[start..].find("</xenc:CipherValue>").unwrap();
+    let b64: String = xml[start..end].chars().filter(|c| !c.is_ascii_whitespace()).collect();
+    let mut raw = base64::engine::general_purpose::STANDARD.decode(b64).unwrap();
+    let i = raw.len() - 1 - pos_from_end;
+    raw[i] ^= 0x01;
+    let flipped = base64::engine::general_purpose::STANDARD.encode(raw);
+    format!("{}{flipped}{}", &xml[..start], &xml[end..])
 }
 
 /// The `application/x-www-form-urlencoded` body an IdP's auto-post form sends.
