@@ -5,10 +5,15 @@
 //! keep-alive HTTP/1.1 connections, first directly and then through the sidecar, and prints
 //! requests/s, p50/p99 latency, the through/direct throughput ratio and the added p99.
 //!
-//! The sidecar runs in a child process (this binary re-executed with `PROXY_OVERHEAD_CHILD` set),
-//! so its RSS is read from `/proc/<pid>/status` without the load generator's or upstream's memory.
-//! Caveat: load generator, upstream and sidecar share the machine's cores, so the through-sidecar
-//! numbers include CPU contention that a real deployment would not have.
+//! The sidecar is the real one (`scim_sidecar::run`: router, metrics, one `request completed` log
+//! event per request at `info`, written to a file) in a child process (this binary re-executed with
+//! `PROXY_OVERHEAD_CHILD` set), so its RSS is read from `/proc/<pid>/status` alone.
+//!
+//! CPU placement: with at least two cores and `taskset` available, the load generator and the
+//! upstream are pinned to core 0 and the sidecar to core 1 (`PROXY_OVERHEAD_PIN=0` turns this off).
+//! That models a deployment where the sidecar has CPU of its own: the direct and the through phases
+//! then give the load generator and upstream the same single core. Unpinned, all three share every
+//! core and the ratio mostly measures CPU contention (a proxy parses and copies everything again).
 //!
 //! Targets: throughput >= 0.85x direct, added p99 <= 1 ms, sidecar RSS <= 30 MiB.
 
@@ -33,30 +38,48 @@ const WARMUP: Duration = Duration::from_millis(1500);
 const PHASE: Duration = Duration::from_secs(6);
 const CHILD_ENV: &str = "PROXY_OVERHEAD_CHILD";
 
+const PIN_ENV: &str = "PROXY_OVERHEAD_PIN";
+
+fn pinning() -> bool {
+    let cores = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1);
+    std::env::var(PIN_ENV).map_or(true, |v| v != "0")
+        && cores >= 2
+        && Command::new("taskset").arg("-V").output().is_ok_and(|o| o.status.success())
+}
+
 fn main() {
     if let Ok(upstream) = std::env::var(CHILD_ENV) {
         run_sidecar_child(&upstream);
         return;
     }
+    if pinning() {
+        // Before the runtime starts: its threads inherit the main thread's affinity.
+        let pid = std::process::id().to_string();
+        let _ = Command::new("taskset").args(["-cp", "0", &pid]).stdout(Stdio::null()).status();
+    }
     let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build().unwrap();
     rt.block_on(run());
 }
 
-/// The sidecar process: serve + forwarder towards `upstream`, printing its address on stdout.
+/// The sidecar process: the real `run()` towards `upstream`, printing its address on stdout.
 fn run_sidecar_child(upstream: &str) {
     let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build().unwrap();
     rt.block_on(async {
-        let grafana = scim_sidecar::config::GrafanaConfig { url: upstream.into(), ..Default::default() };
-        let server = scim_sidecar::config::ServerConfig::default();
-        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-        println!("{}", listener.local_addr().unwrap());
-        let client = scim_sidecar::upstream::build_client(&grafana).unwrap();
-        let forwarder = scim_sidecar::proxy::Forwarder::new(&grafana, client).unwrap();
-        let handler = move |req, peer| {
-            let forwarder = forwarder.clone();
-            async move { forwarder.forward(req, peer).await }
-        };
-        scim_sidecar::server::serve(listener, None, &server, handler, std::future::pending()).await;
+        let dir = std::env::temp_dir().join(format!("proxy-overhead-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let mut config = scim_sidecar::config::Config::default();
+        config.grafana.url = upstream.into();
+        config.store.url =
+            scim_sidecar::config::Secret::new(format!("sqlite://{}", dir.join("s.db").display()));
+        // Production logging: one completion event per request, to a file rather than a terminal.
+        let log = std::fs::File::create(dir.join("sidecar.log")).unwrap();
+        let _ =
+            tracing_subscriber::fmt().with_env_filter("info").with_ansi(false).with_writer(log).try_init();
+        let public = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let admin = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        println!("{}", public.local_addr().unwrap());
+        let listeners = scim_sidecar::Listeners { public, admin };
+        scim_sidecar::run(config, listeners, std::future::pending()).await.unwrap();
     });
 }
 
@@ -64,7 +87,12 @@ async fn run() {
     let upstream = start_upstream().await;
     let mut child = spawn_sidecar(upstream);
     let sidecar = read_child_addr(&mut child);
-    println!("proxy_overhead: {CONNECTIONS} connections, {PHASE:?} per phase, {} cores shared by load generator, upstream and sidecar", std::thread::available_parallelism().map(|n| n.get()).unwrap_or(0));
+    let placement = if pinning() {
+        "load generator + upstream pinned to core 0, sidecar to core 1"
+    } else {
+        "load generator, upstream and sidecar share every core"
+    };
+    println!("proxy_overhead: {CONNECTIONS} connections, {PHASE:?} per phase; {placement}");
     println!("{:<22} {:>10} {:>10} {:>10}", "phase", "req/s", "p50 ms", "p99 ms");
     for (name, path) in [("small json", "/small"), ("1 MiB body", "/mib")] {
         let direct = phase(upstream, path).await;
@@ -108,8 +136,15 @@ fn cpu_ns(pid: u32) -> u64 {
 }
 
 fn spawn_sidecar(upstream: SocketAddr) -> Child {
-    Command::new(std::env::current_exe().unwrap())
-        .env(CHILD_ENV, format!("http://{upstream}"))
+    let exe = std::env::current_exe().unwrap();
+    let mut cmd = if pinning() {
+        let mut c = Command::new("taskset");
+        c.args(["-c", "1"]).arg(exe);
+        c
+    } else {
+        Command::new(exe)
+    };
+    cmd.env(CHILD_ENV, format!("http://{upstream}"))
         .stdout(Stdio::piped())
         .stderr(Stdio::inherit())
         .spawn()
