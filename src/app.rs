@@ -71,6 +71,8 @@ pub struct App {
     pub grafana: GrafanaClient,
     pub store: Arc<dyn MappingStore>,
     pub scim: crate::scim_api::ScimApi,
+    /// State of the SCIM Groups handlers (Grafana version, known org members).
+    pub groups: crate::provision::groups::GroupsState,
 }
 
 impl App {
@@ -91,7 +93,8 @@ impl App {
         )?;
         let store = store::open(config.store.url.expose(), config.store.max_connections).await?;
         let scim = crate::scim_api::ScimApi::new(&config.scim);
-        Ok(Arc::new(Self { config, metrics: Metrics::new(), forwarder, grafana, store, scim }))
+        let groups = crate::provision::groups::GroupsState::default();
+        Ok(Arc::new(Self { config, metrics: Metrics::new(), forwarder, grafana, store, scim, groups }))
     }
 }
 
