@@ -6,5 +6,6 @@
 mod admin;
 mod proxy;
 mod scim_edge;
+mod scim_groups;
 mod server;
 mod support;

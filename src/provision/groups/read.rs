@@ -134,12 +134,7 @@ fn filter_mentions_members(f: &filter::Filter) -> bool {
 async fn lookup(ctx: &ScimContext<'_>, key: &LookupKey) -> Result<Vec<Team>, ScimError> {
     let store = ctx.app.store.as_ref();
     let record = match key {
-        LookupKey::DisplayName(name) => {
-            let page =
-                ctx.app.grafana.search_teams(ctx.org_id, Some(name), None, 1, 10).await.map_err(upstream)?;
-            let wanted = name.to_lowercase();
-            return Ok(page.teams.into_iter().filter(|t| t.name.to_lowercase() == wanted).collect());
-        }
+        LookupKey::DisplayName(name) => return teams_named(ctx, name).await,
         LookupKey::Id(id) => store.get_group(ctx.org_id, id).await.map_err(store_err)?,
         LookupKey::ExternalId(ext) => store.group_by_external_id(ctx.org_id, ext).await.map_err(store_err)?,
         LookupKey::UserName(_) | LookupKey::Email(_) => None,
@@ -238,4 +233,22 @@ async fn listed(
     };
     let (doc, _) = resource(ctx, record, Some(&team.name), members);
     Ok(projection.apply(ResourceType::Group, &doc))
+}
+
+/// Teams of the org named `name`, compared case-insensitively by the sidecar itself: Grafana 10
+/// compares `name=` exactly, and `query=` is a substring (with SQL wildcards) search.
+pub(super) async fn teams_named(ctx: &ScimContext<'_>, name: &str) -> Result<Vec<Team>, ScimError> {
+    const PER: u32 = 100;
+    let wanted = name.to_lowercase();
+    let exact = |teams: Vec<Team>| -> Vec<Team> {
+        teams.into_iter().filter(|t| t.name.to_lowercase() == wanted).collect()
+    };
+    let res = ctx.app.grafana.search_teams(ctx.org_id, None, Some(name), 1, PER).await.map_err(upstream)?;
+    let complete = res.total_count <= i64::from(PER);
+    let found = exact(res.teams);
+    if !found.is_empty() || complete {
+        return Ok(found);
+    }
+    let res = ctx.app.grafana.search_teams(ctx.org_id, Some(name), None, 1, 10).await.map_err(upstream)?;
+    Ok(exact(res.teams))
 }

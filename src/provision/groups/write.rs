@@ -49,9 +49,7 @@ async fn check_name_free(ctx: &ScimContext<'_>, name: &str, except: Option<i64>)
             ctx.app.store.delete_group_record(ctx.org_id, &r.scim_id).await.map_err(store_err)?;
         }
     }
-    let page = ctx.app.grafana.search_teams(ctx.org_id, Some(name), None, 1, 10).await.map_err(upstream)?;
-    let lower = name.to_lowercase();
-    if page.teams.iter().any(|t| t.name.to_lowercase() == lower && taken(t.id)) {
+    if super::read::teams_named(ctx, name).await?.iter().any(|t| taken(t.id)) {
         return Err(ScimError::uniqueness(format!("a group named {name:?} already exists")));
     }
     Ok(())
