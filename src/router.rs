@@ -33,7 +33,11 @@ pub async fn handle(app: Arc<App>, req: Request<Incoming>, info: ClientInfo) -> 
         crate::scim_api::handle(&app, req, info).await
     } else {
         path_class = if is_upgrade_request(req.headers()) { class::WEBSOCKET } else { class::PROXY };
-        app.forwarder.forward(req, info).await
+        match crate::guard::teams::check(&app, req).await {
+            crate::guard::teams::Verdict::Pass(req) => app.forwarder.forward(req, info).await,
+            crate::guard::teams::Verdict::PassRead(req) => app.forwarder.forward(req, info).await,
+            crate::guard::teams::Verdict::Refuse(refusal) => refusal,
+        }
     };
     let elapsed = started.elapsed();
     let status = response.status().as_u16();

@@ -211,3 +211,92 @@ async fn put_replaces_name_and_members_and_attributes_asks_for_a_body() {
     assert_eq!(a.json()["displayName"], "Put 3");
     assert!(a.json().get("members").is_none());
 }
+
+async fn proxied(
+    g: &Groups,
+    method: http::Method,
+    path: &str,
+    body: Option<serde_json::Value>,
+) -> (u16, serde_json::Value) {
+    use http_body_util::BodyExt;
+    let mut req = http::Request::builder()
+        .method(method)
+        .uri(format!("{}{path}", g.h.sidecar.url))
+        .header("authorization", g.h.grafana.admin_basic_auth())
+        .header("content-type", "application/json");
+    req = req.header("x-grafana-org-id", "1");
+    let body = body.map_or_else(scim_sidecar::body::empty, |b| scim_sidecar::body::full(b.to_string()));
+    let res = g.h.client.request(req.body(body).unwrap()).await.unwrap();
+    let status = res.status().as_u16();
+    let bytes = res.into_body().collect().await.unwrap().to_bytes();
+    (status, serde_json::from_slice(&bytes).unwrap_or(serde_json::Value::Null))
+}
+
+#[tokio::test]
+async fn passthrough_guard_protects_scim_managed_teams_only() {
+    use http::Method;
+    let g = Groups::start(VersionProfile::V12).await;
+    let users = g.users("guard", 2).await;
+    g.create(json!({"displayName":"Managed","members":values(&users[..1])})).await;
+    let team = g.team_id("Managed");
+    let hand = g.h.grafana.create_team(1, "Unmanaged");
+    // A listing records the hand-made team (stable id) without managing it.
+    assert_eq!(g.h.get("Groups?excludedAttributes=members").await.json()["totalResults"], 2);
+
+    let refused = [
+        (Method::DELETE, format!("/api/teams/{team}"), None, "Cannot delete provisioned teams"),
+        (
+            Method::PUT,
+            format!("/api/teams/{team}"),
+            Some(json!({"name":"Renamed","email":""})),
+            "Team name cannot be changed for provisioned teams",
+        ),
+        (
+            Method::POST,
+            format!("/api/teams/{team}/members"),
+            Some(json!({"userId": users[1].0})),
+            "Team memberships cannot be updated for provisioned teams",
+        ),
+        (
+            Method::PUT,
+            format!("/api/teams/{team}/members"),
+            Some(json!({"members":[]})),
+            "Team memberships cannot be updated for provisioned teams",
+        ),
+        (
+            Method::DELETE,
+            format!("/api/teams/{team}/members/{}", users[0].0),
+            None,
+            "Team memberships cannot be updated for provisioned teams",
+        ),
+        (
+            Method::POST,
+            format!("/api/access-control/teams/{team}/users/{}", users[0].0),
+            Some(json!({"permission":"Admin"})),
+            "Team permissions cannot be updated for provisioned teams",
+        ),
+    ];
+    for (m, path, body, message) in refused {
+        let (status, body) = proxied(&g, m.clone(), &path, body).await;
+        assert_eq!(status, 400, "{m} {path}: {body}");
+        assert_eq!(body, json!({"message": message, "traceID": ""}));
+    }
+    assert_eq!(g.member_ids(team), ids(&users[..1]));
+    assert_eq!(g.h.grafana.team(team).unwrap().name, "Managed");
+    // Same name (an email change) passes.
+    let (status, body) = proxied(
+        &g,
+        Method::PUT,
+        &format!("/api/teams/{team}"),
+        Some(json!({"name":"Managed","email":"m@x"})),
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    // Unmanaged teams are Grafana's business.
+    let (status, body) =
+        proxied(&g, Method::POST, &format!("/api/teams/{hand}/members"), Some(json!({"userId": users[1].0})))
+            .await;
+    assert_eq!(status, 200, "{body}");
+    let (status, _) = proxied(&g, Method::DELETE, &format!("/api/teams/{hand}"), None).await;
+    assert_eq!(status, 200);
+}
