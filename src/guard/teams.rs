@@ -43,7 +43,9 @@ enum Action {
 }
 
 fn classify(method: &Method, path: &str) -> Option<Action> {
-    if path.len() > MAX_PATH || !path.contains("team") {
+    let write = matches!(*method, Method::POST | Method::PUT | Method::DELETE | Method::PATCH);
+    // Reads never need the guard; only writes pay for decoding the path.
+    if !write || path.len() > MAX_PATH {
         return None;
     }
     let decoded = percent_encoding::percent_decode_str(path).decode_utf8_lossy();
@@ -51,7 +53,6 @@ fn classify(method: &Method, path: &str) -> Option<Action> {
         decoded.split('/').filter(|s| !s.is_empty()).map(str::to_ascii_lowercase).collect();
     let segs: Vec<&str> = segs.iter().map(String::as_str).collect();
     let id = |s: &str| s.parse::<i64>().ok().filter(|n| *n > 0);
-    let write = matches!(*method, Method::POST | Method::PUT | Method::DELETE | Method::PATCH);
     match segs.as_slice() {
         ["api", "teams", t] if *method == Method::PUT => id(t).map(Action::Update),
         ["api", "teams", t] if *method == Method::DELETE => id(t).map(Action::Delete),
@@ -61,7 +62,7 @@ fn classify(method: &Method, path: &str) -> Option<Action> {
         ["api", "teams", t, "members", _] if matches!(*method, Method::PUT | Method::DELETE) => {
             id(t).map(Action::Members)
         }
-        ["api", "access-control", "teams", t, ..] if write => id(t).map(Action::Permissions),
+        ["api", "access-control", "teams", t, ..] => id(t).map(Action::Permissions),
         _ => None,
     }
 }
