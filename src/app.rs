@@ -78,6 +78,8 @@ pub struct App {
     pub gate: Option<crate::login_gate::LoginGate>,
     /// SAML-only and Team Sync policy: cached report and SCIM permits.
     pub policy: PolicyEngine,
+    /// State of the SCIM Groups handlers (Grafana version, known org members).
+    pub groups: crate::provision::groups::GroupsState,
 }
 
 impl App {
@@ -108,7 +110,8 @@ impl App {
         )?
         .map(|gate| gate.with_http_client(http.clone()));
         let policy = PolicyEngine::new(grafana.clone(), &config, metrics.clone());
-        Ok(Arc::new(Self { config, metrics, forwarder, grafana, store, scim, gate, policy }))
+        let groups = crate::provision::groups::GroupsState::default();
+        Ok(Arc::new(Self { config, metrics, forwarder, grafana, store, scim, gate, policy, groups }))
     }
 }
 

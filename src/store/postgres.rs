@@ -281,7 +281,7 @@ impl MappingStore for PgStore {
     }
 
     async fn is_managed_grafana_team(&self, team_id: i64) -> Result<bool, StoreError> {
-        self.one(sql::IS_MANAGED_TEAM, &[&team_id]).await
+        self.one(sql::IS_MANAGED_TEAM_PG, &[&team_id]).await
     }
 
     async fn delete_group_record(&self, org_id: i64, scim_id: &str) -> Result<(), StoreError> {

@@ -45,8 +45,15 @@ pub(crate) fn select_group(filter: &str) -> String {
 
 pub(crate) const IS_MANAGED_USER: &str =
     "SELECT EXISTS (SELECT 1 FROM scim_users WHERE grafana_user_id = $1 AND managed)";
-pub(crate) const IS_MANAGED_TEAM: &str =
-    "SELECT EXISTS (SELECT 1 FROM scim_groups WHERE grafana_team_id = $1 AND NOT deleted)";
+/// A team is managed when a live record maps it and SCIM wrote that record: the Groups handlers
+/// set `"_managed": true` in `attributes` (records made on first sighting lack it). JSON access
+/// differs per backend, hence two texts.
+pub(crate) const IS_MANAGED_TEAM_SQLITE: &str =
+    "SELECT EXISTS (SELECT 1 FROM scim_groups WHERE grafana_team_id = $1 \
+     AND NOT deleted AND json_extract(attributes, '$._managed') = 1)";
+pub(crate) const IS_MANAGED_TEAM_PG: &str =
+    "SELECT EXISTS (SELECT 1 FROM scim_groups WHERE grafana_team_id = $1 \
+     AND NOT deleted AND (attributes::jsonb ->> '_managed') = 'true')";
 pub(crate) const COUNT_USERS: &str = "SELECT COUNT(*) FROM scim_users WHERE org_id = $1 AND NOT deleted";
 pub(crate) const COUNT_GROUPS: &str = "SELECT COUNT(*) FROM scim_groups WHERE org_id = $1 AND NOT deleted";
 pub(crate) const DELETE_USER: &str = "DELETE FROM scim_users WHERE org_id = $1 AND scim_id = $2";

@@ -333,7 +333,7 @@ impl MappingStore for SqliteStore {
     }
 
     async fn is_managed_grafana_team(&self, team_id: i64) -> Result<bool, StoreError> {
-        Ok(self.scalar_i64(sql::IS_MANAGED_TEAM, vec![V::Integer(team_id)]).await? != 0)
+        Ok(self.scalar_i64(sql::IS_MANAGED_TEAM_SQLITE, vec![V::Integer(team_id)]).await? != 0)
     }
 
     async fn delete_group_record(&self, org_id: i64, scim_id: &str) -> Result<(), StoreError> {

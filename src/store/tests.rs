@@ -113,7 +113,8 @@ fn group(org: i64, tid: i64, name: &str) -> GroupRecord {
         display_name: name.to_owned(),
         external_id: None,
         deleted: false,
-        attributes: json!({"displayName": name}),
+        // Written through SCIM: managed (see `provision::groups::MANAGED_KEY`).
+        attributes: json!({"displayName": name, "_managed": true}),
         created: ts(1_700_000_000),
         last_modified: ts(1_700_000_000),
         version: 1,
@@ -167,6 +168,12 @@ async fn group_crud(h: &Harness) {
     assert_eq!(s.group_by_grafana_id(1, 7).await.unwrap(), Some(g.clone()));
     assert!(s.is_managed_grafana_team(7).await.unwrap());
     assert!(!s.is_managed_grafana_team(8).await.unwrap());
+    // A record made on first sighting (no marker) maps the team without managing it.
+    let mut seen = group(1, 8, "Seen only");
+    seen.attributes = json!({"displayName": "Seen only"});
+    s.insert_group(&seen).await.unwrap();
+    assert!(!s.is_managed_grafana_team(8).await.unwrap());
+    s.delete_group_record(1, &seen.scim_id).await.unwrap();
     let mut renamed = g.clone();
     renamed.display_name = "Platform".into();
     assert_eq!(s.update_group(&renamed, 1).await.unwrap(), 2);

@@ -9,5 +9,6 @@ mod login_gate;
 mod policy;
 mod proxy;
 mod scim_edge;
+mod scim_groups;
 mod server;
 mod support;

@@ -1,0 +1,219 @@
+//! Membership: resolving member references to users, and making a team's members equal a
+//! desired set with as few Grafana calls as possible.
+//!
+//! Resolution uses the store only (no Grafana call per member). Application diffs desired vs
+//! current: one bulk replace when more than one member changes and Grafana has the route
+//! (admins who stay keep their Admin permission), single adds/removes otherwise. Users not yet in
+//! the team's org are added to it first with the configured default role.
+
+use std::collections::{HashMap, HashSet};
+
+use serde_json::Value;
+
+use super::{store_err, upstream};
+use crate::grafana::model::{OrgMembership, TeamMember, TEAM_PERMISSION_ADMIN};
+use crate::scim::error::ScimError;
+use crate::scim_api::context::ScimContext;
+use crate::store::UserRecord;
+
+/// Most members a group may hold in one request (Okta sends 256 per PATCH; PUT sends all).
+pub(super) const MAX_MEMBERS: usize = 100_000;
+
+/// Member ids (`members[].value`) of a canonical group document, deduplicated, in order.
+pub(super) fn values(doc: &Value) -> Result<Vec<String>, ScimError> {
+    let Some(items) = doc.get("members").and_then(Value::as_array) else { return Ok(Vec::new()) };
+    if items.len() > MAX_MEMBERS {
+        return Err(ScimError::invalid_value(format!("more than {MAX_MEMBERS} members")));
+    }
+    let mut seen = HashSet::with_capacity(items.len());
+    let mut out = Vec::with_capacity(items.len());
+    for item in items {
+        let Some(v) = item.get("value").and_then(Value::as_str).map(str::trim).filter(|v| !v.is_empty())
+        else {
+            return Err(ScimError::invalid_value("every member needs a value (a SCIM user id)"));
+        };
+        if seen.insert(v.to_string()) {
+            out.push(v.to_string());
+        }
+    }
+    Ok(out)
+}
+
+/// The users `ids` name in this namespace. Any unknown (or hidden) id → 400 `invalidValue`
+/// naming it; nothing has been applied at that point.
+pub(super) async fn resolve(ctx: &ScimContext<'_>, ids: &[String]) -> Result<Vec<UserRecord>, ScimError> {
+    let store = ctx.app.store.as_ref();
+    let lookups = ids.iter().map(|id| store.get_user(ctx.org_id, id));
+    let found = futures_util::future::try_join_all(lookups).await.map_err(store_err)?;
+    let mut out = Vec::with_capacity(ids.len());
+    for (id, rec) in ids.iter().zip(found) {
+        match rec.filter(|r| !r.deleted) {
+            Some(r) => out.push(r),
+            None => {
+                return Err(ScimError::invalid_value(format!(
+                    "member {id:?} is not a user of this namespace"
+                )))
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// Makes the team's members exactly `desired`. `current` is `None` right after the sidecar
+/// created the team on a Grafana with the bulk route (one bulk call replaces the creator too).
+pub(super) async fn apply(
+    ctx: &ScimContext<'_>,
+    team_id: i64,
+    desired: &[UserRecord],
+    current: Option<&[TeamMember]>,
+) -> Result<(), ScimError> {
+    let bulk = ctx.app.groups.bulk_members(ctx).await;
+    let want: HashMap<i64, &UserRecord> = desired.iter().map(|u| (u.grafana_user_id, u)).collect();
+    let Some(current) = current else {
+        ensure_in_org(ctx, desired).await?;
+        if bulk && try_bulk(ctx, team_id, desired, &[]).await? {
+            return Ok(());
+        }
+        // No bulk route after all: read what the create left and fall through.
+        let fresh = ctx.app.grafana.team_members(ctx.org_id, team_id).await.map_err(upstream)?;
+        return Box::pin(apply(ctx, team_id, desired, Some(&fresh))).await;
+    };
+    let have: HashSet<i64> = current.iter().map(|m| m.user_id).collect();
+    let to_add: Vec<&UserRecord> = desired.iter().filter(|u| !have.contains(&u.grafana_user_id)).collect();
+    let to_remove: Vec<i64> = current.iter().map(|m| m.user_id).filter(|id| !want.contains_key(id)).collect();
+    for m in current {
+        // Team members are org members (Grafana drops memberships with the org membership).
+        ctx.app.groups.org_members.insert((ctx.org_id, m.user_id), ()).await;
+    }
+    let changes = to_add.len() + to_remove.len();
+    if changes == 0 {
+        return Ok(());
+    }
+    let adds: Vec<UserRecord> = to_add.iter().map(|u| (*u).clone()).collect();
+    ensure_in_org(ctx, &adds).await?;
+    if bulk && changes > 1 {
+        let admins: Vec<String> = current
+            .iter()
+            .filter(|m| m.permission == TEAM_PERMISSION_ADMIN && want.contains_key(&m.user_id))
+            .map(|m| m.email.to_lowercase())
+            .collect();
+        let admin_ids: HashSet<i64> =
+            current.iter().filter(|m| m.permission == TEAM_PERMISSION_ADMIN).map(|m| m.user_id).collect();
+        let current_email: HashMap<i64, &str> =
+            current.iter().map(|m| (m.user_id, m.email.as_str())).collect();
+        let members: Vec<UserRecord> = desired
+            .iter()
+            .filter(|u| !admin_ids.contains(&u.grafana_user_id))
+            .map(|u| {
+                // Grafana's own spelling of a current member's email beats the store's copy.
+                let mut u = u.clone();
+                if let Some(e) = current_email.get(&u.grafana_user_id) {
+                    u.email = Some((*e).to_string());
+                }
+                u
+            })
+            .collect();
+        if try_bulk(ctx, team_id, &members, &admins).await? {
+            return Ok(());
+        }
+    }
+    for user in to_add {
+        match ctx.app.grafana.add_team_member(ctx.org_id, team_id, user.grafana_user_id).await {
+            Ok(()) => {}
+            Err(e) if e.is_conflict() => {}
+            Err(e) => return Err(upstream(e)),
+        }
+    }
+    for user_id in to_remove {
+        match ctx.app.grafana.remove_team_member(ctx.org_id, team_id, user_id).await {
+            Ok(()) => {}
+            Err(e) if e.is_not_found() => {}
+            Err(e) => return Err(upstream(e)),
+        }
+    }
+    Ok(())
+}
+
+/// One bulk replace. `Ok(false)` when it could not be used (a user without a usable email, an
+/// email Grafana does not know, or no such route): the caller falls back to single calls.
+async fn try_bulk(
+    ctx: &ScimContext<'_>,
+    team_id: i64,
+    members: &[UserRecord],
+    admins: &[String],
+) -> Result<bool, ScimError> {
+    let mut emails = Vec::with_capacity(members.len());
+    for u in members {
+        match u.email.as_deref().map(str::trim).filter(|e| !e.is_empty()) {
+            Some(e) => emails.push(e.to_lowercase()),
+            None => return Ok(false),
+        }
+    }
+    match ctx.app.grafana.set_team_members_bulk(ctx.org_id, team_id, &emails, admins).await {
+        Ok(()) => Ok(true),
+        Err(e) if e.is_not_found() => {
+            if e.message() == Some("Not found") {
+                ctx.app.groups.forget_version().await;
+            }
+            tracing::debug!(error = %e, "bulk member update not applied, using single calls");
+            Ok(false)
+        }
+        Err(e) => Err(upstream(e)),
+    }
+}
+
+/// Adds users who are not (known to be) in the org to it, with the default role.
+async fn ensure_in_org(ctx: &ScimContext<'_>, users: &[UserRecord]) -> Result<(), ScimError> {
+    let cache = &ctx.app.groups.org_members;
+    let mut unknown: Vec<&UserRecord> = Vec::new();
+    for u in users {
+        if cache.get(&(ctx.org_id, u.grafana_user_id)).await.is_none() {
+            unknown.push(u);
+        }
+    }
+    if unknown.len() > SINGLE_CHECKS {
+        // Cheaper to read the org's members once than to ask about each user.
+        let mut page = 1u32;
+        loop {
+            let res =
+                ctx.app.grafana.search_org_users(ctx.org_id, "", page, ORG_PAGE).await.map_err(upstream)?;
+            for ou in &res.org_users {
+                cache.insert((ctx.org_id, ou.user_id), ()).await;
+            }
+            let seen = i64::from(page) * i64::from(ORG_PAGE);
+            if res.org_users.is_empty() || seen >= res.total_count || page >= MAX_ORG_PAGES {
+                break;
+            }
+            page += 1;
+        }
+        let mut still = Vec::new();
+        for u in unknown {
+            if cache.get(&(ctx.org_id, u.grafana_user_id)).await.is_none() {
+                still.push(u);
+            }
+        }
+        unknown = still;
+    }
+    let role = ctx.app.config.scim.default_role.as_str();
+    for u in unknown {
+        let who = u.email.clone().filter(|e| !e.is_empty()).unwrap_or_else(|| u.user_name.clone());
+        match ctx.app.grafana.add_org_user(ctx.org_id, &who, role).await {
+            Ok(OrgMembership::Added { .. } | OrgMembership::AlreadyMember { .. }) => {
+                cache.insert((ctx.org_id, u.grafana_user_id), ()).await;
+            }
+            Err(e) if e.is_not_found() => {
+                return Err(ScimError::invalid_value(format!(
+                    "member {:?} no longer exists in Grafana",
+                    u.scim_id
+                )))
+            }
+            Err(e) => return Err(upstream(e)),
+        }
+    }
+    Ok(())
+}
+
+/// Up to this many users of unknown org membership are checked one by one.
+const SINGLE_CHECKS: usize = 8;
+const ORG_PAGE: u32 = 1000;
+const MAX_ORG_PAGES: u32 = 200;

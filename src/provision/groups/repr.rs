@@ -1,0 +1,163 @@
+//! The SCIM representation of a group: stored `displayName`/`externalId`, members read from
+//! Grafana (mapped to SCIM user ids), `id`, `meta`, `schemas`, and its weak ETag.
+
+use std::collections::HashMap;
+
+use chrono::Utc;
+use serde_json::{json, Map, Value};
+
+use super::{store_err, MANAGED_KEY};
+use crate::grafana::model::{Team, TeamMember};
+use crate::provision::identity::{ensure_group_records, ensure_user_records, GrafanaTeamView};
+use crate::provision::translate::GrafanaUserView;
+use crate::scim::error::ScimError;
+use crate::scim::etag::weak_etag;
+use crate::scim::resource::{location, with_schemas, Meta};
+use crate::scim::ResourceType;
+use crate::scim_api::context::ScimContext;
+use crate::store::{GroupRecord, UserRecord};
+
+/// Grafana's view of a team member, as the identity mapping wants it.
+pub(super) fn member_view(m: &TeamMember) -> GrafanaUserView {
+    GrafanaUserView {
+        id: m.user_id,
+        uid: m.user_uid.clone().filter(|u| !u.is_empty()),
+        login: m.login.clone(),
+        email: m.email.clone(),
+        name: m.name.clone(),
+        disabled: false,
+    }
+}
+
+pub(super) fn team_view(t: &Team) -> GrafanaTeamView {
+    GrafanaTeamView { id: t.id, uid: t.uid.clone().filter(|u| !u.is_empty()), name: t.name.clone() }
+}
+
+/// The user records of Grafana team members (recording first sightings), keyed by Grafana id.
+pub(super) async fn member_records(
+    ctx: &ScimContext<'_>,
+    members: &[TeamMember],
+) -> Result<HashMap<i64, UserRecord>, ScimError> {
+    let views: Vec<GrafanaUserView> = members.iter().map(member_view).collect();
+    ensure_user_records(ctx.app.store.as_ref(), ctx.org_id, &views).await.map_err(store_err)
+}
+
+/// One `members` element.
+pub(super) fn member_value(ctx: &ScimContext<'_>, user: &UserRecord) -> Value {
+    let display = user
+        .attributes
+        .get("displayName")
+        .and_then(Value::as_str)
+        .filter(|s| !s.is_empty())
+        .unwrap_or(&user.user_name);
+    json!({
+        "value": user.scim_id,
+        "display": display,
+        "$ref": location(&ctx.base_url, ResourceType::User, &user.scim_id),
+        "type": "User",
+    })
+}
+
+/// `members` for the users in `records`, in Grafana's member order.
+pub(super) fn members_json(
+    ctx: &ScimContext<'_>,
+    members: &[TeamMember],
+    records: &HashMap<i64, UserRecord>,
+) -> Vec<Value> {
+    members.iter().filter_map(|m| records.get(&m.user_id)).map(|u| member_value(ctx, u)).collect()
+}
+
+/// The stored SCIM attributes (no members, no private keys).
+pub(super) fn stored_doc(record: &GroupRecord, team_name: Option<&str>) -> Map<String, Value> {
+    let mut doc = Map::new();
+    // Grafana holds the current name (a hand rename of an unmanaged team shows up here).
+    let name = team_name.unwrap_or(&record.display_name);
+    doc.insert("displayName".into(), Value::from(name));
+    if let Some(ext) = &record.external_id {
+        doc.insert("externalId".into(), Value::from(ext.clone()));
+    }
+    doc
+}
+
+/// The full representation and its ETag. `members` is `None` when they were not fetched.
+pub(super) fn resource(
+    ctx: &ScimContext<'_>,
+    record: &GroupRecord,
+    team_name: Option<&str>,
+    members: Option<Vec<Value>>,
+) -> (Value, String) {
+    let mut doc = stored_doc(record, team_name);
+    if let Some(m) = members.filter(|m| !m.is_empty()) {
+        doc.insert("members".into(), Value::Array(m));
+    }
+    doc.insert("id".into(), Value::from(record.scim_id.clone()));
+    let mut out = with_schemas(ResourceType::Group, &Value::Object(doc));
+    let etag = weak_etag(&out);
+    let meta = Meta {
+        resource_type: ResourceType::Group,
+        created: record.created,
+        last_modified: record.last_modified,
+        location: location(&ctx.base_url, ResourceType::Group, &record.scim_id),
+        version: Some(etag.clone()),
+    };
+    if let Some(obj) = out.as_object_mut() {
+        obj.insert("meta".into(), meta.to_value());
+    }
+    (out, etag)
+}
+
+/// The records of `teams` (recording first sightings), in the teams' order.
+pub(super) async fn team_records(
+    ctx: &ScimContext<'_>,
+    teams: &[Team],
+) -> Result<Vec<GroupRecord>, ScimError> {
+    let views: Vec<GrafanaTeamView> = teams.iter().map(team_view).collect();
+    let mut found =
+        ensure_group_records(ctx.app.store.as_ref(), ctx.org_id, &views).await.map_err(store_err)?;
+    Ok(teams.iter().filter_map(|t| found.remove(&t.id)).collect())
+}
+
+/// A new managed record for a team SCIM just created.
+pub(super) fn new_record(
+    org_id: i64,
+    team_id: i64,
+    team_uid: Option<String>,
+    display_name: &str,
+    external_id: Option<String>,
+) -> GroupRecord {
+    let now = Utc::now();
+    let mut rec = GroupRecord {
+        scim_id: crate::provision::identity::new_scim_id(),
+        org_id,
+        grafana_team_id: team_id,
+        grafana_team_uid: team_uid.filter(|u| !u.is_empty()),
+        display_name: display_name.to_string(),
+        external_id,
+        deleted: false,
+        attributes: Value::Null,
+        created: now,
+        last_modified: now,
+        version: 1,
+    };
+    set_attributes(&mut rec);
+    rec
+}
+
+/// Rewrites `attributes` from the record's fields and marks it managed.
+pub(super) fn set_attributes(rec: &mut GroupRecord) {
+    let mut doc = stored_doc(rec, None);
+    doc.insert(MANAGED_KEY.into(), Value::Bool(true));
+    rec.attributes = Value::Object(doc);
+}
+
+/// `attributes` / `excludedAttributes` of a write request's query, for 200 answers.
+pub(super) fn write_projection(
+    req: &crate::scim_api::context::ScimRequest,
+) -> Result<Option<crate::scim::projection::Projection>, ScimError> {
+    let attrs = req.query_param("attributes");
+    let excluded = req.query_param("excludedAttributes");
+    if attrs.is_none() && excluded.is_none() {
+        return Ok(None);
+    }
+    crate::scim::projection::Projection::parse(attrs, excluded).map(Some)
+}

@@ -1,0 +1,5 @@
+//! SCIM Groups against the emulator: the exact Grafana member set is asserted after every step.
+
+mod flows;
+mod okta;
+mod support;
