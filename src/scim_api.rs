@@ -31,6 +31,8 @@ use route::{Endpoint, Kind, Namespace};
 /// Long-lived state of the SCIM edge.
 pub struct ScimApi {
     pub auth: auth::Authenticator,
+    /// State of the Users handler (cached Grafana settings).
+    pub users: crate::provision::users::UsersState,
     /// Orgs known to exist (namespace `org-<N>`), so existence is not asked of Grafana per request.
     known_orgs: moka::future::Cache<i64, ()>,
 }
@@ -39,6 +41,7 @@ impl ScimApi {
     pub fn new(config: &crate::config::ScimConfig) -> Self {
         Self {
             auth: auth::Authenticator::new(config),
+            users: crate::provision::users::UsersState::new(),
             known_orgs: moka::future::Cache::builder()
                 .max_capacity(10_000)
                 .time_to_live(Duration::from_secs(300))
