@@ -15,6 +15,7 @@ pub mod cli;
 pub mod commands;
 pub mod config;
 pub mod grafana;
+pub mod guard;
 pub mod metrics;
 pub mod policy;
 pub mod provision;

@@ -33,7 +33,10 @@ pub async fn handle(app: Arc<App>, req: Request<Incoming>, info: ClientInfo) -> 
         crate::scim_api::handle(&app, req, info).await
     } else {
         path_class = if is_upgrade_request(req.headers()) { class::WEBSOCKET } else { class::PROXY };
-        app.forwarder.forward(req, info).await
+        match crate::guard::check(&app, req.method(), req.uri().path(), req.headers()).await {
+            Some(refused) => refused,
+            None => app.forwarder.forward(req, info).await,
+        }
     };
     let elapsed = started.elapsed();
     let status = response.status().as_u16();
