@@ -6,5 +6,6 @@
 mod admin;
 mod proxy;
 mod scim_edge;
+mod scim_users;
 mod server;
 mod support;

@@ -10,11 +10,11 @@ use serde_json::Value;
 use tracing::info;
 
 use super::lifecycle::{cut_off, restore_access, save};
-use super::view::{check_protected, grafana_error, present, store_error, text, view_from_profile};
+use super::view::{check_protected, grafana_error, present, store_error, stored_doc, text, view_from_profile};
 use super::UsersState;
 use crate::config::Secret;
 use crate::grafana::model::UserProfile;
-use crate::provision::identity::{new_scim_id, stored_attributes};
+use crate::provision::identity::new_scim_id;
 use crate::provision::translate::{differs, grafana_fields, GrafanaUserFields, GrafanaUserView};
 use crate::scim::error::ScimError;
 use crate::scim::projection::Projection;
@@ -31,7 +31,7 @@ pub async fn create(
 ) -> Result<ScimResponse, ScimError> {
     let body = req.body.as_ref().ok_or_else(|| ScimError::invalid_syntax("a User body is required"))?;
     let projection = Projection::parse(req.query_param("attributes"), req.query_param("excludedAttributes"))?;
-    let doc = stored_attributes(&canonicalize(ResourceType::User, body)?);
+    let doc = stored_doc(&canonicalize(ResourceType::User, body)?);
     let user_name =
         text(&doc, "userName").ok_or_else(|| ScimError::invalid_value("userName is required"))?.to_string();
     let fields = grafana_fields(&doc);

@@ -8,7 +8,7 @@ use serde_json::Value;
 
 use super::create::push_fields;
 use super::lifecycle::{cut_off, restore_access, save};
-use super::view::{check_protected, grafana_error, load, present, store_error, text};
+use super::view::{check_protected, grafana_error, load, present, store_error, stored_doc, text};
 use crate::config::OnDelete;
 use crate::metrics::KindLabels;
 use crate::provision::identity::stored_attributes;
@@ -48,9 +48,9 @@ pub async fn write(
                 ctx.app.metrics.normalised_shapes.get_or_create(&KindLabels { kind: shape.label() }).inc();
             }
             let applied = p.apply(ResourceType::User, &current.body)?;
-            stored_attributes(&canonicalize(ResourceType::User, &stored_attributes(&applied))?)
+            stored_doc(&canonicalize(ResourceType::User, &stored_attributes(&applied))?)
         }
-        None => stored_attributes(&canonicalize(ResourceType::User, body)?),
+        None => stored_doc(&canonicalize(ResourceType::User, body)?),
     };
     let user_name =
         text(&doc, "userName").ok_or_else(|| ScimError::invalid_value("userName is required"))?.to_string();

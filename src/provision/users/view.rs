@@ -124,6 +124,16 @@ pub fn is_scim_id(id: &str) -> bool {
     id.len() == 36 && uuid::Uuid::parse_str(id).is_ok()
 }
 
+/// A canonical document as the store keeps it: no `id`/`meta`/`schemas`, and never `password`
+/// (users sign in through SAML; a password sent by the IdP is dropped, not stored or forwarded).
+pub fn stored_doc(canonical: &Value) -> Value {
+    let mut doc = crate::provision::identity::stored_attributes(canonical);
+    if let Some(map) = doc.as_object_mut() {
+        map.retain(|k, _| !k.eq_ignore_ascii_case("password"));
+    }
+    doc
+}
+
 /// The string attribute `name` of a canonical document, trimmed, when non-empty.
 pub fn text<'a>(doc: &'a Value, name: &str) -> Option<&'a str> {
     doc.get(name).and_then(Value::as_str).map(str::trim).filter(|s| !s.is_empty())
