@@ -150,8 +150,12 @@ pub trait MappingStore: Send + Sync + 'static {
     async fn is_managed_grafana_uid(&self, grafana_uid: &str) -> Result<bool, StoreError>;
     /// Managed, non-deleted users of an org that were removed from it on deactivation
     /// (`restore` mode `removed_from_org`), ordered by `userName` ignoring case, then SCIM id.
-    async fn users_detached(&self, org_id: i64, offset: i64, limit: i64)
-        -> Result<Vec<UserRecord>, StoreError>;
+    async fn users_detached(
+        &self,
+        org_id: i64,
+        offset: i64,
+        limit: i64,
+    ) -> Result<Vec<UserRecord>, StoreError>;
     /// How many rows [`MappingStore::users_detached`] pages over.
     async fn count_users_detached(&self, org_id: i64) -> Result<i64, StoreError>;
     /// Removes the mapping row. `NotFound` when there was none.

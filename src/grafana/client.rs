@@ -63,7 +63,10 @@ pub(crate) enum Auth<'a> {
     Admin,
     Bearer(&'a str),
     /// The end user's own `Authorization` and `Cookie` headers (passthrough guard).
-    Caller { authorization: Option<&'a HeaderValue>, cookie: Option<&'a HeaderValue> },
+    Caller {
+        authorization: Option<&'a HeaderValue>,
+        cookie: Option<&'a HeaderValue>,
+    },
     Anonymous,
 }
 

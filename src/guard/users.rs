@@ -35,7 +35,9 @@ fn subject<'a>(method: &Method, path: &'a str) -> Option<Subject<'a>> {
     }
     let user = |raw: &'a str| match raw.parse::<i64>() {
         Ok(id) => Some(Subject::Id(id)),
-        Err(_) if raw.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_') => Some(Subject::Uid(raw)),
+        Err(_) if raw.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_') => {
+            Some(Subject::Uid(raw))
+        }
         Err(_) => None,
     };
     match (method.as_str(), segs.len()) {
@@ -44,7 +46,9 @@ fn subject<'a>(method: &Method, path: &'a str) -> Option<Subject<'a>> {
         ("PUT", 3) if is(1, "user") && is(2, "password") => Some(Subject::Caller),
         ("DELETE", 4) if is(1, "admin") && is(2, "users") => user(segs[3]),
         ("PUT", 5) if is(1, "admin") && is(2, "users") && is(4, "password") => user(segs[3]),
-        ("POST", 5) if is(1, "admin") && is(2, "users") && (is(4, "disable") || is(4, "enable")) => user(segs[3]),
+        ("POST", 5) if is(1, "admin") && is(2, "users") && (is(4, "disable") || is(4, "enable")) => {
+            user(segs[3])
+        }
         _ => None,
     }
 }

@@ -82,7 +82,11 @@ pub async fn handle(ctx: &ScimContext<'_>, req: ScimRequest) -> Result<ScimRespo
         Err(e) if e.status >= 500 => "error",
         Err(_) => "refused",
     };
-    ctx.app.metrics.scim_operations.get_or_create(&ScimOpLabels { resource: "User", operation, outcome }).inc();
+    ctx.app
+        .metrics
+        .scim_operations
+        .get_or_create(&ScimOpLabels { resource: "User", operation, outcome })
+        .inc();
     debug!(operation, outcome, elapsed_ms = started.elapsed().as_secs_f64() * 1000.0, "scim users operation");
     result
 }

@@ -51,7 +51,8 @@ pub(crate) const IS_MANAGED_UID: &str =
 /// Grafana's org listing no longer shows them, so SCIM lists append them from here.
 pub(crate) const DETACHED_USERS: &str =
     "org_id = $1 AND managed AND NOT deleted AND restore LIKE '%\"removed_from_org\"%'";
-pub(crate) const COUNT_DETACHED_USERS: &str = "SELECT COUNT(*) FROM scim_users WHERE org_id = $1 AND managed \
+pub(crate) const COUNT_DETACHED_USERS: &str =
+    "SELECT COUNT(*) FROM scim_users WHERE org_id = $1 AND managed \
      AND NOT deleted AND restore LIKE '%\"removed_from_org\"%'";
 pub(crate) const IS_MANAGED_TEAM: &str =
     "SELECT EXISTS (SELECT 1 FROM scim_groups WHERE grafana_team_id = $1 AND NOT deleted)";

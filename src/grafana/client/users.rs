@@ -34,7 +34,8 @@ impl GrafanaClient {
         authorization: Option<&http::HeaderValue>,
         cookie: Option<&http::HeaderValue>,
     ) -> Result<UserProfile, GrafanaError> {
-        self.send_json(Call::get("/api/user".into()).auth(super::Auth::Caller { authorization, cookie })).await
+        self.send_json(Call::get("/api/user".into()).auth(super::Auth::Caller { authorization, cookie }))
+            .await
     }
 
     /// `GET /api/users/:id`.

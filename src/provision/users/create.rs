@@ -10,7 +10,9 @@ use serde_json::Value;
 use tracing::info;
 
 use super::lifecycle::{cut_off, restore_access, save};
-use super::view::{check_protected, grafana_error, present, store_error, stored_doc, text, view_from_profile};
+use super::view::{
+    check_protected, grafana_error, present, store_error, stored_doc, text, view_from_profile,
+};
 use super::UsersState;
 use crate::config::Secret;
 use crate::grafana::model::UserProfile;
@@ -53,7 +55,11 @@ pub async fn create(
         if rec.managed && !rec.deleted {
             return Err(ScimError::uniqueness(format!(
                 "a user with this {} already exists",
-                if by_name.as_ref().is_some_and(|r| r.scim_id == rec.scim_id) { "userName" } else { "externalId" }
+                if by_name.as_ref().is_some_and(|r| r.scim_id == rec.scim_id) {
+                    "userName"
+                } else {
+                    "externalId"
+                }
             )));
         }
     }
@@ -116,10 +122,16 @@ pub async fn create(
     Ok(created(ctx, &rec, &view, &projection))
 }
 
-fn created(ctx: &ScimContext<'_>, rec: &UserRecord, view: &GrafanaUserView, projection: &Projection) -> ScimResponse {
+fn created(
+    ctx: &ScimContext<'_>,
+    rec: &UserRecord,
+    view: &GrafanaUserView,
+    projection: &Projection,
+) -> ScimResponse {
     let shown = present(ctx, rec, Some(view));
     let body = projection.apply(ResourceType::User, &shown.body);
-    ScimResponse::created(body, location(&ctx.base_url, ResourceType::User, &rec.scim_id)).with_etag(shown.etag)
+    ScimResponse::created(body, location(&ctx.base_url, ResourceType::User, &rec.scim_id))
+        .with_etag(shown.etag)
 }
 
 /// Takes over an existing Grafana user: refuses one another SCIM identity owns, makes sure it
@@ -130,9 +142,12 @@ async fn adopt(
     fields: &GrafanaUserFields,
 ) -> Result<GrafanaUserView, ScimError> {
     check_protected(ctx, &profile.login, &profile.email)?;
-    let owner = ctx.app.store.user_by_grafana_id(ctx.org_id, profile.id).await.map_err(|e| store_error(&e))?;
+    let owner =
+        ctx.app.store.user_by_grafana_id(ctx.org_id, profile.id).await.map_err(|e| store_error(&e))?;
     if owner.is_some_and(|r| r.managed && !r.deleted) {
-        return Err(ScimError::uniqueness("the Grafana user with this login or email belongs to another SCIM user"));
+        return Err(ScimError::uniqueness(
+            "the Grafana user with this login or email belongs to another SCIM user",
+        ));
     }
     let g = &ctx.app.grafana;
     g.add_org_user(ctx.org_id, &profile.login, &ctx.app.config.scim.default_role)
@@ -164,7 +179,10 @@ pub async fn push_fields(
         }
         Err(e) if e.is_forbidden() => {
             ctx.app.metrics.deferred_updates.inc();
-            info!(grafana_user = view.id, "grafana refuses profile updates for this external user: deferred to its next saml login");
+            info!(
+                grafana_user = view.id,
+                "grafana refuses profile updates for this external user: deferred to its next saml login"
+            );
             Ok(())
         }
         Err(e) => Err(grafana_error(&e)),
@@ -180,11 +198,12 @@ async fn create_in_grafana(
 ) -> Result<Option<GrafanaUserView>, ScimError> {
     let g = &ctx.app.grafana;
     let password = Secret::new(random_password());
-    let created = match g.create_user(&fields.login, &fields.email, &fields.name, &password, Some(ctx.org_id)).await {
-        Ok(c) => c,
-        Err(e) if e.is_conflict() => return Ok(None),
-        Err(e) => return Err(grafana_error(&e)),
-    };
+    let created =
+        match g.create_user(&fields.login, &fields.email, &fields.name, &password, Some(ctx.org_id)).await {
+            Ok(c) => c,
+            Err(e) if e.is_conflict() => return Ok(None),
+            Err(e) => return Err(grafana_error(&e)),
+        };
     // Grafana puts the new user in `orgId` with its auto-assign role; only a different default
     // role (or another org when auto-assign is off) costs another call.
     let auto = state.auto_assign(ctx).await;

@@ -69,7 +69,11 @@ fn is_last_admin_refusal(e: &GrafanaError) -> bool {
 }
 
 fn count(ctx: &ScimContext<'_>, operation: &'static str, outcome: &'static str) {
-    ctx.app.metrics.scim_operations.get_or_create(&ScimOpLabels { resource: "User", operation, outcome }).inc();
+    ctx.app
+        .metrics
+        .scim_operations
+        .get_or_create(&ScimOpLabels { resource: "User", operation, outcome })
+        .inc();
 }
 
 /// Writes `rec` (optimistic version) and adopts the new version.
@@ -90,7 +94,9 @@ pub async fn cut_off(
     leave_org: bool,
 ) -> Result<(), ScimError> {
     let g = &ctx.app.grafana;
-    let mut st = if rec.active { RestoreState::default() } else { RestoreState::from_value(rec.restore.as_ref()) };
+    let original = (rec.active, rec.restore.clone());
+    let mut st =
+        if rec.active { RestoreState::default() } else { RestoreState::from_value(rec.restore.as_ref()) };
     if !st.disabled && !st.removed {
         match g.disable_user(view.id).await {
             Ok(()) => st.disabled = true,
@@ -136,9 +142,9 @@ pub async fn cut_off(
                 rec.restore = Some(st.to_value());
             }
             Err(e) => {
-                // Undo the claim: a retry must try the removal again.
-                st.removed = false;
-                rec.restore = Some(st.to_value());
+                // Undo the claim: the record goes back to what it was, so the retried request
+                // sees the same change to make and tries the removal again.
+                (rec.active, rec.restore) = original;
                 save(ctx, rec).await?;
                 return Err(grafana_error(&e));
             }
@@ -196,7 +202,8 @@ mod tests {
 
     #[test]
     fn restore_state_round_trips() {
-        let st = RestoreState { disabled: true, removed: true, role: Some("Editor".into()), teams: vec![3, 4] };
+        let st =
+            RestoreState { disabled: true, removed: true, role: Some("Editor".into()), teams: vec![3, 4] };
         let v = st.to_value();
         assert_eq!(v["mode"], "removed_from_org");
         assert_eq!(RestoreState::from_value(Some(&v)), st);

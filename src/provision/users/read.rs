@@ -43,7 +43,8 @@ pub async fn get(ctx: &ScimContext<'_>, id: &str, req: &ScimRequest) -> Result<S
 pub async fn list(ctx: &ScimContext<'_>, req: &ScimRequest, search: bool) -> Result<ScimResponse, ScimError> {
     let max = ctx.app.config.scim.max_results.max(1);
     let query = if search {
-        let body = req.body.as_ref().ok_or_else(|| ScimError::invalid_syntax("a SearchRequest body is required"))?;
+        let body =
+            req.body.as_ref().ok_or_else(|| ScimError::invalid_syntax("a SearchRequest body is required"))?;
         SearchRequest::parse(body, max)?
     } else {
         ListQuery::from_query_pairs(req.query.iter().map(|(k, v)| (k.as_str(), v.as_str())), max)?
@@ -65,7 +66,8 @@ pub async fn list(ctx: &ScimContext<'_>, req: &ScimRequest, search: bool) -> Res
 /// Presents org-search hits (records are created for users seen for the first time); hidden
 /// (SCIM-deleted) users are left out.
 async fn present_hits(ctx: &ScimContext<'_>, views: &[GrafanaUserView]) -> Result<Vec<Value>, ScimError> {
-    let records = ensure_user_records(ctx.app.store.as_ref(), ctx.org_id, views).await.map_err(|e| store_error(&e))?;
+    let records =
+        ensure_user_records(ctx.app.store.as_ref(), ctx.org_id, views).await.map_err(|e| store_error(&e))?;
     Ok(views
         .iter()
         .filter_map(|v| records.get(&v.id).filter(|r| !r.deleted).map(|r| present(ctx, r, Some(v)).body))
@@ -89,8 +91,9 @@ async fn unfiltered_page(
         .await
         .map_err(|e| grafana_error(&e))?;
     let in_grafana = usize::try_from(first.total_count.max(0)).unwrap_or(0);
-    let detached = usize::try_from(store.count_users_detached(ctx.org_id).await.map_err(|e| store_error(&e))?.max(0))
-        .unwrap_or(0);
+    let detached =
+        usize::try_from(store.count_users_detached(ctx.org_id).await.map_err(|e| store_error(&e))?.max(0))
+            .unwrap_or(0);
     let total = in_grafana + detached;
     if count == 0 {
         return Ok((total, Vec::new()));
@@ -172,10 +175,12 @@ async fn lookup(ctx: &ScimContext<'_>, key: &LookupKey) -> Result<Vec<Value>, Sc
                 _ => search_exact(ctx, name, |v| v.login.eq_ignore_ascii_case(name)).await,
             }
         }
-        LookupKey::ExternalId(x) => match store.user_by_external_id(org, x).await.map_err(|e| store_error(&e))? {
-            Some(rec) if !rec.deleted => confirmed(ctx, rec).await,
-            _ => Ok(Vec::new()),
-        },
+        LookupKey::ExternalId(x) => {
+            match store.user_by_external_id(org, x).await.map_err(|e| store_error(&e))? {
+                Some(rec) if !rec.deleted => confirmed(ctx, rec).await,
+                _ => Ok(Vec::new()),
+            }
+        }
         LookupKey::Email(email) => {
             let mut out = search_exact(ctx, email, |v| v.email.eq_ignore_ascii_case(email)).await?;
             let known: HashSet<String> =
@@ -216,7 +221,8 @@ async fn search_exact(
         .search_org_users(ctx.org_id, text, 1, SEARCH_PAGE)
         .await
         .map_err(|e| grafana_error(&e))?;
-    let views: Vec<GrafanaUserView> = hits.org_users.iter().map(view_from_org_user).filter(|v| keep(v)).collect();
+    let views: Vec<GrafanaUserView> =
+        hits.org_users.iter().map(view_from_org_user).filter(|v| keep(v)).collect();
     present_hits(ctx, &views).await
 }
 
@@ -228,10 +234,8 @@ async fn scan(ctx: &ScimContext<'_>, f: &Filter, max: usize) -> Result<Vec<Value
     let mut out = Vec::new();
     let mut page_no = 1u32;
     loop {
-        let hits = g
-            .search_org_users(ctx.org_id, "", page_no, SEARCH_PAGE)
-            .await
-            .map_err(|e| grafana_error(&e))?;
+        let hits =
+            g.search_org_users(ctx.org_id, "", page_no, SEARCH_PAGE).await.map_err(|e| grafana_error(&e))?;
         if usize::try_from(hits.total_count).unwrap_or(usize::MAX) > bound {
             return Err(ScimError::too_many(format!(
                 "this filter needs a scan of more than {bound} users; filter on userName, externalId, id or emails with eq"
@@ -252,12 +256,8 @@ async fn scan(ctx: &ScimContext<'_>, f: &Filter, max: usize) -> Result<Vec<Value
         }
         page_no += 1;
     }
-    let detached = ctx
-        .app
-        .store
-        .users_detached(ctx.org_id, 0, to_i64(bound))
-        .await
-        .map_err(|e| store_error(&e))?;
+    let detached =
+        ctx.app.store.users_detached(ctx.org_id, 0, to_i64(bound)).await.map_err(|e| store_error(&e))?;
     for rec in &detached {
         let doc = present(ctx, rec, None).body;
         if matches(f, ResourceType::User, &doc)? {

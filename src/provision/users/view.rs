@@ -108,8 +108,7 @@ pub fn store_error(e: &StoreError) -> ScimError {
 pub fn is_protected(ctx: &ScimContext<'_>, login: &str, email: &str) -> bool {
     let cfg = &ctx.app.config;
     let eq = |a: &str, b: &str| !a.is_empty() && a.trim().eq_ignore_ascii_case(b.trim());
-    eq(login, &cfg.grafana.user)
-        || cfg.scim.protected_users.iter().any(|p| eq(login, p) || eq(email, p))
+    eq(login, &cfg.grafana.user) || cfg.scim.protected_users.iter().any(|p| eq(login, p) || eq(email, p))
 }
 
 pub fn check_protected(ctx: &ScimContext<'_>, login: &str, email: &str) -> Result<(), ScimError> {

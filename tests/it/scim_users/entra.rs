@@ -10,7 +10,8 @@ async fn entra_user_flow_both_patch_dialects() {
     let h = Harness::start().await;
     let oid = "2a69c9a6-1708-45b7-acbe-a7b4c8fb102a";
     // Test connection: a random GUID externalId matches nobody.
-    let a = h.get("Users?aadOptscim062020&filter=externalId+eq+%2200000000-0000-0000-0000-000000000000%22").await;
+    let a =
+        h.get("Users?aadOptscim062020&filter=externalId+eq+%2200000000-0000-0000-0000-000000000000%22").await;
     assert_eq!((a.status, a.json()["totalResults"].as_u64()), (200, Some(0)));
     // Match on externalId, then create.
     let q = format!("Users?aadOptscim062020&filter=externalId%20eq%20%22{oid}%22");
@@ -26,7 +27,11 @@ async fn entra_user_flow_both_patch_dialects() {
     let a = h.get(&q).await;
     assert_eq!(a.json()["totalResults"], 1);
     assert_eq!(a.json()["Resources"][0]["externalId"], oid);
-    assert_eq!(a.json()["Resources"][0]["urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"]["employeeNumber"], "701");
+    assert_eq!(
+        a.json()["Resources"][0]["urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"]
+            ["employeeNumber"],
+        "701"
+    );
 
     // Legacy dialect (no flag): capitalised ops, string booleans, dotted keys.
     let legacy = patch_op(json!([
@@ -43,14 +48,29 @@ async fn entra_user_flow_both_patch_dialects() {
     assert_eq!((gu.name.as_str(), gu.email.as_str()), ("Alex W", "alex.w@contoso.com"));
     // Unchanged Grafana fields cost no update call.
     h.grafana.reset_calls();
-    let a = h.patch(&format!("Users/{id}"), patch_op(json!([{"op": "Replace", "path": "nickName", "value": "Xa"}]))).await;
+    let a = h
+        .patch(
+            &format!("Users/{id}"),
+            patch_op(json!([{"op": "Replace", "path": "nickName", "value": "Xa"}])),
+        )
+        .await;
     assert_eq!(a.status, 200);
     assert_eq!(h.grafana.count("PUT", &format!("/api/users/{gid}")), 0);
 
-    let a = h.patch(&format!("Users/{id}"), patch_op(json!([{"op": "Replace", "path": "active", "value": "False"}]))).await;
+    let a = h
+        .patch(
+            &format!("Users/{id}"),
+            patch_op(json!([{"op": "Replace", "path": "active", "value": "False"}])),
+        )
+        .await;
     assert_eq!(a.json()["active"], false);
     assert!(h.grafana.user(gid).unwrap().is_disabled);
-    let a = h.patch(&format!("Users/{id}"), patch_op(json!([{"op": "Replace", "path": "active", "value": "True"}]))).await;
+    let a = h
+        .patch(
+            &format!("Users/{id}"),
+            patch_op(json!([{"op": "Replace", "path": "active", "value": "True"}])),
+        )
+        .await;
     assert_eq!(a.json()["active"], true);
     assert!(!h.grafana.user(gid).unwrap().is_disabled);
 
@@ -64,7 +84,9 @@ async fn entra_user_flow_both_patch_dialects() {
     assert_eq!(a.json()["name"]["familyName"], "Wilber");
     let gu = h.grafana.user(gid).unwrap();
     assert_eq!((gu.name.as_str(), gu.email.as_str()), ("Alex Wilber", "alex@contoso.com"));
-    let a = h.patch(&format!("Users/{id}"), patch_op(json!([{"op": "replace", "path": "active", "value": false}]))).await;
+    let a = h
+        .patch(&format!("Users/{id}"), patch_op(json!([{"op": "replace", "path": "active", "value": false}])))
+        .await;
     assert_eq!(a.json()["active"], false);
     assert!(h.grafana.user(gid).unwrap().is_disabled);
     // Still found by filter, with active=false.

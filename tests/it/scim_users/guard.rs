@@ -46,21 +46,42 @@ async fn managed_users_cannot_be_edited_through_the_proxy() {
     let gu = h.grafana.user(gid).unwrap();
     assert_eq!((gu.login.as_str(), gu.is_disabled), ("guarded@example.com", false));
     // Role changes stay allowed; unmanaged users are untouched by the guard.
-    let (status, body) = send(&h, Method::PATCH, &format!("/api/orgs/1/users/{gid}"), &admin, json!({"role": "Editor"})).await;
+    let (status, body) =
+        send(&h, Method::PATCH, &format!("/api/orgs/1/users/{gid}"), &admin, json!({"role": "Editor"})).await;
     assert_eq!(status, 200, "{body}");
-    let (status, body) = send(&h, Method::PUT, &format!("/api/users/{local}"), &admin, json!({"login": "local2", "email": "local@example.com", "name": "L"})).await;
+    let (status, body) = send(
+        &h,
+        Method::PUT,
+        &format!("/api/users/{local}"),
+        &admin,
+        json!({"login": "local2", "email": "local@example.com", "name": "L"}),
+    )
+    .await;
     assert_eq!(status, 200, "{body}");
 
     // The managed user's own profile and password edits are refused as well.
     h.grafana.set_password(gid, "own-password-1");
     let me = format!(
         "Basic {}",
-        base64::Engine::encode(&base64::engine::general_purpose::STANDARD, "guarded@example.com:own-password-1")
+        base64::Engine::encode(
+            &base64::engine::general_purpose::STANDARD,
+            "guarded@example.com:own-password-1"
+        )
     );
     let (status, _) = send(&h, Method::PUT, "/api/user", &me, json!({"name": "Me"})).await;
     assert_eq!(status, 403);
-    let (status, _) = send(&h, Method::PUT, "/api/user/password", &me, json!({"oldPassword": "own-password-1", "newPassword": "x-1234567"})).await;
+    let (status, _) = send(
+        &h,
+        Method::PUT,
+        "/api/user/password",
+        &me,
+        json!({"oldPassword": "own-password-1", "newPassword": "x-1234567"}),
+    )
+    .await;
     assert_eq!(status, 403);
-    let metrics = body_string(crate::support::client::get(&h.client, &format!("{}/metrics", h.sidecar.admin_url)).await).await;
+    let metrics = body_string(
+        crate::support::client::get(&h.client, &format!("{}/metrics", h.sidecar.admin_url)).await,
+    )
+    .await;
     assert!(metrics.contains("kind=\"user\""), "{metrics}");
 }

@@ -31,7 +31,9 @@ async fn external_user_deactivation_removes_from_org_and_reactivation_restores()
     let id = create(&h, "saml.user@example.com", "saml.user@example.com").await;
     let gid = grafana_id(&h, "saml.user@example.com");
     h.grafana.add_org_user(1, gid, "Editor");
-    let a = h.patch(&format!("Users/{id}"), patch_op(json!([{"op": "replace", "path": "active", "value": true}]))).await;
+    let a = h
+        .patch(&format!("Users/{id}"), patch_op(json!([{"op": "replace", "path": "active", "value": true}])))
+        .await;
     assert_eq!(a.status, 200);
     assert_eq!(in_org(&h, 1, gid).as_deref(), Some("Editor"));
     let team = h.grafana.create_team(1, "Platform");
@@ -40,18 +42,30 @@ async fn external_user_deactivation_removes_from_org_and_reactivation_restores()
     let _s = h.grafana.create_session(gid);
 
     // A profile change is refused by Grafana for SAML users: SCIM still changes, Grafana later.
-    let a = h.patch(&format!("Users/{id}"), patch_op(json!([{"op": "replace", "path": "displayName", "value": "New Name"}]))).await;
+    let a = h
+        .patch(
+            &format!("Users/{id}"),
+            patch_op(json!([{"op": "replace", "path": "displayName", "value": "New Name"}])),
+        )
+        .await;
     assert_eq!(a.status, 200, "{a:?}");
     assert_eq!(a.json()["displayName"], "New Name");
     assert_ne!(h.grafana.user(gid).unwrap().name, "New Name");
     let res = crate::support::client::get(&h.client, &format!("{}/metrics", h.sidecar.admin_url)).await;
     let metrics = crate::support::client::body_string(res).await;
     assert!(
-        metrics.lines().any(|l| !l.starts_with('#') && l.contains("deferred_updates") && l.trim_end().ends_with(" 1")),
+        metrics
+            .lines()
+            .any(|l| !l.starts_with('#') && l.contains("deferred_updates") && l.trim_end().ends_with(" 1")),
         "{metrics}"
     );
 
-    let a = h.patch(&format!("Users/{id}"), patch_op(json!([{"op": "Replace", "path": "active", "value": "False"}]))).await;
+    let a = h
+        .patch(
+            &format!("Users/{id}"),
+            patch_op(json!([{"op": "Replace", "path": "active", "value": "False"}])),
+        )
+        .await;
     assert_eq!(a.status, 200, "{a:?}");
     assert_eq!(a.json()["active"], false);
     assert_eq!(h.grafana.sessions(gid), 0, "sessions revoked");
@@ -63,9 +77,18 @@ async fn external_user_deactivation_removes_from_org_and_reactivation_restores()
     assert_eq!(f.json()["totalResults"], 1);
     let all = h.get("Users?count=50").await;
     assert_eq!(all.json()["totalResults"], 2);
-    assert!(all.json()["Resources"].as_array().unwrap().iter().any(|r| r["id"] == id.as_str() && r["active"] == false));
+    assert!(all.json()["Resources"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|r| r["id"] == id.as_str() && r["active"] == false));
 
-    let a = h.patch(&format!("Users/{id}"), patch_op(json!([{"op": "Replace", "path": "active", "value": "True"}]))).await;
+    let a = h
+        .patch(
+            &format!("Users/{id}"),
+            patch_op(json!([{"op": "Replace", "path": "active", "value": "True"}])),
+        )
+        .await;
     assert_eq!(a.json()["active"], true);
     assert_eq!(in_org(&h, 1, gid).as_deref(), Some("Editor"), "role restored");
     assert_eq!(h.grafana.team_members(team).len(), 1, "team membership restored");
@@ -96,7 +119,10 @@ async fn delete_hides_the_user_and_a_later_create_brings_it_back() {
 
 #[tokio::test]
 async fn on_delete_delete_removes_the_grafana_user() {
-    let h = Harness::start_with(Default::default(), |c| c.scim.on_delete = scim_sidecar::config::OnDelete::Delete).await;
+    let h = Harness::start_with(Default::default(), |c| {
+        c.scim.on_delete = scim_sidecar::config::OnDelete::Delete
+    })
+    .await;
     let id = create(&h, "gone@example.com", "gone@example.com").await;
     let gid = grafana_id(&h, "gone@example.com");
     assert_eq!(h.delete(&format!("Users/{id}")).await.status, 204);
@@ -108,10 +134,16 @@ async fn on_delete_delete_removes_the_grafana_user() {
 
 #[tokio::test]
 async fn protected_users_and_the_sidecar_credential_are_refused() {
-    let h = Harness::start_with(Default::default(), |c| c.scim.protected_users = vec!["boss@example.com".into()]).await;
+    let h =
+        Harness::start_with(Default::default(), |c| c.scim.protected_users = vec!["boss@example.com".into()])
+            .await;
     let boss = h.grafana.create_user("boss", "boss@example.com", "Boss");
     assert_scim_error(&h.post("Users", user_body("admin", "admin@localhost", None)).await, 403, None);
-    assert_scim_error(&h.post("Users", user_body("boss@example.com", "x@example.com", None)).await, 403, None);
+    assert_scim_error(
+        &h.post("Users", user_body("boss@example.com", "x@example.com", None)).await,
+        403,
+        None,
+    );
     let a = filter(&h, r#"userName eq "admin""#).await;
     let admin_id = a.json()["Resources"][0]["id"].as_str().unwrap().to_string();
     let p = patch_op(json!([{"op": "replace", "path": "active", "value": false}]));
@@ -140,6 +172,10 @@ async fn numeric_external_id_is_never_an_internal_id() {
     assert_eq!(f.json()["Resources"][0]["userName"], "numeric@example.com");
     let admin = h.grafana.user(1).unwrap();
     assert_eq!(admin.login, "admin");
-    assert_scim_error(&h.patch("Users/1", patch_op(json!([{"op": "replace", "path": "active", "value": false}]))).await, 404, None);
+    assert_scim_error(
+        &h.patch("Users/1", patch_op(json!([{"op": "replace", "path": "active", "value": false}]))).await,
+        404,
+        None,
+    );
     assert!(!h.grafana.user(1).unwrap().is_disabled);
 }

@@ -59,7 +59,10 @@ async fn okta_spec_tests_then_put_replace_and_deactivation() {
     assert_eq!(created["meta"]["location"], location);
     let gid = grafana_id(&h, "okta.user@example.com");
     let gu = h.grafana.user(gid).unwrap();
-    assert_eq!((gu.email.as_str(), gu.name.as_str()), ("okta.user@example.com", "Given Family Okta.User@Example.com"));
+    assert_eq!(
+        (gu.email.as_str(), gu.name.as_str()),
+        ("okta.user@example.com", "Given Family Okta.User@Example.com")
+    );
     assert_eq!(in_org(&h, 1, gid).as_deref(), Some("Viewer"));
     assert!(!gu.password.is_empty());
     // 7: read back.
@@ -130,7 +133,11 @@ async fn import_paging_is_stable_and_complete() {
     assert_eq!(seen.iter().collect::<HashSet<_>>().len(), 12, "no duplicates across pages");
     // An unaligned window spans two Grafana pages and still matches the aligned walk.
     let a = h.get("Users?startIndex=4&count=5").await;
-    let ids: Vec<String> =
-        a.json()["Resources"].as_array().unwrap().iter().map(|r| r["id"].as_str().unwrap().to_string()).collect();
+    let ids: Vec<String> = a.json()["Resources"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["id"].as_str().unwrap().to_string())
+        .collect();
     assert_eq!(ids, seen[3..8]);
 }
