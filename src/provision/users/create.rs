@@ -72,10 +72,14 @@ pub async fn create(
     if found.is_none() && !fields.email.eq_ignore_ascii_case(&fields.login) {
         found = g.lookup_user(&fields.email).await.map_err(|e| grafana_error(&e))?;
     }
+    let mut fresh = false;
     let view = match found {
         Some(profile) => adopt(ctx, &profile, &fields).await?,
         None => match create_in_grafana(ctx, state, &fields).await? {
-            Some(view) => view,
+            Some(view) => {
+                fresh = true;
+                view
+            }
             // Taken between the lookup and the create (or by a lost earlier attempt): adopt it.
             None => {
                 let profile = match g.lookup_user(&fields.login).await.map_err(|e| grafana_error(&e))? {
@@ -92,7 +96,12 @@ pub async fn create(
     };
 
     let now = chrono::Utc::now();
-    let existing = store.user_by_grafana_id(ctx.org_id, view.id).await.map_err(|e| store_error(&e))?;
+    // A user Grafana just created cannot have a record yet.
+    let existing = if fresh {
+        None
+    } else {
+        store.user_by_grafana_id(ctx.org_id, view.id).await.map_err(|e| store_error(&e))?
+    };
     let mut rec = UserRecord {
         scim_id: existing.as_ref().map_or_else(new_scim_id, |r| r.scim_id.clone()),
         org_id: ctx.org_id,
