@@ -34,8 +34,8 @@ async fn grafana_failures_between_steps_converge_on_retry() {
     let id = create(&h, "flaky@example.com", "flaky@example.com").await;
     let gid = grafana_id(&h, "flaky@example.com");
 
-    // The connection drops after Grafana created the user (the answer is lost, as in a crash
-    // before the store write): the retried POST adopts that user instead of duplicating it.
+    // A crash after Grafana created the user and before the store write leaves exactly this
+    // state (a Grafana user, no record): the retried POST adopts it instead of duplicating it.
     let before = h.grafana.user_count();
     h.grafana.create_user("crashed@example.com", "crashed@example.com", "Crashed");
     let a = h.post("Users", user_body("crashed@example.com", "crashed@example.com", None)).await;
