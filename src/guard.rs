@@ -1,4 +1,36 @@
-//! Passthrough guards: Grafana API calls that would undo what SCIM manages are refused before
-//! they reach Grafana, with Grafana's own messages. [`teams`] protects SCIM-managed teams.
+//! Passthrough guards: Grafana API requests the proxy must refuse because SCIM owns the object.
+//!
+//! The router asks [`check`] before forwarding; `Some(response)` is sent instead of proxying.
+//! Each resource family has its own module ([`users`], [`teams`]); this dispatcher stays small and only
+//! builds the Grafana-style refusal. Guards never modify anything.
 
 pub mod teams;
+pub mod users;
+
+use http::{HeaderMap, Method, Response, StatusCode};
+use serde_json::json;
+
+use crate::app::App;
+use crate::body::Body;
+use crate::metrics::KindLabels;
+
+/// The refusal or `None` to let the request through.
+pub async fn check(app: &App, method: &Method, path: &str, headers: &HeaderMap) -> Option<Response<Body>> {
+    users::check(app, method, path, headers).await
+}
+
+/// A Grafana-shaped JSON error (`message`, `messageId`, `statusCode`).
+pub(crate) fn refusal(
+    app: &App,
+    kind: &'static str,
+    status: StatusCode,
+    message: &str,
+    message_id: &str,
+) -> Response<Body> {
+    app.metrics.guard_refusals.get_or_create(&KindLabels { kind }).inc();
+    let body = json!({"message": message, "messageId": message_id, "statusCode": status.as_u16()});
+    let mut res = Response::new(crate::body::full(body.to_string()));
+    *res.status_mut() = status;
+    res.headers_mut().insert(http::header::CONTENT_TYPE, http::HeaderValue::from_static("application/json"));
+    res
+}

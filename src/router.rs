@@ -43,20 +43,27 @@ pub async fn handle(app: Arc<App>, req: Request<Incoming>, info: ClientInfo) -> 
         let upgrade = is_upgrade_request(req.headers());
         let api_path = app.scim.api_path(req.uri().path()).to_string();
         match screen(&app.policy, req, &api_path, app.config.server.max_body_bytes).await {
-            Screened::Pass(req) => match crate::guard::teams::check(&app, req).await {
-                crate::guard::teams::Verdict::Pass(req) => {
-                    path_class = if upgrade { class::WEBSOCKET } else { class::PROXY };
-                    app.forwarder.forward(req, info).await
-                }
-                crate::guard::teams::Verdict::PassRead(req) => {
-                    path_class = class::PROXY;
-                    app.forwarder.forward(req, info).await
-                }
-                crate::guard::teams::Verdict::Refuse(refusal) => {
+            Screened::Pass(req) => {
+                if let Some(refused) = crate::guard::check(&app, req.method(), &api_path, req.headers()).await {
                     path_class = class::GUARD;
-                    refusal
+                    refused
+                } else {
+                    match crate::guard::teams::check(&app, req).await {
+                        crate::guard::teams::Verdict::Pass(req) => {
+                            path_class = if upgrade { class::WEBSOCKET } else { class::PROXY };
+                            app.forwarder.forward(req, info).await
+                        }
+                        crate::guard::teams::Verdict::PassRead(req) => {
+                            path_class = class::PROXY;
+                            app.forwarder.forward(req, info).await
+                        }
+                        crate::guard::teams::Verdict::Refuse(refusal) => {
+                            path_class = class::GUARD;
+                            refusal
+                        }
+                    }
                 }
-            },
+            }
             Screened::Buffered(req) => {
                 path_class = class::PROXY;
                 app.forwarder.forward(req, info).await

@@ -34,6 +34,8 @@ pub struct ScimApi {
     /// Grafana's sub-path (`serve_from_sub_path`), e.g. `/grafana`, or empty. SCIM is also served
     /// under it, so IdP URLs built from Grafana's public URL keep working.
     sub_path: String,
+    /// State of the Users handler (cached Grafana settings).
+    pub users: crate::provision::users::UsersState,
     /// Orgs known to exist (namespace `org-<N>`), so existence is not asked of Grafana per request.
     known_orgs: moka::future::Cache<i64, ()>,
 }
@@ -46,6 +48,7 @@ impl ScimApi {
         Self {
             auth: auth::Authenticator::new(config),
             sub_path,
+            users: crate::provision::users::UsersState::new(),
             known_orgs: moka::future::Cache::builder()
                 .max_capacity(10_000)
                 .time_to_live(Duration::from_secs(300))

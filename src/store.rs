@@ -146,6 +146,18 @@ pub trait MappingStore: Send + Sync + 'static {
     /// True when any org has a `managed` row for this Grafana user (deleted rows included:
     /// a hidden user still exists in Grafana). Served from an index.
     async fn is_managed_grafana_user(&self, grafana_user_id: i64) -> Result<bool, StoreError>;
+    /// True when any org has a `managed` row for the Grafana user with this uid.
+    async fn is_managed_grafana_uid(&self, grafana_uid: &str) -> Result<bool, StoreError>;
+    /// Managed, non-deleted users of an org that were removed from it on deactivation
+    /// (`restore` mode `removed_from_org`), ordered by `userName` ignoring case, then SCIM id.
+    async fn users_detached(
+        &self,
+        org_id: i64,
+        offset: i64,
+        limit: i64,
+    ) -> Result<Vec<UserRecord>, StoreError>;
+    /// How many rows [`MappingStore::users_detached`] pages over.
+    async fn count_users_detached(&self, org_id: i64) -> Result<i64, StoreError>;
     /// Removes the mapping row. `NotFound` when there was none.
     async fn delete_user_record(&self, org_id: i64, scim_id: &str) -> Result<(), StoreError>;
     /// Non-deleted users of an org.

@@ -62,6 +62,11 @@ impl std::fmt::Debug for GrafanaClient {
 pub(crate) enum Auth<'a> {
     Admin,
     Bearer(&'a str),
+    /// The end user's own `Authorization` and `Cookie` headers (passthrough guard).
+    Caller {
+        authorization: Option<&'a HeaderValue>,
+        cookie: Option<&'a HeaderValue>,
+    },
     Anonymous,
 }
 
@@ -194,6 +199,18 @@ impl GrafanaClient {
                     .map_err(|_| GrafanaError::Request("token is not a valid header value".into()))?;
                 v.set_sensitive(true);
                 builder = builder.header(AUTHORIZATION, v);
+            }
+            Auth::Caller { authorization, cookie } => {
+                if let Some(v) = authorization {
+                    let mut v = v.clone();
+                    v.set_sensitive(true);
+                    builder = builder.header(AUTHORIZATION, v);
+                }
+                if let Some(v) = cookie {
+                    let mut v = v.clone();
+                    v.set_sensitive(true);
+                    builder = builder.header(http::header::COOKIE, v);
+                }
             }
             Auth::Anonymous => {}
         }

@@ -125,7 +125,13 @@ async fn ask_grafana(grafana: &GrafanaClient, token: &str, org_id: i64) -> Resul
                 })
             }
         }
-        Err(e) if e.is_unauthorized() || e.is_forbidden() || e.is_not_found() => {
+        // Grafana knows the token but it may not even read its org (a Viewer service account
+        // lacks `orgs:read`): authenticated, not authorised.
+        Err(e) if e.is_forbidden() => Ok(GrafanaVerdict::Denied {
+            status: 403,
+            detail: format!("the Grafana service account lacks permissions: {}", USER_ACTIONS.join(", ")),
+        }),
+        Err(e) if e.is_unauthorized() || e.is_not_found() => {
             debug!(status = ?e.status(), "grafana refused a scim token");
             Ok(GrafanaVerdict::Denied { status: 401, detail: "the bearer token is not valid".into() })
         }

@@ -221,6 +221,24 @@ impl MappingStore for PgStore {
         self.one(sql::IS_MANAGED_USER, &[&grafana_user_id]).await
     }
 
+    async fn is_managed_grafana_uid(&self, grafana_uid: &str) -> Result<bool, StoreError> {
+        self.one(sql::IS_MANAGED_UID, &[&grafana_uid]).await
+    }
+
+    async fn users_detached(
+        &self,
+        org_id: i64,
+        offset: i64,
+        limit: i64,
+    ) -> Result<Vec<UserRecord>, StoreError> {
+        let filter = format!("{} ORDER BY user_name_key, scim_id LIMIT $2 OFFSET $3", sql::DETACHED_USERS);
+        self.users(&filter, &[&org_id, &limit.max(0), &offset.max(0)]).await
+    }
+
+    async fn count_users_detached(&self, org_id: i64) -> Result<i64, StoreError> {
+        self.one(sql::COUNT_DETACHED_USERS, &[&org_id]).await
+    }
+
     async fn delete_user_record(&self, org_id: i64, scim_id: &str) -> Result<(), StoreError> {
         match self.execute(sql::DELETE_USER, &[&org_id, &scim_id]).await? {
             0 => Err(StoreError::NotFound),

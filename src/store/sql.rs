@@ -54,6 +54,15 @@ pub(crate) const IS_MANAGED_TEAM_SQLITE: &str =
 pub(crate) const IS_MANAGED_TEAM_PG: &str =
     "SELECT EXISTS (SELECT 1 FROM scim_groups WHERE grafana_team_id = $1 \
      AND NOT deleted AND (attributes::jsonb ->> '_managed') = 'true')";
+pub(crate) const IS_MANAGED_UID: &str =
+    "SELECT EXISTS (SELECT 1 FROM scim_users WHERE grafana_uid = $1 AND managed)";
+/// Managed, visible users cut off by removal from their org (`restore.mode = removed_from_org`):
+/// Grafana's org listing no longer shows them, so SCIM lists append them from here.
+pub(crate) const DETACHED_USERS: &str =
+    "org_id = $1 AND managed AND NOT deleted AND restore LIKE '%\"removed_from_org\"%'";
+pub(crate) const COUNT_DETACHED_USERS: &str =
+    "SELECT COUNT(*) FROM scim_users WHERE org_id = $1 AND managed \
+     AND NOT deleted AND restore LIKE '%\"removed_from_org\"%'";
 pub(crate) const COUNT_USERS: &str = "SELECT COUNT(*) FROM scim_users WHERE org_id = $1 AND NOT deleted";
 pub(crate) const COUNT_GROUPS: &str = "SELECT COUNT(*) FROM scim_groups WHERE org_id = $1 AND NOT deleted";
 pub(crate) const DELETE_USER: &str = "DELETE FROM scim_users WHERE org_id = $1 AND scim_id = $2";

@@ -251,6 +251,28 @@ impl MappingStore for SqliteStore {
         Ok(self.scalar_i64(sql::IS_MANAGED_USER, vec![V::Integer(grafana_user_id)]).await? != 0)
     }
 
+    async fn is_managed_grafana_uid(&self, grafana_uid: &str) -> Result<bool, StoreError> {
+        Ok(self.scalar_i64(sql::IS_MANAGED_UID, vec![s(grafana_uid)]).await? != 0)
+    }
+
+    async fn users_detached(
+        &self,
+        org_id: i64,
+        offset: i64,
+        limit: i64,
+    ) -> Result<Vec<UserRecord>, StoreError> {
+        let q = sql::select_user(&format!(
+            "{} ORDER BY user_name_key, scim_id LIMIT $2 OFFSET $3",
+            sql::DETACHED_USERS
+        ));
+        let p = vec![V::Integer(org_id), V::Integer(limit.max(0)), V::Integer(offset.max(0))];
+        self.read(move |c| query_users(c, &q, &p)).await
+    }
+
+    async fn count_users_detached(&self, org_id: i64) -> Result<i64, StoreError> {
+        self.scalar_i64(sql::COUNT_DETACHED_USERS, vec![V::Integer(org_id)]).await
+    }
+
     async fn delete_user_record(&self, org_id: i64, scim_id: &str) -> Result<(), StoreError> {
         let id = scim_id.to_owned();
         let n =

@@ -334,6 +334,43 @@ async fn batch_lookups_and_guards(h: &Harness) {
     assert!(s.users_by_grafana_ids(1, &too_many).await.is_err());
 }
 
+async fn detached_users_page_and_uid_guard(h: &Harness) {
+    let s = &h.store;
+    for (i, name) in ["Carol", "alice", "Bob", "dave"].iter().enumerate() {
+        let mut u = user(1, i as i64 + 1, name);
+        if *name != "dave" {
+            u.active = false;
+            u.restore = Some(json!({"mode": "removed_from_org", "role": "Viewer", "teams": [3]}));
+        }
+        s.insert_user(&u).await.unwrap();
+    }
+    let mut disabled = user(1, 10, "eve");
+    disabled.active = false;
+    disabled.restore = Some(json!({"mode": "disabled"}));
+    s.insert_user(&disabled).await.unwrap();
+    let mut hidden = user(1, 11, "aaron");
+    hidden.deleted = true;
+    hidden.restore = Some(json!({"mode": "removed_from_org"}));
+    s.insert_user(&hidden).await.unwrap();
+    let mut other_org = user(2, 12, "zed");
+    other_org.restore = Some(json!({"mode": "removed_from_org"}));
+    s.insert_user(&other_org).await.unwrap();
+
+    assert_eq!(s.count_users_detached(1).await.unwrap(), 3);
+    let names = |v: Vec<UserRecord>| v.into_iter().map(|u| u.user_name).collect::<Vec<_>>();
+    assert_eq!(names(s.users_detached(1, 0, 10).await.unwrap()), ["alice", "Bob", "Carol"]);
+    assert_eq!(names(s.users_detached(1, 1, 1).await.unwrap()), ["Bob"]);
+    assert!(s.users_detached(1, 3, 10).await.unwrap().is_empty());
+    assert_eq!(s.count_users_detached(3).await.unwrap(), 0);
+
+    assert!(s.is_managed_grafana_uid("u1").await.unwrap());
+    let mut local = user(1, 20, "local");
+    local.managed = false;
+    s.insert_user(&local).await.unwrap();
+    assert!(!s.is_managed_grafana_uid("u20").await.unwrap());
+    assert!(!s.is_managed_grafana_uid("nope").await.unwrap());
+}
+
 async fn migrations_idempotent_on_reopen(h: &Harness) {
     let u = user(1, 1, "keep");
     h.store.insert_user(&u).await.unwrap();
@@ -390,6 +427,7 @@ suite!(
     optimistic_concurrency,
     revive_after_delete,
     batch_lookups_and_guards,
+    detached_users_page_and_uid_guard,
     migrations_idempotent_on_reopen,
     downgrade_refused,
     lock_is_exclusive,

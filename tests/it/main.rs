@@ -10,5 +10,6 @@ mod policy;
 mod proxy;
 mod scim_edge;
 mod scim_groups;
+mod scim_users;
 mod server;
 mod support;

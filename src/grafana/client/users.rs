@@ -28,6 +28,16 @@ impl GrafanaClient {
         self.send_json(Call::new(Method::POST, "/api/admin/users".into()).json(&body)?).await
     }
 
+    /// `GET /api/user` as the caller whose own `Authorization` / `Cookie` headers are given.
+    pub async fn current_user_as(
+        &self,
+        authorization: Option<&http::HeaderValue>,
+        cookie: Option<&http::HeaderValue>,
+    ) -> Result<UserProfile, GrafanaError> {
+        self.send_json(Call::get("/api/user".into()).auth(super::Auth::Caller { authorization, cookie }))
+            .await
+    }
+
     /// `GET /api/users/:id`.
     pub async fn get_user(&self, id: i64) -> Result<UserProfile, GrafanaError> {
         self.send_json(Call::get(format!("/api/users/{id}"))).await

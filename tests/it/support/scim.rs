@@ -58,7 +58,11 @@ impl Harness {
         configure(&mut config);
         let sidecar = spawn_sidecar(config).await;
         let base = format!("{}/scim/v2", sidecar.url);
-        Self { grafana, sidecar, client: http1(), base }
+        let harness = Self { grafana, sidecar, client: http1(), base };
+        // Warm the policy cache (`/readyz` awaits the policy report), so that the Grafana calls a
+        // test counts are its own, not the policy's first observation.
+        let _ = super::client::get(&harness.client, &format!("{}/readyz", harness.sidecar.admin_url)).await;
+        harness
     }
 
     /// Sends `method path` (relative to the SCIM base unless it starts with `/`) with the token.

@@ -1,0 +1,285 @@
+//! Provisioning benchmark (not a timed test): N users (default 10,000, `USERS_BENCH_N`) created
+//! through the sidecar's SCIM API and, in the same run, the equivalent Grafana API calls made
+//! directly (the floor: one `POST /api/admin/users` per user, one `GET /api/users/:id` per read,
+//! one org-user search per lookup or page).
+//!
+//! Run with `cargo bench --bench users`. Prints the wall-time ratio (target ≤ 1.3×), upstream
+//! calls per operation from the emulator's call log (create ≤ 3, GET by id 1, userName eq filter
+//! ≤ 2, a page of 100 ≤ 3) and the sidecar's added p99 per operation (target ≤ 5 ms). Emulator,
+//! sidecar and load generator share the machine, so ratios include CPU contention.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use grafana_emulator::{Emulator, EmulatorHandle, EmulatorOptions};
+use http::{Method, Request};
+use http_body_util::{BodyExt, Full};
+use hyper_util::client::legacy::connect::HttpConnector;
+use hyper_util::client::legacy::Client;
+use hyper_util::rt::TokioExecutor;
+use scim_sidecar::config::{Config, Secret};
+use serde_json::{json, Value};
+use tokio::net::TcpListener;
+
+const TOKEN: &str = "bench-token-0123456789abcdef";
+const CONCURRENCY: usize = 16;
+
+type Http = Client<HttpConnector, Full<Bytes>>;
+
+struct Target {
+    http: Http,
+    base: String,
+    auth: String,
+}
+
+impl Target {
+    async fn send(&self, method: Method, path: &str, body: Option<&Value>) -> (u16, Value) {
+        let mut req = Request::builder()
+            .method(method)
+            .uri(format!("{}{path}", self.base))
+            .header("authorization", &self.auth);
+        let bytes = match body {
+            Some(v) => {
+                req = req.header("content-type", "application/json");
+                Bytes::from(v.to_string())
+            }
+            None => Bytes::new(),
+        };
+        let res = self.http.request(req.body(Full::new(bytes)).unwrap()).await.unwrap();
+        let status = res.status().as_u16();
+        let body = res.into_body().collect().await.unwrap().to_bytes();
+        (status, serde_json::from_slice(&body).unwrap_or(Value::Null))
+    }
+}
+
+/// Runs `op(i)` for `0..n` with `CONCURRENCY` workers; returns wall time and per-op latencies.
+async fn run<F, Fut>(n: usize, op: F) -> (Duration, Vec<Duration>)
+where
+    F: Fn(usize) -> Fut + Send + Sync + 'static,
+    Fut: std::future::Future<Output = ()> + Send,
+{
+    let op = Arc::new(op);
+    let next = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let started = Instant::now();
+    let workers: Vec<_> = (0..CONCURRENCY)
+        .map(|_| {
+            let (op, next) = (op.clone(), next.clone());
+            tokio::spawn(async move {
+                let mut lat = Vec::new();
+                loop {
+                    let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                    if i >= n {
+                        break lat;
+                    }
+                    let t = Instant::now();
+                    op(i).await;
+                    lat.push(t.elapsed());
+                }
+            })
+        })
+        .collect();
+    let mut all = Vec::with_capacity(n);
+    for w in workers {
+        all.extend(w.await.unwrap());
+    }
+    (started.elapsed(), all)
+}
+
+fn p99(lat: &mut [Duration]) -> Duration {
+    lat.sort();
+    lat.get((lat.len() * 99 / 100).min(lat.len().saturating_sub(1))).copied().unwrap_or_default()
+}
+
+fn ms(d: Duration) -> f64 {
+    d.as_secs_f64() * 1000.0
+}
+
+fn report(name: &str, sidecar: (Duration, Vec<Duration>), direct: (Duration, Vec<Duration>), calls: f64) {
+    let (sw, mut sl) = sidecar;
+    let (dw, mut dl) = direct;
+    let (sp, dp) = (p99(&mut sl), p99(&mut dl));
+    println!(
+        "{name:<22} sidecar {:>9.1} ms  direct {:>9.1} ms  ratio {:>5.2}x  p99 {:>7.2} / {:>7.2} ms  added p99 {:>6.2} ms  grafana calls/op {calls:.2}",
+        ms(sw),
+        ms(dw),
+        sw.as_secs_f64() / dw.as_secs_f64().max(1e-9),
+        ms(sp),
+        ms(dp),
+        ms(sp) - ms(dp),
+    );
+}
+
+fn calls_per_op(g: &EmulatorHandle, ops: usize) -> f64 {
+    g.call_count() as f64 / ops.max(1) as f64
+}
+
+fn main() {
+    let n: usize = std::env::var("USERS_BENCH_N").ok().and_then(|v| v.parse().ok()).unwrap_or(10_000);
+    let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build().unwrap();
+    rt.block_on(bench(n));
+}
+
+async fn bench(n: usize) {
+    let grafana =
+        Emulator::start(EmulatorOptions { brute_force_protection: false, ..EmulatorOptions::default() })
+            .await
+            .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let mut config = Config::default();
+    config.grafana.url = grafana.url();
+    config.scim.tokens = vec![Secret::new(TOKEN)];
+    config.store.url = Secret::new(format!("sqlite://{}", dir.path().join("bench.db").display()));
+    config.log.level = "warn".into();
+    let public = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let admin = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = public.local_addr().unwrap();
+    let listeners = scim_sidecar::Listeners { public, admin };
+    let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
+    let sidecar = tokio::spawn(scim_sidecar::run(config, listeners, async move {
+        let _ = stop_rx.await;
+    }));
+    let http: Http = Client::builder(TokioExecutor::new()).pool_max_idle_per_host(64).build_http();
+    let scim = Arc::new(Target {
+        http: http.clone(),
+        base: format!("http://{addr}/scim/v2"),
+        auth: format!("Bearer {TOKEN}"),
+    });
+    let direct = Arc::new(Target { http, base: grafana.url(), auth: grafana.admin_basic_auth() });
+    println!("users benchmark: N = {n}, {CONCURRENCY} concurrent clients, emulator + sidecar in-process (SQLite store)");
+
+    // Warm-up (connections, the sidecar's one-time settings read), then the measured phases.
+    let (s, _) = scim.send(Method::POST, "/Users", Some(&user("warm.scim"))).await;
+    assert_eq!(s, 201);
+    let (s, _) = direct.send(Method::POST, "/api/admin/users", Some(&grafana_user("warm.direct"))).await;
+    assert_eq!(s, 200);
+
+    grafana.reset_calls();
+    let t = scim.clone();
+    let sidecar_create = run(n, move |i| {
+        let t = t.clone();
+        async move {
+            let (s, _) = t.send(Method::POST, "/Users", Some(&user(&format!("s{i:06}")))).await;
+            assert_eq!(s, 201);
+        }
+    })
+    .await;
+    let create_calls = calls_per_op(&grafana, n);
+    let t = direct.clone();
+    let direct_create = run(n, move |i| {
+        let t = t.clone();
+        async move {
+            let (s, _) =
+                t.send(Method::POST, "/api/admin/users", Some(&grafana_user(&format!("d{i:06}")))).await;
+            assert_eq!(s, 200);
+        }
+    })
+    .await;
+    report("create", sidecar_create, direct_create, create_calls);
+
+    // Reads on a sample of the created users.
+    let sample = n.clamp(1, 2000);
+    let mut ids = Vec::with_capacity(sample);
+    for i in 0..sample {
+        let (_, b) = scim
+            .send(Method::GET, &format!("/Users?filter=userName%20eq%20%22s{i:06}%40bench.example%22"), None)
+            .await;
+        ids.push(b["Resources"][0]["id"].as_str().unwrap().to_string());
+    }
+    let ids = Arc::new(ids);
+    grafana.reset_calls();
+    let (t, ids2) = (scim.clone(), ids.clone());
+    let sidecar_get = run(sample, move |i| {
+        let (t, ids) = (t.clone(), ids2.clone());
+        async move {
+            assert_eq!(t.send(Method::GET, &format!("/Users/{}", ids[i]), None).await.0, 200);
+        }
+    })
+    .await;
+    let get_calls = calls_per_op(&grafana, sample);
+    let t = direct.clone();
+    let direct_get = run(sample, move |i| {
+        let t = t.clone();
+        async move {
+            assert_eq!(t.send(Method::GET, &format!("/api/users/{}", i + 3), None).await.0, 200);
+        }
+    })
+    .await;
+    report("get by id", sidecar_get, direct_get, get_calls);
+
+    grafana.reset_calls();
+    let t = scim.clone();
+    let sidecar_filter = run(sample, move |i| {
+        let t = t.clone();
+        async move {
+            let (_, b) = t
+                .send(
+                    Method::GET,
+                    &format!("/Users?filter=userName%20eq%20%22S{i:06}%40bench.example%22"),
+                    None,
+                )
+                .await;
+            assert_eq!(b["totalResults"], 1);
+        }
+    })
+    .await;
+    let filter_calls = calls_per_op(&grafana, sample);
+    let t = direct.clone();
+    let direct_filter = run(sample, move |i| {
+        let t = t.clone();
+        async move {
+            assert_eq!(
+                t.send(Method::GET, &format!("/api/users/lookup?loginOrEmail=d{i:06}%40bench.example"), None)
+                    .await
+                    .0,
+                200
+            );
+        }
+    })
+    .await;
+    report("userName eq filter", sidecar_filter, direct_filter, filter_calls);
+
+    let pages = (n / 100).clamp(1, 200);
+    grafana.reset_calls();
+    let t = scim.clone();
+    let sidecar_pages = run(pages, move |i| {
+        let t = t.clone();
+        async move {
+            let (_, b) =
+                t.send(Method::GET, &format!("/Users?startIndex={}&count=100", i * 100 + 1), None).await;
+            assert_eq!(b["Resources"].as_array().map(Vec::len), Some(100));
+        }
+    })
+    .await;
+    let page_calls = calls_per_op(&grafana, pages);
+    let t = direct.clone();
+    let direct_pages = run(pages, move |i| {
+        let t = t.clone();
+        async move {
+            let p = format!("/api/orgs/1/users/search?perpage=100&page={}", i + 1);
+            assert_eq!(t.send(Method::GET, &p, None).await.0, 200);
+        }
+    })
+    .await;
+    report("page of 100", sidecar_pages, direct_pages, page_calls);
+
+    let _ = stop_tx.send(());
+    let _ = sidecar.await;
+}
+
+fn user(name: &str) -> Value {
+    json!({
+        "schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"],
+        "userName": format!("{name}@bench.example"),
+        "externalId": format!("ext-{name}"),
+        "name": {"givenName": "Bench", "familyName": name},
+        "emails": [{"value": format!("{name}@bench.example"), "type": "work", "primary": true}],
+        "active": true
+    })
+}
+
+fn grafana_user(name: &str) -> Value {
+    json!({"login": format!("{name}@bench.example"), "email": format!("{name}@bench.example"), "name": name, "password": "Bench-password-1!", "orgId": 1})
+}

@@ -1,0 +1,114 @@
+//! Guard for SCIM-managed users: through the proxy, their login, email, name, password,
+//! enabled state and existence are changed only by the IdP (as Grafana Enterprise does for
+//! provisioned users). Org role changes stay allowed: roles are not SCIM's.
+//!
+//! Refused: `PUT /api/users/:id`, `PUT /api/admin/users/:id/password`,
+//! `POST /api/admin/users/:id/disable|enable`, `DELETE /api/admin/users/:id` (`:id` numeric or,
+//! from Grafana 11.4, a uid), and `PUT /api/user`, `PUT /api/user/password` when the caller
+//! (asked of Grafana with the caller's own credentials) is managed.
+
+use http::header::{AUTHORIZATION, COOKIE};
+use http::{HeaderMap, Method, Response, StatusCode};
+use tracing::warn;
+
+use crate::app::App;
+use crate::body::Body;
+
+const MESSAGE: &str = "User is managed by SCIM: change it in your identity provider";
+const MESSAGE_ID: &str = "scim-sidecar.managed-user";
+
+/// Who a guarded request is about.
+#[derive(Debug, PartialEq, Eq)]
+enum Subject<'a> {
+    Id(i64),
+    Uid(&'a str),
+    Caller,
+}
+
+/// The subject of `method path` when the route is guarded. Segments compare case-insensitively
+/// and empty segments are ignored, so `/API//users/7/` cannot slip past.
+fn subject<'a>(method: &Method, path: &'a str) -> Option<Subject<'a>> {
+    let segs: Vec<&str> = path.split('/').filter(|s| !s.is_empty()).collect();
+    let is = |i: usize, want: &str| segs.get(i).is_some_and(|s| s.eq_ignore_ascii_case(want));
+    if !is(0, "api") {
+        return None;
+    }
+    let user = |raw: &'a str| match raw.parse::<i64>() {
+        Ok(id) => Some(Subject::Id(id)),
+        Err(_) if raw.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_') => {
+            Some(Subject::Uid(raw))
+        }
+        Err(_) => None,
+    };
+    match (method.as_str(), segs.len()) {
+        ("PUT", 3) if is(1, "users") => user(segs[2]),
+        ("PUT", 2) if is(1, "user") => Some(Subject::Caller),
+        ("PUT", 3) if is(1, "user") && is(2, "password") => Some(Subject::Caller),
+        ("DELETE", 4) if is(1, "admin") && is(2, "users") => user(segs[3]),
+        ("PUT", 5) if is(1, "admin") && is(2, "users") && is(4, "password") => user(segs[3]),
+        ("POST", 5) if is(1, "admin") && is(2, "users") && (is(4, "disable") || is(4, "enable")) => {
+            user(segs[3])
+        }
+        _ => None,
+    }
+}
+
+/// The refusal, or `None` to let the request through.
+pub async fn check(app: &App, method: &Method, path: &str, headers: &HeaderMap) -> Option<Response<Body>> {
+    let subject = subject(method, path)?;
+    let store = &app.store;
+    let managed = match subject {
+        Subject::Id(id) => store.is_managed_grafana_user(id).await,
+        Subject::Uid(uid) => store.is_managed_grafana_uid(uid).await,
+        Subject::Caller => {
+            let me = app.grafana.current_user_as(headers.get(AUTHORIZATION), headers.get(COOKIE)).await;
+            match me {
+                Ok(p) => store.is_managed_grafana_user(p.id).await,
+                // Grafana itself answers the unauthenticated request.
+                Err(_) => return None,
+            }
+        }
+    };
+    match managed {
+        Ok(true) => Some(super::refusal(app, "user", StatusCode::FORBIDDEN, MESSAGE, MESSAGE_ID)),
+        Ok(false) => None,
+        Err(e) => {
+            // Fail closed: letting an edit through could silently fork Grafana from the IdP.
+            warn!(error = %e, "cannot tell whether a user is managed by scim");
+            Some(super::refusal(
+                app,
+                "user_unknown",
+                StatusCode::SERVICE_UNAVAILABLE,
+                "Cannot verify whether the user is managed by SCIM; try again",
+                "scim-sidecar.guard-unavailable",
+            ))
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn guarded_routes() {
+        let s = |m: Method, p: &'static str| subject(&m, p);
+        assert_eq!(s(Method::PUT, "/api/users/7"), Some(Subject::Id(7)));
+        assert_eq!(s(Method::PUT, "/API//users/7/"), Some(Subject::Id(7)));
+        assert_eq!(s(Method::PUT, "/api/users/abc-DEF"), Some(Subject::Uid("abc-DEF")));
+        assert_eq!(s(Method::DELETE, "/api/admin/users/7"), Some(Subject::Id(7)));
+        assert_eq!(s(Method::PUT, "/api/admin/users/7/password"), Some(Subject::Id(7)));
+        assert_eq!(s(Method::POST, "/api/admin/users/7/disable"), Some(Subject::Id(7)));
+        assert_eq!(s(Method::POST, "/api/admin/users/7/enable"), Some(Subject::Id(7)));
+        assert_eq!(s(Method::PUT, "/api/user"), Some(Subject::Caller));
+        assert_eq!(s(Method::PUT, "/api/user/password"), Some(Subject::Caller));
+        // Allowed: reads, org role changes, logout, other resources.
+        assert_eq!(s(Method::GET, "/api/users/7"), None);
+        assert_eq!(s(Method::PATCH, "/api/orgs/1/users/7"), None);
+        assert_eq!(s(Method::PATCH, "/api/org/users/7"), None);
+        assert_eq!(s(Method::POST, "/api/admin/users/7/logout"), None);
+        assert_eq!(s(Method::PUT, "/api/users/7/extra"), None);
+        assert_eq!(s(Method::PUT, "/api/teams/7"), None);
+        assert_eq!(s(Method::PUT, "/api/users/a%20b"), None);
+    }
+}

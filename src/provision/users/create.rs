@@ -1,0 +1,299 @@
+//! `POST /Users`: create, adopt or revive, in ordered idempotent steps under a per-userName lock.
+//!
+//! Order: store lookups (a live managed record → 409; a deleted one → revive), then Grafana by
+//! login, then by email (an unowned Grafana user is adopted, as Grafana does), else create in
+//! Grafana, and only then write the record. A crash after the Grafana create leaves a Grafana
+//! user the retried POST finds by login and adopts: never a duplicate, never a dangling record.
+
+use rand::Rng;
+use serde_json::Value;
+use tracing::info;
+
+use super::lifecycle::{cut_off, restore_access, save};
+use super::view::{
+    check_protected, grafana_error, present, store_error, stored_doc, text, view_from_profile,
+};
+use super::UsersState;
+use crate::config::Secret;
+use crate::grafana::model::UserProfile;
+use crate::provision::identity::new_scim_id;
+use crate::provision::translate::{differs, grafana_fields, GrafanaUserFields, GrafanaUserView};
+use crate::scim::error::ScimError;
+use crate::scim::projection::Projection;
+use crate::scim::resource::{canonicalize, location};
+use crate::scim::ResourceType;
+use crate::scim_api::context::{ScimContext, ScimRequest, ScimResponse};
+use crate::store::UserRecord;
+
+/// Handles `POST /Users`.
+pub async fn create(
+    ctx: &ScimContext<'_>,
+    state: &UsersState,
+    req: &ScimRequest,
+) -> Result<ScimResponse, ScimError> {
+    let body = req.body.as_ref().ok_or_else(|| ScimError::invalid_syntax("a User body is required"))?;
+    let projection = Projection::parse(req.query_param("attributes"), req.query_param("excludedAttributes"))?;
+    let doc = stored_doc(&canonicalize(ResourceType::User, body)?);
+    let user_name =
+        text(&doc, "userName").ok_or_else(|| ScimError::invalid_value("userName is required"))?.to_string();
+    let fields = grafana_fields(&doc);
+    check_protected(ctx, &fields.login, &fields.email)?;
+    let active = doc.get("active").and_then(Value::as_bool).unwrap_or(true);
+    let external_id = text(&doc, "externalId").map(str::to_string);
+    let store = &ctx.app.store;
+    let _lock = store
+        .lock(&format!("user:{}:{}", ctx.org_id, user_name.to_lowercase()))
+        .await
+        .map_err(|e| store_error(&e))?;
+
+    let by_name = store.user_by_user_name(ctx.org_id, &user_name).await.map_err(|e| store_error(&e))?;
+    let by_ext = match &external_id {
+        Some(x) => store.user_by_external_id(ctx.org_id, x).await.map_err(|e| store_error(&e))?,
+        None => None,
+    };
+    for rec in by_name.iter().chain(by_ext.iter()) {
+        if rec.managed && !rec.deleted {
+            return Err(ScimError::uniqueness(format!(
+                "a user with this {} already exists",
+                if by_name.as_ref().is_some_and(|r| r.scim_id == rec.scim_id) {
+                    "userName"
+                } else {
+                    "externalId"
+                }
+            )));
+        }
+    }
+    if let Some(deleted) = by_name.iter().chain(by_ext.iter()).find(|r| r.deleted).cloned() {
+        return revive(ctx, deleted, doc, &fields, active, &projection).await;
+    }
+
+    let g = &ctx.app.grafana;
+    let mut found = g.lookup_user(&fields.login).await.map_err(|e| grafana_error(&e))?;
+    if found.is_none() && !fields.email.eq_ignore_ascii_case(&fields.login) {
+        found = g.lookup_user(&fields.email).await.map_err(|e| grafana_error(&e))?;
+    }
+    let mut fresh = false;
+    let view = match found {
+        Some(profile) => adopt(ctx, &profile, &fields).await?,
+        None => match create_in_grafana(ctx, state, &fields).await? {
+            Some(view) => {
+                fresh = true;
+                view
+            }
+            // Taken between the lookup and the create (or by a lost earlier attempt): adopt it.
+            None => {
+                let profile = match g.lookup_user(&fields.login).await.map_err(|e| grafana_error(&e))? {
+                    Some(p) => p,
+                    None => g
+                        .lookup_user(&fields.email)
+                        .await
+                        .map_err(|e| grafana_error(&e))?
+                        .ok_or_else(|| ScimError::uniqueness("Grafana refused the login or email"))?,
+                };
+                adopt(ctx, &profile, &fields).await?
+            }
+        },
+    };
+
+    let now = chrono::Utc::now();
+    // A user Grafana just created cannot have a record yet.
+    let existing = if fresh {
+        None
+    } else {
+        store.user_by_grafana_id(ctx.org_id, view.id).await.map_err(|e| store_error(&e))?
+    };
+    let mut rec = UserRecord {
+        scim_id: existing.as_ref().map_or_else(new_scim_id, |r| r.scim_id.clone()),
+        org_id: ctx.org_id,
+        grafana_user_id: view.id,
+        grafana_uid: view.uid.clone(),
+        user_name,
+        external_id,
+        email: Some(fields.email.to_lowercase()),
+        active: true,
+        deleted: false,
+        managed: true,
+        attributes: doc,
+        restore: None,
+        created: existing.as_ref().map_or(now, |r| r.created),
+        last_modified: now,
+        version: existing.as_ref().map_or(1, |r| r.version),
+    };
+    match &existing {
+        // An unmanaged sighting of this Grafana user: it keeps its id and becomes managed.
+        Some(_) => save(ctx, &mut rec).await?,
+        None => store.insert_user(&rec).await.map_err(|e| store_error(&e))?,
+    }
+    if !active {
+        cut_off(ctx, &mut rec, &view, false).await?;
+        save(ctx, &mut rec).await?;
+    }
+    Ok(created(ctx, &rec, &view, &projection))
+}
+
+fn created(
+    ctx: &ScimContext<'_>,
+    rec: &UserRecord,
+    view: &GrafanaUserView,
+    projection: &Projection,
+) -> ScimResponse {
+    let shown = present(ctx, rec, Some(view));
+    let body = projection.apply(ResourceType::User, &shown.body);
+    ScimResponse::created(body, location(&ctx.base_url, ResourceType::User, &rec.scim_id))
+        .with_etag(shown.etag)
+}
+
+/// Takes over an existing Grafana user: refuses one another SCIM identity owns, makes sure it
+/// is a member of the org, and aligns its fields (one update, only when they differ).
+async fn adopt(
+    ctx: &ScimContext<'_>,
+    profile: &UserProfile,
+    fields: &GrafanaUserFields,
+) -> Result<GrafanaUserView, ScimError> {
+    check_protected(ctx, &profile.login, &profile.email)?;
+    let owner =
+        ctx.app.store.user_by_grafana_id(ctx.org_id, profile.id).await.map_err(|e| store_error(&e))?;
+    if owner.is_some_and(|r| r.managed && !r.deleted) {
+        return Err(ScimError::uniqueness(
+            "the Grafana user with this login or email belongs to another SCIM user",
+        ));
+    }
+    let g = &ctx.app.grafana;
+    g.add_org_user(ctx.org_id, &profile.login, &ctx.app.config.scim.default_role)
+        .await
+        .map_err(|e| grafana_error(&e))?;
+    let mut view = view_from_profile(profile);
+    if differs(&view, fields) {
+        push_fields(ctx, &mut view, fields).await?;
+    }
+    info!(grafana_user = profile.id, "adopted an existing grafana user");
+    Ok(view)
+}
+
+/// One `PUT /api/users/:id` with login, email and name together. Grafana refuses it for users
+/// who signed in through SAML: the SCIM record still changes and Grafana converges at the next
+/// SAML login (counted in `deferred_updates`).
+pub async fn push_fields(
+    ctx: &ScimContext<'_>,
+    view: &mut GrafanaUserView,
+    fields: &GrafanaUserFields,
+) -> Result<(), ScimError> {
+    let name = if fields.name.is_empty() { view.name.clone() } else { fields.name.clone() };
+    match ctx.app.grafana.update_user(view.id, &fields.login, &fields.email, &name).await {
+        Ok(()) => {
+            view.login = fields.login.clone();
+            view.email = fields.email.clone();
+            view.name = name;
+            Ok(())
+        }
+        Err(e) if e.is_forbidden() => {
+            ctx.app.metrics.deferred_updates.inc();
+            info!(
+                grafana_user = view.id,
+                "grafana refuses profile updates for this external user: deferred to its next saml login"
+            );
+            Ok(())
+        }
+        Err(e) => Err(grafana_error(&e)),
+    }
+}
+
+/// Creates the Grafana user with a random password nobody knows (people sign in through SAML).
+/// `None` when Grafana says the login or email is taken.
+async fn create_in_grafana(
+    ctx: &ScimContext<'_>,
+    state: &UsersState,
+    fields: &GrafanaUserFields,
+) -> Result<Option<GrafanaUserView>, ScimError> {
+    let g = &ctx.app.grafana;
+    let password = Secret::new(random_password());
+    let created =
+        match g.create_user(&fields.login, &fields.email, &fields.name, &password, Some(ctx.org_id)).await {
+            Ok(c) => c,
+            Err(e) if e.is_conflict() => return Ok(None),
+            Err(e) => return Err(grafana_error(&e)),
+        };
+    // Grafana puts the new user in `orgId` with its auto-assign role; only a different default
+    // role (or another org when auto-assign is off) costs another call.
+    let auto = state.auto_assign(ctx).await;
+    let role = &ctx.app.config.scim.default_role;
+    match auto {
+        Some((true, auto_role)) if auto_role.eq_ignore_ascii_case(role) => {}
+        Some((true, _)) => {
+            g.update_org_user_role(ctx.org_id, created.id, role).await.map_err(|e| grafana_error(&e))?;
+        }
+        _ => {
+            g.add_org_user(ctx.org_id, &fields.login, role).await.map_err(|e| grafana_error(&e))?;
+        }
+    }
+    Ok(Some(GrafanaUserView {
+        id: created.id,
+        uid: created.uid.clone().filter(|u| !u.is_empty()),
+        login: fields.login.clone(),
+        email: fields.email.clone(),
+        name: fields.name.clone(),
+        disabled: false,
+    }))
+}
+
+/// A later create with the userName or externalId of a DELETEd user brings it back.
+async fn revive(
+    ctx: &ScimContext<'_>,
+    mut rec: UserRecord,
+    doc: Value,
+    fields: &GrafanaUserFields,
+    active: bool,
+    projection: &Projection,
+) -> Result<ScimResponse, ScimError> {
+    let Some(mut view) = super::view::grafana_user(ctx, rec.grafana_user_id).await? else {
+        // The Grafana user is gone: drop the stale record and let the IdP retry a fresh create.
+        super::view::forget(ctx, &rec).await;
+        return Err(ScimError::service_unavailable("stale record removed; retry the request"));
+    };
+    check_protected(ctx, &view.login, &view.email)?;
+    if differs(&view, fields) {
+        push_fields(ctx, &mut view, fields).await?;
+    }
+    rec.user_name = text(&doc, "userName").unwrap_or(&fields.login).to_string();
+    rec.external_id = text(&doc, "externalId").map(str::to_string);
+    rec.email = Some(fields.email.to_lowercase());
+    rec.attributes = doc;
+    rec.deleted = false;
+    rec.managed = true;
+    if active {
+        restore_access(ctx, &mut rec, &view).await?;
+    }
+    save(ctx, &mut rec).await?;
+    Ok(created(ctx, &rec, &view, projection))
+}
+
+/// 40 characters with upper, lower, digit and symbol (passes Grafana's strong password policy).
+pub fn random_password() -> String {
+    const LOWER: &[u8] = b"abcdefghijkmnopqrstuvwxyz";
+    const UPPER: &[u8] = b"ABCDEFGHJKLMNPQRSTUVWXYZ";
+    const DIGIT: &[u8] = b"23456789";
+    const SYMBOL: &[u8] = b"!#%+-=?@^_~";
+    let mut rng = rand::rng();
+    let mut pick = |set: &[u8]| char::from(set[rng.random_range(0..set.len())]);
+    let mut out: String = [UPPER, LOWER, DIGIT, SYMBOL].iter().map(|s| pick(s)).collect();
+    let all: Vec<u8> = [LOWER, UPPER, DIGIT, SYMBOL].concat();
+    while out.len() < 40 {
+        out.push(pick(&all));
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn passwords_are_long_and_mixed() {
+        let a = super::random_password();
+        let b = super::random_password();
+        assert_ne!(a, b);
+        assert_eq!(a.len(), 40);
+        assert!(a.chars().any(|c| c.is_ascii_uppercase()));
+        assert!(a.chars().any(|c| c.is_ascii_lowercase()));
+        assert!(a.chars().any(|c| c.is_ascii_digit()));
+        assert!(a.chars().any(|c| !c.is_ascii_alphanumeric()));
+    }
+}

@@ -1,0 +1,271 @@
+//! `GET /Users/{id}`, `GET /Users` and `POST /Users/.search`.
+//!
+//! Visible users are the members of the namespace's org (Grafana's org-user search, which leaves
+//! out service accounts) plus managed users removed from the org on deactivation ("detached").
+//! Paging follows Grafana's order (login ascending) and then the detached users, so a page costs
+//! at most two Grafana searches whatever the total. Indexed filters (`plan`) cost one store
+//! lookup plus at most one Grafana call per candidate; other valid filters are evaluated over a
+//! bounded scan of the org (at most `max_results × SCAN_FACTOR` users, else `tooMany`).
+
+use std::collections::HashSet;
+
+use serde_json::Value;
+
+use super::view::{grafana_error, grafana_user, load, present, store_error, view_from_org_user};
+use crate::provision::identity::ensure_user_records;
+use crate::provision::translate::GrafanaUserView;
+use crate::scim::error::ScimError;
+use crate::scim::etag::if_none_match;
+use crate::scim::filter::{matches, plan, validate, Filter, LookupKey, Plan};
+use crate::scim::list::{page, ListQuery, ListResponse, SearchRequest};
+use crate::scim::projection::Projection;
+use crate::scim::ResourceType;
+use crate::scim_api::context::{ScimContext, ScimRequest, ScimResponse};
+use crate::store::UserRecord;
+
+/// A scan looks at no more than this many times `max_results` org users.
+pub const SCAN_FACTOR: usize = 10;
+/// Grafana page size for scans and exact-match searches.
+const SEARCH_PAGE: u32 = 1000;
+
+/// `GET /Users/{id}`: one store read and one Grafana read (to notice users deleted in Grafana).
+pub async fn get(ctx: &ScimContext<'_>, id: &str, req: &ScimRequest) -> Result<ScimResponse, ScimError> {
+    let projection = Projection::parse(req.query_param("attributes"), req.query_param("excludedAttributes"))?;
+    let (rec, view) = load(ctx, id).await?;
+    let shown = present(ctx, &rec, Some(&view));
+    if if_none_match(req.if_none_match.as_deref(), &shown.etag) {
+        return Ok(ScimResponse::not_modified(shown.etag));
+    }
+    Ok(ScimResponse::ok(projection.apply(ResourceType::User, &shown.body)).with_etag(shown.etag))
+}
+
+/// `GET /Users` and `POST /Users/.search`.
+pub async fn list(ctx: &ScimContext<'_>, req: &ScimRequest, search: bool) -> Result<ScimResponse, ScimError> {
+    let max = ctx.app.config.scim.max_results.max(1);
+    let query = if search {
+        let body =
+            req.body.as_ref().ok_or_else(|| ScimError::invalid_syntax("a SearchRequest body is required"))?;
+        SearchRequest::parse(body, max)?
+    } else {
+        ListQuery::from_query_pairs(req.query.iter().map(|(k, v)| (k.as_str(), v.as_str())), max)?
+    };
+    let projection = query.projection()?;
+    let count = query.count.unwrap_or(ctx.app.config.scim.default_page_size.min(max));
+    let (total, items) = match &query.filter {
+        None => unfiltered_page(ctx, query.start_index, count).await?,
+        Some(f) => {
+            validate(ResourceType::User, f)?;
+            let all = filtered(ctx, f, max).await?;
+            (all.len(), page(&all, query.start_index, count).to_vec())
+        }
+    };
+    let resources = items.iter().map(|r| projection.apply(ResourceType::User, r)).collect();
+    Ok(ScimResponse::ok(ListResponse::new(total, query.start_index, resources)))
+}
+
+/// Presents org-search hits (records are created for users seen for the first time); hidden
+/// (SCIM-deleted) users are left out.
+async fn present_hits(ctx: &ScimContext<'_>, views: &[GrafanaUserView]) -> Result<Vec<Value>, ScimError> {
+    let records =
+        ensure_user_records(ctx.app.store.as_ref(), ctx.org_id, views).await.map_err(|e| store_error(&e))?;
+    Ok(views
+        .iter()
+        .filter_map(|v| records.get(&v.id).filter(|r| !r.deleted).map(|r| present(ctx, r, Some(v)).body))
+        .collect())
+}
+
+/// A window of the visible users without a filter: Grafana's org listing (one or two pages of
+/// `count`) followed by the detached users from the store.
+async fn unfiltered_page(
+    ctx: &ScimContext<'_>,
+    start_index: usize,
+    count: usize,
+) -> Result<(usize, Vec<Value>), ScimError> {
+    let g = &ctx.app.grafana;
+    let store = &ctx.app.store;
+    let offset = start_index.max(1) - 1;
+    let per = count.max(1);
+    let first_page = offset / per + 1;
+    let first = g
+        .search_org_users(ctx.org_id, "", to_u32(first_page), to_u32(per))
+        .await
+        .map_err(|e| grafana_error(&e))?;
+    let in_grafana = usize::try_from(first.total_count.max(0)).unwrap_or(0);
+    let detached =
+        usize::try_from(store.count_users_detached(ctx.org_id).await.map_err(|e| store_error(&e))?.max(0))
+            .unwrap_or(0);
+    let total = in_grafana + detached;
+    if count == 0 {
+        return Ok((total, Vec::new()));
+    }
+    let mut views: Vec<GrafanaUserView> = first.org_users.iter().map(view_from_org_user).collect();
+    let skip = offset - (first_page - 1) * per;
+    if skip > 0 && (first_page * per) < in_grafana {
+        let second = g
+            .search_org_users(ctx.org_id, "", to_u32(first_page + 1), to_u32(per))
+            .await
+            .map_err(|e| grafana_error(&e))?;
+        views.extend(second.org_users.iter().map(view_from_org_user));
+    }
+    let window: Vec<GrafanaUserView> = views.into_iter().skip(skip).take(count).collect();
+    let mut items = present_hits(ctx, &window).await?;
+    if offset + count > in_grafana && detached > 0 {
+        let from = offset.saturating_sub(in_grafana);
+        let want = count - window.len().min(count);
+        let recs = store
+            .users_detached(ctx.org_id, to_i64(from), to_i64(want))
+            .await
+            .map_err(|e| store_error(&e))?;
+        items.extend(recs.iter().map(|r| present(ctx, r, None).body));
+    }
+    Ok((total, items))
+}
+
+fn to_u32(n: usize) -> u32 {
+    u32::try_from(n).unwrap_or(u32::MAX)
+}
+
+fn to_i64(n: usize) -> i64 {
+    i64::try_from(n).unwrap_or(i64::MAX)
+}
+
+/// Every visible user matching `f`, in a stable order.
+async fn filtered(ctx: &ScimContext<'_>, f: &Filter, max: usize) -> Result<Vec<Value>, ScimError> {
+    let candidates = match plan(ResourceType::User, f) {
+        Plan::Lookup { key, .. } => lookup(ctx, &key).await?,
+        Plan::LookupAny(keys) => {
+            let mut all = Vec::new();
+            for key in &keys {
+                all.extend(lookup(ctx, key).await?);
+            }
+            all
+        }
+        Plan::Scan => return scan(ctx, f, max).await,
+    };
+    let mut seen = HashSet::new();
+    let mut out = Vec::new();
+    for doc in candidates {
+        let id = doc.get("id").and_then(Value::as_str).unwrap_or_default().to_string();
+        if !seen.insert(id) {
+            continue;
+        }
+        // The whole filter, not only the residual: a managed user's stored userName or email can
+        // differ from Grafana's copy the search matched on (deferred updates).
+        if matches(f, ResourceType::User, &doc)? {
+            out.push(doc);
+        }
+    }
+    Ok(out)
+}
+
+/// The presented users an indexed key names (before any residual filter).
+async fn lookup(ctx: &ScimContext<'_>, key: &LookupKey) -> Result<Vec<Value>, ScimError> {
+    let store = &ctx.app.store;
+    let org = ctx.org_id;
+    match key {
+        LookupKey::Id(id) => match load(ctx, id).await {
+            Ok((rec, view)) => Ok(vec![present(ctx, &rec, Some(&view)).body]),
+            Err(e) if e.status == 404 => Ok(Vec::new()),
+            Err(e) => Err(e),
+        },
+        LookupKey::UserName(name) => {
+            match store.user_by_user_name(org, name).await.map_err(|e| store_error(&e))? {
+                Some(rec) if rec.deleted => Ok(Vec::new()),
+                Some(rec) if rec.managed => confirmed(ctx, rec).await,
+                _ => search_exact(ctx, name, |v| v.login.eq_ignore_ascii_case(name)).await,
+            }
+        }
+        LookupKey::ExternalId(x) => {
+            match store.user_by_external_id(org, x).await.map_err(|e| store_error(&e))? {
+                Some(rec) if !rec.deleted => confirmed(ctx, rec).await,
+                _ => Ok(Vec::new()),
+            }
+        }
+        LookupKey::Email(email) => {
+            let mut out = search_exact(ctx, email, |v| v.email.eq_ignore_ascii_case(email)).await?;
+            let known: HashSet<String> =
+                out.iter().filter_map(|d| d.get("id").and_then(Value::as_str)).map(str::to_string).collect();
+            // Managed users whose Grafana email lags (deferred update) are found by their record.
+            for rec in store.users_by_email(email).await.map_err(|e| store_error(&e))? {
+                if rec.org_id == org && rec.managed && !rec.deleted && !known.contains(&rec.scim_id) {
+                    out.extend(confirmed(ctx, rec).await?);
+                }
+            }
+            Ok(out)
+        }
+        LookupKey::DisplayName(_) => Err(ScimError::invalid_filter("displayName lookups apply to Groups")),
+    }
+}
+
+/// A stored record, presented after Grafana confirms the user still exists.
+async fn confirmed(ctx: &ScimContext<'_>, rec: UserRecord) -> Result<Vec<Value>, ScimError> {
+    match grafana_user(ctx, rec.grafana_user_id).await? {
+        Some(view) => Ok(vec![present(ctx, &rec, Some(&view)).body]),
+        None => {
+            super::view::forget(ctx, &rec).await;
+            Ok(Vec::new())
+        }
+    }
+}
+
+/// One org-scoped Grafana search; hits are compared exactly here (the query is a substring
+/// match with SQL wildcards, grafana-api §13.7).
+async fn search_exact(
+    ctx: &ScimContext<'_>,
+    text: &str,
+    keep: impl Fn(&GrafanaUserView) -> bool,
+) -> Result<Vec<Value>, ScimError> {
+    let hits = ctx
+        .app
+        .grafana
+        .search_org_users(ctx.org_id, text, 1, SEARCH_PAGE)
+        .await
+        .map_err(|e| grafana_error(&e))?;
+    let views: Vec<GrafanaUserView> =
+        hits.org_users.iter().map(view_from_org_user).filter(|v| keep(v)).collect();
+    present_hits(ctx, &views).await
+}
+
+/// Evaluates `f` over every visible user, refusing orgs larger than the scan bound and result
+/// sets larger than `max_results`.
+async fn scan(ctx: &ScimContext<'_>, f: &Filter, max: usize) -> Result<Vec<Value>, ScimError> {
+    let bound = max.saturating_mul(SCAN_FACTOR);
+    let g = &ctx.app.grafana;
+    let mut out = Vec::new();
+    let mut page_no = 1u32;
+    loop {
+        let hits =
+            g.search_org_users(ctx.org_id, "", page_no, SEARCH_PAGE).await.map_err(|e| grafana_error(&e))?;
+        if usize::try_from(hits.total_count).unwrap_or(usize::MAX) > bound {
+            return Err(ScimError::too_many(format!(
+                "this filter needs a scan of more than {bound} users; filter on userName, externalId, id or emails with eq"
+            )));
+        }
+        let views: Vec<GrafanaUserView> = hits.org_users.iter().map(view_from_org_user).collect();
+        for doc in present_hits(ctx, &views).await? {
+            if matches(f, ResourceType::User, &doc)? {
+                out.push(doc);
+            }
+        }
+        if out.len() > max {
+            return Err(ScimError::too_many(format!("more than {max} users match; narrow the filter")));
+        }
+        let seen = (page_no as usize) * (SEARCH_PAGE as usize);
+        if hits.org_users.is_empty() || seen >= usize::try_from(hits.total_count).unwrap_or(0) {
+            break;
+        }
+        page_no += 1;
+    }
+    let detached =
+        ctx.app.store.users_detached(ctx.org_id, 0, to_i64(bound)).await.map_err(|e| store_error(&e))?;
+    for rec in &detached {
+        let doc = present(ctx, rec, None).body;
+        if matches(f, ResourceType::User, &doc)? {
+            out.push(doc);
+        }
+    }
+    if out.len() > max {
+        return Err(ScimError::too_many(format!("more than {max} users match; narrow the filter")));
+    }
+    Ok(out)
+}

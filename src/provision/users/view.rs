@@ -1,0 +1,178 @@
+//! Presentation and shared plumbing of the Users handlers: the SCIM representation of a record,
+//! error mapping, protected-user checks and the few Grafana/store steps every operation shares.
+//!
+//! It decides nothing about lifecycle (see `lifecycle`) and never writes Grafana.
+
+use serde_json::{json, Value};
+use tracing::warn;
+
+use crate::grafana::model::{OrgUser, UserProfile};
+use crate::grafana::GrafanaError;
+use crate::provision::translate::{derived_user_doc, GrafanaUserView};
+use crate::scim::error::ScimError;
+use crate::scim::etag::weak_etag;
+use crate::scim::resource::{location, with_schemas, Meta};
+use crate::scim::ResourceType;
+use crate::scim_api::context::ScimContext;
+use crate::store::{StoreError, UserRecord};
+
+/// One resource as served: the body (with `meta`) and its weak ETag.
+pub struct Presented {
+    pub body: Value,
+    pub etag: String,
+}
+
+/// The SCIM representation of `rec`. Unmanaged users (SCIM never wrote them) are shown from
+/// Grafana's current copy when one is at hand; managed users from the stored document, which is
+/// the source of truth (Grafana converges to it).
+pub fn present(ctx: &ScimContext<'_>, rec: &UserRecord, view: Option<&GrafanaUserView>) -> Presented {
+    let (mut doc, active) = match view {
+        Some(v) if !rec.managed => (derived_user_doc(v), !v.disabled),
+        _ => (rec.attributes.clone(), rec.active),
+    };
+    if let Some(map) = doc.as_object_mut() {
+        map.remove("meta");
+        map.remove("password");
+        map.insert("id".into(), json!(rec.scim_id));
+        map.insert("active".into(), json!(active));
+    }
+    let mut body = with_schemas(ResourceType::User, &doc);
+    let etag = weak_etag(&body);
+    let meta = Meta {
+        resource_type: ResourceType::User,
+        created: rec.created,
+        last_modified: rec.last_modified,
+        location: location(&ctx.base_url, ResourceType::User, &rec.scim_id),
+        version: Some(etag.clone()),
+    };
+    if let Some(map) = body.as_object_mut() {
+        map.insert("meta".into(), meta.to_value());
+    }
+    Presented { body, etag }
+}
+
+pub fn view_from_profile(p: &UserProfile) -> GrafanaUserView {
+    GrafanaUserView {
+        id: p.id,
+        uid: p.uid.clone().filter(|u| !u.is_empty()),
+        login: p.login.clone(),
+        email: p.email.clone(),
+        name: p.name.clone(),
+        disabled: p.is_disabled,
+    }
+}
+
+pub fn view_from_org_user(u: &OrgUser) -> GrafanaUserView {
+    GrafanaUserView {
+        id: u.user_id,
+        uid: u.uid.clone().filter(|x| !x.is_empty()),
+        login: u.login.clone(),
+        email: u.email.clone(),
+        name: u.name.clone(),
+        disabled: u.is_disabled,
+    }
+}
+
+/// What the IdP is told when Grafana fails. 5xx from the sidecar count toward Entra's
+/// quarantine, so only real upstream failures become 502/503/504.
+pub fn grafana_error(e: &GrafanaError) -> ScimError {
+    if e.is_timeout() {
+        return ScimError::gateway_timeout("Grafana did not answer in time");
+    }
+    if e.is_transport() {
+        return ScimError::service_unavailable("Grafana is unreachable");
+    }
+    match e.status().map(|s| s.as_u16()) {
+        Some(409 | 412) => ScimError::uniqueness("Grafana already has a user with this login or email"),
+        Some(status) => {
+            warn!(status, error = %e, "unexpected grafana answer");
+            ScimError::bad_gateway(format!("Grafana answered {status}"))
+        }
+        None => ScimError::bad_gateway("unexpected answer from Grafana"),
+    }
+}
+
+pub fn store_error(e: &StoreError) -> ScimError {
+    match e {
+        StoreError::Conflict { .. } => ScimError::uniqueness("userName or externalId is already in use"),
+        StoreError::NotFound => ScimError::not_found("user not found"),
+        other => {
+            warn!(error = %other, "mapping store failure");
+            ScimError::service_unavailable("the mapping store is unavailable")
+        }
+    }
+}
+
+/// The sidecar's own Grafana credential and `[scim] protected_users` are never modified
+/// through SCIM.
+pub fn is_protected(ctx: &ScimContext<'_>, login: &str, email: &str) -> bool {
+    let cfg = &ctx.app.config;
+    let eq = |a: &str, b: &str| !a.is_empty() && a.trim().eq_ignore_ascii_case(b.trim());
+    eq(login, &cfg.grafana.user) || cfg.scim.protected_users.iter().any(|p| eq(login, p) || eq(email, p))
+}
+
+pub fn check_protected(ctx: &ScimContext<'_>, login: &str, email: &str) -> Result<(), ScimError> {
+    if is_protected(ctx, login, email) {
+        return Err(ScimError::forbidden("this user is protected and cannot be modified through SCIM"));
+    }
+    Ok(())
+}
+
+/// SCIM ids are UUIDs: anything else is unknown without asking the store or Grafana.
+pub fn is_scim_id(id: &str) -> bool {
+    id.len() == 36 && uuid::Uuid::parse_str(id).is_ok()
+}
+
+/// A canonical document as the store keeps it: no `id`/`meta`/`schemas`, and never `password`
+/// (users sign in through SAML; a password sent by the IdP is dropped, not stored or forwarded).
+pub fn stored_doc(canonical: &Value) -> Value {
+    let mut doc = crate::provision::identity::stored_attributes(canonical);
+    if let Some(map) = doc.as_object_mut() {
+        map.retain(|k, _| !k.eq_ignore_ascii_case("password"));
+    }
+    doc
+}
+
+/// The string attribute `name` of a canonical document, trimmed, when non-empty.
+pub fn text<'a>(doc: &'a Value, name: &str) -> Option<&'a str> {
+    doc.get(name).and_then(Value::as_str).map(str::trim).filter(|s| !s.is_empty())
+}
+
+/// The Grafana user behind a record, or `None` when it was deleted in Grafana.
+pub async fn grafana_user(ctx: &ScimContext<'_>, id: i64) -> Result<Option<GrafanaUserView>, ScimError> {
+    match ctx.app.grafana.get_user(id).await {
+        Ok(p) => Ok(Some(view_from_profile(&p))),
+        Err(e) if e.is_not_found() => Ok(None),
+        Err(e) => Err(grafana_error(&e)),
+    }
+}
+
+/// A visible record and its Grafana user. Records of users deleted in Grafana are dropped
+/// (the user is gone; a later create starts afresh).
+pub async fn load(ctx: &ScimContext<'_>, id: &str) -> Result<(UserRecord, GrafanaUserView), ScimError> {
+    if !is_scim_id(id) {
+        return Err(ScimError::not_found(format!("no user with id {id:?}")));
+    }
+    let store = &ctx.app.store;
+    let rec = store
+        .get_user(ctx.org_id, id)
+        .await
+        .map_err(|e| store_error(&e))?
+        .filter(|r| !r.deleted)
+        .ok_or_else(|| ScimError::not_found(format!("no user with id {id:?}")))?;
+    match grafana_user(ctx, rec.grafana_user_id).await? {
+        Some(view) => Ok((rec, view)),
+        None => {
+            forget(ctx, &rec).await;
+            Err(ScimError::not_found(format!("no user with id {id:?}")))
+        }
+    }
+}
+
+/// Drops the record of a user deleted in Grafana behind the sidecar's back.
+pub async fn forget(ctx: &ScimContext<'_>, rec: &UserRecord) {
+    match ctx.app.store.delete_user_record(rec.org_id, &rec.scim_id).await {
+        Ok(()) | Err(StoreError::NotFound) => {}
+        Err(e) => warn!(error = %e, "cannot drop the record of a user deleted in grafana"),
+    }
+}
