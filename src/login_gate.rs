@@ -132,7 +132,8 @@ impl LoginGate {
     /// The settings in force now: `[saml_gate]`, then the cached policy report's view of
     /// Grafana (asked for only when some value is unset), then Grafana's defaults.
     pub async fn settings(&self) -> (GateSettings, Option<Arc<crate::policy::PolicyReport>>) {
-        let report = if settings::needs_grafana(&self.config) { Some(self.policy.report().await) } else { None };
+        let report =
+            if settings::needs_grafana(&self.config) { Some(self.policy.report().await) } else { None };
         let resolved = settings::resolve(&self.config, &self.grafana_url, report.as_ref().map(|r| &r.saml));
         (resolved, report)
     }
@@ -262,11 +263,7 @@ pub fn read_identity(facts: &verify::Facts, names: &AttributeNames) -> Identity 
     let login = attr(&names.login.value);
     let email = attr(&names.email.value);
     let (login, email) = (login.clone().or_else(|| email.clone()), email.or(login));
-    Identity {
-        external_uid: attr(&names.external_uid.value),
-        login,
-        email: email.map(|e| e.to_lowercase()),
-    }
+    Identity { external_uid: attr(&names.external_uid.value), login, email: email.map(|e| e.to_lowercase()) }
 }
 
 /// The configured metadata source, or Grafana's settings when none is configured.

@@ -46,8 +46,12 @@ pub struct Sourced {
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(tag = "source", rename_all = "snake_case")]
 pub enum IdpPlan {
-    ConfigUrl { url: String },
-    ConfigFile { path: PathBuf },
+    ConfigUrl {
+        url: String,
+    },
+    ConfigFile {
+        path: PathBuf,
+    },
     ConfigXml,
     /// Grafana's SAML settings (`setting` names the key).
     Grafana(IdpMetadataSetting),
@@ -83,7 +87,9 @@ pub fn needs_grafana(cfg: &SamlGateConfig) -> bool {
         || cfg.login_attribute.is_none()
         || cfg.email_attribute.is_none()
         || cfg.audience.is_none()
-        || (cfg.idp_metadata_url.is_none() && cfg.idp_metadata_file.is_none() && cfg.idp_metadata_xml.is_none())
+        || (cfg.idp_metadata_url.is_none()
+            && cfg.idp_metadata_file.is_none()
+            && cfg.idp_metadata_xml.is_none())
 }
 
 fn pick(configured: Option<&String>, grafana: Option<&str>, default: &str) -> Sourced {
@@ -98,11 +104,24 @@ fn pick(configured: Option<&String>, grafana: Option<&str>, default: &str) -> So
 
 /// Resolves every setting: `[saml_gate]` → Grafana (`saml`, when observed) → Grafana's default.
 pub fn resolve(cfg: &SamlGateConfig, grafana_url: &str, saml: Option<&SamlState>) -> GateSettings {
-    let uid_from_grafana = saml.filter(|s| s.external_uid_attribute_named).map(|s| s.external_uid_attribute.as_str());
+    let uid_from_grafana =
+        saml.filter(|s| s.external_uid_attribute_named).map(|s| s.external_uid_attribute.as_str());
     let attributes = AttributeNames {
-        external_uid: pick(cfg.external_uid_attribute.as_ref(), uid_from_grafana, DEFAULT_EXTERNAL_UID_ATTRIBUTE),
-        login: pick(cfg.login_attribute.as_ref(), saml.and_then(|s| s.login_attribute.as_deref()), DEFAULT_MAIL_ATTRIBUTE),
-        email: pick(cfg.email_attribute.as_ref(), saml.and_then(|s| s.email_attribute.as_deref()), DEFAULT_MAIL_ATTRIBUTE),
+        external_uid: pick(
+            cfg.external_uid_attribute.as_ref(),
+            uid_from_grafana,
+            DEFAULT_EXTERNAL_UID_ATTRIBUTE,
+        ),
+        login: pick(
+            cfg.login_attribute.as_ref(),
+            saml.and_then(|s| s.login_attribute.as_deref()),
+            DEFAULT_MAIL_ATTRIBUTE,
+        ),
+        email: pick(
+            cfg.email_attribute.as_ref(),
+            saml.and_then(|s| s.email_attribute.as_deref()),
+            DEFAULT_MAIL_ATTRIBUTE,
+        ),
     };
     let base = grafana_url.trim_end_matches('/');
     let grafana_sp = saml.and_then(|s| Some((s.sp_entity_id.clone()?, s.acs_url.clone()?)));
@@ -112,11 +131,15 @@ pub fn resolve(cfg: &SamlGateConfig, grafana_url: &str, saml: Option<&SamlState>
                 Some(root) => format!("{root}{}", cfg.acs_path),
                 None => format!("{base}{}", cfg.acs_path),
             };
-            (Sourced { value: audience.clone(), origin: Origin::Config }, Sourced { value: acs, origin: Origin::Config })
+            (
+                Sourced { value: audience.clone(), origin: Origin::Config },
+                Sourced { value: acs, origin: Origin::Config },
+            )
         }
-        (None, Some((entity, acs))) => {
-            (Sourced { value: entity, origin: Origin::Grafana }, Sourced { value: acs, origin: Origin::Grafana })
-        }
+        (None, Some((entity, acs))) => (
+            Sourced { value: entity, origin: Origin::Grafana },
+            Sourced { value: acs, origin: Origin::Grafana },
+        ),
         (None, None) => (
             Sourced { value: format!("{base}/saml/metadata"), origin: Origin::Default },
             Sourced { value: format!("{base}{}", cfg.acs_path), origin: Origin::Default },
@@ -214,14 +237,19 @@ impl GateReport {
             IdpPlan::ConfigUrl { url } => format!("{url} (from config idp_metadata_url)"),
             IdpPlan::ConfigFile { path } => format!("{} (from config idp_metadata_file)", path.display()),
             IdpPlan::ConfigXml => "inline (from config idp_metadata_xml)".to_string(),
-            IdpPlan::Grafana(IdpMetadataSetting::Xml { setting, .. }) => format!("inline (from grafana {setting})"),
-            IdpPlan::Grafana(IdpMetadataSetting::Url { setting, url }) => format!("{url} (from grafana {setting})"),
+            IdpPlan::Grafana(IdpMetadataSetting::Xml { setting, .. }) => {
+                format!("inline (from grafana {setting})")
+            }
+            IdpPlan::Grafana(IdpMetadataSetting::Url { setting, url }) => {
+                format!("{url} (from grafana {setting})")
+            }
             IdpPlan::None => "none: every login is refused".to_string(),
         };
         let _ = writeln!(out, "  idp metadata: {idp}");
         let yes_no = |b: bool| if b { "yes" } else { "no" };
         let _ = writeln!(out, "  sp key for encrypted assertions: {}", yes_no(self.sp_key_configured));
-        let _ = writeln!(out, "  reject non-provisioned users: {}", yes_no(self.reject_non_provisioned_users));
+        let _ =
+            writeln!(out, "  reject non-provisioned users: {}", yes_no(self.reject_non_provisioned_users));
         for w in &self.warnings {
             let _ = writeln!(out, "  warning: {w}");
         }

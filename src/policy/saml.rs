@@ -332,6 +332,49 @@ mod tests {
     }
 
     #[test]
+    fn idp_metadata_comes_from_sso_settings_then_admin_settings() {
+        use base64::Engine;
+        let b64 = base64::engine::general_purpose::STANDARD.encode("<EntityDescriptor/>");
+        let mut o = obs(Answer::Body(json!({"settings": {"enabled": true, "idpMetadata": b64,
+            "idpMetadataUrl": "https://idp/md"}})));
+        o.admin_settings = Answer::Body(json!({"auth.saml": {"idp_metadata_url": "https://admin/md"}}));
+        let xml = |setting| IdpMetadataSetting::Xml { setting, xml: "<EntityDescriptor/>".into() };
+        assert_eq!(evaluate(&o).idp_metadata, Some(xml("sso_settings.idpMetadata")));
+
+        // Redacted inline metadata is absent: the URL is next.
+        o.sso_saml = Answer::Body(json!({"settings": {"enabled": true, "idpMetadata": REDACTED,
+            "idpMetadataUrl": "https://idp/md"}}));
+        let url = |setting, url: &str| IdpMetadataSetting::Url { setting, url: url.into() };
+        assert_eq!(evaluate(&o).idp_metadata, Some(url("sso_settings.idpMetadataUrl", "https://idp/md")));
+
+        o.sso_saml = Answer::Body(json!({"settings": {"enabled": true, "idpMetadata": REDACTED}}));
+        let s = evaluate(&o);
+        assert_eq!(
+            s.idp_metadata,
+            Some(url("admin_settings.auth.saml.idp_metadata_url", "https://admin/md"))
+        );
+
+        o.admin_settings = Answer::Body(json!({"auth.saml": {"idp_metadata": "<EntityDescriptor/>"}}));
+        assert_eq!(evaluate(&o).idp_metadata, Some(xml("admin_settings.auth.saml.idp_metadata")));
+        o.admin_settings = Answer::Failed("403".into());
+        assert_eq!(evaluate(&o).idp_metadata, None);
+    }
+
+    #[test]
+    fn external_uid_and_sp_entity_id_are_recorded() {
+        let s = evaluate(&obs(Answer::Body(json!({"settings": {"enabled": true}}))));
+        assert!(!s.external_uid_attribute_named);
+        assert_eq!(s.sp_entity_id.as_deref(), Some("https://g.example/saml/metadata"));
+        let s = evaluate(&obs(Answer::Body(
+            json!({"settings": {"enabled": true, "assertionAttributeExternalUid": "oid"}}),
+        )));
+        assert!(s.external_uid_attribute_named);
+        let mut o = obs(Answer::Body(json!({"settings": {"enabled": true}})));
+        o.metadata = Some(Err("broken".into()));
+        assert_eq!(evaluate(&o).sp_entity_id, None);
+    }
+
+    #[test]
     fn lenient_bools() {
         assert_eq!(lenient_bool(Some(&json!("True"))), Some(true));
         assert_eq!(lenient_bool(Some(&json!(0))), Some(false));
