@@ -101,15 +101,16 @@ impl App {
         let store = store::open(config.store.url.expose(), config.store.max_connections).await?;
         let scim = crate::scim_api::ScimApi::new(&config.scim, &config.grafana.url);
         let metrics = Metrics::new();
+        let policy = PolicyEngine::new(grafana.clone(), &config, metrics.clone());
         let gate = crate::login_gate::LoginGate::from_config(
             &config.saml_gate,
             &config.grafana.url,
             config.server.max_body_bytes,
             store.clone(),
+            policy.clone(),
             metrics.clone(),
         )?
         .map(|gate| gate.with_http_client(http.clone()));
-        let policy = PolicyEngine::new(grafana.clone(), &config, metrics.clone());
         let groups = crate::provision::groups::GroupsState::default();
         Ok(Arc::new(Self { config, metrics, forwarder, grafana, store, scim, gate, policy, groups }))
     }

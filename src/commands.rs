@@ -5,6 +5,7 @@ use std::process::ExitCode;
 use crate::config::load::Loaded;
 use crate::config::Config;
 use crate::grafana::GrafanaClient;
+use crate::login_gate::settings::GateReport;
 use crate::metrics::Metrics;
 use crate::policy::{render, PolicyEngine, Verdict};
 
@@ -34,8 +35,10 @@ pub const CHECK_COMPLIANT: u8 = 0;
 pub const CHECK_VIOLATED: u8 = 1;
 pub const CHECK_UNDETERMINED: u8 = 2;
 
-/// `check`: one uncached policy observation of Grafana plus the store's state, printed as text
-/// or JSON. Secrets from the configuration are scrubbed from everything printed.
+/// `check`: one uncached policy observation of Grafana, the store's state and the SAML login
+/// gate's effective settings (with where each came from), printed as text or JSON. Gate
+/// problems are warnings, not failures. Secrets from the configuration are scrubbed from
+/// everything printed.
 pub fn check(loaded: &Loaded, json: bool) -> ExitCode {
     let runtime = match tokio::runtime::Builder::new_current_thread().enable_all().build() {
         Ok(rt) => rt,
@@ -51,6 +54,7 @@ pub fn check(loaded: &Loaded, json: bool) -> ExitCode {
             Err(e) => return (CHECK_UNDETERMINED, format!("cannot build the Grafana client: {e}\n")),
         };
         let (report, store) = tokio::join!(engine.observe(), store_state(config));
+        let gate = GateReport::new(&config.saml_gate, &config.grafana.url, &report.saml);
         let code = match report.overall() {
             Verdict::Satisfied => CHECK_COMPLIANT,
             Verdict::Violated(_) => CHECK_VIOLATED,
@@ -67,6 +71,7 @@ pub fn check(loaded: &Loaded, json: bool) -> ExitCode {
                 "grafana_url": config.grafana.url,
                 "report": report,
                 "store": store,
+                "saml_gate": gate,
             });
             serde_json::to_string_pretty(&body).unwrap_or_default() + "\n"
         } else {
@@ -82,7 +87,11 @@ pub fn check(loaded: &Loaded, json: bool) -> ExitCode {
                     format!("error: {}", other.get("error").and_then(|v| v.as_str()).unwrap_or("unknown"))
                 }
             };
-            format!("Policy check against {}\n{}", config.grafana.url, render::human(&report, &store_line))
+            format!(
+                "Policy check against {}\n{}",
+                config.grafana.url,
+                render::human_with(&report, &store_line, &gate.human())
+            )
         };
         (code, text)
     });

@@ -176,12 +176,13 @@ pub struct SamlGateConfig {
     pub acs_path: String,
     /// Refuse people SCIM did not provision.
     pub reject_non_provisioned_users: bool,
-    /// Assertion attribute holding the external UID (Grafana's `assertion_attribute_external_uid`).
-    pub external_uid_attribute: String,
-    /// Assertion attribute holding the login (Grafana's `assertion_attribute_login`).
-    pub login_attribute: String,
-    /// Assertion attribute holding the email (Grafana's `assertion_attribute_email`).
-    pub email_attribute: String,
+    /// Assertion attribute holding the external UID; unset: Grafana's
+    /// `assertion_attribute_external_uid`, else `userUID`.
+    pub external_uid_attribute: Option<String>,
+    /// Assertion attribute holding the login; unset: Grafana's `assertion_attribute_login`, else `mail`.
+    pub login_attribute: Option<String>,
+    /// Assertion attribute holding the email; unset: Grafana's `assertion_attribute_email`, else `mail`.
+    pub email_attribute: Option<String>,
     /// IdP metadata URL.
     pub idp_metadata_url: Option<String>,
     /// IdP metadata file.
@@ -190,7 +191,8 @@ pub struct SamlGateConfig {
     pub idp_metadata_xml: Option<String>,
     /// SP private key (PEM) used to decrypt encrypted assertions.
     pub sp_private_key_file: Option<PathBuf>,
-    /// Expected audience (SP entity id); defaults to `<grafana url>/saml/metadata`.
+    /// Expected audience (SP entity id); unset: the `entityID` of Grafana's `/saml/metadata`,
+    /// else `<grafana url>/saml/metadata`.
     pub audience: Option<String>,
     /// Tolerated clock difference for `NotBefore`/`NotOnOrAfter`.
     #[serde(with = "duration")]
@@ -307,9 +309,9 @@ impl Default for SamlGateConfig {
             enabled: false,
             acs_path: defaults::ACS_PATH.into(),
             reject_non_provisioned_users: false,
-            external_uid_attribute: defaults::EXTERNAL_UID_ATTRIBUTE.into(),
-            login_attribute: "mail".into(),
-            email_attribute: "mail".into(),
+            external_uid_attribute: None,
+            login_attribute: None,
+            email_attribute: None,
             idp_metadata_url: None,
             idp_metadata_file: None,
             idp_metadata_xml: None,

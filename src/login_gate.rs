@@ -6,16 +6,20 @@
 //! forwarded to Grafana byte for byte (same head, same body); a refused one gets a page
 //! ([`respond`]), a log line with the reason and a `saml_gate_decisions{kind}` count.
 //!
-//! The gate fails closed: without IdP metadata, with an encrypted assertion and no SP key, or with
-//! the store unavailable, nobody logs in. Our SP entity id is `audience` (default
-//! `<grafana.url>/saml/metadata`); our ACS URL is the audience with `/saml/metadata` replaced by
-//! `acs_path` (or `<grafana.url><acs_path>` for any other audience).
+//! The gate fails closed: without IdP metadata, with an encrypted assertion and no SP key, with
+//! Grafana's SAML settings needed but unreadable, or with the store unavailable, nobody logs in.
+//!
+//! Every value the gate checks against ([`settings`]) is `[saml_gate]`'s when set, else
+//! Grafana's own, else Grafana's default, read from the cached policy report (so a login waits on
+//! a slow Grafana at most `[policy] check_timeout`): the audience is the `entityID` of Grafana's
+//! `/saml/metadata` and the ACS URL its HTTP-POST ACS (default `<grafana.url>/saml/metadata` and
+//! `<grafana.url><acs_path>`; a configured audience implies the ACS URL with `/saml/metadata`
+//! replaced by `acs_path`), the IdP metadata is what Grafana's SAML settings carry.
 //!
 //! Who the assertion names is read as Grafana documents its `[auth.saml]` settings
 //! (`saml-configuration-options`): `assertion_attribute_login` and `assertion_attribute_email`
-//! (our `login_attribute` / `email_attribute`, both defaulting to `mail` like Grafana's) name an
-//! attribute by its `Name` or its `FriendlyName`, and the first non-blank value counts;
-//! `external_uid_attribute` (default `userUID`) likewise. As in Grafana's user model, a missing
+//! (default `mail`) name an attribute by its `Name` or its `FriendlyName`, and the first
+//! non-blank value counts; `assertion_attribute_external_uid` (default `userUID`) likewise. As in Grafana's user model, a missing
 //! login is taken from the email and a missing email from the login. The NameID is not read:
 //! Grafana documents no NameID fallback and asks for transient NameIDs by default, so a NameID is
 //! not an identity Grafana would resolve, and matching on it could clear a person as provisioned
@@ -27,6 +31,7 @@
 pub mod decide;
 pub mod metadata;
 pub mod respond;
+pub mod settings;
 pub mod verify;
 
 use std::sync::Arc;
@@ -40,11 +45,13 @@ use tracing::{info, warn};
 use crate::body::{read_capped, Body, ReadError};
 use crate::config::SamlGateConfig;
 use crate::metrics::{KindLabels, Metrics};
+use crate::policy::PolicyEngine;
 use crate::proxy::{ClientInfo, Forwarder};
 use crate::store::{MappingStore, UserRecord};
 
 use decide::{Decision, Identity, Refusal};
 use metadata::{MetadataError, Source};
+use settings::{AttributeNames, GateSettings};
 use verify::{SpKey, Trust};
 
 /// Why the gate could not be built.
@@ -59,8 +66,8 @@ pub enum GateError {
 /// The gate, built once per process when `[saml_gate] enabled`.
 pub struct LoginGate {
     config: SamlGateConfig,
-    audience: String,
-    acs_url: String,
+    grafana_url: String,
+    policy: PolicyEngine,
     max_body_bytes: usize,
     sp_key: Option<SpKey>,
     metadata: Source,
@@ -70,24 +77,14 @@ pub struct LoginGate {
 
 impl std::fmt::Debug for LoginGate {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("LoginGate").field("audience", &self.audience).field("acs_url", &self.acs_url).finish()
+        f.debug_struct("LoginGate").field("config", &self.config).finish_non_exhaustive()
     }
-}
-
-/// Our SP entity id and ACS URL (see the module docs).
-pub fn sp_urls(cfg: &SamlGateConfig, grafana_url: &str) -> (String, String) {
-    let base = grafana_url.trim_end_matches('/');
-    let audience = cfg.audience.clone().unwrap_or_else(|| format!("{base}/saml/metadata"));
-    let acs = match audience.strip_suffix("/saml/metadata") {
-        Some(root) => format!("{root}{}", cfg.acs_path),
-        None => format!("{base}{}", cfg.acs_path),
-    };
-    (audience, acs)
 }
 
 impl LoginGate {
     /// Builds the gate, or `None` when it is disabled. Missing or unusable IdP metadata does not
-    /// fail start-up: the gate then refuses every login (and says so in its log).
+    /// fail start-up: the gate then refuses every login (and says so in its log). `policy`
+    /// supplies what Grafana says for every value `cfg` leaves unset.
     ///
     /// # Errors
     /// When `sp_private_key_file` is set but unreadable.
@@ -96,6 +93,7 @@ impl LoginGate {
         grafana_url: &str,
         max_body_bytes: usize,
         store: Arc<dyn MappingStore>,
+        policy: PolicyEngine,
         metrics: Metrics,
     ) -> Result<Option<Self>, GateError> {
         if !cfg.enabled {
@@ -108,19 +106,14 @@ impl LoginGate {
             }
             None => None,
         };
-        let metadata = static_source(cfg).unwrap_or_else(|| Source::Url {
-            url: cfg.idp_metadata_url.clone().unwrap_or_default(),
-            client: None,
-            cache: tokio::sync::Mutex::new(None),
-        });
+        let metadata = static_source(cfg);
         if let Source::Static(Err(e)) = &metadata {
             warn!(error = %e, "saml gate has no usable idp metadata: every saml login will be refused");
         }
-        let (audience, acs_url) = sp_urls(cfg, grafana_url);
         Ok(Some(Self {
             config: cfg.clone(),
-            audience,
-            acs_url,
+            grafana_url: grafana_url.to_string(),
+            policy,
             max_body_bytes,
             sp_key,
             metadata,
@@ -129,13 +122,20 @@ impl LoginGate {
         }))
     }
 
-    /// Gives the gate the outbound client it fetches `idp_metadata_url` with.
+    /// Gives the gate the outbound client it fetches IdP metadata URLs with.
     #[must_use]
     pub fn with_http_client(mut self, http: crate::upstream::UpstreamClient) -> Self {
-        if let Source::Url { client, .. } = &mut self.metadata {
-            *client = Some(Box::new(http));
-        }
+        self.metadata.set_client(http);
         self
+    }
+
+    /// The settings in force now: `[saml_gate]`, then the cached policy report's view of
+    /// Grafana (asked for only when some value is unset), then Grafana's defaults.
+    pub async fn settings(&self) -> (GateSettings, Option<Arc<crate::policy::PolicyReport>>) {
+        let report =
+            if settings::needs_grafana(&self.config) { Some(self.policy.report().await) } else { None };
+        let resolved = settings::resolve(&self.config, &self.grafana_url, report.as_ref().map(|r| &r.saml));
+        (resolved, report)
     }
 
     /// The configured ACS path (the router sends `POST` there to [`LoginGate::handle`]).
@@ -182,15 +182,21 @@ impl LoginGate {
             warn!("saml login refused: no SAMLResponse field");
             return Err(None);
         };
-        let keys = self.metadata.keys().await.map_err(|e| {
+        let (settings, report) = self.settings().await;
+        if settings.grafana_unreadable {
+            warn!("saml login refused: grafana's saml settings cannot be read and [saml_gate] does not set them all");
+            return Err(Some(Refusal::Unavailable));
+        }
+        let from_grafana = report.as_ref().and_then(|r| r.saml.idp_metadata.as_ref());
+        let keys = self.metadata.keys(from_grafana).await.map_err(|e| {
             warn!(error = %e, "saml login refused: no idp metadata");
             Some(Refusal::Unavailable)
         })?;
         let trust = Trust {
             certs: keys.certs.clone(),
             idp_entity_id: keys.entity_id.clone(),
-            audience: self.audience.clone(),
-            acs_url: self.acs_url.clone(),
+            audience: settings.audience.value.clone(),
+            acs_url: settings.acs_url.value.clone(),
             max_clock_skew: chrono::Duration::from_std(self.config.max_clock_skew)
                 .unwrap_or(chrono::Duration::seconds(90)),
             sp_key: self.sp_key.clone(),
@@ -212,7 +218,7 @@ impl LoginGate {
                 return Err(Some(Refusal::Invalid));
             }
         };
-        let identity = read_identity(&facts, &self.config);
+        let identity = read_identity(&facts, &settings.attributes);
         if identity.login.is_none() && identity.email.is_none() {
             warn!("saml login refused: assertion has neither the login nor the email attribute");
             return Err(Some(Refusal::Invalid));
@@ -252,29 +258,26 @@ impl LoginGate {
 /// Reads who the assertion names, as Grafana reads it (see the module docs): each setting names an
 /// attribute by `Name` or `FriendlyName`; a missing login is the email and a missing email is the
 /// login. The NameID is never used.
-pub fn read_identity(facts: &verify::Facts, cfg: &SamlGateConfig) -> Identity {
+pub fn read_identity(facts: &verify::Facts, names: &AttributeNames) -> Identity {
     let attr = |name: &str| facts.attribute(name).map(str::to_string);
-    let login = attr(&cfg.login_attribute);
-    let email = attr(&cfg.email_attribute);
+    let login = attr(&names.login.value);
+    let email = attr(&names.email.value);
     let (login, email) = (login.clone().or_else(|| email.clone()), email.or(login));
-    Identity {
-        external_uid: attr(&cfg.external_uid_attribute),
-        login,
-        email: email.map(|e| e.to_lowercase()),
-    }
+    Identity { external_uid: attr(&names.external_uid.value), login, email: email.map(|e| e.to_lowercase()) }
 }
 
-fn static_source(cfg: &SamlGateConfig) -> Option<Source> {
+/// The configured metadata source, or Grafana's settings when none is configured.
+fn static_source(cfg: &SamlGateConfig) -> Source {
     let loaded = if let Some(xml) = &cfg.idp_metadata_xml {
         metadata::parse(xml)
     } else if let Some(path) = &cfg.idp_metadata_file {
         std::fs::read_to_string(path).map_err(MetadataError::from).and_then(|x| metadata::parse(&x))
-    } else if cfg.idp_metadata_url.is_some() {
-        return None;
+    } else if let Some(url) = &cfg.idp_metadata_url {
+        return Source::Url { url: url.clone(), fetcher: metadata::UrlCache::default() };
     } else {
-        Err(MetadataError::NotConfigured)
+        return Source::grafana();
     };
-    Some(Source::Static(loaded.map(Arc::new).map_err(Arc::new)))
+    Source::Static(loaded.map(Arc::new).map_err(Arc::new))
 }
 
 #[cfg(test)]
@@ -300,9 +303,18 @@ mod tests {
         }
     }
 
+    fn names(login: &str, email: &str) -> AttributeNames {
+        let cfg = SamlGateConfig {
+            login_attribute: Some(login.into()),
+            email_attribute: Some(email.into()),
+            ..SamlGateConfig::default()
+        };
+        settings::resolve(&cfg, "http://g", None).attributes
+    }
+
     #[test]
     fn defaults_read_mail_for_login_and_email() {
-        let cfg = SamlGateConfig::default();
+        let cfg = settings::resolve(&SamlGateConfig::default(), "http://g", None).attributes;
         let f = facts(&[("mail", None, "Ann@Example.com"), ("userUID", None, "u-1")]);
         assert_eq!(
             read_identity(&f, &cfg),
@@ -312,11 +324,7 @@ mod tests {
 
     #[test]
     fn attributes_match_by_name_or_friendly_name() {
-        let cfg = SamlGateConfig {
-            login_attribute: "login".into(),
-            email_attribute: "email".into(),
-            ..SamlGateConfig::default()
-        };
+        let cfg = names("login", "email");
         let f = facts(&[
             ("urn:oid:0.9.2342.19200300.100.1.1", Some("login"), "ann"),
             ("email", None, "ann@example.com"),
@@ -326,11 +334,7 @@ mod tests {
 
     #[test]
     fn a_missing_login_or_email_is_taken_from_the_other() {
-        let cfg = SamlGateConfig {
-            login_attribute: "login".into(),
-            email_attribute: "email".into(),
-            ..SamlGateConfig::default()
-        };
+        let cfg = names("login", "email");
         assert_eq!(
             read_identity(&facts(&[("email", None, "Ann@x.org")]), &cfg),
             who(Some("Ann@x.org"), Some("ann@x.org"), None)
@@ -343,7 +347,7 @@ mod tests {
 
     #[test]
     fn the_name_id_is_never_used() {
-        let cfg = SamlGateConfig::default();
+        let cfg = names("mail", "mail");
         assert_eq!(read_identity(&facts(&[("displayName", None, "Ann")]), &cfg), who(None, None, None));
     }
 }

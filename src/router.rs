@@ -44,7 +44,8 @@ pub async fn handle(app: Arc<App>, req: Request<Incoming>, info: ClientInfo) -> 
         let api_path = app.scim.api_path(req.uri().path()).to_string();
         match screen(&app.policy, req, &api_path, app.config.server.max_body_bytes).await {
             Screened::Pass(req) => {
-                if let Some(refused) = crate::guard::check(&app, req.method(), &api_path, req.headers()).await {
+                if let Some(refused) = crate::guard::check(&app, req.method(), &api_path, req.headers()).await
+                {
                     path_class = class::GUARD;
                     refused
                 } else {

@@ -198,7 +198,8 @@ fn policy_and_gate(config: &Config, c: &mut Check<'_>) {
     if g.enabled && sources.iter().all(|s| !*s) {
         c.warnings.push(
             "[saml_gate] enabled without idp_metadata_url, idp_metadata_file or idp_metadata_xml: \
-             every SAML login will be refused"
+             the IdP metadata is read from Grafana's SAML settings, and every SAML login is refused \
+             while they carry none (see `scim-sidecar check`)"
                 .into(),
         );
     }
@@ -209,7 +210,7 @@ fn policy_and_gate(config: &Config, c: &mut Check<'_>) {
         ("[saml_gate] login_attribute", &g.login_attribute),
         ("[saml_gate] email_attribute", &g.email_attribute),
     ] {
-        if value.trim().is_empty() {
+        if value.as_deref().is_some_and(|v| v.trim().is_empty()) {
             c.fail(key, "must not be empty");
         }
     }

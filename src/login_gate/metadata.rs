@@ -2,8 +2,10 @@
 //!
 //! Sources: `idp_metadata_file` or `idp_metadata_xml`, read once at start, or `idp_metadata_url`,
 //! fetched on first use through the sidecar's outbound HTTP client and cached for
-//! [`URL_CACHE_TTL`] (a failed refresh keeps the last good copy). Without usable metadata the gate
-//! fails closed. This module only loads and parses; it verifies no responses.
+//! [`URL_CACHE_TTL`] (a failed refresh keeps the last good copy). With none of them configured,
+//! the metadata Grafana's SAML settings carry (inline, parsed once per distinct document, or a
+//! URL, fetched and cached like ours). Without usable metadata the gate fails closed. This module
+//! only loads and parses; it verifies no responses.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -15,6 +17,7 @@ use samael::service_provider::ServiceProvider;
 use tokio::sync::Mutex;
 
 use crate::body;
+use crate::policy::saml::IdpMetadataSetting;
 use crate::upstream::UpstreamClient;
 
 /// How long metadata fetched from a URL is trusted before it is fetched again.
@@ -60,45 +63,97 @@ pub fn parse(xml: &str) -> Result<IdpKeys, MetadataError> {
     Ok(IdpKeys { entity_id, certs })
 }
 
+/// Fetches metadata from a URL and caches it for [`URL_CACHE_TTL`] per URL.
+#[derive(Default)]
+pub struct UrlCache {
+    client: Option<Box<UpstreamClient>>,
+    cache: Mutex<Option<(String, Instant, Arc<IdpKeys>)>>,
+}
+
+impl UrlCache {
+    /// Sets the outbound client the metadata is fetched with.
+    pub fn set_client(&mut self, client: UpstreamClient) {
+        self.client = Some(Box::new(client));
+    }
+
+    async fn keys(&self, url: &str) -> Result<Arc<IdpKeys>, String> {
+        let mut cache = self.cache.lock().await;
+        let last = cache.as_ref().filter(|(u, _, _)| u == url);
+        if let Some((_, at, keys)) = last {
+            if at.elapsed() < URL_CACHE_TTL {
+                return Ok(keys.clone());
+            }
+        }
+        let Some(client) = &self.client else {
+            return Err("no http client to fetch idp metadata".into());
+        };
+        match fetch(client, url).await.and_then(|xml| parse(&xml)) {
+            Ok(keys) => {
+                let keys = Arc::new(keys);
+                *cache = Some((url.to_string(), Instant::now(), keys.clone()));
+                Ok(keys)
+            }
+            Err(e) => match last {
+                Some((_, _, keys)) => {
+                    tracing::warn!(error = %e, "idp metadata refresh failed, keeping the last copy");
+                    Ok(keys.clone())
+                }
+                None => Err(e.to_string()),
+            },
+        }
+    }
+}
+
 /// Where the keys come from.
 pub enum Source {
+    /// `idp_metadata_file` / `idp_metadata_xml`, loaded at start.
     Static(Result<Arc<IdpKeys>, Arc<MetadataError>>),
-    Url { url: String, client: Option<Box<UpstreamClient>>, cache: Mutex<Option<(Instant, Arc<IdpKeys>)>> },
+    /// `idp_metadata_url`.
+    Url { url: String, fetcher: UrlCache },
+    /// Grafana's SAML settings, as the current policy report has them.
+    Grafana { fetcher: UrlCache, parsed: std::sync::Mutex<Option<(String, Arc<IdpKeys>)>> },
 }
 
 impl Source {
-    /// The current keys.
+    /// Metadata from Grafana's settings.
+    pub fn grafana() -> Self {
+        Source::Grafana { fetcher: UrlCache::default(), parsed: std::sync::Mutex::new(None) }
+    }
+
+    /// Gives URL sources the outbound client they fetch with.
+    pub fn set_client(&mut self, client: UpstreamClient) {
+        match self {
+            Source::Url { fetcher, .. } | Source::Grafana { fetcher, .. } => fetcher.set_client(client),
+            Source::Static(_) => {}
+        }
+    }
+
+    /// The current keys; `grafana` is what Grafana's settings say now (used by
+    /// [`Source::Grafana`] only).
     ///
     /// # Errors
     /// When no usable metadata is available (the gate then refuses every login).
-    pub async fn keys(&self) -> Result<Arc<IdpKeys>, String> {
+    pub async fn keys(&self, grafana: Option<&IdpMetadataSetting>) -> Result<Arc<IdpKeys>, String> {
         match self {
             Source::Static(r) => r.clone().map_err(|e| e.to_string()),
-            Source::Url { url, client, cache } => {
-                let mut cache = cache.lock().await;
-                if let Some((at, keys)) = cache.as_ref() {
-                    if at.elapsed() < URL_CACHE_TTL {
-                        return Ok(keys.clone());
-                    }
-                }
-                let Some(client) = client else {
-                    return Err("no http client to fetch idp metadata".into());
-                };
-                match fetch(client, url).await.and_then(|xml| parse(&xml)) {
-                    Ok(keys) => {
-                        let keys = Arc::new(keys);
-                        *cache = Some((Instant::now(), keys.clone()));
-                        Ok(keys)
-                    }
-                    Err(e) => match cache.as_ref() {
-                        Some((_, keys)) => {
-                            tracing::warn!(error = %e, "idp metadata refresh failed, keeping the last copy");
-                            Ok(keys.clone())
+            Source::Url { url, fetcher } => fetcher.keys(url).await,
+            Source::Grafana { fetcher, parsed } => match grafana {
+                None => Err(MetadataError::NotConfigured.to_string()
+                    + " and Grafana's SAML settings carry none readable"),
+                Some(IdpMetadataSetting::Url { url, .. }) => fetcher.keys(url).await,
+                Some(IdpMetadataSetting::Xml { setting, xml }) => {
+                    if let Ok(cached) = parsed.lock() {
+                        if let Some((_, keys)) = cached.as_ref().filter(|(x, _)| x == xml) {
+                            return Ok(keys.clone());
                         }
-                        None => Err(e.to_string()),
-                    },
+                    }
+                    let keys = Arc::new(parse(xml).map_err(|e| format!("grafana {setting}: {e}"))?);
+                    if let Ok(mut cached) = parsed.lock() {
+                        *cached = Some((xml.clone(), keys.clone()));
+                    }
+                    Ok(keys)
                 }
-            }
+            },
         }
     }
 }

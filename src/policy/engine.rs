@@ -37,6 +37,8 @@ struct Inner {
     config: PolicyConfig,
     credential_user: String,
     scim_active: bool,
+    /// SCIM permits or the SAML login gate read the report: keep it fresh in the background.
+    refresh_in_background: bool,
     metrics: Metrics,
     cache: moka::future::Cache<(), Arc<PolicyReport>>,
     last: RwLock<Option<Arc<PolicyReport>>>,
@@ -68,6 +70,7 @@ impl PolicyEngine {
                 config: policy,
                 credential_user: config.grafana.user.clone(),
                 scim_active,
+                refresh_in_background: scim_active || config.saml_gate.enabled,
                 metrics,
                 cache,
                 last: RwLock::new(None),
@@ -148,6 +151,9 @@ impl PolicyEngine {
             allow_sign_up: None,
             groups_attribute: None,
             acs_url: None,
+            external_uid_attribute_named: false,
+            sp_entity_id: None,
+            idp_metadata: None,
         };
         let team_sync = TeamSyncState {
             verdict: Verdict::Undetermined(reason),
@@ -252,8 +258,9 @@ impl PolicyEngine {
     }
 
     /// Refreshes the report every TTL until `shutdown` completes, so requests rarely wait.
-    /// Without any SCIM credential configured nothing needs a permit, so nothing is refreshed in
-    /// the background (`/readyz` still observes on demand).
+    /// Without any SCIM credential configured and without the SAML login gate nobody reads the
+    /// report on the request path, so nothing is refreshed in the background (`/readyz` still
+    /// observes on demand).
     pub fn spawn_refresher(
         &self,
         shutdown: impl Future<Output = ()> + Send + 'static,
@@ -261,7 +268,7 @@ impl PolicyEngine {
         let engine = self.clone();
         let period = self.inner.config.cache_ttl.max(MIN_REFRESH);
         tokio::spawn(async move {
-            if !engine.inner.scim_active {
+            if !engine.inner.refresh_in_background {
                 shutdown.await;
                 return;
             }

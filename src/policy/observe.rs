@@ -34,9 +34,25 @@ fn answer<T: Serialize>(result: Result<T, GrafanaError>) -> Answer<Value> {
     }
 }
 
+/// What the gate and the SAML check read from Grafana's `/saml/metadata`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SpMetadata {
+    /// The `entityID` (Grafana's SP entity id, the audience its logins are addressed to).
+    pub entity_id: Option<String>,
+    /// The ACS pointing at Grafana's `/saml/acs`, the HTTP-POST one when several do.
+    pub acs_url: String,
+}
+
+const HTTP_POST: &str = "urn:oasis:names:tc:SAML:2.0:bindings:HTTP-POST";
+
 /// Parses `/saml/metadata` as an SP `EntityDescriptor`: `Ok(acs_url)` when it has an
 /// AssertionConsumerService ending in `/saml/acs`.
 pub fn parse_sp_metadata(xml: &str) -> Result<String, String> {
+    parse_sp_metadata_full(xml).map(|m| m.acs_url)
+}
+
+/// Like [`parse_sp_metadata`], also keeping the entity id.
+pub fn parse_sp_metadata_full(xml: &str) -> Result<SpMetadata, String> {
     if xml.len() > MAX_METADATA_BYTES {
         return Err(format!("metadata larger than {MAX_METADATA_BYTES} bytes"));
     }
@@ -47,12 +63,21 @@ pub fn parse_sp_metadata(xml: &str) -> Result<String, String> {
         .as_deref()
         .and_then(<[_]>::first)
         .ok_or_else(|| "the EntityDescriptor has no SPSSODescriptor".to_string())?;
-    sp.assertion_consumer_services
+    let grafana_acs: Vec<_> = sp
+        .assertion_consumer_services
         .iter()
-        .map(|acs| acs.location.trim())
-        .find(|loc| url::Url::parse(loc).is_ok_and(|u| u.path().trim_end_matches('/').ends_with("/saml/acs")))
-        .map(str::to_string)
-        .ok_or_else(|| "no AssertionConsumerService points at Grafana's /saml/acs".to_string())
+        .filter(|acs| {
+            url::Url::parse(acs.location.trim())
+                .is_ok_and(|u| u.path().trim_end_matches('/').ends_with("/saml/acs"))
+        })
+        .collect();
+    let acs = grafana_acs
+        .iter()
+        .find(|acs| acs.binding == HTTP_POST)
+        .or_else(|| grafana_acs.first())
+        .ok_or_else(|| "no AssertionConsumerService points at Grafana's /saml/acs".to_string())?;
+    let entity_id = descriptor.entity_id.map(|e| e.trim().to_string()).filter(|e| !e.is_empty());
+    Ok(SpMetadata { entity_id, acs_url: acs.location.trim().to_string() })
 }
 
 /// Asks Grafana everything the policy needs and judges it against `config`.
@@ -81,16 +106,18 @@ pub async fn observe(client: &GrafanaClient, config: &PolicyConfig, credential_u
         _ => None,
     };
     let metadata = match metadata {
-        Ok(Some(xml)) => Some(parse_sp_metadata(&xml)),
+        Ok(Some(xml)) => Some(parse_sp_metadata_full(&xml)),
         Ok(None) => Some(Err("Grafana serves no SP metadata at /saml/metadata".to_string())),
         // Unreachable is not evidence of broken metadata.
         Err(_) => None,
     };
+    let sp_entity_id = metadata.as_ref().and_then(|m| m.as_ref().ok()).and_then(|m| m.entity_id.clone());
     let obs = SamlObservations {
         sso_saml: answer(sso_saml),
         admin_settings: answer(admin),
         frontend_settings: answer(frontend),
-        metadata,
+        metadata: metadata.map(|m| m.map(|m| m.acs_url)),
+        sp_entity_id,
     };
     let saml_state = saml::evaluate(&obs);
     let licensed = team_sync::licensed(obs.frontend_settings.as_body());
@@ -200,6 +227,20 @@ mod tests {
     #[test]
     fn valid_sp_metadata_yields_the_acs() {
         assert_eq!(parse_sp_metadata(SP).unwrap(), "https://g.example/grafana/saml/acs");
+        let full = parse_sp_metadata_full(SP).unwrap();
+        assert_eq!(full.entity_id.as_deref(), Some("https://g.example/saml/metadata"));
+    }
+
+    #[test]
+    fn the_http_post_acs_is_preferred() {
+        let artifact = r#"<AssertionConsumerService Binding="urn:oasis:names:tc:SAML:2.0:bindings:HTTP-Artifact" Location="https://art.example/saml/acs" index="0"></AssertionConsumerService>
+    <AssertionConsumerService Binding="urn:oasis:names:tc:SAML:2.0:bindings:HTTP-POST""#;
+        let xml = SP.replacen(
+            r#"<AssertionConsumerService Binding="urn:oasis:names:tc:SAML:2.0:bindings:HTTP-POST""#,
+            artifact,
+            1,
+        );
+        assert_eq!(parse_sp_metadata_full(&xml).unwrap().acs_url, "https://g.example/grafana/saml/acs");
     }
 
     #[test]

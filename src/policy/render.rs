@@ -24,6 +24,11 @@ fn verdict_line(out: &mut String, title: &str, enforced: bool, verdict: &Verdict
 
 /// Renders the report; `store` is one line describing the mapping store.
 pub fn human(report: &PolicyReport, store: &str) -> String {
+    human_with(report, store, "")
+}
+
+/// Like [`human`], with `extra` (whole lines, such as the login gate's section) before the result.
+pub fn human_with(report: &PolicyReport, store: &str, extra: &str) -> String {
     let mut out = String::new();
     let _ = writeln!(
         out,
@@ -93,6 +98,7 @@ pub fn human(report: &PolicyReport, store: &str) -> String {
         }
     }
     let _ = writeln!(out, "Store: {store}");
+    out.push_str(extra);
     let overall = report.overall();
     let _ = writeln!(
         out,

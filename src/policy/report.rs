@@ -128,6 +128,9 @@ mod tests {
             allow_sign_up: None,
             groups_attribute: None,
             acs_url: None,
+            external_uid_attribute_named: false,
+            sp_entity_id: None,
+            idp_metadata: None,
         }
     }
 

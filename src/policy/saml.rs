@@ -43,6 +43,8 @@ pub struct SamlObservations {
     /// `Some(Ok(acs_url))` when the metadata parsed as an SP `EntityDescriptor`, `Some(Err(why))`
     /// when it did not, `None` when it was not fetched.
     pub metadata: Option<Result<String, String>>,
+    /// The `entityID` of that SP metadata, when it parsed and named one.
+    pub sp_entity_id: Option<String>,
 }
 
 /// Where the SAML verdict came from.
@@ -71,6 +73,73 @@ pub struct SamlState {
     pub groups_attribute: Option<String>,
     /// The ACS URL from `/saml/metadata`, when it parsed.
     pub acs_url: Option<String>,
+    /// Whether Grafana's settings name `external_uid_attribute` (false: it is Grafana's default).
+    pub external_uid_attribute_named: bool,
+    /// Grafana's SP entity id (the `entityID` of `/saml/metadata`), when it parsed.
+    pub sp_entity_id: Option<String>,
+    /// Where Grafana's SAML settings say the IdP metadata is, when readable.
+    pub idp_metadata: Option<IdpMetadataSetting>,
+}
+
+/// The IdP metadata Grafana's SAML settings carry (SSO settings first, then `[auth.saml]`).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum IdpMetadataSetting {
+    /// Inline metadata (`idpMetadata` / `idp_metadata`, base64-decoded); the XML is not serialised.
+    Xml {
+        setting: &'static str,
+        #[serde(skip)]
+        xml: String,
+    },
+    /// A URL to fetch it from (`idpMetadataUrl` / `idp_metadata_url`).
+    Url { setting: &'static str, url: String },
+}
+
+/// Grafana's redaction placeholder for secrets in settings answers.
+pub const REDACTED: &str = "*********";
+/// Largest inline IdP metadata accepted from Grafana's settings.
+const MAX_IDP_METADATA_BYTES: usize = 1024 * 1024;
+
+/// A readable setting: non-blank and not redacted.
+fn readable(value: Option<&Value>) -> Option<String> {
+    lenient_string(value).filter(|s| s != REDACTED)
+}
+
+/// Inline metadata as Grafana stores it: base64 of the XML (raw XML is tolerated). Undecodable
+/// text is kept as is, so the gate reports it as unparsable rather than silently absent.
+fn decode_idp_metadata(value: &str) -> String {
+    use base64::Engine;
+    if value.trim_start().starts_with('<') {
+        return value.to_string();
+    }
+    let cleaned: String = value.chars().filter(|c| !c.is_ascii_whitespace()).collect();
+    base64::engine::general_purpose::STANDARD
+        .decode(cleaned)
+        .ok()
+        .and_then(|b| String::from_utf8(b).ok())
+        .unwrap_or_else(|| value.to_string())
+}
+
+/// The IdP metadata setting, in the order: SSO settings `idpMetadata`, `idpMetadataUrl`, then
+/// admin settings `[auth.saml] idp_metadata`, `idp_metadata_url`. Redacted values are absent.
+pub fn idp_metadata_setting(obs: &SamlObservations) -> Option<IdpMetadataSetting> {
+    let sso = obs.sso_saml.as_body().and_then(|b| b.get("settings"));
+    let admin = obs.admin_settings.as_body().and_then(|b| b.get("auth.saml"));
+    let candidates: [(Option<&Value>, &str, &'static str, bool); 4] = [
+        (sso, "idpMetadata", "sso_settings.idpMetadata", true),
+        (sso, "idpMetadataUrl", "sso_settings.idpMetadataUrl", false),
+        (admin, "idp_metadata", "admin_settings.auth.saml.idp_metadata", true),
+        (admin, "idp_metadata_url", "admin_settings.auth.saml.idp_metadata_url", false),
+    ];
+    candidates.into_iter().find_map(|(section, key, setting, inline)| {
+        let value = readable(section?.get(key))?;
+        if inline {
+            (value.len() <= MAX_IDP_METADATA_BYTES * 2)
+                .then(|| IdpMetadataSetting::Xml { setting, xml: decode_idp_metadata(&value) })
+        } else {
+            Some(IdpMetadataSetting::Url { setting, url: value })
+        }
+    })
 }
 
 /// A setting that may arrive as `true`, `"true"`, `"True"`, `1` or `"1"`.
@@ -118,16 +187,19 @@ pub fn evaluate(obs: &SamlObservations) -> SamlState {
         },
     };
     let text = |camel: &str, snake: &str| settings.and_then(|s| lenient_string(setting(s, camel, snake)));
+    let external_uid = text("assertionAttributeExternalUid", "assertion_attribute_external_uid");
     let mut state = SamlState {
         verdict: Verdict::Satisfied,
         source,
-        external_uid_attribute: text("assertionAttributeExternalUid", "assertion_attribute_external_uid")
-            .unwrap_or_else(|| DEFAULT_EXTERNAL_UID_ATTRIBUTE.to_string()),
+        external_uid_attribute_named: external_uid.is_some(),
+        external_uid_attribute: external_uid.unwrap_or_else(|| DEFAULT_EXTERNAL_UID_ATTRIBUTE.to_string()),
         login_attribute: text("assertionAttributeLogin", "assertion_attribute_login"),
         email_attribute: text("assertionAttributeEmail", "assertion_attribute_email"),
         allow_sign_up: settings.and_then(|s| lenient_bool(setting(s, "allowSignUp", "allow_sign_up"))),
         groups_attribute: text("assertionAttributeGroups", "assertion_attribute_groups"),
         acs_url: obs.metadata.as_ref().and_then(|m| m.as_ref().ok().cloned()),
+        sp_entity_id: obs.sp_entity_id.clone().filter(|_| matches!(obs.metadata, Some(Ok(_)))),
+        idp_metadata: idp_metadata_setting(obs),
     };
     state.verdict = match (enabled, source) {
         (Some(true), _) => match &obs.metadata {
@@ -195,6 +267,7 @@ mod tests {
             admin_settings: Answer::Absent,
             frontend_settings: Answer::Body(json!({"samlEnabled": false})),
             metadata: Some(Ok("https://g.example/saml/acs".into())),
+            sp_entity_id: Some("https://g.example/saml/metadata".into()),
         }
     }
 
@@ -252,9 +325,53 @@ mod tests {
             admin_settings: Answer::Failed("connection refused".into()),
             frontend_settings: Answer::Failed("connection refused".into()),
             metadata: None,
+            sp_entity_id: None,
         };
         let s = evaluate(&o);
         assert!(matches!(s.verdict, Verdict::Undetermined(ref r) if r.contains("connection refused")));
+    }
+
+    #[test]
+    fn idp_metadata_comes_from_sso_settings_then_admin_settings() {
+        use base64::Engine;
+        let b64 = base64::engine::general_purpose::STANDARD.encode("<EntityDescriptor/>");
+        let mut o = obs(Answer::Body(json!({"settings": {"enabled": true, "idpMetadata": b64,
+            "idpMetadataUrl": "https://idp/md"}})));
+        o.admin_settings = Answer::Body(json!({"auth.saml": {"idp_metadata_url": "https://admin/md"}}));
+        let xml = |setting| IdpMetadataSetting::Xml { setting, xml: "<EntityDescriptor/>".into() };
+        assert_eq!(evaluate(&o).idp_metadata, Some(xml("sso_settings.idpMetadata")));
+
+        // Redacted inline metadata is absent: the URL is next.
+        o.sso_saml = Answer::Body(json!({"settings": {"enabled": true, "idpMetadata": REDACTED,
+            "idpMetadataUrl": "https://idp/md"}}));
+        let url = |setting, url: &str| IdpMetadataSetting::Url { setting, url: url.into() };
+        assert_eq!(evaluate(&o).idp_metadata, Some(url("sso_settings.idpMetadataUrl", "https://idp/md")));
+
+        o.sso_saml = Answer::Body(json!({"settings": {"enabled": true, "idpMetadata": REDACTED}}));
+        let s = evaluate(&o);
+        assert_eq!(
+            s.idp_metadata,
+            Some(url("admin_settings.auth.saml.idp_metadata_url", "https://admin/md"))
+        );
+
+        o.admin_settings = Answer::Body(json!({"auth.saml": {"idp_metadata": "<EntityDescriptor/>"}}));
+        assert_eq!(evaluate(&o).idp_metadata, Some(xml("admin_settings.auth.saml.idp_metadata")));
+        o.admin_settings = Answer::Failed("403".into());
+        assert_eq!(evaluate(&o).idp_metadata, None);
+    }
+
+    #[test]
+    fn external_uid_and_sp_entity_id_are_recorded() {
+        let s = evaluate(&obs(Answer::Body(json!({"settings": {"enabled": true}}))));
+        assert!(!s.external_uid_attribute_named);
+        assert_eq!(s.sp_entity_id.as_deref(), Some("https://g.example/saml/metadata"));
+        let s = evaluate(&obs(Answer::Body(
+            json!({"settings": {"enabled": true, "assertionAttributeExternalUid": "oid"}}),
+        )));
+        assert!(s.external_uid_attribute_named);
+        let mut o = obs(Answer::Body(json!({"settings": {"enabled": true}})));
+        o.metadata = Some(Err("broken".into()));
+        assert_eq!(evaluate(&o).sp_entity_id, None);
     }
 
     #[test]

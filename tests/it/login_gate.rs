@@ -14,12 +14,12 @@ use crate::support::client::{body_string, get, http1};
 use crate::support::saml::{self, Claims, Content, KeyPair};
 use crate::support::sidecar::{grafana_config, server_config, spawn_sidecar, ProxyHandle};
 
-struct Env {
-    dir: TempDir,
-    idp: KeyPair,
-    emu: EmulatorHandle,
-    sidecar: ProxyHandle,
-    store: Arc<dyn MappingStore>,
+pub(crate) struct Env {
+    pub(crate) dir: TempDir,
+    pub(crate) idp: KeyPair,
+    pub(crate) emu: EmulatorHandle,
+    pub(crate) sidecar: ProxyHandle,
+    pub(crate) store: Arc<dyn MappingStore>,
 }
 
 async fn env(reject_non_provisioned: bool, with_sp_key: bool) -> Env {
@@ -35,6 +35,10 @@ async fn env(reject_non_provisioned: bool, with_sp_key: bool) -> Env {
         idp_metadata_xml: Some(saml::idp_metadata(&idp)),
         audience: Some(saml::AUDIENCE.into()),
         sp_private_key_file: with_sp_key.then(|| sp.key.clone()),
+        // Everything configured: these tests never depend on what Grafana says.
+        external_uid_attribute: Some("userUID".into()),
+        login_attribute: Some("mail".into()),
+        email_attribute: Some("mail".into()),
         ..SamlGateConfig::default()
     };
     let mut config = Config {
@@ -53,7 +57,7 @@ impl Env {
         KeyPair { key: self.dir.path().join("sp.key.pem"), cert: self.dir.path().join("sp.cert.pem") }
     }
 
-    async fn add_user(&self, email: &str, external_id: Option<&str>, active: bool, deleted: bool) {
+    pub(crate) async fn add_user(&self, email: &str, external_id: Option<&str>, active: bool, deleted: bool) {
         let now = Utc::now();
         let n = self.store.count_users(1).await.unwrap() + 100;
         let rec = UserRecord {
@@ -94,14 +98,14 @@ impl Env {
         (status, body_string(res).await, form)
     }
 
-    async fn metric(&self, kind: &str) -> bool {
+    pub(crate) async fn metric(&self, kind: &str) -> bool {
         let res = get(&http1(), &format!("{}/metrics", self.sidecar.admin_url)).await;
         body_string(res)
             .await
             .contains(&format!("scim_sidecar_saml_gate_decisions_total{{kind=\"{kind}\"}} 1"))
     }
 
-    async fn assert_forwarded(&self, xml: &str) {
+    pub(crate) async fn assert_forwarded(&self, xml: &str) {
         let (status, _, sent) = self.post(xml).await;
         assert_eq!(status, 302, "grafana's redirect comes back");
         let posts = self.emu.acs_posts();
@@ -113,7 +117,7 @@ impl Env {
             .any(|(k, v)| k == "content-type" && v == "application/x-www-form-urlencoded"));
     }
 
-    async fn assert_refused(&self, xml: &str, kind: &str) {
+    pub(crate) async fn assert_refused(&self, xml: &str, kind: &str) {
         let (status, body, _) = self.post(xml).await;
         assert_eq!(status, 403, "{body}");
         assert!(body.contains("Sign-in refused"), "{body}");
@@ -377,6 +381,11 @@ async fn unsigned_encrypted_assertion_is_refused() {
 #[tokio::test]
 async fn gate_without_idp_metadata_fails_closed() {
     let emu = Emulator::start(EmulatorOptions::default()).await.unwrap();
+    // Grafana's inline metadata is redacted and its URL unreachable: nothing is readable.
+    save_grafana_saml(
+        &emu,
+        serde_json::json!({"idpMetadata": "*********", "idpMetadataUrl": "http://127.0.0.1:1/metadata"}),
+    );
     let saml_gate = SamlGateConfig { enabled: true, ..SamlGateConfig::default() };
     let sidecar = spawn_sidecar(Config {
         server: server_config(),
@@ -392,4 +401,15 @@ async fn gate_without_idp_metadata_fails_closed() {
     let res = http1().request(req).await.unwrap();
     assert_eq!(res.status(), 503);
     assert!(emu.acs_posts().is_empty());
+}
+
+/// Saves Grafana's SAML SSO settings (as a PUT to `/api/v1/sso-settings/saml` would): enabled,
+/// plus `extra`.
+pub(crate) fn save_grafana_saml(emu: &EmulatorHandle, extra: serde_json::Value) {
+    let mut settings = serde_json::json!({"enabled": true, "name": "SAML", "allowSignUp": true});
+    for (k, v) in extra.as_object().unwrap() {
+        settings[k] = v.clone();
+    }
+    let map = settings.as_object().unwrap().clone();
+    emu.with_state(|s| s.sso.save("saml", map, "saml-1".into()));
 }
