@@ -61,6 +61,8 @@ pub enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Create or upgrade the mapping store's schema, then exit (serve also does this at start).
+    Migrate,
     /// Print the version.
     Version,
 }

@@ -199,3 +199,25 @@ async fn shutdown_signal() {
         () = term => {},
     }
 }
+
+/// `migrate`: bring the store's schema to this binary's version. Exit 0 on success, 1 on failure
+/// (including a database newer than this binary, which is never downgraded).
+pub fn migrate(loaded: &Loaded) -> ExitCode {
+    let runtime = match tokio::runtime::Builder::new_current_thread().enable_all().build() {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("cannot start the async runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(crate::store::migrate(loaded.config.store.url.expose())) {
+        Ok(version) => {
+            println!("store schema at version {version}");
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("migration failed: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}

@@ -36,6 +36,7 @@ fn main() -> ExitCode {
         Command::CheckConfig { quiet } => scim_sidecar::commands::check_config(&loaded, quiet),
         Command::Serve => scim_sidecar::commands::serve(loaded),
         Command::Check { json } => scim_sidecar::commands::check(&loaded, json),
+        Command::Migrate => scim_sidecar::commands::migrate(&loaded),
         Command::Version => ExitCode::SUCCESS,
     }
 }

@@ -55,7 +55,7 @@ pub struct Metrics {
     pub requests: Family<RequestLabels, Counter>,
     /// Request latency (until response headers), by route class.
     pub latency: Family<RouteLabels, Histogram>,
-    /// Failures talking to Grafana on the proxy path: `connect`, `timeout`, `other`.
+    /// Failures talking to Grafana on the proxy path: `connect`, `timeout`, `broken`.
     pub upstream_errors: Family<KindLabels, Counter>,
     /// SCIM operations by resource, operation and outcome.
     pub scim_operations: Family<ScimOpLabels, Counter>,

@@ -12,8 +12,10 @@ use tracing::info;
 
 use crate::app::App;
 use crate::body::Body;
+use crate::metrics::KindLabels;
 use crate::policy::guard::{screen, Screened};
 use crate::proxy::headers::is_upgrade_request;
+use crate::proxy::response::Synthetic;
 use crate::server::ClientInfo;
 
 /// Route classes, as they appear in metrics and logs.
@@ -78,10 +80,19 @@ pub async fn handle(app: Arc<App>, req: Request<Incoming>, info: ClientInfo) -> 
     let elapsed = started.elapsed();
     let status = response.status().as_u16();
     app.metrics.observe_request(path_class, status, elapsed.as_secs_f64());
+    // For proxied requests: Grafana's own status, or the failure that made the sidecar answer.
+    let synthetic = response.extensions().get::<Synthetic>().map(|s| s.0);
+    if let Some(kind) = synthetic.filter(|k| !matches!(*k, "framing" | "target")) {
+        app.metrics.upstream_errors.get_or_create(&KindLabels { kind }).inc();
+    }
+    let proxied = matches!(path_class, class::PROXY | class::WEBSOCKET);
+    let upstream_status = (proxied && synthetic.is_none()).then_some(status);
     info!(
         method = %method,
         route = path_class,
         status,
+        upstream_status,
+        upstream_error = synthetic,
         latency_ms = elapsed.as_secs_f64() * 1000.0,
         client = %info.addr.ip(),
         "request completed"

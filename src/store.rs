@@ -139,6 +139,9 @@ pub trait MappingStore: Send + Sync + 'static {
     ) -> Result<Option<UserRecord>, StoreError>;
     /// One query for a listing page; order unspecified; at most [`MAX_IDS_PER_LOOKUP`] ids.
     async fn users_by_grafana_ids(&self, org_id: i64, ids: &[i64]) -> Result<Vec<UserRecord>, StoreError>;
+    /// The records of these SCIM ids in `org_id` (deleted ones included); one query; order
+    /// unspecified; at most [`MAX_IDS_PER_LOOKUP`] ids. Resolves group member references.
+    async fn users_by_scim_ids(&self, org_id: i64, ids: &[String]) -> Result<Vec<UserRecord>, StoreError>;
     /// Any org, case-insensitive; for the login gate.
     async fn users_by_email(&self, email: &str) -> Result<Vec<UserRecord>, StoreError>;
     /// Any org, case-insensitive.

@@ -56,8 +56,30 @@ fn classify(err: &hyper_util::client::legacy::Error) -> UpstreamFailure {
     }
 }
 
+/// Marks a response the sidecar made up instead of Grafana answering, so the router can count
+/// upstream failures and log that Grafana sent no status. The value is the failure kind:
+/// `framing`, `target`, `timeout`, `connect` or `broken`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Synthetic(pub &'static str);
+
 /// Maps a [`ProxyError`] to the response the client gets, logging the internal cause once.
 pub fn for_error(err: &ProxyError) -> Response<Body> {
+    let kind = match err {
+        ProxyError::Framing(_) => "framing",
+        ProxyError::BadTarget => "target",
+        ProxyError::Timeout => "timeout",
+        ProxyError::Upstream(e) => match classify(e) {
+            UpstreamFailure::ConnectTimeout => "timeout",
+            UpstreamFailure::Unreachable => "connect",
+            UpstreamFailure::Broken => "broken",
+        },
+    };
+    let mut res = respond_to(err);
+    res.extensions_mut().insert(Synthetic(kind));
+    res
+}
+
+fn respond_to(err: &ProxyError) -> Response<Body> {
     match err {
         ProxyError::Framing(f) => {
             debug!(reason = %f, "refusing request framing");

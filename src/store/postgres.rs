@@ -152,7 +152,7 @@ fn build_pool(cfg: &tokio_postgres::Config, size: usize, wait: Option<Duration>)
         .map_err(backend)
 }
 
-fn check_ids(ids: &[i64]) -> Result<(), StoreError> {
+fn check_ids<T>(ids: &[T]) -> Result<(), StoreError> {
     if ids.len() > MAX_IDS_PER_LOOKUP {
         return Err(StoreError::Backend(format!("too many ids in one lookup ({})", ids.len())));
     }
@@ -207,6 +207,12 @@ impl MappingStore for PgStore {
         check_ids(ids)?;
         let ids = ids.to_vec();
         self.users("org_id = $1 AND grafana_user_id = ANY($2)", &[&org_id, &ids]).await
+    }
+
+    async fn users_by_scim_ids(&self, org_id: i64, ids: &[String]) -> Result<Vec<UserRecord>, StoreError> {
+        check_ids(ids)?;
+        let ids = ids.to_vec();
+        self.users("org_id = $1 AND scim_id = ANY($2)", &[&org_id, &ids]).await
     }
 
     async fn users_by_email(&self, email: &str) -> Result<Vec<UserRecord>, StoreError> {

@@ -239,6 +239,22 @@ impl MappingStore for SqliteStore {
         .await
     }
 
+    async fn users_by_scim_ids(&self, org_id: i64, ids: &[String]) -> Result<Vec<UserRecord>, StoreError> {
+        check_ids(ids)?;
+        let chunks: Vec<Vec<String>> = ids.chunks(IN_CHUNK).map(<[String]>::to_vec).collect();
+        self.read(move |c| {
+            let mut out = Vec::new();
+            for chunk in chunks {
+                let q = sql::select_user(&id_list_filter("scim_id", chunk.len()));
+                let p: Vec<V> =
+                    std::iter::once(V::Integer(org_id)).chain(chunk.into_iter().map(V::Text)).collect();
+                out.extend(query_users(c, &q, &p)?);
+            }
+            Ok(out)
+        })
+        .await
+    }
+
     async fn users_by_email(&self, email: &str) -> Result<Vec<UserRecord>, StoreError> {
         self.users("email = $1", vec![V::Text(email.to_lowercase())]).await
     }

@@ -332,6 +332,19 @@ async fn batch_lookups_and_guards(h: &Harness) {
     assert!(!s.is_managed_grafana_user(1000).await.unwrap());
     let too_many: Vec<i64> = (0..=MAX_IDS_PER_LOOKUP as i64).collect();
     assert!(s.users_by_grafana_ids(1, &too_many).await.is_err());
+    // Group member references resolve in one query, across SQLite's chunking.
+    let ids: Vec<String> =
+        s.users_by_grafana_ids(1, &[2, 4]).await.unwrap().into_iter().map(|u| u.scim_id).collect();
+    let mut wanted: Vec<String> = (0..1200).map(|i| format!("missing-{i}")).collect();
+    wanted.extend(ids.iter().cloned());
+    let mut found: Vec<String> =
+        s.users_by_scim_ids(1, &wanted).await.unwrap().into_iter().map(|u| u.scim_id).collect();
+    found.sort();
+    let mut expected = ids.clone();
+    expected.sort();
+    assert_eq!(found, expected);
+    assert!(s.users_by_scim_ids(2, &ids).await.unwrap().is_empty(), "other org");
+    assert!(s.users_by_scim_ids(1, &[]).await.unwrap().is_empty());
 }
 
 async fn detached_users_page_and_uid_guard(h: &Harness) {

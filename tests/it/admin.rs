@@ -43,5 +43,14 @@ async fn readyz_is_503_while_grafana_is_down() {
     assert_eq!(v["checks"]["store"]["ok"], true, "{body}");
     let (status, _) = fetch(&format!("{}/healthz", sidecar.admin_url)).await;
     assert_eq!(status, 200, "alive even when not ready");
+    // A proxied request gets 502 and is counted as an upstream connect failure.
+    let (status, _) = fetch(&format!("{}/api/dashboards/home", sidecar.url)).await;
+    assert_eq!(status, 502);
+    let (_, metrics) = fetch(&format!("{}/metrics", sidecar.admin_url)).await;
+    assert!(metrics.contains(r#"scim_sidecar_upstream_errors_total{kind="connect"} 1"#), "{metrics}");
+    assert!(
+        metrics.contains(r#"scim_sidecar_http_requests_total{route="proxy",status="502"} 1"#),
+        "{metrics}"
+    );
     sidecar.stop().await;
 }

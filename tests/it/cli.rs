@@ -32,6 +32,19 @@ fn version_prints_the_crate_version() {
 }
 
 #[test]
+fn migrate_creates_the_store_schema_and_is_idempotent() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}", dir.path().join("m.db").display());
+    for _ in 0..2 {
+        let out = sidecar(&["migrate", "--store-url", &url]).output().unwrap();
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        assert!(out.status.success(), "{stdout}\n{}", String::from_utf8_lossy(&out.stderr));
+        assert!(stdout.starts_with("store schema at version "), "{stdout}");
+    }
+    assert!(dir.path().join("m.db").exists());
+}
+
+#[test]
 fn check_config_accepts_a_valid_config_and_redacts_secrets() {
     let dir = tempfile::tempdir().unwrap();
     let token_file = dir.path().join("tokens");

@@ -43,11 +43,15 @@ pub(super) fn values(doc: &Value) -> Result<Vec<String>, ScimError> {
 /// naming it; nothing has been applied at that point.
 pub(super) async fn resolve(ctx: &ScimContext<'_>, ids: &[String]) -> Result<Vec<UserRecord>, ScimError> {
     let store = ctx.app.store.as_ref();
-    let lookups = ids.iter().map(|id| store.get_user(ctx.org_id, id));
-    let found = futures_util::future::try_join_all(lookups).await.map_err(store_err)?;
+    let mut found: HashMap<String, UserRecord> = HashMap::with_capacity(ids.len());
+    for chunk in ids.chunks(crate::store::MAX_IDS_PER_LOOKUP) {
+        for rec in store.users_by_scim_ids(ctx.org_id, chunk).await.map_err(store_err)? {
+            found.insert(rec.scim_id.clone(), rec);
+        }
+    }
     let mut out = Vec::with_capacity(ids.len());
-    for (id, rec) in ids.iter().zip(found) {
-        match rec.filter(|r| !r.deleted) {
+    for id in ids {
+        match found.remove(id).filter(|r| !r.deleted) {
             Some(r) => out.push(r),
             None => {
                 return Err(ScimError::invalid_value(format!(

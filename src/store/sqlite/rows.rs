@@ -175,7 +175,7 @@ pub(super) fn id_list_filter(column: &str, n: usize) -> String {
     format!("org_id = $1 AND {column} IN ({})", marks.join(", "))
 }
 
-pub(super) fn check_ids(ids: &[i64]) -> Result<(), StoreError> {
+pub(super) fn check_ids<T>(ids: &[T]) -> Result<(), StoreError> {
     if ids.len() > MAX_IDS_PER_LOOKUP {
         return Err(StoreError::Backend(format!("too many ids in one lookup ({})", ids.len())));
     }
