@@ -35,16 +35,20 @@ pub(super) async fn get(
     Ok(ScimResponse::ok(projection.apply(ResourceType::Group, &doc)).with_etag(etag))
 }
 
-/// The live record and team of `id`; 404 when either is gone.
-pub(super) async fn load(ctx: &ScimContext<'_>, id: &str) -> Result<(GroupRecord, Team), ScimError> {
-    let record = ctx
-        .app
+/// The live (not deleted) record of `id`; 404 otherwise.
+pub(super) async fn live_record(ctx: &ScimContext<'_>, id: &str) -> Result<GroupRecord, ScimError> {
+    ctx.app
         .store
         .get_group(ctx.org_id, id)
         .await
         .map_err(store_err)?
         .filter(|r| !r.deleted)
-        .ok_or_else(|| ScimError::not_found(format!("group {id:?} not found")))?;
+        .ok_or_else(|| ScimError::not_found(format!("group {id:?} not found")))
+}
+
+/// The live record and team of `id`; 404 when either is gone.
+pub(super) async fn load(ctx: &ScimContext<'_>, id: &str) -> Result<(GroupRecord, Team), ScimError> {
+    let record = live_record(ctx, id).await?;
     match ctx.app.grafana.get_team(ctx.org_id, record.grafana_team_id).await {
         Ok(team) => Ok((record, team)),
         Err(e) if e.is_not_found() => Err(ScimError::not_found(format!("group {id:?} not found"))),

@@ -163,14 +163,7 @@ pub(super) async fn patch(
     }
     let touches_members = patch.touches("members");
     let lock = ctx.app.store.lock(&format!("group:{}:{id}", ctx.org_id)).await.map_err(store_err)?;
-    let record = ctx
-        .app
-        .store
-        .get_group(ctx.org_id, id)
-        .await
-        .map_err(store_err)?
-        .filter(|r| !r.deleted)
-        .ok_or_else(|| ScimError::not_found(format!("group {id:?} not found")))?;
+    let record = super::read::live_record(ctx, id).await?;
     // A membership PATCH needs the members (Grafana answers `[]` for a missing team, so the team
     // is checked only when nothing else would notice it is gone).
     let current = if touches_members {
@@ -332,14 +325,7 @@ pub(super) async fn delete(
     req: &ScimRequest,
 ) -> Result<ScimResponse, ScimError> {
     let _lock = ctx.app.store.lock(&format!("group:{}:{id}", ctx.org_id)).await.map_err(store_err)?;
-    let record = ctx
-        .app
-        .store
-        .get_group(ctx.org_id, id)
-        .await
-        .map_err(store_err)?
-        .filter(|r| !r.deleted)
-        .ok_or_else(|| ScimError::not_found(format!("group {id:?} not found")))?;
+    let record = super::read::live_record(ctx, id).await?;
     if req.if_match.is_some() {
         let (_, etag) = resource(ctx, &record, None, None);
         crate::scim::etag::if_match(req.if_match.as_deref(), &etag)?;
