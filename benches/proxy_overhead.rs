@@ -40,11 +40,15 @@ const CHILD_ENV: &str = "PROXY_OVERHEAD_CHILD";
 
 const PIN_ENV: &str = "PROXY_OVERHEAD_PIN";
 
+/// Decided once, before this process pins itself (after which it would see a single core).
 fn pinning() -> bool {
-    let cores = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1);
-    std::env::var(PIN_ENV).map_or(true, |v| v != "0")
-        && cores >= 2
-        && Command::new("taskset").arg("-V").output().is_ok_and(|o| o.status.success())
+    static PIN: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+    *PIN.get_or_init(|| {
+        let cores = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1);
+        std::env::var(PIN_ENV).map_or(true, |v| v != "0")
+            && cores >= 2
+            && Command::new("taskset").arg("-V").output().is_ok_and(|o| o.status.success())
+    })
 }
 
 fn main() {
