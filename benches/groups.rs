@@ -132,7 +132,8 @@ async fn main() {
         (from..from + n).map(|i| pool[i % pool.len()].1.clone()).collect()
     };
     println!(
-        "groups bench: {groups} groups x {per} members, one {big}-member group (emulator 12.x, debug build)"
+        "groups bench: {groups} groups x {per} members, one {big}-member group (emulator 12.x, {} build)",
+        if cfg!(debug_assertions) { "debug" } else { "optimised" }
     );
 
     // 1. G groups × M members: SCIM POST with members vs create_team + bulk PUT.
