@@ -107,3 +107,32 @@ async fn passthrough_guards_also_apply_under_grafanas_sub_path() {
     }
     assert!(h.grafana.team_groups(team).is_empty(), "the link never reached Grafana");
 }
+
+#[tokio::test]
+async fn policy_refusals_reach_idps_as_scim_errors() {
+    // Open-source Grafana: no SAML, so Users and Groups are refused; discovery still answers.
+    let oss = Harness::start_with(grafana_emulator::EmulatorOptions::oss(), |_| {}).await;
+    let users = oss.get("Users").await;
+    assert_scim_error(&users, 403, None);
+    assert!(users.json()["detail"].as_str().unwrap().contains("SAML"), "{users:?}");
+    assert_scim_error(&oss.get("Groups").await, 403, None);
+    assert_eq!(oss.get("ServiceProviderConfig").await.status, 200);
+    assert_eq!(oss.grafana.user_count(), 1, "nothing was created");
+
+    // Enterprise with SAML but a Team Sync link: Users work, Groups are refused.
+    let h = Harness::start_with(Default::default(), |c| {
+        c.policy.cache_ttl = std::time::Duration::from_millis(50)
+    })
+    .await;
+    let team = h.grafana.create_team(1, "Synced");
+    h.grafana.add_team_group(team, "cn=synced");
+    crate::support::eventually("the policy sees the link", || async { h.get("Groups").await.status == 403 })
+        .await;
+    let groups = h.get("Groups").await;
+    assert_scim_error(&groups, 403, None);
+    assert!(groups.json()["detail"].as_str().unwrap().contains("Team Sync"), "{groups:?}");
+    assert_eq!(h.get("Users").await.status, 200);
+    let created = h.post("Groups", json!({"displayName": "New"})).await;
+    assert_scim_error(&created, 403, None);
+    assert!(h.grafana.team_by_name(1, "New").is_none(), "nothing was created");
+}
