@@ -7,6 +7,11 @@
 //! calls per operation from the emulator's call log (create ≤ 3, GET by id 1, userName eq filter
 //! ≤ 2, a page of 100 ≤ 3) and the sidecar's added p99 per operation (target ≤ 5 ms). Emulator,
 //! sidecar and load generator share the machine, so ratios include CPU contention.
+//!
+//! The emulator answers in microseconds, which no real Grafana does (it hashes a password on
+//! create and talks to its database on every call). `USERS_BENCH_GRAFANA_LATENCY_MS` (default 0)
+//! adds that much latency to every emulator answer, for the floor and the sidecar alike, to model
+//! a real Grafana; the header line says which model a run used.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
@@ -118,11 +123,13 @@ fn calls_per_op(g: &EmulatorHandle, ops: usize) -> f64 {
 
 fn main() {
     let n: usize = std::env::var("USERS_BENCH_N").ok().and_then(|v| v.parse().ok()).unwrap_or(10_000);
+    let latency_ms: u64 =
+        std::env::var("USERS_BENCH_GRAFANA_LATENCY_MS").ok().and_then(|v| v.parse().ok()).unwrap_or(0);
     let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build().unwrap();
-    rt.block_on(bench(n));
+    rt.block_on(bench(n, Duration::from_millis(latency_ms)));
 }
 
-async fn bench(n: usize) {
+async fn bench(n: usize, latency: Duration) {
     let grafana =
         Emulator::start(EmulatorOptions { brute_force_protection: false, ..EmulatorOptions::default() })
             .await
@@ -148,7 +155,10 @@ async fn bench(n: usize) {
         auth: format!("Bearer {TOKEN}"),
     });
     let direct = Arc::new(Target { http, base: grafana.url(), auth: grafana.admin_basic_auth() });
-    println!("users benchmark: N = {n}, {CONCURRENCY} concurrent clients, emulator + sidecar in-process (SQLite store)");
+    println!(
+        "users benchmark: N = {n}, {CONCURRENCY} concurrent clients, emulator + sidecar in-process (SQLite store), \
+         emulator latency {latency:?} per call"
+    );
 
     // Warm-up (connections, the sidecar's one-time settings read), then the measured phases.
     let (s, _) = scim.send(Method::POST, "/Users", Some(&user("warm.scim"))).await;
@@ -156,6 +166,7 @@ async fn bench(n: usize) {
     let (s, _) = direct.send(Method::POST, "/api/admin/users", Some(&grafana_user("warm.direct"))).await;
     assert_eq!(s, 200);
 
+    grafana.set_latency(latency);
     grafana.reset_calls();
     let t = scim.clone();
     let sidecar_create = run(n, move |i| {

@@ -67,32 +67,27 @@ pub async fn create(
         return revive(ctx, deleted, doc, &fields, active, &projection).await;
     }
 
+    // Optimistic: create first (one call for a new person). Grafana answers 412 when the login or
+    // email is taken, by a user to adopt or by an earlier attempt that died before the store
+    // insert; only then is the existing user looked up. A retried request converges either way.
     let g = &ctx.app.grafana;
-    let mut found = g.lookup_user(&fields.login).await.map_err(|e| grafana_error(&e))?;
-    if found.is_none() && !fields.email.eq_ignore_ascii_case(&fields.login) {
-        found = g.lookup_user(&fields.email).await.map_err(|e| grafana_error(&e))?;
-    }
     let mut fresh = false;
-    let view = match found {
-        Some(profile) => adopt(ctx, &profile, &fields).await?,
-        None => match create_in_grafana(ctx, state, &fields).await? {
-            Some(view) => {
-                fresh = true;
-                view
-            }
-            // Taken between the lookup and the create (or by a lost earlier attempt): adopt it.
-            None => {
-                let profile = match g.lookup_user(&fields.login).await.map_err(|e| grafana_error(&e))? {
-                    Some(p) => p,
-                    None => g
-                        .lookup_user(&fields.email)
-                        .await
-                        .map_err(|e| grafana_error(&e))?
-                        .ok_or_else(|| ScimError::uniqueness("Grafana refused the login or email"))?,
-                };
-                adopt(ctx, &profile, &fields).await?
-            }
-        },
+    let view = match create_in_grafana(ctx, state, &fields).await? {
+        Some(view) => {
+            fresh = true;
+            view
+        }
+        None => {
+            let profile = match g.lookup_user(&fields.login).await.map_err(|e| grafana_error(&e))? {
+                Some(p) => p,
+                None => g
+                    .lookup_user(&fields.email)
+                    .await
+                    .map_err(|e| grafana_error(&e))?
+                    .ok_or_else(|| ScimError::uniqueness("Grafana refused the login or email"))?,
+            };
+            adopt(ctx, &profile, &fields).await?
+        }
     };
 
     let now = chrono::Utc::now();
