@@ -16,7 +16,7 @@ use tracing::{info, warn};
 use super::observe::observe;
 use super::permit::{GroupsPermit, PolicyRefusal, UsersPermit};
 use super::report::{check, judge, PolicyReport};
-use super::saml::{SamlSource, SamlState, DEFAULT_EXTERNAL_UID_ATTRIBUTE};
+use super::saml::{SamlSource, SamlState};
 use super::team_sync::TeamSyncState;
 use super::Verdict;
 use crate::config::{Config, PolicyConfig};
@@ -142,19 +142,7 @@ impl PolicyEngine {
 
     /// A report in which every observed check is undetermined for `reason`.
     fn undetermined(&self, reason: String) -> PolicyReport {
-        let saml = SamlState {
-            verdict: Verdict::Undetermined(reason.clone()),
-            source: SamlSource::None,
-            external_uid_attribute: DEFAULT_EXTERNAL_UID_ATTRIBUTE.to_string(),
-            login_attribute: None,
-            email_attribute: None,
-            allow_sign_up: None,
-            groups_attribute: None,
-            acs_url: None,
-            external_uid_attribute_named: false,
-            sp_entity_id: None,
-            idp_metadata: None,
-        };
+        let saml = SamlState::bare(Verdict::Undetermined(reason.clone()), SamlSource::None);
         let team_sync = TeamSyncState {
             verdict: Verdict::Undetermined(reason),
             licensed: None,

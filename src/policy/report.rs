@@ -119,19 +119,7 @@ mod tests {
     use crate::policy::saml::SamlSource;
 
     fn saml(verdict: Verdict) -> SamlState {
-        SamlState {
-            verdict,
-            source: SamlSource::SsoSettings,
-            external_uid_attribute: "userUID".into(),
-            login_attribute: None,
-            email_attribute: None,
-            allow_sign_up: None,
-            groups_attribute: None,
-            acs_url: None,
-            external_uid_attribute_named: false,
-            sp_entity_id: None,
-            idp_metadata: None,
-        }
+        SamlState::bare(verdict, SamlSource::SsoSettings)
     }
 
     fn team_sync(verdict: Verdict) -> TeamSyncState {

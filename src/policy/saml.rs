@@ -81,6 +81,25 @@ pub struct SamlState {
     pub idp_metadata: Option<IdpMetadataSetting>,
 }
 
+impl SamlState {
+    /// A state that knows nothing beyond `verdict` and `source`: Grafana's defaults everywhere.
+    pub fn bare(verdict: Verdict, source: SamlSource) -> Self {
+        Self {
+            verdict,
+            source,
+            external_uid_attribute: DEFAULT_EXTERNAL_UID_ATTRIBUTE.to_string(),
+            login_attribute: None,
+            email_attribute: None,
+            allow_sign_up: None,
+            groups_attribute: None,
+            acs_url: None,
+            external_uid_attribute_named: false,
+            sp_entity_id: None,
+            idp_metadata: None,
+        }
+    }
+}
+
 /// The IdP metadata Grafana's SAML settings carry (SSO settings first, then `[auth.saml]`).
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]

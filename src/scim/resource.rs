@@ -269,6 +269,25 @@ impl Meta {
     }
 }
 
+/// Finishes a representation for the wire: `schemas` first (see [`with_schemas`]), a weak ETag
+/// computed from the content (RFC 7644 §3.14), and `meta` carrying that ETag as its `version`.
+/// Returns the resource and its ETag.
+pub fn finish(
+    rt: ResourceType,
+    doc: &Value,
+    created: DateTime<Utc>,
+    last_modified: DateTime<Utc>,
+    location: String,
+) -> (Value, String) {
+    let mut out = with_schemas(rt, doc);
+    let etag = super::etag::weak_etag(&out);
+    let meta = Meta { resource_type: rt, created, last_modified, location, version: Some(etag.clone()) };
+    if let Some(map) = out.as_object_mut() {
+        map.insert("meta".into(), meta.to_value());
+    }
+    (out, etag)
+}
+
 /// `<base>/Users/<id>`; `base` is the SCIM base URL with or without a trailing slash.
 pub fn location(base_url: &str, rt: ResourceType, id: &str) -> String {
     format!("{}{}/{}", base_url.trim_end_matches('/'), rt.endpoint(), id)

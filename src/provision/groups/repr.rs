@@ -11,8 +11,7 @@ use crate::grafana::model::{Team, TeamMember};
 use crate::provision::identity::{ensure_group_records, ensure_user_records, GrafanaTeamView};
 use crate::provision::translate::GrafanaUserView;
 use crate::scim::error::ScimError;
-use crate::scim::etag::weak_etag;
-use crate::scim::resource::{location, with_schemas, Meta};
+use crate::scim::resource::{finish, location};
 use crate::scim::ResourceType;
 use crate::scim_api::context::ScimContext;
 use crate::store::{GroupRecord, UserRecord};
@@ -91,19 +90,13 @@ pub(super) fn resource(
         doc.insert("members".into(), Value::Array(m));
     }
     doc.insert("id".into(), Value::from(record.scim_id.clone()));
-    let mut out = with_schemas(ResourceType::Group, &Value::Object(doc));
-    let etag = weak_etag(&out);
-    let meta = Meta {
-        resource_type: ResourceType::Group,
-        created: record.created,
-        last_modified: record.last_modified,
-        location: location(&ctx.base_url, ResourceType::Group, &record.scim_id),
-        version: Some(etag.clone()),
-    };
-    if let Some(obj) = out.as_object_mut() {
-        obj.insert("meta".into(), meta.to_value());
-    }
-    (out, etag)
+    finish(
+        ResourceType::Group,
+        &Value::Object(doc),
+        record.created,
+        record.last_modified,
+        location(&ctx.base_url, ResourceType::Group, &record.scim_id),
+    )
 }
 
 /// The records of `teams` (recording first sightings), in the teams' order.

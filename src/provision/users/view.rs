@@ -10,8 +10,7 @@ use crate::grafana::model::{OrgUser, UserProfile};
 use crate::grafana::GrafanaError;
 use crate::provision::translate::{derived_user_doc, GrafanaUserView};
 use crate::scim::error::ScimError;
-use crate::scim::etag::weak_etag;
-use crate::scim::resource::{location, with_schemas, Meta};
+use crate::scim::resource::{finish, location};
 use crate::scim::ResourceType;
 use crate::scim_api::context::ScimContext;
 use crate::store::{StoreError, UserRecord};
@@ -36,18 +35,13 @@ pub fn present(ctx: &ScimContext<'_>, rec: &UserRecord, view: Option<&GrafanaUse
         map.insert("id".into(), json!(rec.scim_id));
         map.insert("active".into(), json!(active));
     }
-    let mut body = with_schemas(ResourceType::User, &doc);
-    let etag = weak_etag(&body);
-    let meta = Meta {
-        resource_type: ResourceType::User,
-        created: rec.created,
-        last_modified: rec.last_modified,
-        location: location(&ctx.base_url, ResourceType::User, &rec.scim_id),
-        version: Some(etag.clone()),
-    };
-    if let Some(map) = body.as_object_mut() {
-        map.insert("meta".into(), meta.to_value());
-    }
+    let (body, etag) = finish(
+        ResourceType::User,
+        &doc,
+        rec.created,
+        rec.last_modified,
+        location(&ctx.base_url, ResourceType::User, &rec.scim_id),
+    );
     Presented { body, etag }
 }
 
