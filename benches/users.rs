@@ -11,7 +11,8 @@
 //! The emulator answers in microseconds, which no real Grafana does (it hashes a password on
 //! create and talks to its database on every call). `USERS_BENCH_GRAFANA_LATENCY_MS` (default 0)
 //! adds that much latency to every emulator answer, for the floor and the sidecar alike, to model
-//! a real Grafana; the header line says which model a run used.
+//! a real Grafana; the header line says which model a run used. `USERS_BENCH_STORE_URL` points the
+//! sidecar at another store (e.g. `postgres://postgres@127.0.0.1:5432/test`; use an empty database).
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
@@ -138,7 +139,11 @@ async fn bench(n: usize, latency: Duration) {
     let mut config = Config::default();
     config.grafana.url = grafana.url();
     config.scim.tokens = vec![Secret::new(TOKEN)];
-    config.store.url = Secret::new(format!("sqlite://{}", dir.path().join("bench.db").display()));
+    // `USERS_BENCH_STORE_URL` (e.g. a PostgreSQL URL) replaces the default SQLite file.
+    let store_url = std::env::var("USERS_BENCH_STORE_URL")
+        .unwrap_or_else(|_| format!("sqlite://{}", dir.path().join("bench.db").display()));
+    let backend = store_url.split(':').next().unwrap_or("sqlite").to_string();
+    config.store.url = Secret::new(store_url);
     config.log.level = "warn".into();
     let public = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let admin = TcpListener::bind("127.0.0.1:0").await.unwrap();
@@ -156,7 +161,7 @@ async fn bench(n: usize, latency: Duration) {
     });
     let direct = Arc::new(Target { http, base: grafana.url(), auth: grafana.admin_basic_auth() });
     println!(
-        "users benchmark: N = {n}, {CONCURRENCY} concurrent clients, emulator + sidecar in-process (SQLite store), \
+        "users benchmark: N = {n}, {CONCURRENCY} concurrent clients, emulator + sidecar in-process ({backend} store), \
          emulator latency {latency:?} per call"
     );
 
