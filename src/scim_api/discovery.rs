@@ -12,7 +12,13 @@ use crate::scim::error::ScimError;
 
 /// What the sidecar supports, stated truthfully.
 pub fn config(app: &App) -> DiscoveryConfig {
-    DiscoveryConfig { max_results: app.config.scim.max_results, ..DiscoveryConfig::default() }
+    // Users and Groups both send weak ETags (`meta.version` and the `ETag` header), answer
+    // `If-None-Match` with 304 and refuse a stale `If-Match` with 412; sorting is not offered.
+    DiscoveryConfig {
+        max_results: app.config.scim.max_results,
+        etag_supported: true,
+        ..DiscoveryConfig::default()
+    }
 }
 
 /// Serves one discovery endpoint.

@@ -136,3 +136,60 @@ async fn policy_refusals_reach_idps_as_scim_errors() {
     assert_scim_error(&created, 403, None);
     assert!(h.grafana.team_by_name(1, "New").is_none(), "nothing was created");
 }
+
+/// Sends `method url` with the harness token, an optional JSON body and extra headers.
+async fn send_with(
+    h: &Harness,
+    method: Method,
+    url: &str,
+    body: Option<serde_json::Value>,
+    headers: &[(&str, &str)],
+) -> (u16, http::HeaderMap) {
+    let mut req = http::Request::builder()
+        .method(method)
+        .uri(url)
+        .header("authorization", format!("Bearer {}", crate::support::scim::TOKEN));
+    for (k, v) in headers {
+        req = req.header(*k, *v);
+    }
+    let body = match body {
+        Some(v) => {
+            req = req.header("content-type", "application/scim+json");
+            scim_sidecar::body::full(v.to_string())
+        }
+        None => scim_sidecar::body::empty(),
+    };
+    let res = h.client.request(req.body(body).unwrap()).await.unwrap();
+    (res.status().as_u16(), res.headers().clone())
+}
+
+#[tokio::test]
+async fn etags_are_declared_and_honoured_for_users_and_groups() {
+    let h = Harness::start().await;
+    assert_eq!(h.get("ServiceProviderConfig").await.json()["etag"]["supported"], true);
+    let user =
+        h.post("Users", json!({"userName": "etag.user", "emails": [{"value": "etag@example.com"}]})).await;
+    assert_eq!(user.status, 201, "{user:?}");
+    let group = h.post("Groups", json!({"displayName": "ETag team"})).await;
+    assert_eq!(group.status, 201, "{group:?}");
+    for (created, put_body) in [
+        (&user, json!({"userName": "etag.user", "displayName": "Changed"})),
+        (&group, json!({"displayName": "ETag team 2"})),
+    ] {
+        let url = created.header("location").unwrap().to_string();
+        let etag = created.header("etag").unwrap().to_string();
+        assert_eq!(Some(etag.as_str()), created.json()["meta"]["version"].as_str());
+        let (status, _) = send_with(&h, Method::GET, &url, None, &[("if-none-match", &etag)]).await;
+        assert_eq!(status, 304, "{url}");
+        let (status, _) = send_with(&h, Method::GET, &url, None, &[("if-none-match", "W/\"other\"")]).await;
+        assert_eq!(status, 200, "{url}");
+        let stale =
+            send_with(&h, Method::PUT, &url, Some(put_body.clone()), &[("if-match", "W/\"stale\"")]).await;
+        assert_eq!(stale.0, 412, "{url}");
+        let (status, headers) =
+            send_with(&h, Method::PUT, &url, Some(put_body), &[("if-match", &etag)]).await;
+        assert_eq!(status, 200, "{url}");
+        assert_ne!(headers.get("etag").and_then(|v| v.to_str().ok()), Some(etag.as_str()), "new version");
+    }
+    assert!(h.grafana.team_by_name(1, "ETag team 2").is_some(), "the matching PUT was applied");
+}
