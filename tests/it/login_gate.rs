@@ -41,6 +41,18 @@ async fn env(reject_non_provisioned: bool, with_sp_key: bool) -> Env {
         email_attribute: Some("mail".into()),
         ..SamlGateConfig::default()
     };
+    start_env(dir, idp, emu, store, url, saml_gate).await
+}
+
+/// Starts the sidecar in front of `emu` with `saml_gate` and the store at `url`.
+pub(crate) async fn start_env(
+    dir: TempDir,
+    idp: KeyPair,
+    emu: EmulatorHandle,
+    store: Arc<dyn MappingStore>,
+    url: String,
+    saml_gate: SamlGateConfig,
+) -> Env {
     let mut config = Config {
         server: server_config(),
         grafana: grafana_config(&emu.url()),

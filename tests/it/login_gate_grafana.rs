@@ -3,12 +3,11 @@
 //! `scim-sidecar check` says where each value came from.
 
 use grafana_emulator::{Emulator, EmulatorOptions};
-use scim_sidecar::config::{Config, SamlGateConfig, Secret};
+use scim_sidecar::config::SamlGateConfig;
 use scim_sidecar::store;
 
-use crate::login_gate::{save_grafana_saml, Env};
+use crate::login_gate::{save_grafana_saml, start_env, Env};
 use crate::support::saml::{self, Claims, KeyPair};
-use crate::support::sidecar::{grafana_config, server_config, spawn_sidecar};
 
 /// The attribute Grafana is configured to read the external UID from in [`grafana_env`].
 const GRAFANA_UID_ATTRIBUTE: &str = "objectGUID";
@@ -40,15 +39,7 @@ async fn grafana_env(reject_non_provisioned: bool) -> Env {
         reject_non_provisioned_users: reject_non_provisioned,
         ..SamlGateConfig::default()
     };
-    let mut config = Config {
-        server: server_config(),
-        grafana: grafana_config(&emu.url()),
-        saml_gate,
-        ..Config::default()
-    };
-    config.store.url = Secret::new(url);
-    let sidecar = spawn_sidecar(config).await;
-    Env { dir, idp, emu, sidecar, store }
+    start_env(dir, idp, emu, store, url, saml_gate).await
 }
 
 /// A signed response carrying the external UID under `uid_attribute`.

@@ -51,12 +51,7 @@ fn create(cx: &mut Cx) -> Res {
 
 fn parse_sort(raw: Option<&str>) -> Option<Vec<TeamSort>> {
     let mut out = Vec::new();
-    for part in raw.unwrap_or("").split(',').map(str::trim).filter(|s| !s.is_empty()).take(8) {
-        let (key, asc) = match part.rsplit_once('-') {
-            Some((k, "asc")) => (k, true),
-            Some((k, "desc")) => (k, false),
-            _ => return None,
-        };
+    for (key, asc) in super::users::sort_terms(raw)? {
         out.push(match key {
             "name" => TeamSort::Name(asc),
             "email" => TeamSort::Email(asc),

@@ -25,15 +25,26 @@ pub fn route(cx: &mut Cx, m: &Method, segs: &[&str]) -> Option<Res> {
     Some(res)
 }
 
+/// The terms of a `sort=` list (`login-asc,email-desc`) as (key, ascending); at most 8 are read.
+/// `None` when a term lacks an `-asc`/`-desc` suffix (Grafana's 400).
+pub fn sort_terms(raw: Option<&str>) -> Option<Vec<(&str, bool)>> {
+    raw.unwrap_or("")
+        .split(',')
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .take(8)
+        .map(|part| match part.rsplit_once('-') {
+            Some((k, "asc")) => Some((k, true)),
+            Some((k, "desc")) => Some((k, false)),
+            _ => None,
+        })
+        .collect()
+}
+
 /// Parses `sort=`; `None` for an unknown option.
 pub fn parse_sort(raw: Option<&str>) -> Option<Vec<UserSort>> {
     let mut out = Vec::new();
-    for part in raw.unwrap_or("").split(',').map(str::trim).filter(|s| !s.is_empty()).take(8) {
-        let (key, asc) = match part.rsplit_once('-') {
-            Some((k, "asc")) => (k, true),
-            Some((k, "desc")) => (k, false),
-            _ => return None,
-        };
+    for (key, asc) in sort_terms(raw)? {
         out.push(match key {
             "login" => UserSort::Login(asc),
             "email" => UserSort::Email(asc),
