@@ -14,6 +14,13 @@ use crate::app::App;
 use crate::body::Body;
 use crate::metrics::KindLabels;
 
+/// Whether any passthrough guard (these and [`crate::policy::guard`]) can refuse a request with
+/// this method. Every guarded route is a write, so reads skip the guards entirely; the guards'
+/// own route tables (tested below) keep to that rule.
+pub fn may_refuse(method: &Method) -> bool {
+    !matches!(*method, Method::GET | Method::HEAD | Method::OPTIONS | Method::TRACE)
+}
+
 /// The refusal or `None` to let the request through.
 pub async fn check(app: &App, method: &Method, path: &str, headers: &HeaderMap) -> Option<Response<Body>> {
     users::check(app, method, path, headers).await

@@ -37,45 +37,19 @@ pub async fn handle(app: Arc<App>, req: Request<Incoming>, info: ClientInfo) -> 
         app.gate.as_ref().filter(|g| req.method() == http::Method::POST && req.uri().path() == g.acs_path());
     let response = if app.scim.scim_path(req.uri().path()).is_some() {
         path_class = class::SCIM;
-        crate::scim_api::handle(&app, req, info).await
+        Box::pin(crate::scim_api::handle(&app, req, info)).await
     } else if let Some(gate) = gate {
         path_class = class::SAML_ACS;
-        gate.handle(req, info, &app.forwarder).await
+        Box::pin(gate.handle(req, info, &app.forwarder)).await
+    } else if !crate::guard::may_refuse(req.method()) {
+        // Reads (and WebSocket handshakes, which are GETs) go straight through: no guard refuses them.
+        path_class = if is_upgrade_request(req.headers()) { class::WEBSOCKET } else { class::PROXY };
+        app.forwarder.forward(req, info).await
     } else {
-        let upgrade = is_upgrade_request(req.headers());
-        let api_path = app.scim.api_path(req.uri().path()).to_string();
-        match screen(&app.policy, req, &api_path, app.config.server.max_body_bytes).await {
-            Screened::Pass(req) => {
-                if let Some(refused) = crate::guard::check(&app, req.method(), &api_path, req.headers()).await
-                {
-                    path_class = class::GUARD;
-                    refused
-                } else {
-                    match crate::guard::teams::check(&app, req).await {
-                        crate::guard::teams::Verdict::Pass(req) => {
-                            path_class = if upgrade { class::WEBSOCKET } else { class::PROXY };
-                            app.forwarder.forward(req, info).await
-                        }
-                        crate::guard::teams::Verdict::PassRead(req) => {
-                            path_class = class::PROXY;
-                            app.forwarder.forward(req, info).await
-                        }
-                        crate::guard::teams::Verdict::Refuse(refusal) => {
-                            path_class = class::GUARD;
-                            refusal
-                        }
-                    }
-                }
-            }
-            Screened::Buffered(req) => {
-                path_class = class::PROXY;
-                app.forwarder.forward(req, info).await
-            }
-            Screened::Refused(res) => {
-                path_class = class::GUARD;
-                res
-            }
-        }
+        // Boxed: the guards' futures are large and only writes pay for them.
+        let (class, response) = Box::pin(guarded(&app, req, info)).await;
+        path_class = class;
+        response
     };
     let elapsed = started.elapsed();
     let status = response.status().as_u16();
@@ -98,4 +72,23 @@ pub async fn handle(app: Arc<App>, req: Request<Incoming>, info: ClientInfo) -> 
         "request completed"
     );
     response
+}
+
+/// A write on its way to Grafana: the policy screen, then the users and teams guards, then the
+/// proxy. Returns the route class with the response.
+async fn guarded(app: &App, req: Request<Incoming>, info: ClientInfo) -> (&'static str, Response<Body>) {
+    let api_path = app.scim.api_path(req.uri().path()).to_string();
+    let req = match screen(&app.policy, req, &api_path, app.config.server.max_body_bytes).await {
+        Screened::Pass(req) => req,
+        Screened::Buffered(req) => return (class::PROXY, app.forwarder.forward(req, info).await),
+        Screened::Refused(res) => return (class::GUARD, res),
+    };
+    if let Some(refused) = crate::guard::check(app, req.method(), &api_path, req.headers()).await {
+        return (class::GUARD, refused);
+    }
+    match crate::guard::teams::check(app, req).await {
+        crate::guard::teams::Verdict::Pass(req) => (class::PROXY, app.forwarder.forward(req, info).await),
+        crate::guard::teams::Verdict::PassRead(req) => (class::PROXY, app.forwarder.forward(req, info).await),
+        crate::guard::teams::Verdict::Refuse(refusal) => (class::GUARD, refusal),
+    }
 }

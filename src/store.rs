@@ -27,6 +27,7 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use serde_json::Value;
 
+pub(crate) use lock::LocalLocks;
 pub use lock::ResourceLock;
 
 /// Largest number of ids one `*_by_grafana_ids` call accepts; callers page far below this.
@@ -126,6 +127,14 @@ pub trait MappingStore: Send + Sync + 'static {
     /// Case-insensitive `userName` lookup.
     async fn user_by_user_name(&self, org_id: i64, user_name: &str)
         -> Result<Option<UserRecord>, StoreError>;
+    /// The records of `org_id` holding `user_name` (case-insensitively) or, when given,
+    /// `external_id` (exactly): at most two, in one round trip. A create checks both at once.
+    async fn users_claiming(
+        &self,
+        org_id: i64,
+        user_name: &str,
+        external_id: Option<&str>,
+    ) -> Result<Vec<UserRecord>, StoreError>;
     /// Exact (case-sensitive) `externalId` lookup.
     async fn user_by_external_id(
         &self,

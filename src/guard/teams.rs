@@ -131,6 +131,24 @@ fn grafana_error(status: StatusCode, message: &str) -> Response<Body> {
 mod tests {
     use super::*;
 
+    /// The router skips the guards for methods `guard::may_refuse` rules out; none of them may
+    /// be guarded here.
+    #[test]
+    fn reads_are_never_guarded() {
+        let paths = [
+            "/api/teams/7",
+            "/api/teams/7/members",
+            "/api/teams/7/members/3",
+            "/api/access-control/teams/7/users/3",
+        ];
+        for m in [Method::GET, Method::HEAD, Method::OPTIONS, Method::TRACE] {
+            assert!(!crate::guard::may_refuse(&m));
+            for p in paths {
+                assert_eq!(classify(&m, p), None, "{m} {p}");
+            }
+        }
+    }
+
     #[test]
     fn guarded_routes() {
         assert_eq!(classify(&Method::PUT, "/api/teams/7"), Some(Action::Update(7)));

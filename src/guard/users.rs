@@ -90,6 +90,27 @@ pub async fn check(app: &App, method: &Method, path: &str, headers: &HeaderMap) 
 mod tests {
     use super::*;
 
+    /// The router skips the guards for methods `guard::may_refuse` rules out; none of them may
+    /// be guarded here.
+    #[test]
+    fn reads_are_never_guarded() {
+        let paths = [
+            "/api/users/7",
+            "/api/user",
+            "/api/user/password",
+            "/api/admin/users/7",
+            "/api/admin/users/7/password",
+            "/api/admin/users/7/disable",
+            "/api/admin/users/ab-c/enable",
+        ];
+        for m in [Method::GET, Method::HEAD, Method::OPTIONS, Method::TRACE] {
+            assert!(!crate::guard::may_refuse(&m));
+            for p in paths {
+                assert_eq!(subject(&m, p), None, "{m} {p}");
+            }
+        }
+    }
+
     #[test]
     fn guarded_routes() {
         let s = |m: Method, p: &'static str| subject(&m, p);

@@ -67,7 +67,8 @@ pub async fn check(
     api_path: &str,
     body: Option<&[u8]>,
 ) -> Option<Response<Body>> {
-    if !engine.scim_active() {
+    // Only writes are guarded (the router skips this for reads; see `guard::may_refuse`).
+    if !engine.scim_active() || !crate::guard::may_refuse(method) {
         return None;
     }
     let segs = segments(api_path);

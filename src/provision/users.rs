@@ -26,12 +26,15 @@ pub use read::SCAN_FACTOR;
 use crate::metrics::ScimOpLabels;
 use crate::scim::error::ScimError;
 use crate::scim_api::context::{ScimContext, ScimRequest, ScimResponse, Target};
+use crate::store::LocalLocks;
 
 /// Long-lived state of the Users handler (held by `ScimApi`).
 #[derive(Debug, Default)]
 pub struct UsersState {
     /// Grafana's `[users] auto_assign_org` and `auto_assign_org_role`, read once.
     auto_assign: OnceCell<Option<(bool, String)>>,
+    /// Serialises this process's creates of one userName (see `create`).
+    creating: LocalLocks,
 }
 
 impl UsersState {

@@ -1,5 +1,5 @@
 //! [`ResourceLock`]: the guard returned by `MappingStore::lock`, and the in-process keyed mutex
-//! used by the SQLite backend.
+//! used by the SQLite backend (and by user creates, whatever the backend).
 //!
 //! The PostgreSQL variant holds a pooled connection with a session advisory lock. Dropping the
 //! guard unlocks on a spawned task and returns the connection to the pool; if that is impossible
@@ -62,7 +62,7 @@ impl Drop for ResourceLock {
 }
 
 /// Keyed async mutexes for one process. Entries whose mutex nobody holds are pruned lazily.
-#[derive(Default)]
+#[derive(Debug, Default)]
 pub(crate) struct LocalLocks {
     map: Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>,
 }

@@ -191,6 +191,17 @@ impl MappingStore for PgStore {
         Ok(self.users("org_id = $1 AND user_name_key = $2", &[&org_id, &key]).await?.pop())
     }
 
+    async fn users_claiming(
+        &self,
+        org_id: i64,
+        user_name: &str,
+        external_id: Option<&str>,
+    ) -> Result<Vec<UserRecord>, StoreError> {
+        let key = super::name_key(user_name);
+        self.users("org_id = $1 AND (user_name_key = $2 OR external_id = $3)", &[&org_id, &key, &external_id])
+            .await
+    }
+
     async fn user_by_external_id(
         &self,
         org_id: i64,

@@ -206,6 +206,17 @@ impl MappingStore for SqliteStore {
             .pop())
     }
 
+    async fn users_claiming(
+        &self,
+        org_id: i64,
+        user_name: &str,
+        external_id: Option<&str>,
+    ) -> Result<Vec<UserRecord>, StoreError> {
+        let ext = external_id.map_or(V::Null, s);
+        let p = vec![V::Integer(org_id), V::Text(super::name_key(user_name)), ext];
+        self.users("org_id = $1 AND (user_name_key = $2 OR external_id = $3)", p).await
+    }
+
     async fn user_by_external_id(
         &self,
         org_id: i64,

@@ -140,6 +140,18 @@ async fn user_crud(h: &Harness) {
     assert_eq!(s.user_by_external_id(1, "EXT-1").await.unwrap(), None);
     assert_eq!(s.user_by_grafana_id(1, 10).await.unwrap(), Some(u.clone()));
     assert_eq!(s.count_users(1).await.unwrap(), 1);
+    assert_eq!(s.users_claiming(1, "JANE.doe", None).await.unwrap(), vec![u.clone()]);
+    assert_eq!(s.users_claiming(1, "nobody", Some("ext-1")).await.unwrap(), vec![u.clone()]);
+    assert_eq!(s.users_claiming(1, "Jane.Doe", Some("ext-1")).await.unwrap(), vec![u.clone()]);
+    assert!(s.users_claiming(1, "nobody", Some("EXT-1")).await.unwrap().is_empty());
+    assert!(s.users_claiming(2, "Jane.Doe", Some("ext-1")).await.unwrap().is_empty());
+    let mut other = user(1, 11, "other");
+    other.external_id = Some("ext-2".into());
+    s.insert_user(&other).await.unwrap();
+    let mut both = s.users_claiming(1, "jane.doe", Some("ext-2")).await.unwrap();
+    both.sort_by_key(|r| r.grafana_user_id);
+    assert_eq!(both, vec![u.clone(), other.clone()]);
+    s.delete_user_record(1, &other.scim_id).await.unwrap();
 
     let mut changed = u.clone();
     changed.user_name = "jane".into();

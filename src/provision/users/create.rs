@@ -1,4 +1,11 @@
-//! `POST /Users`: create, adopt or revive, in ordered idempotent steps under a per-userName lock.
+//! `POST /Users`: create, adopt or revive, in ordered idempotent steps.
+//!
+//! Concurrent creates of one userName: within this process they queue on an in-process lock, so
+//! the second finds the first's record and answers 409. Across replicas nothing is held for the
+//! length of a create (a database lock would pin a pooled connection through every Grafana call):
+//! the store's unique indexes on userName, externalId and Grafana user id let exactly one record
+//! in, and the other request answers 409 (`uniqueness`). Both requests resolve to the same Grafana
+//! user, since Grafana refuses the second create of a login (412) and the loser adopts the winner's.
 //!
 //! Order: store lookups (a live managed record → 409; a deleted one → revive), then Grafana by
 //! login, then by email (an unowned Grafana user is adopted, as Grafana does), else create in
@@ -23,7 +30,7 @@ use crate::scim::projection::Projection;
 use crate::scim::resource::{canonicalize, location};
 use crate::scim::ResourceType;
 use crate::scim_api::context::{ScimContext, ScimRequest, ScimResponse};
-use crate::store::UserRecord;
+use crate::store::{name_key, UserRecord};
 
 /// Handles `POST /Users`.
 pub async fn create(
@@ -41,16 +48,18 @@ pub async fn create(
     let active = doc.get("active").and_then(Value::as_bool).unwrap_or(true);
     let external_id = text(&doc, "externalId").map(str::to_string);
     let store = &ctx.app.store;
-    let _lock = store
-        .lock(&format!("user:{}:{}", ctx.org_id, user_name.to_lowercase()))
+    let _creating = state.creating.lock(&format!("{}:{}", ctx.org_id, user_name.to_lowercase())).await;
+
+    let claims = store
+        .users_claiming(ctx.org_id, &user_name, external_id.as_deref())
         .await
         .map_err(|e| store_error(&e))?;
-
-    let by_name = store.user_by_user_name(ctx.org_id, &user_name).await.map_err(|e| store_error(&e))?;
-    let by_ext = match &external_id {
-        Some(x) => store.user_by_external_id(ctx.org_id, x).await.map_err(|e| store_error(&e))?,
-        None => None,
-    };
+    let key = name_key(&user_name);
+    let by_name = claims.iter().find(|r| name_key(&r.user_name) == key).cloned();
+    let by_ext = external_id
+        .as_deref()
+        .and_then(|x| claims.iter().find(|r| r.external_id.as_deref() == Some(x)))
+        .cloned();
     for rec in by_name.iter().chain(by_ext.iter()) {
         if rec.managed && !rec.deleted {
             return Err(ScimError::uniqueness(format!(
@@ -97,6 +106,10 @@ pub async fn create(
     } else {
         store.user_by_grafana_id(ctx.org_id, view.id).await.map_err(|e| store_error(&e))?
     };
+    // A concurrent create (another replica) recorded this Grafana user after `adopt` looked.
+    if existing.as_ref().is_some_and(|r| r.managed && !r.deleted) {
+        return Err(ScimError::uniqueness("a user with this userName already exists"));
+    }
     let mut rec = UserRecord {
         scim_id: existing.as_ref().map_or_else(new_scim_id, |r| r.scim_id.clone()),
         org_id: ctx.org_id,

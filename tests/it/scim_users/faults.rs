@@ -23,6 +23,43 @@ async fn concurrent_creates_of_one_user_name_yield_one_user() {
     assert_eq!(filter(&h, r#"userName eq "race@example.com""#).await.json()["totalResults"], 1);
 }
 
+/// Two replicas on one PostgreSQL store hold no shared lock during a create: the store's unique
+/// indexes let one record in, and every request ends as 201 or 409 on the same Grafana user.
+#[tokio::test]
+async fn replicas_creating_one_user_name_yield_one_user() {
+    let db = crate::support::pg::Schema::create().await;
+    let h = Harness::start_with(Default::default(), |c| c.store.url = db.url()).await;
+    let mut config = crate::support::scim::sidecar_config(&h.grafana);
+    config.store.url = db.url();
+    let replica = h.replica(config).await;
+    for round in 0..5 {
+        let name = format!("replica-race-{round}@example.com");
+        let tasks: Vec<_> = (0..8)
+            .map(|i| {
+                let body = user_body(&name, &name, None);
+                let h = &h;
+                let replica = &replica;
+                async move {
+                    if i % 2 == 0 {
+                        h.post("Users", body).await
+                    } else {
+                        h.post_via(replica, "Users", body).await
+                    }
+                }
+            })
+            .collect();
+        let answers = futures_util::future::join_all(tasks).await;
+        let created = answers.iter().filter(|a| a.status == 201).count();
+        let conflicts = answers.iter().filter(|a| a.status == 409).count();
+        assert_eq!((created, conflicts), (1, 7), "{answers:?}");
+        assert_eq!(h.grafana.users().iter().filter(|u| u.login == name).count(), 1);
+        let found = filter(&h, &format!("userName eq \"{name}\"")).await;
+        assert_eq!(found.json()["totalResults"], 1);
+        let winner = answers.iter().find(|a| a.status == 201).unwrap();
+        assert_eq!(found.json()["Resources"][0]["id"], winner.json()["id"]);
+    }
+}
+
 #[tokio::test]
 async fn grafana_failures_between_steps_converge_on_retry() {
     let h = Harness::start().await;

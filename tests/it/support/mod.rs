@@ -2,6 +2,7 @@
 
 pub mod certs;
 pub mod client;
+pub mod pg;
 pub mod saml;
 pub mod scim;
 pub mod sidecar;

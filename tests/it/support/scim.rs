@@ -41,6 +41,16 @@ pub struct Harness {
     pub base: String,
 }
 
+/// The sidecar configuration every harness starts from: ephemeral ports, `grafana`, the token.
+pub fn sidecar_config(grafana: &EmulatorHandle) -> Config {
+    let mut config = Config::default();
+    config.server.listen = "127.0.0.1:0".into();
+    config.admin.listen = "127.0.0.1:0".into();
+    config.grafana.url = grafana.url();
+    config.scim.tokens = vec![Secret::new(TOKEN)];
+    config
+}
+
 impl Harness {
     /// Emulator with default options (Grafana 12 Enterprise, SAML on) and a default sidecar.
     pub async fn start() -> Self {
@@ -50,11 +60,7 @@ impl Harness {
     /// Emulator with `options`; `configure` adjusts the sidecar configuration.
     pub async fn start_with(options: EmulatorOptions, configure: impl FnOnce(&mut Config)) -> Self {
         let grafana = Emulator::start(options).await.unwrap();
-        let mut config = Config::default();
-        config.server.listen = "127.0.0.1:0".into();
-        config.admin.listen = "127.0.0.1:0".into();
-        config.grafana.url = grafana.url();
-        config.scim.tokens = vec![Secret::new(TOKEN)];
+        let mut config = sidecar_config(&grafana);
         configure(&mut config);
         let sidecar = spawn_sidecar(config).await;
         let base = format!("{}/scim/v2", sidecar.url);
@@ -63,6 +69,17 @@ impl Harness {
         // test counts are its own, not the policy's first observation.
         let _ = super::client::get(&harness.client, &format!("{}/readyz", harness.sidecar.admin_url)).await;
         harness
+    }
+
+    /// Starts another sidecar (a replica) on `config`, in front of the same emulator.
+    pub async fn replica(&self, config: Config) -> ProxyHandle {
+        spawn_sidecar(config).await
+    }
+
+    /// `POST` to `replica` instead of this harness's sidecar.
+    pub async fn post_via(&self, replica: &ProxyHandle, path: &str, body: Value) -> Answer {
+        let url = format!("{}/scim/v2/{path}", replica.url);
+        self.send(Method::POST, url, Some(body), Some(TOKEN)).await
     }
 
     /// Sends `method path` (relative to the SCIM base unless it starts with `/`) with the token.
@@ -83,6 +100,10 @@ impl Harness {
         } else {
             format!("{}/{path}", self.base)
         };
+        self.send(method, url, body, token).await
+    }
+
+    async fn send(&self, method: Method, url: String, body: Option<Value>, token: Option<&str>) -> Answer {
         let mut req = Request::builder().method(method).uri(url);
         if let Some(t) = token {
             req = req.header("authorization", format!("Bearer {t}"));
