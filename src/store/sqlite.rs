@@ -1,7 +1,8 @@
 //! SQLite backend: rusqlite behind `spawn_blocking`.
 //!
-//! One writer connection (SQLite has one writer at a time anyway, so serialising writes in
-//! process avoids `SQLITE_BUSY` retries) and a few read-only connections used round robin; WAL
+//! One writer connection on its own thread, committing queued writes together ([`writer`];
+//! SQLite has one writer at a time anyway, so serialising writes in process avoids `SQLITE_BUSY`
+//! retries) and a few read-only connections used round robin; WAL
 //! mode lets readers run beside the writer. Only one process may use a SQLite file, which is why
 //! `lock` is an in-process keyed mutex.
 
@@ -14,8 +15,10 @@ use rusqlite::types::Value as V;
 use rusqlite::{params, Connection, OpenFlags, TransactionBehavior};
 
 mod rows;
+mod writer;
 
 use self::rows::{check_ids, id_list_filter, miss, query_groups, query_users, s};
+use self::writer::Writer;
 use super::lock::LocalLocks;
 use super::migrations::{self, LATEST};
 use super::sql::{self, GroupRow, UserRow};
@@ -30,7 +33,7 @@ const IN_CHUNK: usize = 500;
 type Shared = Arc<Mutex<Connection>>;
 
 pub(crate) struct SqliteStore {
-    writer: Shared,
+    writer: Writer,
     readers: Vec<Shared>,
     next_reader: AtomicUsize,
     locks: LocalLocks,
@@ -74,7 +77,7 @@ impl SqliteStore {
                     Ok(Arc::new(Mutex::new(conn)))
                 })
                 .collect::<Result<Vec<_>, StoreError>>()?;
-            Ok(Self::from_parts(writer, readers))
+            Self::from_parts(writer, readers)
         })
         .await
         .map_err(backend)?
@@ -85,13 +88,14 @@ impl SqliteStore {
         let mut conn = Connection::open_in_memory().map_err(backend)?;
         configure(&conn)?;
         run_migrations(&mut conn)?;
-        Ok(Self::from_parts(conn, Vec::new()))
+        Self::from_parts(conn, Vec::new())
     }
 
-    fn from_parts(writer: Connection, readers: Vec<Shared>) -> Self {
+    fn from_parts(writer: Connection, readers: Vec<Shared>) -> Result<Self, StoreError> {
         let writer = Arc::new(Mutex::new(writer));
         let readers = if readers.is_empty() { vec![writer.clone()] } else { readers };
-        Self { writer, readers, next_reader: AtomicUsize::new(0), locks: LocalLocks::default() }
+        let writer = Writer::start(writer)?;
+        Ok(Self { writer, readers, next_reader: AtomicUsize::new(0), locks: LocalLocks::default() })
     }
 
     async fn run<T, F>(conn: Shared, f: F) -> Result<T, StoreError>
@@ -121,7 +125,7 @@ impl SqliteStore {
         T: Send + 'static,
         F: FnOnce(&mut Connection) -> Result<T, StoreError> + Send + 'static,
     {
-        Self::run(self.writer.clone(), f).await
+        self.writer.run(f).await
     }
 
     async fn users(
