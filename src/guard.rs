@@ -41,3 +41,38 @@ pub(crate) fn refusal(
     res.headers_mut().insert(http::header::CONTENT_TYPE, http::HeaderValue::from_static("application/json"));
     res
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The router skips the guards for methods [`may_refuse`] rules out; no route of either
+    /// guard may be guarded for them.
+    #[test]
+    fn reads_are_never_guarded() {
+        let user_paths = [
+            "/api/users/7",
+            "/api/user",
+            "/api/user/password",
+            "/api/admin/users/7",
+            "/api/admin/users/7/password",
+            "/api/admin/users/7/disable",
+            "/api/admin/users/ab-c/enable",
+        ];
+        let team_paths = [
+            "/api/teams/7",
+            "/api/teams/7/members",
+            "/api/teams/7/members/3",
+            "/api/access-control/teams/7/users/3",
+        ];
+        for m in [Method::GET, Method::HEAD, Method::OPTIONS, Method::TRACE] {
+            assert!(!may_refuse(&m));
+            for p in user_paths {
+                assert_eq!(users::subject(&m, p), None, "{m} {p}");
+            }
+            for p in team_paths {
+                assert_eq!(teams::classify(&m, p), None, "{m} {p}");
+            }
+        }
+    }
+}

@@ -98,26 +98,20 @@ impl SqliteStore {
         Ok(Self { writer, readers, next_reader: AtomicUsize::new(0), locks: LocalLocks::default() })
     }
 
-    async fn run<T, F>(conn: Shared, f: F) -> Result<T, StoreError>
-    where
-        T: Send + 'static,
-        F: FnOnce(&mut Connection) -> Result<T, StoreError> + Send + 'static,
-    {
-        tokio::task::spawn_blocking(move || {
-            let mut guard = conn.lock().unwrap_or_else(PoisonError::into_inner);
-            f(&mut guard)
-        })
-        .await
-        .map_err(backend)?
-    }
-
+    /// Runs `f` on the blocking pool with the next reader connection (round robin).
     async fn read<T, F>(&self, f: F) -> Result<T, StoreError>
     where
         T: Send + 'static,
         F: FnOnce(&mut Connection) -> Result<T, StoreError> + Send + 'static,
     {
         let i = self.next_reader.fetch_add(1, Ordering::Relaxed) % self.readers.len();
-        Self::run(self.readers[i].clone(), f).await
+        let conn = self.readers[i].clone();
+        tokio::task::spawn_blocking(move || {
+            let mut guard = conn.lock().unwrap_or_else(PoisonError::into_inner);
+            f(&mut guard)
+        })
+        .await
+        .map_err(backend)?
     }
 
     async fn write<T, F>(&self, f: F) -> Result<T, StoreError>
