@@ -13,12 +13,13 @@ pub struct Step {
 }
 
 /// The newest schema version this binary knows.
-pub const LATEST: i64 = 1;
+pub const LATEST: i64 = 2;
 
 /// SQLite steps. The unique indexes carry the names from [`super::constraints`].
-pub const SQLITE: &[Step] = &[Step {
-    version: 1,
-    sql: "
+pub const SQLITE: &[Step] = &[
+    Step {
+        version: 1,
+        sql: "
 CREATE TABLE scim_users (
     scim_id TEXT NOT NULL PRIMARY KEY,
     org_id INTEGER NOT NULL,
@@ -62,12 +63,27 @@ CREATE UNIQUE INDEX scim_groups_external_id_uq ON scim_groups (org_id, external_
 CREATE UNIQUE INDEX scim_groups_grafana_id_uq ON scim_groups (org_id, grafana_team_id);
 CREATE INDEX scim_groups_team_idx ON scim_groups (grafana_team_id) WHERE deleted = 0;
 ",
-}];
+    },
+    Step {
+        version: 2,
+        // The passthrough guard's probes (`sql::IS_MANAGED_*`) say `managed` and `NOT deleted`;
+        // SQLite uses a partial index only when the query repeats its condition, so version 1's
+        // `= 1` / `= 0` forms left those probes scanning the table. Also indexes uids.
+        sql: "
+DROP INDEX scim_users_managed_idx;
+CREATE INDEX scim_users_managed_idx ON scim_users (grafana_user_id) WHERE managed;
+DROP INDEX scim_groups_team_idx;
+CREATE INDEX scim_groups_team_idx ON scim_groups (grafana_team_id) WHERE NOT deleted;
+CREATE INDEX scim_users_managed_uid_idx ON scim_users (grafana_uid) WHERE managed;
+",
+    },
+];
 
 /// PostgreSQL steps; the same shape with native types.
-pub const POSTGRES: &[Step] = &[Step {
-    version: 1,
-    sql: "
+pub const POSTGRES: &[Step] = &[
+    Step {
+        version: 1,
+        sql: "
 CREATE TABLE scim_users (
     scim_id TEXT NOT NULL,
     org_id BIGINT NOT NULL,
@@ -113,7 +129,12 @@ CREATE TABLE scim_groups (
 );
 CREATE INDEX scim_groups_team_idx ON scim_groups (grafana_team_id) WHERE NOT deleted;
 ",
-}];
+    },
+    Step {
+        version: 2,
+        sql: "CREATE INDEX scim_users_managed_uid_idx ON scim_users (grafana_uid) WHERE managed;",
+    },
+];
 
 /// The message for a database written by a newer binary.
 pub(crate) fn too_new(found: i64) -> super::StoreError {

@@ -84,7 +84,7 @@ fn ts(secs: i64) -> chrono::DateTime<Utc> {
     Utc.timestamp_opt(secs, 123_456_000).unwrap()
 }
 
-fn user(org: i64, gid: i64, name: &str) -> UserRecord {
+pub(super) fn user(org: i64, gid: i64, name: &str) -> UserRecord {
     UserRecord {
         scim_id: uuid::Uuid::new_v4().to_string(),
         org_id: org,

@@ -15,6 +15,7 @@ use std::sync::PoisonError;
 
 use rusqlite::Connection;
 
+use super::checkpoint::Checkpointer;
 use super::{backend, Shared};
 use crate::store::StoreError;
 
@@ -32,12 +33,13 @@ pub(crate) struct Writer {
 }
 
 impl Writer {
-    /// Starts the thread that owns all writes to `conn`.
-    pub(crate) fn start(conn: Shared) -> Result<Self, StoreError> {
+    /// Starts the thread that owns all writes to `conn`. With a `checkpointer`, that thread
+    /// keeps the log short (the caller has turned SQLite's automatic checkpoints off).
+    pub(crate) fn start(conn: Shared, checkpointer: Option<Checkpointer>) -> Result<Self, StoreError> {
         let (jobs, queue) = mpsc::channel();
         std::thread::Builder::new()
             .name("sqlite-writer".into())
-            .spawn(move || work(&conn, &queue))
+            .spawn(move || work(&conn, &queue, checkpointer))
             .map_err(backend)?;
         Ok(Self { jobs })
     }
@@ -79,7 +81,7 @@ fn in_savepoint<T>(
     }
 }
 
-fn work(conn: &Shared, queue: &Receiver<Job>) {
+fn work(conn: &Shared, queue: &Receiver<Job>, mut checkpointer: Option<Checkpointer>) {
     // `recv` fails once the store (the only sender) is gone.
     while let Ok(first) = queue.recv() {
         let mut batch = vec![first];
@@ -90,7 +92,15 @@ fn work(conn: &Shared, queue: &Receiver<Job>) {
             }
         }
         let mut conn = conn.lock().unwrap_or_else(PoisonError::into_inner);
+        if let Some(c) = &checkpointer {
+            c.before_batch(&conn);
+        }
+        let jobs = batch.len();
         commit_batch(&mut conn, batch);
+        drop(conn);
+        if let Some(c) = &mut checkpointer {
+            c.after_batch(jobs);
+        }
     }
 }
 
@@ -140,7 +150,7 @@ mod tests {
         let path = dir.path().join("w.db");
         let conn = Connection::open(&path).unwrap();
         conn.execute_batch("PRAGMA journal_mode = WAL; CREATE TABLE t (x INTEGER NOT NULL UNIQUE);").unwrap();
-        let writer = Writer::start(Arc::new(Mutex::new(conn))).unwrap();
+        let writer = Writer::start(Arc::new(Mutex::new(conn)), None).unwrap();
         (writer, Connection::open(&path).unwrap())
     }
 
