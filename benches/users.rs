@@ -6,7 +6,9 @@
 //! Run with `cargo bench --bench users`. Prints the wall-time ratio (target ≤ 1.3×), upstream
 //! calls per operation from the emulator's call log (create ≤ 3, GET by id 1, userName eq filter
 //! ≤ 2, a page of 100 ≤ 3) and the sidecar's added p99 per operation (target ≤ 5 ms). Emulator,
-//! sidecar and load generator share the machine, so ratios include CPU contention.
+//! sidecar and load generator share the machine, so ratios include CPU contention. Each
+//! operation runs in alternating rounds (sidecar, direct, direct, sidecar, …) whose times are
+//! summed, so that noise from neighbours on a shared machine falls on both sides alike.
 //!
 //! The emulator answers in microseconds, which no real Grafana does (it hashes a password on
 //! create and talks to its database on every call). `USERS_BENCH_GRAFANA_LATENCY_MS` (default 0)
@@ -16,6 +18,10 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+use std::collections::BTreeMap;
+use std::io::{BufRead, BufReader};
+use std::net::SocketAddr;
+use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -61,14 +67,16 @@ impl Target {
     }
 }
 
-/// Runs `op(i)` for `0..n` with `CONCURRENCY` workers; returns wall time and per-op latencies.
-async fn run<F, Fut>(n: usize, op: F) -> (Duration, Vec<Duration>)
+/// Runs `op(i)` for every `i` in `range` with `CONCURRENCY` workers; returns wall time and
+/// per-op latencies.
+async fn run<F, Fut>(range: std::ops::Range<usize>, op: F) -> (Duration, Vec<Duration>)
 where
     F: Fn(usize) -> Fut + Send + Sync + 'static,
     Fut: std::future::Future<Output = ()> + Send,
 {
     let op = Arc::new(op);
-    let next = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let end = range.end;
+    let next = Arc::new(std::sync::atomic::AtomicUsize::new(range.start));
     let started = Instant::now();
     let workers: Vec<_> = (0..CONCURRENCY)
         .map(|_| {
@@ -77,7 +85,7 @@ where
                 let mut lat = Vec::new();
                 loop {
                     let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-                    if i >= n {
+                    if i >= end {
                         break lat;
                     }
                     let t = Instant::now();
@@ -87,11 +95,86 @@ where
             })
         })
         .collect();
-    let mut all = Vec::with_capacity(n);
+    let mut all = Vec::with_capacity(range.len());
     for w in workers {
         all.extend(w.await.unwrap());
     }
     (started.elapsed(), all)
+}
+
+/// Wall time summed over a phase's rounds, and every op's latency.
+type Phase = (Duration, Vec<Duration>);
+
+/// Runs `sidecar(i)` and `direct(i)` for `0..n` in alternating rounds of `round` ops (which side
+/// goes first alternates too), so that a burst of noise from a neighbour on this shared machine
+/// lands on both sides alike instead of on whichever phase it happens to hit. Returns both
+/// phases and the Grafana calls made during the sidecar's rounds.
+async fn interleaved<S, SF, D, DF>(
+    n: usize,
+    round: usize,
+    g: &EmulatorHandle,
+    child: u32,
+    sidecar: S,
+    direct: D,
+) -> (Phase, Phase, Calls)
+where
+    S: Fn(usize) -> SF + Send + Sync + 'static,
+    SF: std::future::Future<Output = ()> + Send,
+    D: Fn(usize) -> DF + Send + Sync + 'static,
+    DF: std::future::Future<Output = ()> + Send,
+{
+    let (sidecar, direct) = (Arc::new(sidecar), Arc::new(direct));
+    let (mut s, mut d) = ((Duration::ZERO, Vec::new()), (Duration::ZERO, Vec::new()));
+    let mut calls = Calls { ops: n, by_route: BTreeMap::new(), cpu_ns: 0 };
+    for (k, start) in (0..n).step_by(round.max(1)).enumerate() {
+        let range = start..(start + round).min(n);
+        for side in [k % 2, 1 - k % 2] {
+            if side == 0 {
+                g.reset_calls();
+                let f = sidecar.clone();
+                let cpu = cpu_ns(child);
+                let (w, l) = run(range.clone(), move |i| f(i)).await;
+                calls.cpu_ns += cpu_ns(child).saturating_sub(cpu);
+                for c in g.calls() {
+                    *calls.by_route.entry(route(&c.method, &c.path)).or_default() += 1;
+                }
+                s.0 += w;
+                s.1.extend(l);
+            } else {
+                let f = direct.clone();
+                let (w, l) = run(range.clone(), move |i| f(i)).await;
+                d.0 += w;
+                d.1.extend(l);
+            }
+        }
+    }
+    (s, d, calls)
+}
+
+/// Grafana calls the sidecar made during a phase, by route, and the CPU time it used.
+struct Calls {
+    ops: usize,
+    by_route: BTreeMap<String, u64>,
+    cpu_ns: u64,
+}
+
+impl Calls {
+    fn per_op(&self) -> f64 {
+        self.by_route.values().sum::<u64>() as f64 / self.ops.max(1) as f64
+    }
+
+    /// `METHOD /route 0.93, …` for every route called.
+    fn breakdown(&self) -> String {
+        let per = |n: u64| n as f64 / self.ops.max(1) as f64;
+        self.by_route.iter().map(|(r, n)| format!("{r} {:.2}", per(*n))).collect::<Vec<_>>().join(", ")
+    }
+}
+
+/// `METHOD path` with numeric path segments shown as `:id`.
+fn route(method: &str, path: &str) -> String {
+    let path: Vec<&str> =
+        path.split('/').map(|seg| if seg.parse::<u64>().is_ok() { ":id" } else { seg }).collect();
+    format!("{method} {}", path.join("/"))
 }
 
 fn p99(lat: &mut [Duration]) -> Duration {
@@ -103,31 +186,109 @@ fn ms(d: Duration) -> f64 {
     d.as_secs_f64() * 1000.0
 }
 
-fn report(name: &str, sidecar: (Duration, Vec<Duration>), direct: (Duration, Vec<Duration>), calls: f64) {
+fn report(name: &str, sidecar: Phase, direct: Phase, calls: &Calls) {
     let (sw, mut sl) = sidecar;
     let (dw, mut dl) = direct;
     let (sp, dp) = (p99(&mut sl), p99(&mut dl));
     println!(
-        "{name:<22} sidecar {:>9.1} ms  direct {:>9.1} ms  ratio {:>5.2}x  p99 {:>7.2} / {:>7.2} ms  added p99 {:>6.2} ms  grafana calls/op {calls:.2}",
+        "{name:<22} sidecar {:>9.1} ms  direct {:>9.1} ms  ratio {:>5.2}x  p99 {:>7.2} / {:>7.2} ms  added p99 {:>6.2} ms  grafana calls/op {:.2}",
         ms(sw),
         ms(dw),
         sw.as_secs_f64() / dw.as_secs_f64().max(1e-9),
         ms(sp),
         ms(dp),
         ms(sp) - ms(dp),
+        calls.per_op(),
+    );
+    println!(
+        "{:<22} sidecar cpu {:.0} us/op; calls per op by route: {}",
+        "",
+        calls.cpu_ns as f64 / 1000.0 / calls.ops.max(1) as f64,
+        calls.breakdown()
     );
 }
 
-fn calls_per_op(g: &EmulatorHandle, ops: usize) -> f64 {
-    g.call_count() as f64 / ops.max(1) as f64
+/// Set in the re-executed child: the emulator's URL for the sidecar to front.
+const CHILD_ENV: &str = "USERS_BENCH_CHILD";
+/// `0` turns CPU pinning off.
+const PIN_ENV: &str = "USERS_BENCH_PIN";
+
+/// Decided once, before this process pins itself (after which it would see a single core).
+fn pinning() -> bool {
+    static PIN: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+    *PIN.get_or_init(|| {
+        let cores = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1);
+        std::env::var(PIN_ENV).map_or(true, |v| v != "0")
+            && cores >= 2
+            && Command::new("taskset").arg("-V").output().is_ok_and(|o| o.status.success())
+    })
 }
 
 fn main() {
+    if let Ok(grafana_url) = std::env::var(CHILD_ENV) {
+        run_sidecar_child(grafana_url);
+        return;
+    }
+    if pinning() {
+        // Before the runtime starts: its threads inherit the main thread's affinity.
+        let pid = std::process::id().to_string();
+        let _ = Command::new("taskset").args(["-cp", "0", &pid]).stdout(Stdio::null()).status();
+    }
     let n: usize = std::env::var("USERS_BENCH_N").ok().and_then(|v| v.parse().ok()).unwrap_or(10_000);
     let latency_ms: u64 =
         std::env::var("USERS_BENCH_GRAFANA_LATENCY_MS").ok().and_then(|v| v.parse().ok()).unwrap_or(0);
     let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build().unwrap();
     rt.block_on(bench(n, Duration::from_millis(latency_ms)));
+}
+
+/// The sidecar process: the real `run()` in front of `grafana_url` with the store named by
+/// `USERS_BENCH_STORE_URL`, printing its public address on stdout.
+fn run_sidecar_child(grafana_url: String) {
+    let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build().unwrap();
+    rt.block_on(async {
+        let mut config = Config::default();
+        config.grafana.url = grafana_url;
+        config.scim.tokens = vec![Secret::new(TOKEN)];
+        config.store.url = Secret::new(std::env::var("USERS_BENCH_STORE_URL").unwrap());
+        config.log.level = "warn".into();
+        let public = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let admin = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        println!("{}", public.local_addr().unwrap());
+        let listeners = scim_sidecar::Listeners { public, admin };
+        scim_sidecar::run(config, listeners, std::future::pending()).await.unwrap();
+    });
+}
+
+/// Starts the sidecar child (on core 1 when pinning) and returns it with its public address.
+fn spawn_sidecar(grafana_url: &str, store_url: &str) -> (Child, SocketAddr) {
+    let exe = std::env::current_exe().unwrap();
+    let mut cmd = if pinning() {
+        let mut c = Command::new("taskset");
+        c.args(["-c", "1"]).arg(exe);
+        c
+    } else {
+        Command::new(exe)
+    };
+    let mut child = cmd
+        .env(CHILD_ENV, grafana_url)
+        .env("USERS_BENCH_STORE_URL", store_url)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    BufReader::new(child.stdout.as_mut().unwrap()).read_line(&mut line).unwrap();
+    (child, line.trim().parse().unwrap())
+}
+
+/// CPU time consumed so far by every thread of process `pid` (`/proc/<pid>/task/*/schedstat`).
+fn cpu_ns(pid: u32) -> u64 {
+    let Ok(tasks) = std::fs::read_dir(format!("/proc/{pid}/task")) else { return 0 };
+    tasks
+        .filter_map(Result::ok)
+        .filter_map(|t| std::fs::read_to_string(t.path().join("schedstat")).ok())
+        .filter_map(|s| s.split_whitespace().next().and_then(|v| v.parse::<u64>().ok()))
+        .sum()
 }
 
 async fn bench(n: usize, latency: Duration) {
@@ -136,23 +297,12 @@ async fn bench(n: usize, latency: Duration) {
             .await
             .unwrap();
     let dir = tempfile::tempdir().unwrap();
-    let mut config = Config::default();
-    config.grafana.url = grafana.url();
-    config.scim.tokens = vec![Secret::new(TOKEN)];
     // `USERS_BENCH_STORE_URL` (e.g. a PostgreSQL URL) replaces the default SQLite file.
     let store_url = std::env::var("USERS_BENCH_STORE_URL")
         .unwrap_or_else(|_| format!("sqlite://{}", dir.path().join("bench.db").display()));
     let backend = store_url.split(':').next().unwrap_or("sqlite").to_string();
-    config.store.url = Secret::new(store_url);
-    config.log.level = "warn".into();
-    let public = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let admin = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = public.local_addr().unwrap();
-    let listeners = scim_sidecar::Listeners { public, admin };
-    let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
-    let sidecar = tokio::spawn(scim_sidecar::run(config, listeners, async move {
-        let _ = stop_rx.await;
-    }));
+    let (mut child, addr) = spawn_sidecar(&grafana.url(), &store_url);
+    let sidecar = child.id();
     let http: Http = Client::builder(TokioExecutor::new()).pool_max_idle_per_host(64).build_http();
     let scim = Arc::new(Target {
         http: http.clone(),
@@ -160,9 +310,14 @@ async fn bench(n: usize, latency: Duration) {
         auth: format!("Bearer {TOKEN}"),
     });
     let direct = Arc::new(Target { http, base: grafana.url(), auth: grafana.admin_basic_auth() });
+    let placement = if pinning() {
+        "load generator + emulator pinned to core 0, sidecar process to core 1"
+    } else {
+        "load generator, emulator and sidecar process share every core"
+    };
     println!(
-        "users benchmark: N = {n}, {CONCURRENCY} concurrent clients, emulator + sidecar in-process ({backend} store), \
-         emulator latency {latency:?} per call"
+        "users benchmark: N = {n}, {CONCURRENCY} concurrent clients, {backend} store, emulator latency \
+         {latency:?} per call; {placement}"
     );
 
     // Warm-up (connections, the sidecar's one-time settings read), then the measured phases.
@@ -172,28 +327,30 @@ async fn bench(n: usize, latency: Duration) {
     assert_eq!(s, 200);
 
     grafana.set_latency(latency);
-    grafana.reset_calls();
-    let t = scim.clone();
-    let sidecar_create = run(n, move |i| {
-        let t = t.clone();
-        async move {
-            let (s, _) = t.send(Method::POST, "/Users", Some(&user(&format!("s{i:06}")))).await;
-            assert_eq!(s, 201);
-        }
-    })
+    let (t, d) = (scim.clone(), direct.clone());
+    let (sidecar_create, direct_create, create_calls) = interleaved(
+        n,
+        500,
+        &grafana,
+        sidecar,
+        move |i| {
+            let t = t.clone();
+            async move {
+                let (s, _) = t.send(Method::POST, "/Users", Some(&user(&format!("s{i:06}")))).await;
+                assert_eq!(s, 201);
+            }
+        },
+        move |i| {
+            let d = d.clone();
+            async move {
+                let (s, _) =
+                    d.send(Method::POST, "/api/admin/users", Some(&grafana_user(&format!("d{i:06}")))).await;
+                assert_eq!(s, 200);
+            }
+        },
+    )
     .await;
-    let create_calls = calls_per_op(&grafana, n);
-    let t = direct.clone();
-    let direct_create = run(n, move |i| {
-        let t = t.clone();
-        async move {
-            let (s, _) =
-                t.send(Method::POST, "/api/admin/users", Some(&grafana_user(&format!("d{i:06}")))).await;
-            assert_eq!(s, 200);
-        }
-    })
-    .await;
-    report("create", sidecar_create, direct_create, create_calls);
+    report("create", sidecar_create, direct_create, &create_calls);
 
     // Reads on a sample of the created users.
     let sample = n.clamp(1, 2000);
@@ -205,84 +362,86 @@ async fn bench(n: usize, latency: Duration) {
         ids.push(b["Resources"][0]["id"].as_str().unwrap().to_string());
     }
     let ids = Arc::new(ids);
-    grafana.reset_calls();
-    let (t, ids2) = (scim.clone(), ids.clone());
-    let sidecar_get = run(sample, move |i| {
-        let (t, ids) = (t.clone(), ids2.clone());
-        async move {
-            assert_eq!(t.send(Method::GET, &format!("/Users/{}", ids[i]), None).await.0, 200);
-        }
-    })
+    let (t, d) = (scim.clone(), direct.clone());
+    let (sidecar_get, direct_get, get_calls) = interleaved(
+        sample,
+        250,
+        &grafana,
+        sidecar,
+        move |i| {
+            let (t, ids) = (t.clone(), ids.clone());
+            async move {
+                assert_eq!(t.send(Method::GET, &format!("/Users/{}", ids[i]), None).await.0, 200);
+            }
+        },
+        move |i| {
+            let d = d.clone();
+            async move {
+                assert_eq!(d.send(Method::GET, &format!("/api/users/{}", i + 3), None).await.0, 200);
+            }
+        },
+    )
     .await;
-    let get_calls = calls_per_op(&grafana, sample);
-    let t = direct.clone();
-    let direct_get = run(sample, move |i| {
-        let t = t.clone();
-        async move {
-            assert_eq!(t.send(Method::GET, &format!("/api/users/{}", i + 3), None).await.0, 200);
-        }
-    })
-    .await;
-    report("get by id", sidecar_get, direct_get, get_calls);
+    report("get by id", sidecar_get, direct_get, &get_calls);
 
-    grafana.reset_calls();
-    let t = scim.clone();
-    let sidecar_filter = run(sample, move |i| {
-        let t = t.clone();
-        async move {
-            let (_, b) = t
-                .send(
-                    Method::GET,
-                    &format!("/Users?filter=userName%20eq%20%22S{i:06}%40bench.example%22"),
-                    None,
-                )
-                .await;
-            assert_eq!(b["totalResults"], 1);
-        }
-    })
+    let (t, d) = (scim.clone(), direct.clone());
+    let (sidecar_filter, direct_filter, filter_calls) = interleaved(
+        sample,
+        250,
+        &grafana,
+        sidecar,
+        move |i| {
+            let t = t.clone();
+            async move {
+                let (_, b) = t
+                    .send(
+                        Method::GET,
+                        &format!("/Users?filter=userName%20eq%20%22S{i:06}%40bench.example%22"),
+                        None,
+                    )
+                    .await;
+                assert_eq!(b["totalResults"], 1);
+            }
+        },
+        move |i| {
+            let d = d.clone();
+            async move {
+                let p = format!("/api/users/lookup?loginOrEmail=d{i:06}%40bench.example");
+                assert_eq!(d.send(Method::GET, &p, None).await.0, 200);
+            }
+        },
+    )
     .await;
-    let filter_calls = calls_per_op(&grafana, sample);
-    let t = direct.clone();
-    let direct_filter = run(sample, move |i| {
-        let t = t.clone();
-        async move {
-            assert_eq!(
-                t.send(Method::GET, &format!("/api/users/lookup?loginOrEmail=d{i:06}%40bench.example"), None)
-                    .await
-                    .0,
-                200
-            );
-        }
-    })
-    .await;
-    report("userName eq filter", sidecar_filter, direct_filter, filter_calls);
+    report("userName eq filter", sidecar_filter, direct_filter, &filter_calls);
 
     let pages = (n / 100).clamp(1, 200);
-    grafana.reset_calls();
-    let t = scim.clone();
-    let sidecar_pages = run(pages, move |i| {
-        let t = t.clone();
-        async move {
-            let (_, b) =
-                t.send(Method::GET, &format!("/Users?startIndex={}&count=100", i * 100 + 1), None).await;
-            assert_eq!(b["Resources"].as_array().map(Vec::len), Some(100));
-        }
-    })
+    let (t, d) = (scim.clone(), direct.clone());
+    let (sidecar_pages, direct_pages, page_calls) = interleaved(
+        pages,
+        10,
+        &grafana,
+        sidecar,
+        move |i| {
+            let t = t.clone();
+            async move {
+                let (_, b) =
+                    t.send(Method::GET, &format!("/Users?startIndex={}&count=100", i * 100 + 1), None).await;
+                assert_eq!(b["Resources"].as_array().map(Vec::len), Some(100));
+            }
+        },
+        move |i| {
+            let d = d.clone();
+            async move {
+                let p = format!("/api/orgs/1/users/search?perpage=100&page={}", i + 1);
+                assert_eq!(d.send(Method::GET, &p, None).await.0, 200);
+            }
+        },
+    )
     .await;
-    let page_calls = calls_per_op(&grafana, pages);
-    let t = direct.clone();
-    let direct_pages = run(pages, move |i| {
-        let t = t.clone();
-        async move {
-            let p = format!("/api/orgs/1/users/search?perpage=100&page={}", i + 1);
-            assert_eq!(t.send(Method::GET, &p, None).await.0, 200);
-        }
-    })
-    .await;
-    report("page of 100", sidecar_pages, direct_pages, page_calls);
+    report("page of 100", sidecar_pages, direct_pages, &page_calls);
 
-    let _ = stop_tx.send(());
-    let _ = sidecar.await;
+    let _ = child.kill();
+    let _ = child.wait();
 }
 
 fn user(name: &str) -> Value {

@@ -66,7 +66,7 @@ async fn handle(shared: Shared, req: Request<Incoming>) -> Result<Response<Full<
         (st.faults.latency, st.faults.take(method.as_str(), &path))
     };
     if !latency.is_zero() {
-        tokio::time::sleep(latency).await;
+        delay(latency).await;
     }
     let record = |status: u16| CallRecord {
         method: method.to_string(),
@@ -120,4 +120,14 @@ pub async fn serve(listener: TcpListener, shared: Shared, mut shutdown: watch::R
     }
     conns.abort_all();
     while conns.join_next().await.is_some() {}
+}
+
+/// Waits `d` to the microsecond. Tokio's timer counts whole milliseconds and rounds deadlines up,
+/// so `tokio::time::sleep(2 ms)` lasts anywhere from 2 to 3 ms depending on where in the tick a
+/// request arrives, and work done just before the call can push it into the next tick. A
+/// blocked thread's sleep ends within tens of microseconds of the deadline.
+async fn delay(d: std::time::Duration) {
+    if tokio::task::spawn_blocking(move || std::thread::sleep(d)).await.is_err() {
+        tokio::time::sleep(d).await;
+    }
 }

@@ -35,7 +35,8 @@ const RUNNING: u8 = 1;
 /// The thread copied the whole log it saw; the writer catches up before its next batch.
 const COPIED: u8 = 2;
 
-/// The writer's handle; the thread stops when it is dropped. Only the writer thread calls it.
+/// The writer's handle; the thread stops when it is dropped. Only the writer's current leader
+/// calls it.
 pub(super) struct Checkpointer {
     wake: SyncSender<()>,
     state: Arc<AtomicU8>,
@@ -57,10 +58,16 @@ impl Checkpointer {
         Ok(Self { wake, state, since: 0 })
     }
 
+    /// Whether [`Self::before_batch`] will run a catch-up checkpoint (it copies pages and syncs,
+    /// so the writer runs that batch off the async worker threads).
+    pub(super) fn catch_up_due(&self) -> bool {
+        self.state.load(Ordering::Acquire) == COPIED
+    }
+
     /// Called by the writer before each batch, on its own connection: after a background
     /// checkpoint, copies what was committed during it, so the next transaction rewinds the log.
     pub(super) fn before_batch(&self, writer: &Connection) {
-        if self.state.load(Ordering::Acquire) == COPIED {
+        if self.catch_up_due() {
             if let Err(e) = checkpoint(writer) {
                 tracing::warn!(error = %e, "sqlite wal catch-up checkpoint failed; the next one retries");
             }
