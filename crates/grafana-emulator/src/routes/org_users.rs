@@ -67,19 +67,7 @@ fn list(cx: &mut Cx, org: Option<i64>, paged: bool) -> Res {
         .filter(|(u, _)| pat.matches(&u.login) || pat.matches(&u.email) || pat.matches(&u.name))
         .collect();
     let keys = if sort.is_empty() { vec![UserSort::Login(true), UserSort::Email(true)] } else { sort };
-    rows.sort_by(|(a, _), (b, _)| {
-        let mut ord = std::cmp::Ordering::Equal;
-        for k in &keys {
-            let (o, asc) = match k {
-                UserSort::Login(asc) => (a.login.to_lowercase().cmp(&b.login.to_lowercase()), *asc),
-                UserSort::Email(asc) => (a.email.to_lowercase().cmp(&b.email.to_lowercase()), *asc),
-                UserSort::Name(asc) => (a.name.to_lowercase().cmp(&b.name.to_lowercase()), *asc),
-                UserSort::LastSeen(asc) => (b.last_seen_at.cmp(&a.last_seen_at), *asc),
-            };
-            ord = ord.then(if asc { o } else { o.reverse() });
-        }
-        ord
-    });
+    rows.sort_by_cached_key(|(u, _)| UserSort::cells(&keys, u));
     let total = rows.len();
     if !paged {
         let limit = cx.req.q_int("limit").filter(|l| *l > 0).map(|l| l as usize).unwrap_or(usize::MAX);

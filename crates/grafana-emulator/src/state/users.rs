@@ -71,6 +71,47 @@ pub enum UserSort {
     LastSeen(bool),
 }
 
+/// One sort column's value for one user, ordered the way that column sorts (lowercased text;
+/// a descending column compares reversed).
+#[derive(Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub enum SortCell {
+    /// Ascending text.
+    Up(String),
+    /// Descending text.
+    Down(std::cmp::Reverse<String>),
+    /// A time, oldest-last when ascending by age.
+    Seen(std::cmp::Reverse<DateTime<Utc>>),
+    /// A time, oldest-first.
+    SeenReversed(DateTime<Utc>),
+}
+
+impl UserSort {
+    /// This column's cell for `u`: computed once per user, so a sort of n users lowercases
+    /// n strings instead of two per comparison.
+    pub fn cell(self, u: &User) -> SortCell {
+        let text = |s: &str, asc: bool| {
+            let lower = s.to_lowercase();
+            if asc {
+                SortCell::Up(lower)
+            } else {
+                SortCell::Down(std::cmp::Reverse(lower))
+            }
+        };
+        match self {
+            UserSort::Login(asc) => text(&u.login, asc),
+            UserSort::Email(asc) => text(&u.email, asc),
+            UserSort::Name(asc) => text(&u.name, asc),
+            UserSort::LastSeen(true) => SortCell::Seen(std::cmp::Reverse(u.last_seen_at)),
+            UserSort::LastSeen(false) => SortCell::SeenReversed(u.last_seen_at),
+        }
+    }
+
+    /// Every column's cell for `u`, in order.
+    pub fn cells(keys: &[UserSort], u: &User) -> Vec<SortCell> {
+        keys.iter().map(|k| k.cell(u)).collect()
+    }
+}
+
 /// Indexed user storage.
 #[derive(Default)]
 pub struct Users {
@@ -240,29 +281,9 @@ impl Users {
             return (total, out);
         }
         let mut all: Vec<&User> = self.by_id.values().filter(matches).collect();
-        all.sort_by(|a, b| {
-            let mut ord = std::cmp::Ordering::Equal;
-            for key in sort {
-                let o = match key {
-                    UserSort::Login(asc) => dir(a.login.to_lowercase().cmp(&b.login.to_lowercase()), *asc),
-                    UserSort::Email(asc) => dir(a.email.to_lowercase().cmp(&b.email.to_lowercase()), *asc),
-                    UserSort::Name(asc) => dir(a.name.to_lowercase().cmp(&b.name.to_lowercase()), *asc),
-                    UserSort::LastSeen(asc) => dir(b.last_seen_at.cmp(&a.last_seen_at), *asc),
-                };
-                ord = ord.then(o);
-            }
-            ord.then(a.id.cmp(&b.id))
-        });
+        all.sort_by_cached_key(|u| (UserSort::cells(sort, u), u.id));
         let total = all.len();
         let page: Vec<&User> = all.into_iter().skip(skip).take(per_page).collect();
         (total, page)
-    }
-}
-
-fn dir(o: std::cmp::Ordering, asc: bool) -> std::cmp::Ordering {
-    if asc {
-        o
-    } else {
-        o.reverse()
     }
 }
