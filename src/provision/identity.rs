@@ -53,23 +53,39 @@ pub async fn ensure_user_records(
     let mut found: HashMap<i64, UserRecord> =
         store.users_by_grafana_ids(org_id, &ids).await?.into_iter().map(|r| (r.grafana_user_id, r)).collect();
     let missing: Vec<&GrafanaUserView> = views.iter().filter(|v| !found.contains_key(&v.id)).collect();
-    for view in missing {
-        let record = unmanaged_user_record(org_id, view);
-        match store.insert_user(&record).await {
-            Ok(()) => {
-                found.insert(view.id, record);
-            }
-            Err(StoreError::Conflict { .. }) => {
-                // Another request (or replica) recorded it first, or a SCIM record already holds
-                // this userName for a different Grafana user: take whatever now maps this id.
-                if let Some(existing) = store.user_by_grafana_id(org_id, view.id).await? {
-                    found.insert(view.id, existing);
-                }
-            }
-            Err(e) => return Err(e),
-        }
+    // Concurrently, so the store can commit them together (SQLite's group commit; a page of
+    // first sightings was a hundred commits in a row) or spread them over its pool (PostgreSQL).
+    for chunk in missing.chunks(FIRST_SIGHTINGS_AT_ONCE) {
+        let inserts: Vec<_> = chunk.iter().map(|view| record_first_sighting(store, org_id, view)).collect();
+        found.extend(
+            futures_util::future::try_join_all(inserts)
+                .await?
+                .into_iter()
+                .flatten()
+                .map(|r| (r.grafana_user_id, r)),
+        );
     }
     Ok(found)
+}
+
+/// First sightings recorded at once: SQLite commits them in a batch or two, PostgreSQL spreads
+/// them over its pool.
+const FIRST_SIGHTINGS_AT_ONCE: usize = 32;
+
+/// Inserts the record of a user seen for the first time; after a lost race, the winner's.
+async fn record_first_sighting(
+    store: &dyn MappingStore,
+    org_id: i64,
+    view: &GrafanaUserView,
+) -> Result<Option<UserRecord>, StoreError> {
+    let record = unmanaged_user_record(org_id, view);
+    match store.insert_user(&record).await {
+        Ok(()) => Ok(Some(record)),
+        // Another request (or replica) recorded it first, or a SCIM record already holds this
+        // userName for a different Grafana user: take whatever now maps this id.
+        Err(StoreError::Conflict { .. }) => store.user_by_grafana_id(org_id, view.id).await,
+        Err(e) => Err(e),
+    }
 }
 
 /// Grafana's view of one team.
