@@ -23,9 +23,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::convert::Infallible;
-use std::io::{BufRead, BufReader};
 use std::net::SocketAddr;
-use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -34,7 +32,10 @@ use http::{Request, Response};
 use http_body_util::{BodyExt, Empty, Full};
 use hyper::body::Incoming;
 use hyper_util::rt::{TokioExecutor, TokioIo};
+use support::{cpu_ns, pinning};
 use tokio::net::{TcpListener, TcpStream};
+
+mod support;
 
 const CONNECTIONS: usize = 64;
 const WARMUP: Duration = Duration::from_millis(1500);
@@ -46,26 +47,13 @@ const PIN_ENV: &str = "PROXY_OVERHEAD_PIN";
 /// (a session lookup and a database read), which the instant `/small` answer leaves out.
 const SLOW_UPSTREAM: Duration = Duration::from_millis(5);
 
-/// Decided once, before this process pins itself (after which it would see a single core).
-fn pinning() -> bool {
-    static PIN: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
-    *PIN.get_or_init(|| {
-        let cores = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1);
-        std::env::var(PIN_ENV).map_or(true, |v| v != "0")
-            && cores >= 2
-            && Command::new("taskset").arg("-V").output().is_ok_and(|o| o.status.success())
-    })
-}
-
 fn main() {
     if let Ok(upstream) = std::env::var(CHILD_ENV) {
         run_sidecar_child(&upstream);
         return;
     }
-    if pinning() {
-        // Before the runtime starts: its threads inherit the main thread's affinity.
-        let pid = std::process::id().to_string();
-        let _ = Command::new("taskset").args(["-cp", "0", &pid]).stdout(Stdio::null()).status();
+    if pinning(PIN_ENV) {
+        support::pin_self_to_core_0();
     }
     let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build().unwrap();
     rt.block_on(run());
@@ -98,9 +86,9 @@ fn run_sidecar_child(upstream: &str) {
 
 async fn run() {
     let upstream = start_upstream().await;
-    let mut child = spawn_sidecar(upstream);
-    let sidecar = read_child_addr(&mut child);
-    let placement = if pinning() {
+    let (mut child, sidecar) =
+        support::spawn_child(pinning(PIN_ENV), &[(CHILD_ENV, &format!("http://{upstream}"))]);
+    let placement = if pinning(PIN_ENV) {
         "load generator + upstream pinned to core 0, sidecar to core 1"
     } else {
         "load generator, upstream and sidecar share every core"
@@ -136,38 +124,6 @@ async fn run() {
     }
     let _ = child.kill();
     let _ = child.wait();
-}
-
-/// CPU time consumed so far by every thread of process `pid` (`/proc/<pid>/task/*/schedstat`).
-fn cpu_ns(pid: u32) -> u64 {
-    let Ok(tasks) = std::fs::read_dir(format!("/proc/{pid}/task")) else { return 0 };
-    tasks
-        .filter_map(Result::ok)
-        .filter_map(|t| std::fs::read_to_string(t.path().join("schedstat")).ok())
-        .filter_map(|s| s.split_whitespace().next().and_then(|v| v.parse::<u64>().ok()))
-        .sum()
-}
-
-fn spawn_sidecar(upstream: SocketAddr) -> Child {
-    let exe = std::env::current_exe().unwrap();
-    let mut cmd = if pinning() {
-        let mut c = Command::new("taskset");
-        c.args(["-c", "1"]).arg(exe);
-        c
-    } else {
-        Command::new(exe)
-    };
-    cmd.env(CHILD_ENV, format!("http://{upstream}"))
-        .stdout(Stdio::piped())
-        .stderr(Stdio::inherit())
-        .spawn()
-        .unwrap()
-}
-
-fn read_child_addr(child: &mut Child) -> SocketAddr {
-    let mut line = String::new();
-    BufReader::new(child.stdout.as_mut().unwrap()).read_line(&mut line).unwrap();
-    line.trim().parse().unwrap()
 }
 
 struct Stats {

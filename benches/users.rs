@@ -19,9 +19,6 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::collections::BTreeMap;
-use std::io::{BufRead, BufReader};
-use std::net::SocketAddr;
-use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -34,7 +31,10 @@ use hyper_util::client::legacy::Client;
 use hyper_util::rt::TokioExecutor;
 use scim_sidecar::config::{Config, Secret};
 use serde_json::{json, Value};
+use support::{cpu_ns, pinning};
 use tokio::net::TcpListener;
+
+mod support;
 
 const TOKEN: &str = "bench-token-0123456789abcdef";
 const CONCURRENCY: usize = 16;
@@ -213,26 +213,13 @@ const CHILD_ENV: &str = "USERS_BENCH_CHILD";
 /// `0` turns CPU pinning off.
 const PIN_ENV: &str = "USERS_BENCH_PIN";
 
-/// Decided once, before this process pins itself (after which it would see a single core).
-fn pinning() -> bool {
-    static PIN: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
-    *PIN.get_or_init(|| {
-        let cores = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1);
-        std::env::var(PIN_ENV).map_or(true, |v| v != "0")
-            && cores >= 2
-            && Command::new("taskset").arg("-V").output().is_ok_and(|o| o.status.success())
-    })
-}
-
 fn main() {
     if let Ok(grafana_url) = std::env::var(CHILD_ENV) {
         run_sidecar_child(grafana_url);
         return;
     }
-    if pinning() {
-        // Before the runtime starts: its threads inherit the main thread's affinity.
-        let pid = std::process::id().to_string();
-        let _ = Command::new("taskset").args(["-cp", "0", &pid]).stdout(Stdio::null()).status();
+    if pinning(PIN_ENV) {
+        support::pin_self_to_core_0();
     }
     let n: usize = std::env::var("USERS_BENCH_N").ok().and_then(|v| v.parse().ok()).unwrap_or(10_000);
     let latency_ms: u64 =
@@ -259,38 +246,6 @@ fn run_sidecar_child(grafana_url: String) {
     });
 }
 
-/// Starts the sidecar child (on core 1 when pinning) and returns it with its public address.
-fn spawn_sidecar(grafana_url: &str, store_url: &str) -> (Child, SocketAddr) {
-    let exe = std::env::current_exe().unwrap();
-    let mut cmd = if pinning() {
-        let mut c = Command::new("taskset");
-        c.args(["-c", "1"]).arg(exe);
-        c
-    } else {
-        Command::new(exe)
-    };
-    let mut child = cmd
-        .env(CHILD_ENV, grafana_url)
-        .env("USERS_BENCH_STORE_URL", store_url)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::inherit())
-        .spawn()
-        .unwrap();
-    let mut line = String::new();
-    BufReader::new(child.stdout.as_mut().unwrap()).read_line(&mut line).unwrap();
-    (child, line.trim().parse().unwrap())
-}
-
-/// CPU time consumed so far by every thread of process `pid` (`/proc/<pid>/task/*/schedstat`).
-fn cpu_ns(pid: u32) -> u64 {
-    let Ok(tasks) = std::fs::read_dir(format!("/proc/{pid}/task")) else { return 0 };
-    tasks
-        .filter_map(Result::ok)
-        .filter_map(|t| std::fs::read_to_string(t.path().join("schedstat")).ok())
-        .filter_map(|s| s.split_whitespace().next().and_then(|v| v.parse::<u64>().ok()))
-        .sum()
-}
-
 async fn bench(n: usize, latency: Duration) {
     let grafana =
         Emulator::start(EmulatorOptions { brute_force_protection: false, ..EmulatorOptions::default() })
@@ -301,7 +256,10 @@ async fn bench(n: usize, latency: Duration) {
     let store_url = std::env::var("USERS_BENCH_STORE_URL")
         .unwrap_or_else(|_| format!("sqlite://{}", dir.path().join("bench.db").display()));
     let backend = store_url.split(':').next().unwrap_or("sqlite").to_string();
-    let (mut child, addr) = spawn_sidecar(&grafana.url(), &store_url);
+    let (mut child, addr) = support::spawn_child(
+        pinning(PIN_ENV),
+        &[(CHILD_ENV, &grafana.url()), ("USERS_BENCH_STORE_URL", &store_url)],
+    );
     let sidecar = child.id();
     let http: Http = Client::builder(TokioExecutor::new()).pool_max_idle_per_host(64).build_http();
     let scim = Arc::new(Target {
@@ -310,7 +268,7 @@ async fn bench(n: usize, latency: Duration) {
         auth: format!("Bearer {TOKEN}"),
     });
     let direct = Arc::new(Target { http, base: grafana.url(), auth: grafana.admin_basic_auth() });
-    let placement = if pinning() {
+    let placement = if pinning(PIN_ENV) {
         "load generator + emulator pinned to core 0, sidecar process to core 1"
     } else {
         "load generator, emulator and sidecar process share every core"
