@@ -69,12 +69,14 @@ fn run_sidecar_child(upstream: &str) {
         config.grafana.url = upstream.into();
         config.store.url =
             scim_sidecar::config::Secret::new(format!("sqlite://{}", dir.join("s.db").display()));
-        // Production logging: one completion event per request, to a file rather than a terminal.
+        // Production logging: one completion event per request through the same batching writer
+        // `serve` uses, to a file rather than a terminal.
         let log = std::fs::File::create(dir.join("sidecar.log")).unwrap();
+        let (writer, _guard) = scim_sidecar::telemetry::batch::batch(log).unwrap();
         let _ = tracing_subscriber::fmt()
             .with_env_filter(std::env::var("PROXY_OVERHEAD_LOG").unwrap_or_else(|_| "info".into()))
             .with_ansi(false)
-            .with_writer(log)
+            .with_writer(writer)
             .try_init();
         let public = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let admin = TcpListener::bind("127.0.0.1:0").await.unwrap();

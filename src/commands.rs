@@ -148,7 +148,7 @@ fn scrub(text: &str, config: &Config) -> String {
 
 /// `serve`: bind the listeners and run until SIGTERM/SIGINT.
 pub fn serve(loaded: Loaded) -> ExitCode {
-    crate::telemetry::init(&loaded.config.log);
+    let _log = crate::telemetry::init(&loaded.config.log);
     for w in &loaded.warnings {
         tracing::warn!(warning = %w, "configuration warning");
     }

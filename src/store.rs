@@ -1,6 +1,6 @@
 //! The mapping store: everything about SCIM resources that Grafana cannot hold.
 //!
-//! Grafana keeps users and teams; this store keeps their SCIM side: SCIM ids (UUID v4),
+//! Grafana keeps users and teams; this store keeps their SCIM side: SCIM ids (UUID v7),
 //! `externalId`, the original-case `userName`, SCIM attributes Grafana has no field for, the
 //! active/deleted state, what to restore on reactivation and `meta` (created, lastModified,
 //! version). [`MappingStore`] is the one interface; [`open`] picks SQLite (`sqlite://PATH`, one
@@ -36,7 +36,7 @@ pub const MAX_IDS_PER_LOOKUP: usize = 10_000;
 /// The SCIM side of one Grafana user in one org.
 #[derive(Clone, Debug, PartialEq)]
 pub struct UserRecord {
-    /// SCIM id: a UUID v4 string, never derived from Grafana ids or `externalId`.
+    /// SCIM id: a UUID string (v7 for new ids), never derived from Grafana ids or `externalId`.
     pub scim_id: String,
     pub org_id: i64,
     pub grafana_user_id: i64,
