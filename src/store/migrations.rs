@@ -82,7 +82,11 @@ CREATE INDEX scim_users_managed_uid_idx ON scim_users (grafana_uid) WHERE manage
         // Fewer b-trees per insert (every index is one more page written and checkpointed per
         // create): the unique indexes on name and Grafana id lead with the looked-up column, so
         // they also serve the any-org lookups that had indexes of their own. `managed` probes
-        // read the one or two rows per Grafana id that the unique index finds.
+        // read the one or two rows per Grafana id that the unique index finds. Detached users
+        // (`sql::DETACHED_USERS`, counted on every unfiltered page) get a partial index holding
+        // only them: the count had walked the whole org, 8 ms a page at 20,000 users. It also
+        // carries the columns of its condition, so the count reads the index alone; without them
+        // the planner preferred walking the org through `scim_users_external_id_uq`.
         sql: "
 DROP INDEX scim_users_name_any_org_idx;
 DROP INDEX scim_users_managed_idx;
@@ -90,6 +94,8 @@ DROP INDEX scim_users_user_name_uq;
 CREATE UNIQUE INDEX scim_users_user_name_uq ON scim_users (user_name_key, org_id);
 DROP INDEX scim_users_grafana_id_uq;
 CREATE UNIQUE INDEX scim_users_grafana_id_uq ON scim_users (grafana_user_id, org_id);
+CREATE INDEX scim_users_detached_idx ON scim_users (org_id, user_name_key, scim_id, managed, deleted, restore)
+    WHERE managed AND NOT deleted AND restore LIKE '%\"removed_from_org\"%';
 ",
     },
 ];
@@ -152,7 +158,7 @@ CREATE INDEX scim_groups_team_idx ON scim_groups (grafana_team_id) WHERE NOT del
     Step {
         version: 3,
         // As SQLite's step 3: unique constraints that lead with the looked-up column replace the
-        // separate any-org indexes.
+        // separate any-org indexes, and detached users get a partial index.
         sql: "
 DROP INDEX scim_users_name_any_org_idx;
 DROP INDEX scim_users_managed_idx;
@@ -160,6 +166,8 @@ ALTER TABLE scim_users DROP CONSTRAINT scim_users_user_name_uq,
     ADD CONSTRAINT scim_users_user_name_uq UNIQUE (user_name_key, org_id);
 ALTER TABLE scim_users DROP CONSTRAINT scim_users_grafana_id_uq,
     ADD CONSTRAINT scim_users_grafana_id_uq UNIQUE (grafana_user_id, org_id);
+CREATE INDEX scim_users_detached_idx ON scim_users (org_id, user_name_key, scim_id, managed, deleted, restore)
+    WHERE managed AND NOT deleted AND restore LIKE '%\"removed_from_org\"%';
 ",
     },
 ];

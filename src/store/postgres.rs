@@ -462,6 +462,16 @@ mod tests {
         // A generic plan (`$1`) built on the empty table walked the org_id index and filtered.
         assert!(!plan.contains('$'), "{plan}");
         assert!(plan.contains("scim_users_user_name_uq"), "{plan}");
+        // Counted on every unfiltered page: its partial index, not a walk of the org.
+        let plan: Vec<String> = conn
+            .query(&format!("EXPLAIN {}", sql::COUNT_DETACHED_USERS), &[&1_i64])
+            .await
+            .unwrap()
+            .iter()
+            .map(|r| r.get(0))
+            .collect();
+        let plan = plan.join("\n");
+        assert!(plan.contains("scim_users_detached_idx"), "{plan}");
         drop(conn);
         drop(store);
         admin(&format!("DROP SCHEMA {schema} CASCADE")).await;

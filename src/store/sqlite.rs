@@ -472,8 +472,9 @@ mod upgrade_tests;
 mod tests {
     use super::*;
 
-    /// The probes that run per passthrough write, and the create path's lookups, must search an
-    /// index: a scan would cost time in proportion to the number of users.
+    /// The probes that run per passthrough write, the create path's lookups and the per-page
+    /// detached-user count must search an index: a scan would cost time in proportion to the
+    /// number of users.
     #[test]
     fn probes_and_lookups_search_an_index() {
         let mut conn = Connection::open_in_memory().unwrap();
@@ -487,7 +488,16 @@ mod tests {
             sql::select_user("org_id = $1 AND grafana_user_id = $2"),
             sql::select_group("org_id = $1 AND display_name_key = $2"),
         ];
-        for q in queries {
+        // Counted on every unfiltered page, and listed at the end of the last one: a search of
+        // the org by `org_id` would pass the checks above yet read every user in it.
+        let detached = [
+            sql::COUNT_DETACHED_USERS.to_string(),
+            sql::select_user(&format!(
+                "{} ORDER BY user_name_key, scim_id LIMIT $2 OFFSET $3",
+                sql::DETACHED_USERS
+            )),
+        ];
+        for q in queries.into_iter().chain(detached.clone()) {
             let mut stmt = conn.prepare(&format!("EXPLAIN QUERY PLAN {q}")).unwrap();
             let p: Vec<V> =
                 (1..=stmt.parameter_count()).map(|i| V::Integer(i64::try_from(i).unwrap())).collect();
@@ -498,6 +508,10 @@ mod tests {
                 .collect();
             assert!(plan.iter().any(|s| s.starts_with("SEARCH")), "{q}: {plan:?}");
             assert!(!plan.iter().any(|s| s.starts_with("SCAN scim_")), "{q}: {plan:?}");
+            if detached.contains(&q) {
+                assert!(plan.iter().any(|s| s.contains("scim_users_detached_idx")), "{q}: {plan:?}");
+                assert!(!plan.iter().any(|s| s.contains("TEMP B-TREE")), "{q}: {plan:?}");
+            }
         }
     }
 
