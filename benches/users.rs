@@ -15,7 +15,8 @@
 //! create and talks to its database on every call). `USERS_BENCH_GRAFANA_LATENCY_MS` (default 0)
 //! adds that much latency to every emulator answer, for the floor and the sidecar alike, to model
 //! a real Grafana; the header line says which model a run used. `USERS_BENCH_STORE_URL` points the
-//! sidecar at another store (e.g. `postgres://postgres@127.0.0.1:5432/test`; use an empty database).
+//! sidecar at another store (e.g. `postgres://postgres@127.0.0.1:5432/test`; use an empty database)
+//! and `USERS_BENCH_STORE_CONNECTIONS` sizes its pool (default: the configuration's default).
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
@@ -271,6 +272,9 @@ fn run_sidecar_child(grafana_url: String) {
         config.grafana.url = grafana_url;
         config.scim.tokens = vec![Secret::new(TOKEN)];
         config.store.url = Secret::new(std::env::var("USERS_BENCH_STORE_URL").unwrap());
+        if let Some(n) = std::env::var("USERS_BENCH_STORE_CONNECTIONS").ok().and_then(|v| v.parse().ok()) {
+            config.store.max_connections = n;
+        }
         config.log.level = "warn".into();
         let public = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let admin = TcpListener::bind("127.0.0.1:0").await.unwrap();

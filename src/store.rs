@@ -117,6 +117,22 @@ pub trait MappingStore: Send + Sync + 'static {
     /// # Errors
     /// `Conflict` when a uniqueness rule is violated.
     async fn insert_user(&self, user: &UserRecord) -> Result<(), StoreError>;
+    /// Inserts `users`, each on its own: the answer holds, in order, `Ok` or that user's
+    /// `Conflict`. A backend that can commit them together does (SQLite: one job, one savepoint
+    /// per row); the default runs [`MappingStore::insert_user`] for all of them concurrently.
+    ///
+    /// # Errors
+    /// Failures other than a uniqueness conflict; then some of `users` may have been inserted.
+    async fn insert_users(&self, users: &[UserRecord]) -> Result<Vec<Result<(), StoreError>>, StoreError> {
+        let mut outcomes = Vec::with_capacity(users.len());
+        for outcome in futures_util::future::join_all(users.iter().map(|u| self.insert_user(u))).await {
+            match outcome {
+                Err(e) if !matches!(e, StoreError::Conflict { .. }) => return Err(e),
+                outcome => outcomes.push(outcome),
+            }
+        }
+        Ok(outcomes)
+    }
     /// Writes every field of `user` (keyed by org and SCIM id) and sets `version =
     /// expected_version + 1`; returns the new version.
     ///

@@ -56,40 +56,33 @@ pub async fn ensure_user_records(
     let ids: Vec<i64> = views.iter().map(|v| v.id).collect();
     let mut found: HashMap<i64, UserRecord> =
         store.users_by_grafana_ids(org_id, &ids).await?.into_iter().map(|r| (r.grafana_user_id, r)).collect();
-    let missing: Vec<&GrafanaUserView> = views.iter().filter(|v| !found.contains_key(&v.id)).collect();
-    // Concurrently, so the store can commit them together (SQLite's group commit; a page of
-    // first sightings was a hundred commits in a row) or spread them over its pool (PostgreSQL).
-    for chunk in missing.chunks(FIRST_SIGHTINGS_AT_ONCE) {
-        let inserts: Vec<_> = chunk.iter().map(|view| record_first_sighting(store, org_id, view)).collect();
-        found.extend(
-            futures_util::future::try_join_all(inserts)
-                .await?
-                .into_iter()
-                .flatten()
-                .map(|r| (r.grafana_user_id, r)),
-        );
+    let missing: Vec<UserRecord> = views
+        .iter()
+        .filter(|v| !found.contains_key(&v.id))
+        .map(|v| unmanaged_user_record(org_id, v))
+        .collect();
+    if missing.is_empty() {
+        return Ok(found);
+    }
+    // All at once, so the store can commit them together (SQLite: one job; a page of first
+    // sightings had been a hundred commits in a row).
+    let outcomes = store.insert_users(&missing).await?;
+    for (record, outcome) in missing.into_iter().zip(outcomes) {
+        match outcome {
+            Ok(()) => {
+                found.insert(record.grafana_user_id, record);
+            }
+            // Another request (or replica) recorded it first, or a SCIM record already holds
+            // this userName for a different Grafana user: take whatever now maps this id.
+            Err(StoreError::Conflict { .. }) => {
+                if let Some(winner) = store.user_by_grafana_id(org_id, record.grafana_user_id).await? {
+                    found.insert(winner.grafana_user_id, winner);
+                }
+            }
+            Err(e) => return Err(e),
+        }
     }
     Ok(found)
-}
-
-/// First sightings recorded at once: SQLite commits them in a batch or two, PostgreSQL spreads
-/// them over its pool.
-const FIRST_SIGHTINGS_AT_ONCE: usize = 32;
-
-/// Inserts the record of a user seen for the first time; after a lost race, the winner's.
-async fn record_first_sighting(
-    store: &dyn MappingStore,
-    org_id: i64,
-    view: &GrafanaUserView,
-) -> Result<Option<UserRecord>, StoreError> {
-    let record = unmanaged_user_record(org_id, view);
-    match store.insert_user(&record).await {
-        Ok(()) => Ok(Some(record)),
-        // Another request (or replica) recorded it first, or a SCIM record already holds this
-        // userName for a different Grafana user: take whatever now maps this id.
-        Err(StoreError::Conflict { .. }) => store.user_by_grafana_id(org_id, view.id).await,
-        Err(e) => Err(e),
-    }
 }
 
 /// Grafana's view of one team.

@@ -218,6 +218,15 @@ impl MappingStore for SqliteStore {
         self.write(move |c| rows::insert_user(c, &r)).await
     }
 
+    async fn insert_users(&self, users: &[UserRecord]) -> Result<Vec<Result<(), StoreError>>, StoreError> {
+        let rows = users.iter().map(UserRow::encode).collect::<Result<Vec<_>, _>>()?;
+        self.writer
+            .run_rows(rows.len(), move |c| {
+                Ok(rows.iter().map(|r| writer::in_row_savepoint(c, |c| rows::insert_user(c, r))).collect())
+            })
+            .await
+    }
+
     async fn update_user(&self, user: &UserRecord, expected_version: i64) -> Result<i64, StoreError> {
         let r = UserRow::encode(user)?;
         let new_version = expected_version + 1;

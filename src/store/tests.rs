@@ -419,6 +419,32 @@ async fn downgrade_refused(h: &Harness) {
     }
 }
 
+/// Several users in one call: each stands or fails alone, in order, and a conflict undoes only
+/// its own row.
+async fn insert_many_each_on_its_own(h: &Harness) {
+    let s = &h.store;
+    let taken = user(1, 5, "taken");
+    s.insert_user(&taken).await.unwrap();
+    let mut batch: Vec<UserRecord> = (0..40).map(|i| user(1, 100 + i, &format!("batch{i}"))).collect();
+    batch[7] = user(1, 200, "TAKEN"); // userName conflict
+    batch[20] = user(1, 5, "another"); // Grafana id conflict
+    batch[30] = user(1, 300, "batch29"); // conflict within the batch itself
+    let outcomes = s.insert_users(&batch).await.unwrap();
+    assert_eq!(outcomes.len(), batch.len());
+    for (i, outcome) in outcomes.into_iter().enumerate() {
+        match i {
+            7 | 30 => conflict_on(outcome, constraints::USER_NAME),
+            20 => conflict_on(outcome, constraints::USER_GRAFANA_ID),
+            _ => assert!(outcome.is_ok(), "row {i}: {outcome:?}"),
+        }
+    }
+    assert_eq!(s.count_users(1).await.unwrap(), 1 + 40 - 3);
+    assert_eq!(s.user_by_grafana_id(1, 139).await.unwrap(), Some(batch[39].clone()));
+    assert_eq!(s.user_by_grafana_id(1, 200).await.unwrap(), None);
+    assert_eq!(s.user_by_grafana_id(1, 5).await.unwrap(), Some(taken));
+    assert!(s.insert_users(&[]).await.unwrap().is_empty());
+}
+
 macro_rules! suite {
     ($($name:ident),* $(,)?) => {
         mod on_sqlite {
@@ -444,6 +470,7 @@ macro_rules! suite {
 
 suite!(
     user_crud,
+    insert_many_each_on_its_own,
     group_crud,
     case_insensitive_lookups,
     user_uniqueness,

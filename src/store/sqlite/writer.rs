@@ -14,8 +14,9 @@
 //! and back cost two wake-ups, each waiting for a time slice on a busy core (measured on two cores
 //! under sixteen concurrent creates: 280 µs to start a queued job on a writer thread, 180 µs to
 //! run the batch, 190 µs to resume the caller). Only small batches stay on the worker thread:
-//! more than [`INLINE_BATCH`] queued jobs, or a WAL catch-up checkpoint (which copies pages and
-//! syncs), go to the blocking pool, where the leader then takes up to [`MAX_BATCH`] jobs a round.
+//! more than [`INLINE_BATCH`] queued rows (a job says how many it writes), or a WAL catch-up
+//! checkpoint (which copies pages and syncs), go to the blocking pool, where the leader then takes
+//! up to [`MAX_BATCH`] rows a round.
 //!
 //! No job is left behind: a task that queues while a leader is committing leaves it to the
 //! leader, and every leader looks at the queue again after letting go of the connection, and hands
@@ -30,15 +31,23 @@ use super::checkpoint::Checkpointer;
 use super::{backend, Shared};
 use crate::store::StoreError;
 
-/// Most jobs committed on an async worker thread in one round.
+/// Most rows committed on an async worker thread in one round.
 const INLINE_BATCH: usize = 8;
-/// Most jobs committed in one transaction on the blocking pool; bounds a batch's latency.
+/// Most rows committed in one transaction on the blocking pool (a bigger job goes alone); bounds
+/// a batch's latency.
 const MAX_BATCH: usize = 128;
 
 /// Tells a caller how its job ended: `Ok` once its batch committed, or the commit's error.
 type Finish = Box<dyn FnOnce(Result<(), &StoreError>) + Send>;
 /// Runs a job inside its savepoint and returns how to answer its caller.
 type Job = Box<dyn FnOnce(&mut Connection) -> Finish + Send>;
+
+/// A queued job and how many rows it writes: batches are bounded in rows, not jobs, so a job
+/// writing a page of first sightings goes to the blocking pool like a queue of that many.
+struct Queued {
+    rows: usize,
+    job: Job,
+}
 
 /// The store's handle on its writer connection.
 pub(crate) struct Writer {
@@ -49,7 +58,7 @@ struct Inner {
     conn: Shared,
     /// Held by the leader while it commits; carries the checkpoint bookkeeping.
     leader: Mutex<Option<Checkpointer>>,
-    queue: Mutex<Vec<Job>>,
+    queue: Mutex<Vec<Queued>>,
     runtime: Handle,
 }
 
@@ -81,6 +90,15 @@ impl Writer {
         T: Send + 'static,
         F: FnOnce(&mut Connection) -> Result<T, StoreError> + Send + 'static,
     {
+        self.run_rows(1, f).await
+    }
+
+    /// [`Writer::run`] for a job that writes about `rows` rows.
+    pub(crate) async fn run_rows<T, F>(&self, rows: usize, f: F) -> Result<T, StoreError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&mut Connection) -> Result<T, StoreError> + Send + 'static,
+    {
         let (tx, rx) = tokio::sync::oneshot::channel();
         let job: Job = Box::new(move |conn| {
             let outcome = in_savepoint(conn, f);
@@ -93,7 +111,7 @@ impl Writer {
                 let _ = tx.send(answer);
             })
         });
-        locked(&self.inner.queue).push(job);
+        locked(&self.inner.queue).push(Queued { rows: rows.max(1), job });
         self.inner.lead(Place::Inline);
         rx.await.map_err(|_| backend("the sqlite writer dropped a write"))?
     }
@@ -110,7 +128,7 @@ impl Inner {
                 // The leader at work looks at the queue again once it lets go.
                 Err(TryLockError::WouldBlock) => return,
             };
-            let heavy = locked(&self.queue).len() > INLINE_BATCH
+            let heavy = queued_rows(&locked(&self.queue)) > INLINE_BATCH
                 || leader.as_ref().is_some_and(Checkpointer::catch_up_due);
             if place == Place::Inline && heavy {
                 drop(leader);
@@ -121,8 +139,8 @@ impl Inner {
             let limit = if place == Place::Inline { INLINE_BATCH } else { MAX_BATCH };
             let batch: Vec<Job> = {
                 let mut queue = locked(&self.queue);
-                let n = queue.len().min(limit);
-                queue.drain(..n).collect()
+                let n = batch_len(&queue, limit);
+                queue.drain(..n).map(|q| q.job).collect()
             };
             if !batch.is_empty() {
                 let jobs = batch.len();
@@ -149,6 +167,33 @@ impl Inner {
             }
         }
     }
+}
+
+/// One row of a multi-row job inside `SAVEPOINT row`, so that a failing row (a unique
+/// violation) is undone alone and the job's other rows stand.
+pub(crate) fn in_row_savepoint(
+    conn: &mut Connection,
+    f: impl FnOnce(&mut Connection) -> Result<(), StoreError>,
+) -> Result<(), StoreError> {
+    conn.execute_batch("SAVEPOINT row").map_err(backend)?;
+    let result = f(conn);
+    let end = if result.is_ok() { "RELEASE row" } else { "ROLLBACK TO row; RELEASE row" };
+    conn.execute_batch(end).map_err(backend)?;
+    result
+}
+
+fn queued_rows(queue: &[Queued]) -> usize {
+    queue.iter().map(|q| q.rows).sum()
+}
+
+/// How many jobs from the front of `queue` fit in `limit` rows; at least one.
+fn batch_len(queue: &[Queued], limit: usize) -> usize {
+    let mut rows = 0;
+    let fitting = queue.iter().take_while(|q| {
+        rows += q.rows;
+        rows <= limit
+    });
+    fitting.count().max(1).min(queue.len())
 }
 
 /// One job inside `SAVEPOINT job`: released when it succeeds, rolled back alone when it fails.
@@ -261,5 +306,51 @@ mod tests {
         assert!(err.to_string().contains("UNIQUE"), "{err}");
         // The writer is still usable after a failed job.
         assert_eq!(writer.run(insert(99)).await.unwrap(), 1);
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_many_row_job_keeps_its_good_rows_beside_single_writes() {
+        let dir = tempfile::tempdir().unwrap();
+        let (writer, reader) = open(&dir);
+        let writer = Arc::new(writer);
+        let singles: Vec<_> = (1000..1050i64)
+            .map(|x| {
+                let w = writer.clone();
+                tokio::spawn(async move { w.run(insert(x)).await })
+            })
+            .collect();
+        // 100 rows in one job; every tenth repeats the row before it and fails alone.
+        let values: Vec<i64> = (0..100).map(|i| if i % 10 == 9 { i - 1 } else { i }).collect();
+        let outcomes = writer
+            .run_rows(values.len(), move |c| {
+                Ok(values
+                    .iter()
+                    .map(|&x| in_row_savepoint(c, |c| insert(x)(c).map(drop)))
+                    .collect::<Vec<_>>())
+            })
+            .await
+            .unwrap();
+        assert_eq!(outcomes.iter().filter(|o| o.is_err()).count(), 10);
+        assert!(outcomes.iter().enumerate().all(|(i, o)| o.is_err() == (i % 10 == 9)));
+        for t in singles {
+            assert_eq!(t.await.unwrap().unwrap(), 1);
+        }
+        let rows: i64 = reader.query_row("SELECT COUNT(*) FROM t", [], |r| r.get(0)).unwrap();
+        assert_eq!(rows, 90 + 50);
+    }
+
+    fn queue(rows: &[usize]) -> Vec<Queued> {
+        rows.iter().map(|&rows| Queued { rows, job: Box::new(|_| Box::new(|_| ())) }).collect()
+    }
+
+    #[test]
+    fn batches_are_bounded_in_rows_and_a_big_job_goes_alone() {
+        assert_eq!(batch_len(&queue(&[1, 1, 1]), 2), 2);
+        assert_eq!(batch_len(&queue(&[1, 1, 1]), 8), 3);
+        assert_eq!(batch_len(&queue(&[100, 1]), 8), 1);
+        assert_eq!(batch_len(&queue(&[1, 100]), 8), 1);
+        assert_eq!(batch_len(&queue(&[200]), MAX_BATCH), 1);
+        assert_eq!(batch_len(&queue(&[]), MAX_BATCH), 0);
+        assert_eq!(queued_rows(&queue(&[100, 1, 1])), 102);
     }
 }
