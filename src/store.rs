@@ -118,8 +118,9 @@ pub trait MappingStore: Send + Sync + 'static {
     /// `Conflict` when a uniqueness rule is violated.
     async fn insert_user(&self, user: &UserRecord) -> Result<(), StoreError>;
     /// Inserts `users`, each on its own: the answer holds, in order, `Ok` or that user's
-    /// `Conflict`. A backend that can commit them together does (SQLite: one job, one savepoint
-    /// per row); the default runs [`MappingStore::insert_user`] for all of them concurrently.
+    /// `Conflict`. A backend that can commit them together does (SQLite: one writer job with a
+    /// savepoint per row; PostgreSQL: one statement that skips the conflicting rows, which are
+    /// then tried alone); the default runs [`MappingStore::insert_user`] for each concurrently.
     ///
     /// # Errors
     /// Failures other than a uniqueness conflict; then some of `users` may have been inserted.

@@ -64,8 +64,8 @@ pub async fn ensure_user_records(
     if missing.is_empty() {
         return Ok(found);
     }
-    // All at once, so the store can commit them together (SQLite: one job; a page of first
-    // sightings had been a hundred commits in a row).
+    // All at once, so the store can commit them together (one transaction on either backend; a
+    // page of first sightings had been a hundred commits).
     let outcomes = store.insert_users(&missing).await?;
     for (record, outcome) in missing.into_iter().zip(outcomes) {
         match outcome {

@@ -5,6 +5,7 @@
 //! connection, which serialises holders across replicas. Migrations take a transaction-scoped
 //! advisory lock so replicas starting together migrate once.
 
+use std::collections::HashSet;
 use std::time::Duration;
 
 use async_trait::async_trait;
@@ -179,6 +180,35 @@ impl MappingStore for PgStore {
     async fn insert_user(&self, user: &UserRecord) -> Result<(), StoreError> {
         let r = UserRow::encode(user)?;
         self.execute(sql::INSERT_USER, &rows::insert_user_params(&r)).await.map(drop)
+    }
+
+    /// One statement (one round trip and one commit) inserts every row that breaks no unique
+    /// rule; the few that do are inserted again one by one, which reports their conflict by name
+    /// (or succeeds, if the row they clashed with has gone meanwhile).
+    async fn insert_users(&self, users: &[UserRecord]) -> Result<Vec<Result<(), StoreError>>, StoreError> {
+        if users.is_empty() {
+            return Ok(Vec::new());
+        }
+        let rows = users.iter().map(UserRow::encode).collect::<Result<Vec<_>, _>>()?;
+        let columns = rows::UserColumns::new(&rows);
+        let inserted = self
+            .rows(rows::INSERT_USERS, &columns.params())
+            .await?
+            .iter()
+            .map(|r| r.try_get::<_, String>(0).map_err(map_err))
+            .collect::<Result<HashSet<String>, _>>()?;
+        let mut outcomes = Vec::with_capacity(users.len());
+        for user in users {
+            if inserted.contains(&user.scim_id) {
+                outcomes.push(Ok(()));
+                continue;
+            }
+            match self.insert_user(user).await {
+                Err(e) if !matches!(e, StoreError::Conflict { .. }) => return Err(e),
+                outcome => outcomes.push(outcome),
+            }
+        }
+        Ok(outcomes)
     }
 
     async fn update_user(&self, user: &UserRecord, expected_version: i64) -> Result<i64, StoreError> {

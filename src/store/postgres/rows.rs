@@ -128,3 +128,80 @@ pub(super) fn group_row(r: &Row) -> Result<GroupRow, StoreError> {
         version: r.try_get(10).map_err(g)?,
     })
 }
+
+/// Inserts many users in one statement, skipping (not failing on) rows that break a unique rule;
+/// returns the SCIM ids of the rows it inserted. Parameters: [`UserColumns::params`].
+pub(super) const INSERT_USERS: &str = "INSERT INTO scim_users (scim_id, org_id, grafana_user_id, grafana_uid, \
+     user_name, user_name_key, external_id, email, active, deleted, managed, attributes, restore, created, \
+     last_modified, version) \
+     SELECT * FROM unnest($1::text[], $2::int8[], $3::int8[], $4::text[], $5::text[], $6::text[], $7::text[], \
+     $8::text[], $9::bool[], $10::bool[], $11::bool[], $12::text[], $13::text[], $14::int8[], $15::int8[], \
+     $16::int8[]) \
+     ON CONFLICT DO NOTHING RETURNING scim_id";
+
+/// Users in column form: one array per column, for [`INSERT_USERS`].
+#[derive(Default)]
+pub(super) struct UserColumns {
+    scim_id: Vec<String>,
+    org_id: Vec<i64>,
+    grafana_user_id: Vec<i64>,
+    grafana_uid: Vec<Option<String>>,
+    user_name: Vec<String>,
+    user_name_key: Vec<String>,
+    external_id: Vec<Option<String>>,
+    email: Vec<Option<String>>,
+    active: Vec<bool>,
+    deleted: Vec<bool>,
+    managed: Vec<bool>,
+    attributes: Vec<String>,
+    restore: Vec<Option<String>>,
+    created: Vec<i64>,
+    last_modified: Vec<i64>,
+    version: Vec<i64>,
+}
+
+impl UserColumns {
+    pub(super) fn new(rows: &[UserRow]) -> Self {
+        let mut c = Self::default();
+        for r in rows {
+            c.scim_id.push(r.scim_id.clone());
+            c.org_id.push(r.org_id);
+            c.grafana_user_id.push(r.grafana_user_id);
+            c.grafana_uid.push(r.grafana_uid.clone());
+            c.user_name.push(r.user_name.clone());
+            c.user_name_key.push(r.user_name_key.clone());
+            c.external_id.push(r.external_id.clone());
+            c.email.push(r.email.clone());
+            c.active.push(r.active);
+            c.deleted.push(r.deleted);
+            c.managed.push(r.managed);
+            c.attributes.push(r.attributes.clone());
+            c.restore.push(r.restore.clone());
+            c.created.push(r.created);
+            c.last_modified.push(r.last_modified);
+            c.version.push(r.version);
+        }
+        c
+    }
+
+    pub(super) fn params(&self) -> [P<'_>; 16] {
+        [
+            &self.scim_id,
+            &self.org_id,
+            &self.grafana_user_id,
+            &self.grafana_uid,
+            &self.user_name,
+            &self.user_name_key,
+            &self.external_id,
+            &self.email,
+            &self.active,
+            &self.deleted,
+            &self.managed,
+            &self.attributes,
+            &self.restore,
+            &self.created,
+            &self.last_modified,
+            &self.version,
+        ]
+    }
+}
