@@ -481,29 +481,21 @@ mod tests {
              FROM generate_series(1, 5000) AS i"
         ))
         .await;
-        let plan: Vec<String> = conn
-            .query("EXPLAIN EXECUTE lookup(1, 'u42', 'x42')", &[])
-            .await
-            .unwrap()
-            .iter()
-            .map(|r| r.get(0))
-            .collect();
-        let plan = plan.join("\n");
+        let plan = explain(&conn, "EXECUTE lookup(1, 'u42', 'x42')", &[]).await;
         // A generic plan (`$1`) built on the empty table walked the org_id index and filtered.
         assert!(!plan.contains('$'), "{plan}");
         assert!(plan.contains("scim_users_user_name_uq"), "{plan}");
         // Counted on every unfiltered page: its partial index, not a walk of the org.
-        let plan: Vec<String> = conn
-            .query(&format!("EXPLAIN {}", sql::COUNT_DETACHED_USERS), &[&1_i64])
-            .await
-            .unwrap()
-            .iter()
-            .map(|r| r.get(0))
-            .collect();
-        let plan = plan.join("\n");
+        let plan = explain(&conn, sql::COUNT_DETACHED_USERS, &[&1_i64]).await;
         assert!(plan.contains("scim_users_detached_idx"), "{plan}");
         drop(conn);
         drop(store);
         admin(&format!("DROP SCHEMA {schema} CASCADE")).await;
+    }
+
+    /// The plan PostgreSQL would run for `statement`, one line per node.
+    async fn explain(conn: &Object, statement: &str, params: Params<'_>) -> String {
+        let rows = conn.query(&format!("EXPLAIN {statement}"), params).await.unwrap();
+        rows.iter().map(|r| r.get::<_, String>(0)).collect::<Vec<_>>().join("\n")
     }
 }

@@ -4,7 +4,7 @@
 //! database file (with an fsync of each under `synchronous = NORMAL`). SQLite runs that checkpoint
 //! inside whichever commit crosses the 1,000-page mark, so one write in a hundred or so paid for
 //! it, and every write queued behind that one waited too. Here the writer connection has
-//! automatic checkpoints off, and after every [`EVERY_JOBS`] committed writes it nudges this
+//! automatic checkpoints off, and after every [`EVERY_ROWS`] committed rows it nudges this
 //! thread, which runs a `PASSIVE` checkpoint on a connection of its own. Passive checkpoints never
 //! block the writer or readers.
 //!
@@ -24,12 +24,13 @@ use rusqlite::Connection;
 use super::backend;
 use crate::store::StoreError;
 
-/// Committed writes between checkpoints. A user row with its indexes is about seven pages, so the
-/// log holds near 1,800 pages (7 MiB) when a checkpoint starts. Longer intervals copy less, since
+/// Committed rows between checkpoints (a write counts one, a multi-row job what it declares).
+/// A user row with its indexes is about seven pages, so the log holds near 1,800 pages (7 MiB)
+/// when a checkpoint starts. Longer intervals copy less, since
 /// an index page written by many inserts within one interval is copied back once (at 128,
 /// checkpoints took 7% of a create's CPU); 512 made no clear difference to creates but let the log
 /// reach 36 MiB in `checkpoint_thread_bounds_the_wal` (one commit per row).
-const EVERY_JOBS: usize = 256;
+const EVERY_ROWS: usize = 256;
 
 /// Nothing under way; the writer counts commits towards the next nudge.
 const IDLE: u8 = 0;
@@ -78,11 +79,11 @@ impl Checkpointer {
         }
     }
 
-    /// Called by the writer after a batch of `jobs` committed writes; wakes the thread once
+    /// Called by the writer after a batch that committed about `rows` rows; wakes the thread once
     /// enough have piled up and no checkpoint is under way. Never blocks.
-    pub(super) fn after_batch(&mut self, jobs: usize) {
-        self.since += jobs;
-        if self.since >= EVERY_JOBS && self.state.load(Ordering::Acquire) == IDLE {
+    pub(super) fn after_batch(&mut self, rows: usize) {
+        self.since += rows;
+        if self.since >= EVERY_ROWS && self.state.load(Ordering::Acquire) == IDLE {
             self.since = 0;
             self.state.store(RUNNING, Ordering::Release);
             if self.wake.try_send(()).is_err() {

@@ -137,13 +137,13 @@ impl Inner {
                 return;
             }
             let limit = if place == Place::Inline { INLINE_BATCH } else { MAX_BATCH };
-            let batch: Vec<Job> = {
+            let (batch, rows): (Vec<Job>, usize) = {
                 let mut queue = locked(&self.queue);
                 let n = batch_len(&queue, limit);
-                queue.drain(..n).map(|q| q.job).collect()
+                let rows = queued_rows(&queue[..n]);
+                (queue.drain(..n).map(|q| q.job).collect(), rows)
             };
             if !batch.is_empty() {
-                let jobs = batch.len();
                 let mut conn = locked(&self.conn);
                 if let Some(c) = leader.as_ref().filter(|_| place == Place::Blocking) {
                     c.before_batch(&conn);
@@ -151,7 +151,7 @@ impl Inner {
                 commit_batch(&mut conn, batch);
                 drop(conn);
                 if let Some(c) = leader.as_mut() {
-                    c.after_batch(jobs);
+                    c.after_batch(rows);
                 }
             }
             drop(leader);
@@ -171,15 +171,11 @@ impl Inner {
 
 /// One row of a multi-row job inside `SAVEPOINT row`, so that a failing row (a unique
 /// violation) is undone alone and the job's other rows stand.
-pub(crate) fn in_row_savepoint(
+pub(crate) fn in_row_savepoint<T>(
     conn: &mut Connection,
-    f: impl FnOnce(&mut Connection) -> Result<(), StoreError>,
-) -> Result<(), StoreError> {
-    conn.execute_batch("SAVEPOINT row").map_err(backend)?;
-    let result = f(conn);
-    let end = if result.is_ok() { "RELEASE row" } else { "ROLLBACK TO row; RELEASE row" };
-    conn.execute_batch(end).map_err(backend)?;
-    result
+    f: impl FnOnce(&mut Connection) -> Result<T, StoreError>,
+) -> Result<T, StoreError> {
+    savepoint(conn, ["SAVEPOINT row", "RELEASE row", "ROLLBACK TO row; RELEASE row"], f)
 }
 
 fn queued_rows(queue: &[Queued]) -> usize {
@@ -201,13 +197,20 @@ fn in_savepoint<T>(
     conn: &mut Connection,
     f: impl FnOnce(&mut Connection) -> Result<T, StoreError>,
 ) -> Result<T, StoreError> {
-    conn.execute_batch("SAVEPOINT job").map_err(backend)?;
+    savepoint(conn, ["SAVEPOINT job", "RELEASE job", "ROLLBACK TO job; RELEASE job"], f)
+}
+
+/// Runs `f` between `begin` and `release`, or `rollback` when it fails (`[begin, release,
+/// rollback]`: static texts, so no statement is built per job).
+fn savepoint<T>(
+    conn: &mut Connection,
+    [begin, release, rollback]: [&str; 3],
+    f: impl FnOnce(&mut Connection) -> Result<T, StoreError>,
+) -> Result<T, StoreError> {
+    conn.execute_batch(begin).map_err(backend)?;
     let result = f(conn);
-    let end = if result.is_ok() { "RELEASE job" } else { "ROLLBACK TO job; RELEASE job" };
-    match conn.execute_batch(end) {
-        Ok(()) => result,
-        Err(e) => Err(backend(e)),
-    }
+    conn.execute_batch(if result.is_ok() { release } else { rollback }).map_err(backend)?;
+    result
 }
 
 fn commit_batch(conn: &mut Connection, batch: Vec<Job>) {
