@@ -26,19 +26,14 @@ pub fn init(config: &LogConfig) -> Option<batch::BatchGuard> {
         .unwrap_or_else(|| EnvFilter::new("info"));
     // Colours only for a terminal: log files and collectors get plain text.
     let ansi = std::io::IsTerminal::is_terminal(&std::io::stderr());
-    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_ansi(ansi);
-    let Ok((writer, guard)) = batch::batch(std::io::stderr()) else {
-        let builder = builder.with_writer(std::io::stderr);
-        let _ = match config.format {
-            LogFormat::Json => builder.json().flatten_event(true).with_current_span(false).try_init(),
-            LogFormat::Text => builder.try_init(),
-        };
-        return None;
+    let (writer, guard) = match batch::batch(std::io::stderr()) {
+        Ok((writer, guard)) => (writer, Some(guard)),
+        Err(_) => (batch::BatchWriter::direct(), None),
     };
-    let builder = builder.with_writer(writer);
+    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_ansi(ansi).with_writer(writer);
     let installed = match config.format {
         LogFormat::Json => builder.json().flatten_event(true).with_current_span(false).try_init(),
         LogFormat::Text => builder.try_init(),
     };
-    installed.is_ok().then_some(guard)
+    installed.ok().and(guard)
 }

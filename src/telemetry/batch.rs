@@ -99,6 +99,14 @@ impl Drop for BatchGuard {
 }
 
 impl BatchWriter {
+    /// A writer with no thread behind it: every event goes straight to stderr, as after the
+    /// guard is dropped. For when [`batch`] cannot start its thread.
+    pub fn direct() -> Self {
+        let shared = Shared::default();
+        shared.lock().closed = true;
+        Self { shared: Arc::new(shared) }
+    }
+
     fn append(&self, buf: &[u8]) {
         let mut pending = self.shared.lock();
         while pending.bytes.len() >= CAPACITY && !pending.closed {
