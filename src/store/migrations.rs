@@ -13,7 +13,7 @@ pub struct Step {
 }
 
 /// The newest schema version this binary knows.
-pub const LATEST: i64 = 3;
+pub const LATEST: i64 = 4;
 
 /// SQLite steps. The unique indexes carry the names from [`super::constraints`].
 pub const SQLITE: &[Step] = &[
@@ -98,6 +98,26 @@ CREATE INDEX scim_users_detached_idx ON scim_users (org_id, user_name_key, scim_
     WHERE managed AND NOT deleted AND restore LIKE '%\"removed_from_org\"%';
 ",
     },
+    Step {
+        version: 4,
+        // No index leads with `org_id` any more (but the detached users' partial one): every
+        // unique index leads with the looked-up column. PostgreSQL plans each lookup once, without
+        // its values, and an index whose first column is the org looked as good as the right one
+        // on a young table: it walked the org (`postgres::lookups`). The schemas stay alike on
+        // both backends. The managed-team probe reads the one or two rows per team id that the
+        // unique index finds, as the managed-user probe has since step 3.
+        sql: "
+DROP INDEX scim_users_external_id_uq;
+CREATE UNIQUE INDEX scim_users_external_id_uq ON scim_users (external_id, org_id);
+DROP INDEX scim_groups_display_name_uq;
+CREATE UNIQUE INDEX scim_groups_display_name_uq ON scim_groups (display_name_key, org_id);
+DROP INDEX scim_groups_external_id_uq;
+CREATE UNIQUE INDEX scim_groups_external_id_uq ON scim_groups (external_id, org_id);
+DROP INDEX scim_groups_grafana_id_uq;
+CREATE UNIQUE INDEX scim_groups_grafana_id_uq ON scim_groups (grafana_team_id, org_id);
+DROP INDEX scim_groups_team_idx;
+",
+    },
 ];
 
 /// PostgreSQL steps; the same shape with native types.
@@ -168,6 +188,22 @@ ALTER TABLE scim_users DROP CONSTRAINT scim_users_grafana_id_uq,
     ADD CONSTRAINT scim_users_grafana_id_uq UNIQUE (grafana_user_id, org_id);
 CREATE INDEX scim_users_detached_idx ON scim_users (org_id, user_name_key, scim_id, managed, deleted, restore)
     WHERE managed AND NOT deleted AND restore LIKE '%\"removed_from_org\"%';
+",
+    },
+    Step {
+        version: 4,
+        // As SQLite's step 4: unique constraints lead with the looked-up column, so no generic
+        // plan can pick an org walk for a lookup (`postgres::lookups`).
+        sql: "
+ALTER TABLE scim_users DROP CONSTRAINT scim_users_external_id_uq,
+    ADD CONSTRAINT scim_users_external_id_uq UNIQUE (external_id, org_id);
+ALTER TABLE scim_groups DROP CONSTRAINT scim_groups_display_name_uq,
+    ADD CONSTRAINT scim_groups_display_name_uq UNIQUE (display_name_key, org_id),
+    DROP CONSTRAINT scim_groups_external_id_uq,
+    ADD CONSTRAINT scim_groups_external_id_uq UNIQUE (external_id, org_id),
+    DROP CONSTRAINT scim_groups_grafana_id_uq,
+    ADD CONSTRAINT scim_groups_grafana_id_uq UNIQUE (grafana_team_id, org_id);
+DROP INDEX scim_groups_team_idx;
 ",
     },
 ];
