@@ -9,7 +9,8 @@
 //! statistics say, the planner expects at most one row per key from that index and takes it. A
 //! lookup by "this key OR that key" would not: its generic plan walked the whole org through the
 //! `(org_id, external_id)` index and filtered. Such a lookup is a `UNION ALL` of one
-//! unique-key lookup per key. The test below holds every statement here to its index.
+//! unique-key lookup per key. The test below holds every statement here, and the store's other
+//! keyed statements, to its index.
 
 use crate::store::sql::USER_COLS;
 
@@ -45,7 +46,7 @@ pub(super) fn users_claiming() -> String {
 mod tests {
     use super::*;
     use crate::store::postgres::PgStore;
-    use crate::store::sql::{select_group, select_user};
+    use crate::store::sql::{self, select_group, select_user};
 
     const PG_BASE: &str = "postgres://postgres@127.0.0.1:5432/test";
 
@@ -100,6 +101,11 @@ mod tests {
                 "scim_groups_grafana_id_uq",
                 "grafana_team_id = ANY",
             ),
+            (sql::DELETE_USER.into(), "(1, 'id-42')", "scim_users_pkey", "scim_id ="),
+            (sql::DELETE_GROUP.into(), "(1, 'g-42')", "scim_groups_pkey", "scim_id ="),
+            (sql::IS_MANAGED_USER.into(), "(42)", "scim_users_grafana_id_uq", "grafana_user_id ="),
+            (sql::IS_MANAGED_UID.into(), "('uid-42')", "scim_users_managed_uid_idx", "grafana_uid ="),
+            (sql::IS_MANAGED_TEAM_PG.into(), "(42)", "scim_groups_grafana_id_uq", "grafana_team_id ="),
         ];
         for (i, (statement, args, _, _)) in cases.iter().enumerate() {
             conn.batch_execute(&format!("PREPARE q{i} AS {statement}; EXECUTE q{i}{args}")).await.unwrap();
