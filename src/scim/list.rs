@@ -5,7 +5,7 @@
 
 use std::cmp::Ordering;
 
-use serde_json::{json, Value};
+use serde_json::{json, Map, Value};
 
 use super::error::ScimError;
 use super::filter::eval::get_ci;
@@ -147,14 +147,15 @@ pub struct ListResponse;
 impl ListResponse {
     // The endpoints only ever need the JSON document, so `new` builds it directly.
     #[allow(clippy::new_ret_no_self)]
+    /// Moves `resources` into the document (`json!` would serialize a copy of every one).
     pub fn new(total: usize, start_index: usize, resources: Vec<Value>) -> Value {
-        json!({
-            "schemas": [LIST_RESPONSE_URN],
-            "totalResults": total,
-            "startIndex": start_index.max(1),
-            "itemsPerPage": resources.len(),
-            "Resources": resources,
-        })
+        let mut m = Map::with_capacity(5);
+        m.insert("schemas".into(), json!([LIST_RESPONSE_URN]));
+        m.insert("totalResults".into(), json!(total));
+        m.insert("startIndex".into(), json!(start_index.max(1)));
+        m.insert("itemsPerPage".into(), json!(resources.len()));
+        m.insert("Resources".into(), Value::Array(resources));
+        Value::Object(m)
     }
 }
 

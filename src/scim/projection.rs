@@ -62,8 +62,9 @@ impl Projection {
     }
 
     /// Projects a full representation (with `schemas`, `meta`).
-    pub fn apply(&self, rt: ResourceType, resource: &Value) -> Value {
-        let Some(obj) = resource.as_object() else { return resource.clone() };
+    /// Takes the resource by value: kept attributes move into the output, none is copied.
+    pub fn apply(&self, rt: ResourceType, resource: Value) -> Value {
+        let Value::Object(obj) = resource else { return resource };
         // (schema id or "" for core, attribute, optional sub-attribute)
         let selected: Vec<(&str, &'static AttributeDef, Option<&'static AttributeDef>)> = self
             .names
@@ -81,30 +82,30 @@ impl Projection {
                 _ => None,
             })
             .collect();
-        let mut out = Map::new();
+        let mut out = Map::with_capacity(obj.len());
         for (k, v) in obj {
             if k == "schemas" || k == "id" {
-                out.insert(k.clone(), v.clone());
+                out.insert(k, v);
                 continue;
             }
             if let Some(ext) = rt.extensions().iter().find(|s| s.id == k.as_str()) {
-                let Some(inner) = v.as_object() else { continue };
+                let Value::Object(inner) = v else { continue };
                 let keep_all = whole_ext.contains(&ext.id);
                 let mut m = Map::new();
                 for (ik, iv) in inner {
-                    let Some(attr) = ext.attr(ik) else { continue };
+                    let Some(attr) = ext.attr(&ik) else { continue };
                     if let Some(pv) = self.project_attr(ext.id, attr, iv, &selected, keep_all) {
-                        m.insert(ik.clone(), pv);
+                        m.insert(ik, pv);
                     }
                 }
                 if !m.is_empty() {
-                    out.insert(k.clone(), Value::Object(m));
+                    out.insert(k, Value::Object(m));
                 }
                 continue;
             }
-            let Some(attr) = rt.core_schema().attr(k) else { continue };
+            let Some(attr) = rt.core_schema().attr(&k) else { continue };
             if let Some(pv) = self.project_attr("", attr, v, &selected, false) {
-                out.insert(k.clone(), pv);
+                out.insert(k, pv);
             }
         }
         Value::Object(out)
@@ -114,7 +115,7 @@ impl Projection {
         &self,
         schema: &str,
         attr: &'static AttributeDef,
-        v: &Value,
+        v: Value,
         selected: &[(&str, &'static AttributeDef, Option<&'static AttributeDef>)],
         keep_all: bool,
     ) -> Option<Value> {
@@ -122,35 +123,35 @@ impl Projection {
             return None;
         }
         if attr.returned == Returned::Always || keep_all {
-            return Some(v.clone());
+            return Some(v);
         }
         let mine: Vec<_> =
             selected.iter().filter(|(s, a, _)| *s == schema && std::ptr::eq(*a, attr)).collect();
         let whole = mine.iter().any(|(_, _, sub)| sub.is_none());
         let subs: Vec<&str> = mine.iter().filter_map(|(_, _, sub)| sub.map(|d| d.name)).collect();
         match self.mode {
-            Mode::All => (attr.returned != Returned::Request).then(|| v.clone()),
-            Mode::Include if whole => Some(v.clone()),
+            Mode::All => (attr.returned != Returned::Request).then_some(v),
+            Mode::Include if whole => Some(v),
             Mode::Include if subs.is_empty() => None,
             Mode::Include => map_subs(v, |k| subs.iter().any(|s| s.eq_ignore_ascii_case(k))),
             Mode::Exclude if whole => None,
             Mode::Exclude if attr.returned == Returned::Request => None,
-            Mode::Exclude if subs.is_empty() => Some(v.clone()),
+            Mode::Exclude if subs.is_empty() => Some(v),
             Mode::Exclude => map_subs(v, |k| !subs.iter().any(|s| s.eq_ignore_ascii_case(k))),
         }
     }
 }
 
 /// Keeps the sub-attributes accepted by `keep` in an object or in each element of an array.
-fn map_subs(v: &Value, keep: impl Fn(&str) -> bool) -> Option<Value> {
-    let one = |o: &Value| -> Option<Value> {
-        let m: Map<String, Value> =
-            o.as_object()?.iter().filter(|(k, _)| keep(k)).map(|(k, v)| (k.clone(), v.clone())).collect();
+fn map_subs(v: Value, keep: impl Fn(&str) -> bool) -> Option<Value> {
+    let one = |o: Value| -> Option<Value> {
+        let Value::Object(o) = o else { return None };
+        let m: Map<String, Value> = o.into_iter().filter(|(k, _)| keep(k)).collect();
         (!m.is_empty()).then_some(Value::Object(m))
     };
     match v {
         Value::Array(a) => {
-            let items: Vec<Value> = a.iter().filter_map(one).collect();
+            let items: Vec<Value> = a.into_iter().filter_map(one).collect();
             (!items.is_empty()).then_some(Value::Array(items))
         }
         other => one(other),

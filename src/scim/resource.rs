@@ -5,7 +5,7 @@
 //! Must not know about storage or Grafana.
 
 use chrono::{DateTime, SecondsFormat, Utc};
-use serde_json::{Map, Value};
+use serde_json::{json, Map, Value};
 
 use super::error::ScimError;
 use super::schema::{AttrType, AttributeDef, Lookup, ResourceType, SchemaDef};
@@ -219,24 +219,19 @@ pub fn check_required(rt: ResourceType, obj: &Map<String, Value>) -> Result<(), 
 
 /// Returns `value` with `schemas` first: the core URN, plus each extension URN whose object is
 /// present and non-empty.
-pub fn with_schemas(rt: ResourceType, value: &Value) -> Value {
+pub fn with_schemas(rt: ResourceType, value: Value) -> Value {
     let mut schemas = vec![Value::from(rt.core_urn())];
-    let mut out = Map::new();
-    if let Some(obj) = value.as_object() {
-        for ext in rt.extensions() {
-            if obj.get(ext.id).and_then(Value::as_object).is_some_and(|m| !m.is_empty()) {
-                schemas.push(Value::from(ext.id));
-            }
+    let Value::Object(obj) = value else {
+        return json!({ "schemas": schemas });
+    };
+    for ext in rt.extensions() {
+        if obj.get(ext.id).and_then(Value::as_object).is_some_and(|m| !m.is_empty()) {
+            schemas.push(Value::from(ext.id));
         }
-        out.insert("schemas".into(), Value::Array(schemas));
-        for (k, v) in obj {
-            if k != "schemas" {
-                out.insert(k.clone(), v.clone());
-            }
-        }
-    } else {
-        out.insert("schemas".into(), Value::Array(schemas));
     }
+    let mut out = Map::with_capacity(obj.len() + 2);
+    out.insert("schemas".into(), Value::Array(schemas));
+    out.extend(obj.into_iter().filter(|(k, _)| k != "schemas"));
     Value::Object(out)
 }
 
@@ -274,7 +269,7 @@ impl Meta {
 /// Returns the resource and its ETag.
 pub fn finish(
     rt: ResourceType,
-    doc: &Value,
+    doc: Value,
     created: DateTime<Utc>,
     last_modified: DateTime<Utc>,
     location: String,

@@ -154,7 +154,7 @@ proptest! {
     ) {
         let p = Projection::parse(attrs.as_deref(), excl.as_deref()).unwrap();
         let u = json!({"schemas":["urn:ietf:params:scim:schemas:core:2.0:User"],"id":"1","userName":"u","password":"p","name":{"givenName":"g"}});
-        let out = p.apply(ResourceType::User, &u);
+        let out = p.apply(ResourceType::User, u.clone());
         prop_assert_eq!(&out["id"], &u["id"]);
         prop_assert_eq!(&out["schemas"], &u["schemas"]);
         prop_assert!(out.get("password").is_none());
@@ -165,7 +165,9 @@ proptest! {
 fn projection_examples() {
     let u = json!({"schemas":["s"],"id":"1","userName":"u","displayName":"d","name":{"givenName":"g","familyName":"f"},
         "meta":{"resourceType":"User"},"urn:ietf:params:scim:schemas:extension:enterprise:2.0:User":{"department":"x","costCenter":"c"}});
-    let p = |a: Option<&str>, e: Option<&str>| Projection::parse(a, e).unwrap().apply(ResourceType::User, &u);
+    let p = |a: Option<&str>, e: Option<&str>| {
+        Projection::parse(a, e).unwrap().apply(ResourceType::User, u.clone())
+    };
     assert_eq!(
         p(Some("userName,NAME.givenName"), None),
         json!({"schemas":["s"],"id":"1","userName":"u","name":{"givenName":"g"}})

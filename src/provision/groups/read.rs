@@ -32,7 +32,7 @@ pub(super) async fn get(
     if crate::scim::etag::if_none_match(req.if_none_match.as_deref(), &etag) {
         return Ok(ScimResponse::not_modified(etag));
     }
-    Ok(ScimResponse::ok(projection.apply(ResourceType::Group, &doc)).with_etag(etag))
+    Ok(ScimResponse::ok(projection.apply(ResourceType::Group, doc)).with_etag(etag))
 }
 
 /// The live (not deleted) record of `id`; 404 otherwise.
@@ -125,7 +125,7 @@ async fn answer(ctx: &ScimContext<'_>, query: ListQuery) -> Result<ScimResponse,
     let mut out = Vec::with_capacity(window.len());
     for (record, team) in window {
         let (doc, _) = render(ctx, record, team, &projection).await?;
-        out.push(projection.apply(ResourceType::Group, &doc));
+        out.push(projection.apply(ResourceType::Group, doc));
     }
     Ok(ScimResponse::ok(ListResponse::new(total, query.start_index, out)))
 }
@@ -236,7 +236,7 @@ async fn listed(
         None
     };
     let (doc, _) = resource(ctx, record, Some(&team.name), members);
-    Ok(projection.apply(ResourceType::Group, &doc))
+    Ok(projection.apply(ResourceType::Group, doc))
 }
 
 /// Teams of the org named `name`, compared case-insensitively by the sidecar itself: Grafana 10

@@ -92,7 +92,7 @@ pub(super) fn resource(
     doc.insert("id".into(), Value::from(record.scim_id.clone()));
     finish(
         ResourceType::Group,
-        &Value::Object(doc),
+        Value::Object(doc),
         record.created,
         record.last_modified,
         location(&ctx.base_url, ResourceType::Group, &record.scim_id),

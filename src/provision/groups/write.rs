@@ -112,7 +112,7 @@ pub(super) async fn create(ctx: &ScimContext<'_>, req: &ScimRequest) -> Result<S
     let (doc, etag) = resource(ctx, &record, None, Some(member_docs));
     let loc = location(&ctx.base_url, ResourceType::Group, &record.scim_id);
     let shown = match write_projection(req)? {
-        Some(p) => p.apply(ResourceType::Group, &doc),
+        Some(p) => p.apply(ResourceType::Group, doc),
         None => doc,
     };
     Ok(ScimResponse::created(shown, loc).with_etag(etag))
@@ -316,7 +316,7 @@ async fn respond_after_write(
         None
     };
     let (doc, etag) = resource(ctx, &record, Some(&team.name), members);
-    Ok(ScimResponse::ok(projection.apply(ResourceType::Group, &doc)).with_etag(etag))
+    Ok(ScimResponse::ok(projection.apply(ResourceType::Group, doc)).with_etag(etag))
 }
 
 pub(super) async fn delete(

@@ -146,7 +146,7 @@ fn created(
     projection: &Projection,
 ) -> ScimResponse {
     let shown = present(ctx, rec, Some(view));
-    let body = projection.apply(ResourceType::User, &shown.body);
+    let body = projection.apply(ResourceType::User, shown.body);
     ScimResponse::created(body, location(&ctx.base_url, ResourceType::User, &rec.scim_id))
         .with_etag(shown.etag)
 }

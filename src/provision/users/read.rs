@@ -36,7 +36,7 @@ pub async fn get(ctx: &ScimContext<'_>, id: &str, req: &ScimRequest) -> Result<S
     if if_none_match(req.if_none_match.as_deref(), &shown.etag) {
         return Ok(ScimResponse::not_modified(shown.etag));
     }
-    Ok(ScimResponse::ok(projection.apply(ResourceType::User, &shown.body)).with_etag(shown.etag))
+    Ok(ScimResponse::ok(projection.apply(ResourceType::User, shown.body)).with_etag(shown.etag))
 }
 
 /// `GET /Users` and `POST /Users/.search`.
@@ -59,7 +59,7 @@ pub async fn list(ctx: &ScimContext<'_>, req: &ScimRequest, search: bool) -> Res
             (all.len(), page(&all, query.start_index, count).to_vec())
         }
     };
-    let resources = items.iter().map(|r| projection.apply(ResourceType::User, r)).collect();
+    let resources = items.into_iter().map(|r| projection.apply(ResourceType::User, r)).collect();
     Ok(ScimResponse::ok(ListResponse::new(total, query.start_index, resources)))
 }
 

@@ -95,7 +95,7 @@ pub async fn write(
     }
     save(ctx, &mut rec).await?;
     let shown = present(ctx, &rec, Some(&view));
-    Ok(ScimResponse::ok(projection.apply(ResourceType::User, &shown.body)).with_etag(shown.etag))
+    Ok(ScimResponse::ok(projection.apply(ResourceType::User, shown.body)).with_etag(shown.etag))
 }
 
 /// Handles `DELETE /Users/{id}`.

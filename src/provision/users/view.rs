@@ -37,7 +37,7 @@ pub fn present(ctx: &ScimContext<'_>, rec: &UserRecord, view: Option<&GrafanaUse
     }
     let (body, etag) = finish(
         ResourceType::User,
-        &doc,
+        doc,
         rec.created,
         rec.last_modified,
         location(&ctx.base_url, ResourceType::User, &rec.scim_id),

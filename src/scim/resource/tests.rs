@@ -43,7 +43,7 @@ fn rfc7643_section_8_examples() {
     let c = canonicalize(User, &ent).unwrap();
     assert_eq!(c[ENTERPRISE_URN]["manager"]["value"], "26118915-6090-4610-87e4-49d8ca9f808d");
     assert_eq!(c[ENTERPRISE_URN]["costCenter"], "4130");
-    let s = with_schemas(User, &c);
+    let s = with_schemas(User, c.clone());
     assert_eq!(s["schemas"], json!([USER_URN, ENTERPRISE_URN]));
     assert_eq!(s.as_object().unwrap().keys().next().map(String::as_str), Some("schemas"));
 
@@ -51,7 +51,7 @@ fn rfc7643_section_8_examples() {
     let c = canonicalize(Group, &g).unwrap();
     assert_eq!(c["members"].as_array().unwrap().len(), 2);
     assert!(c.get("id").is_none() && c.get("meta").is_none());
-    assert_eq!(with_schemas(Group, &c)["schemas"], json!([crate::scim::schema::GROUP_URN]));
+    assert_eq!(with_schemas(Group, c.clone())["schemas"], json!([crate::scim::schema::GROUP_URN]));
 }
 
 use crate::scim::schema::USER_URN;
