@@ -1,6 +1,6 @@
 //! Criterion benches for the SCIM core: filter parse, PATCH on a 256-member group, serialisation.
 
-use criterion::{black_box, criterion_group, criterion_main, Criterion};
+use criterion::{black_box, criterion_group, criterion_main, BatchSize, Criterion};
 use serde_json::{json, Value};
 
 use scim_sidecar::scim::filter::parse_filter;
@@ -46,7 +46,11 @@ fn serialise(c: &mut Criterion) {
     let canonical = canonicalize(ResourceType::User, &body).unwrap_or_default();
     c.bench_function("user_canonicalize", |b| b.iter(|| canonicalize(ResourceType::User, black_box(&body))));
     c.bench_function("user_serialise", |b| {
-        b.iter(|| serde_json::to_vec(&with_schemas(ResourceType::User, black_box(&canonical))))
+        b.iter_batched(
+            || canonical.clone(),
+            |doc| serde_json::to_vec(&with_schemas(ResourceType::User, black_box(doc))),
+            BatchSize::SmallInput,
+        )
     });
 }
 
