@@ -11,7 +11,9 @@ use crate::scim::error::{ScimError, SCIM_CONTENT_TYPE};
 /// Encodes a successful answer.
 pub fn success(answer: ScimResponse) -> Response<Body> {
     let body = match &answer.body {
-        Some(v) => full(v.to_string()),
+        // Straight into bytes: `to_string` goes through `fmt` one small write at a time.
+        // Serialising a `Value` cannot fail (its keys are strings).
+        Some(v) => full(serde_json::to_vec(v).unwrap_or_default()),
         None => empty(),
     };
     let mut res = Response::new(body);

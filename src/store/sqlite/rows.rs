@@ -171,8 +171,14 @@ pub(super) fn miss(c: &Connection, exists_sql: &str, org: i64, id: &str) -> Stor
 }
 
 pub(super) fn id_list_filter(column: &str, n: usize) -> String {
-    let marks: Vec<String> = (0..n).map(|i| format!("${}", i + 2)).collect();
-    format!("org_id = $1 AND {column} IN ({})", marks.join(", "))
+    use std::fmt::Write as _;
+    let mut sql = format!("org_id = $1 AND {column} IN (");
+    for i in 0..n {
+        let sep = if i == 0 { "" } else { ", " };
+        let _ = write!(sql, "{sep}${}", i + 2);
+    }
+    sql.push(')');
+    sql
 }
 
 pub(super) fn check_ids<T>(ids: &[T]) -> Result<(), StoreError> {
@@ -184,4 +190,16 @@ pub(super) fn check_ids<T>(ids: &[T]) -> Result<(), StoreError> {
 
 pub(super) fn s(v: &str) -> V {
     V::Text(v.to_owned())
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn id_list_filter_numbers_its_placeholders_after_the_org() {
+        assert_eq!(super::id_list_filter("scim_id", 1), "org_id = $1 AND scim_id IN ($2)");
+        assert_eq!(
+            super::id_list_filter("grafana_user_id", 3),
+            "org_id = $1 AND grafana_user_id IN ($2, $3, $4)"
+        );
+    }
 }
