@@ -30,7 +30,7 @@ const POOL_WAIT_TIMEOUT: Duration = Duration::from_secs(30);
 /// five runs with their parameters and then, perhaps, switch to a generic plan built from the
 /// table's statistics of that moment; on the empty, unanalysed tables a sidecar starts with, that
 /// plan walked the whole org for a lookup by "userName or externalId". Planning every run instead
-/// cost 40 to 100 µs of server CPU per query (a third of the store's work per create), so every
+/// cost 40 to 100 µs of server CPU per query (22–32% of the server's CPU per create), so every
 /// statement is planned once per connection and written so that its generic plan is right
 /// whatever the statistics say (see `lookups`). Needs PostgreSQL 12 or later.
 const SESSION_OPTIONS: &str = "-c plan_cache_mode=force_generic_plan";
