@@ -294,8 +294,7 @@ impl MappingStore for PgStore {
         offset: i64,
         limit: i64,
     ) -> Result<Vec<UserRecord>, StoreError> {
-        let filter = format!("{} ORDER BY user_name_key, scim_id LIMIT $2 OFFSET $3", sql::DETACHED_USERS);
-        self.users(&filter, &[&org_id, &limit.max(0), &offset.max(0)]).await
+        self.users(&lookups::users_detached_page(), &[&org_id, &limit.max(0), &offset.max(0)]).await
     }
 
     async fn count_users_detached(&self, org_id: i64) -> Result<i64, StoreError> {

@@ -42,6 +42,12 @@ pub(super) fn users_claiming() -> String {
     )
 }
 
+/// `WHERE` clause for a window of org `$1`'s detached users (`sql::DETACHED_USERS`): `$2` rows
+/// from offset `$3`, in the order their partial index keeps.
+pub(super) fn users_detached_page() -> String {
+    format!("{} ORDER BY user_name_key, scim_id LIMIT $2 OFFSET $3", crate::store::sql::DETACHED_USERS)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -101,6 +107,8 @@ mod tests {
                 "scim_groups_grafana_id_uq",
                 "grafana_team_id = ANY",
             ),
+            (select_user(&users_detached_page()), "(1, 10, 0)", "scim_users_detached_idx", "org_id ="),
+            (sql::COUNT_DETACHED_USERS.into(), "(1)", "scim_users_detached_idx", "org_id ="),
             (sql::DELETE_USER.into(), "(1, 'id-42')", "scim_users_pkey", "scim_id ="),
             (sql::DELETE_GROUP.into(), "(1, 'g-42')", "scim_groups_pkey", "scim_id ="),
             (sql::IS_MANAGED_USER.into(), "(42)", "scim_users_grafana_id_uq", "grafana_user_id ="),
