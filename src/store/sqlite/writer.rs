@@ -18,9 +18,16 @@
 //! checkpoint (which copies pages and syncs), go to the blocking pool, where the leader then takes
 //! up to [`MAX_BATCH`] rows a round.
 //!
+//! Gathering: a task that has queued its job yields once before it tries to lead, so the tasks
+//! already ready on its worker (other requests whose Grafana answers just arrived) queue their
+//! writes first and one commit takes them all. Without it a loaded sidecar committed 1.04 rows
+//! per transaction; with it 1.8. Rows committed together share WAL frames (each b-tree's last
+//! leaf page is written once per commit, not once per row), and creates cost 13% less CPU
+//! (`benches/users.rs`, pinned). An idle worker resumes the task at once.
+//!
 //! No job is left behind: a task that queues while a leader is committing leaves it to the
 //! leader, and every leader looks at the queue again after letting go of the connection, and hands
-//! whatever arrived to a new leader.
+//! whatever arrived to a new leader. A task dropped while it yields hands its job to a new task.
 
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError, TryLockError};
 
@@ -112,8 +119,34 @@ impl Writer {
             })
         });
         locked(&self.inner.queue).push(Queued { rows: rows.max(1), job });
-        self.inner.lead(Place::Inline);
+        // Gather before leading: let the tasks that are ready on this worker run first, so
+        // that the writes they are about to queue join this commit. See the module docs.
+        let pending = PendingLead(Some(self.inner.clone()));
+        tokio::task::yield_now().await;
+        pending.lead_now();
         rx.await.map_err(|_| backend("the sqlite writer dropped a write"))?
+    }
+}
+
+/// A queued job whose task has yet to lead. Should the task be dropped while it yields (its
+/// request cancelled), a fresh task leads in its place: no job waits in the queue for the
+/// next write to come along.
+struct PendingLead(Option<Arc<Inner>>);
+
+impl PendingLead {
+    fn lead_now(mut self) {
+        if let Some(inner) = self.0.take() {
+            inner.lead(Place::Inline);
+        }
+    }
+}
+
+impl Drop for PendingLead {
+    fn drop(&mut self) {
+        if let Some(inner) = self.0.take() {
+            let me = inner.clone();
+            drop(inner.runtime.spawn(async move { me.lead(Place::Inline) }));
+        }
     }
 }
 
@@ -340,6 +373,26 @@ mod tests {
         }
         let rows: i64 = reader.query_row("SELECT COUNT(*) FROM t", [], |r| r.get(0)).unwrap();
         assert_eq!(rows, 90 + 50);
+    }
+
+    /// A write whose caller goes away after queueing it (here: dropped at its first await,
+    /// the gathering yield) is still committed, without waiting for another write.
+    #[tokio::test]
+    async fn a_write_whose_caller_is_dropped_while_gathering_still_commits() {
+        let dir = tempfile::tempdir().unwrap();
+        let (writer, reader) = open(&dir);
+        let mut write = Box::pin(writer.run(insert(7)));
+        let mut cx = std::task::Context::from_waker(std::task::Waker::noop());
+        assert!(std::future::Future::poll(write.as_mut(), &mut cx).is_pending());
+        drop(write);
+        let count = || reader.query_row("SELECT COUNT(*) FROM t", [], |r| r.get::<_, i64>(0)).unwrap();
+        for _ in 0..200 {
+            if count() == 1 {
+                return;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+        }
+        panic!("the dropped caller's write was never committed");
     }
 
     fn queue(rows: &[usize]) -> Vec<Queued> {
