@@ -454,24 +454,41 @@ mod tests {
         let _ = task.await;
     }
 
+    /// A store whose sessions work in a fresh schema of their own (named by the URL's
+    /// `search_path` option); `close` drops the schema.
+    pub(super) struct Scratch {
+        pub(super) store: PgStore,
+        pub(super) schema: String,
+    }
+
+    impl Scratch {
+        pub(super) async fn open() -> Scratch {
+            let schema = format!("t_{}", uuid::Uuid::new_v4().simple());
+            admin(&format!("CREATE SCHEMA {schema}")).await;
+            let url = format!("{PG_BASE}?options=-c%20search_path%3D{schema}");
+            Scratch { store: PgStore::open(&url, 2).await.unwrap(), schema }
+        }
+
+        pub(super) async fn close(self) {
+            drop(self.store);
+            admin(&format!("DROP SCHEMA {} CASCADE", self.schema)).await;
+        }
+    }
+
     /// Sessions keep the options the URL gives (here `search_path`) and add the store's own
     /// plan-cache mode; the count every unfiltered page runs reads its partial index, not the org.
     #[tokio::test]
     async fn sessions_keep_url_options_and_count_detached_users_by_their_index() {
-        let schema = format!("t_{}", uuid::Uuid::new_v4().simple());
-        admin(&format!("CREATE SCHEMA {schema}")).await;
-        let url = format!("{PG_BASE}?options=-c%20search_path%3D{schema}");
-        let store = PgStore::open(&url, 2).await.unwrap();
-        let conn = store.conn().await.unwrap();
+        let scratch = Scratch::open().await;
+        let conn = scratch.store.conn().await.unwrap();
         let path: String = conn.query_one("SHOW search_path", &[]).await.unwrap().get(0);
-        assert_eq!(path, schema);
+        assert_eq!(path, scratch.schema);
         let mode: String = conn.query_one("SHOW plan_cache_mode", &[]).await.unwrap().get(0);
         assert_eq!(mode, "force_generic_plan");
         let plan = explain(&conn, sql::COUNT_DETACHED_USERS, &[&1_i64]).await;
         assert!(plan.contains("scim_users_detached_idx"), "{plan}");
         drop(conn);
-        drop(store);
-        admin(&format!("DROP SCHEMA {schema} CASCADE")).await;
+        scratch.close().await;
     }
 
     /// The plan PostgreSQL would run for `statement`, one line per node.

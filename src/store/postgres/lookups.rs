@@ -51,29 +51,16 @@ pub(super) fn users_detached_page() -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::store::postgres::PgStore;
+    use crate::store::postgres::tests::Scratch;
     use crate::store::sql::{self, select_group, select_user};
-
-    const PG_BASE: &str = "postgres://postgres@127.0.0.1:5432/test";
-
-    async fn admin(sql: &str) {
-        let (client, conn) = tokio_postgres::connect(PG_BASE, tokio_postgres::NoTls).await.unwrap();
-        let task = tokio::spawn(conn);
-        client.batch_execute(sql).await.unwrap();
-        drop(client);
-        let _ = task.await;
-    }
 
     /// Every lookup, prepared by a store session while the tables are empty and never analysed,
     /// still searches its own index once the tables hold thousands of rows: the plan is generic
     /// (it shows `$n`) and bounded by the key, never a walk of the org.
     #[tokio::test]
     async fn generic_plans_made_on_empty_tables_use_their_keys() {
-        let schema = format!("t_{}", uuid::Uuid::new_v4().simple());
-        admin(&format!("CREATE SCHEMA {schema}")).await;
-        let url = format!("{PG_BASE}?options=-c%20search_path%3D{schema}");
-        let store = PgStore::open(&url, 2).await.unwrap();
-        let conn = store.conn().await.unwrap();
+        let scratch = Scratch::open().await;
+        let conn = scratch.store.conn().await.unwrap();
         conn.batch_execute(
             "ALTER TABLE scim_users SET (autovacuum_enabled = false); \
              ALTER TABLE scim_groups SET (autovacuum_enabled = false)",
@@ -141,7 +128,6 @@ mod tests {
             assert!(searched, "{statement} must search {index} by {key}:\n{plan:#?}");
         }
         drop(conn);
-        drop(store);
-        admin(&format!("DROP SCHEMA {schema} CASCADE")).await;
+        scratch.close().await;
     }
 }
