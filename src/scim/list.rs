@@ -145,9 +145,9 @@ fn sort_order(v: &str) -> Result<SortOrder, ScimError> {
 pub struct ListResponse;
 
 impl ListResponse {
-    // The endpoints only ever need the JSON document, so `new` builds it directly.
+    /// The endpoints only ever need the JSON document, so `new` builds it directly, moving
+    /// `resources` in (`json!` would serialise a copy of every one).
     #[allow(clippy::new_ret_no_self)]
-    /// Moves `resources` into the document (`json!` would serialize a copy of every one).
     pub fn new(total: usize, start_index: usize, resources: Vec<Value>) -> Value {
         let mut m = Map::with_capacity(5);
         m.insert("schemas".into(), json!([LIST_RESPONSE_URN]));
