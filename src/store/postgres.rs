@@ -140,7 +140,12 @@ impl PgStore {
     }
 
     async fn users(&self, filter: &str, p: Params<'_>) -> Result<Vec<UserRecord>, StoreError> {
-        self.rows(&sql::select_user(filter), p).await?.iter().map(|r| user_row(r)?.decode()).collect()
+        self.users_from(&sql::select_user(filter), p).await
+    }
+
+    /// The users a whole `SELECT` of the user columns returns.
+    async fn users_from(&self, statement: &str, p: Params<'_>) -> Result<Vec<UserRecord>, StoreError> {
+        self.rows(statement, p).await?.iter().map(|r| user_row(r)?.decode()).collect()
     }
 
     async fn groups(&self, filter: &str, p: Params<'_>) -> Result<Vec<GroupRecord>, StoreError> {
@@ -244,8 +249,7 @@ impl MappingStore for PgStore {
         external_id: Option<&str>,
     ) -> Result<Vec<UserRecord>, StoreError> {
         let key = super::name_key(user_name);
-        let rows = self.rows(&lookups::users_claiming(), &[&org_id, &key, &external_id]).await?;
-        rows.iter().map(|r| user_row(r)?.decode()).collect()
+        self.users_from(&lookups::users_claiming(), &[&org_id, &key, &external_id]).await
     }
 
     async fn user_by_external_id(
