@@ -1,12 +1,13 @@
-//! SQLite backend: rusqlite with a writer thread and a few read-only connections.
+//! SQLite backend: rusqlite with one writer connection and a few read-only connections.
 //!
-//! One writer connection on its own thread, committing queued writes together ([`writer`];
-//! SQLite has one writer at a time anyway, so serialising writes in process avoids `SQLITE_BUSY`
-//! retries) and a few read-only connections; WAL mode lets readers run beside the writer.
-//! Point lookups (one probe of a unique or narrow index) run on the calling task when a reader is
-//! free: they take microseconds, less than a hop to the blocking pool and back. Scans and id
-//! lists go to the blocking pool. Only one process may use a SQLite file, which is why
-//! `lock` is an in-process keyed mutex.
+//! The writer connection commits queued writes together ([`writer`]; SQLite has one writer at a
+//! time anyway, so serialising writes in process avoids `SQLITE_BUSY` retries); WAL mode lets
+//! the read-only connections run beside it. Point lookups (one probe of a unique or narrow index)
+//! run on the calling task: they take microseconds, less than a hop to the blocking pool and back.
+//! They use the writer connection whenever no commit holds it, since its page cache survives the
+//! commits it makes, and a free reader otherwise. Scans, counts and id lists go to the blocking
+//! pool's readers. Only one process may use a SQLite file, which is why `lock` is an in-process
+//! keyed mutex.
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
@@ -127,14 +128,18 @@ impl SqliteStore {
         .map_err(backend)?
     }
 
-    /// Runs a point lookup `f` right here on the first free reader; when every reader is busy,
-    /// on the blocking pool like [`Self::read`]. Only for queries that probe an index for a row
-    /// or two: anything longer would hold up the async worker.
+    /// Runs a point lookup `f` right here on the writer connection when no commit holds it (its
+    /// cache is warm: [`Writer::try_read`]), else on the first free reader; when every reader is
+    /// busy, on the blocking pool like [`Self::read`]. Only for queries that probe an index for
+    /// a row or two: anything longer would hold up the async worker, or the next commit.
     async fn lookup<T, F>(&self, f: F) -> Result<T, StoreError>
     where
         T: Send + 'static,
         F: FnOnce(&mut Connection) -> Result<T, StoreError> + Send + 'static,
     {
+        if let Some(mut conn) = self.writer.try_read() {
+            return f(&mut conn);
+        }
         let start = self.next_reader.fetch_add(1, Ordering::Relaxed);
         for k in 0..self.readers.len() {
             if let Ok(mut conn) = self.readers[(start + k) % self.readers.len()].try_lock() {

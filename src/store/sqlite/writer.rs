@@ -91,6 +91,19 @@ impl Writer {
         Ok(Self { inner: Arc::new(inner) })
     }
 
+    /// The writer connection for a read, when no batch holds it and no transaction is open on
+    /// it. Its page cache stays warm across commits (it made them), where a reader connection
+    /// drops its whole cache whenever the log has grown since its last read: under a stream of
+    /// creates that is every read, and each lookup re-read its index pages from the file.
+    pub(crate) fn try_read(&self) -> Option<MutexGuard<'_, Connection>> {
+        let conn = match self.inner.conn.try_lock() {
+            Ok(conn) => conn,
+            Err(TryLockError::Poisoned(p)) => p.into_inner(),
+            Err(TryLockError::WouldBlock) => return None,
+        };
+        conn.is_autocommit().then_some(conn)
+    }
+
     /// Runs `f` on the writer connection and waits until its batch is committed.
     pub(crate) async fn run<T, F>(&self, f: F) -> Result<T, StoreError>
     where
@@ -240,14 +253,24 @@ fn savepoint<T>(
     [begin, release, rollback]: [&str; 3],
     f: impl FnOnce(&mut Connection) -> Result<T, StoreError>,
 ) -> Result<T, StoreError> {
-    conn.execute_batch(begin).map_err(backend)?;
+    run_cached(conn, begin)?;
     let result = f(conn);
-    conn.execute_batch(if result.is_ok() { release } else { rollback }).map_err(backend)?;
+    if result.is_ok() {
+        run_cached(conn, release)?;
+    } else {
+        conn.execute_batch(rollback).map_err(backend)?;
+    }
     result
 }
 
+/// Runs one statement from the connection's statement cache: the transaction and savepoint
+/// statements run several times per commit, and `execute_batch` would compile them every time.
+fn run_cached(conn: &Connection, statement: &str) -> Result<(), StoreError> {
+    conn.prepare_cached(statement).and_then(|mut s| s.execute([])).map(drop).map_err(backend)
+}
+
 fn commit_batch(conn: &mut Connection, batch: Vec<Job>) {
-    if let Err(e) = conn.execute_batch("BEGIN IMMEDIATE") {
+    if let Err(e) = run_cached(conn, "BEGIN IMMEDIATE") {
         // Cannot open the shared transaction: each job's savepoint becomes its own transaction.
         tracing::warn!(error = %e, "sqlite batch could not begin; committing writes one by one");
         for job in batch {
@@ -271,10 +294,9 @@ fn commit_batch(conn: &mut Connection, batch: Vec<Job>) {
             return;
         }
     }
-    match conn.execute_batch("COMMIT") {
+    match run_cached(conn, "COMMIT") {
         Ok(()) => finishes.into_iter().for_each(|finish| finish(Ok(()))),
-        Err(e) => {
-            let err = backend(e);
+        Err(err) => {
             tracing::warn!(error = %err, jobs = finishes.len(), "sqlite batch commit failed");
             let _ = conn.execute_batch("ROLLBACK");
             finishes.into_iter().for_each(|finish| finish(Err(&err)));
@@ -326,6 +348,29 @@ mod tests {
         assert_eq!((ok, failed), (150, 50));
         let rows: i64 = reader.query_row("SELECT COUNT(*) FROM t", [], |r| r.get(0)).unwrap();
         assert_eq!(rows, 150);
+    }
+
+    #[tokio::test]
+    async fn reads_use_the_writer_connection_only_between_transactions() {
+        let dir = tempfile::tempdir().unwrap();
+        let (writer, _) = open(&dir);
+        writer.run(insert(7)).await.unwrap();
+        let count =
+            |c: &Connection| c.query_row("SELECT COUNT(*) FROM t", [], |r| r.get::<_, i64>(0)).unwrap();
+        assert_eq!(count(&writer.try_read().unwrap()), 1);
+        // A transaction left open (a batch whose COMMIT and ROLLBACK both failed) holds writes
+        // nobody committed: no read may see them.
+        {
+            let conn = writer.inner.conn.lock().unwrap();
+            conn.execute_batch("BEGIN; INSERT INTO t (x) VALUES (8);").unwrap();
+        }
+        assert!(writer.try_read().is_none());
+        writer.inner.conn.lock().unwrap().execute_batch("ROLLBACK").unwrap();
+        // While a leader holds the connection, readers answer instead.
+        let held = writer.inner.conn.lock().unwrap();
+        assert!(writer.try_read().is_none());
+        drop(held);
+        assert_eq!(count(&writer.try_read().unwrap()), 1);
     }
 
     #[tokio::test]
