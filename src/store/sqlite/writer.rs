@@ -82,6 +82,15 @@ fn locked<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     m.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
+/// [`locked`] without waiting: `None` while someone else holds `m`.
+fn try_locked<T>(m: &Mutex<T>) -> Option<MutexGuard<'_, T>> {
+    match m.try_lock() {
+        Ok(guard) => Some(guard),
+        Err(TryLockError::Poisoned(p)) => Some(p.into_inner()),
+        Err(TryLockError::WouldBlock) => None,
+    }
+}
+
 impl Writer {
     /// Takes over all writes to `conn`. With a `checkpointer`, the leaders keep the log short (the
     /// caller has turned SQLite's automatic checkpoints off). Must run inside a tokio runtime.
@@ -96,12 +105,7 @@ impl Writer {
     /// drops its whole cache whenever the log has grown since its last read: under a stream of
     /// creates that is every read, and each lookup re-read its index pages from the file.
     pub(crate) fn try_read(&self) -> Option<MutexGuard<'_, Connection>> {
-        let conn = match self.inner.conn.try_lock() {
-            Ok(conn) => conn,
-            Err(TryLockError::Poisoned(p)) => p.into_inner(),
-            Err(TryLockError::WouldBlock) => return None,
-        };
-        conn.is_autocommit().then_some(conn)
+        try_locked(&self.inner.conn).filter(|conn| conn.is_autocommit())
     }
 
     /// Runs `f` on the writer connection and waits until its batch is committed.
@@ -168,12 +172,8 @@ impl Inner {
     /// meanwhile.
     fn lead(self: &Arc<Self>, place: Place) {
         loop {
-            let mut leader = match self.leader.try_lock() {
-                Ok(guard) => guard,
-                Err(TryLockError::Poisoned(p)) => p.into_inner(),
-                // The leader at work looks at the queue again once it lets go.
-                Err(TryLockError::WouldBlock) => return,
-            };
+            // The leader at work looks at the queue again once it lets go.
+            let Some(mut leader) = try_locked(&self.leader) else { return };
             let heavy = queued_rows(&locked(&self.queue)) > INLINE_BATCH
                 || leader.as_ref().is_some_and(Checkpointer::catch_up_due);
             if place == Place::Inline && heavy {
