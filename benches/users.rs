@@ -50,7 +50,11 @@ struct Target {
 }
 
 impl Target {
-    async fn send(&self, method: Method, path: &str, body: Option<&Value>) -> (u16, Value) {
+    /// Sends one request and reads the whole answer; returns its status and body. Bodies are
+    /// parsed only where a check reads them ([`Target::send_json`]): the load generator stands in
+    /// for an IdP on another machine, and parsing SCIM's larger answers took CPU from the emulator
+    /// on its core during the sidecar's rounds alone.
+    async fn send(&self, method: Method, path: &str, body: Option<&Value>) -> (u16, Bytes) {
         let mut req = Request::builder()
             .method(method)
             .uri(format!("{}{path}", self.base))
@@ -64,8 +68,13 @@ impl Target {
         };
         let res = self.http.request(req.body(Full::new(bytes)).unwrap()).await.unwrap();
         let status = res.status().as_u16();
-        let body = res.into_body().collect().await.unwrap().to_bytes();
-        (status, serde_json::from_slice(&body).unwrap_or(Value::Null))
+        (status, res.into_body().collect().await.unwrap().to_bytes())
+    }
+
+    /// [`Target::send`] with the answer parsed as JSON (`Null` when it is not).
+    async fn send_json(&self, method: Method, path: &str, body: Option<&Value>) -> (u16, Value) {
+        let (status, bytes) = self.send(method, path, body).await;
+        (status, serde_json::from_slice(&bytes).unwrap_or(Value::Null))
     }
 }
 
@@ -127,37 +136,117 @@ where
 {
     let (sidecar, direct) = (Arc::new(sidecar), Arc::new(direct));
     let (mut s, mut d) = ((Duration::ZERO, Vec::new()), (Duration::ZERO, Vec::new()));
-    let mut calls = Calls { ops: n, by_route: BTreeMap::new(), cpu_ns: 0 };
+    let mut calls = Calls {
+        ops: n,
+        by_route: BTreeMap::new(),
+        cpu_ns: 0,
+        bench_cpu_ns: [0; 2],
+        steal: [Steal::default(); 2],
+        pairs: 0,
+        calm_pairs: 0,
+        calm: Default::default(),
+    };
     for (k, start) in (0..n).step_by(round.max(1)).enumerate() {
         let range = start..(start + round).min(n);
+        let mut pair: [Phase; 2] = Default::default();
+        let mut calm = true;
         for side in [k % 2, 1 - k % 2] {
-            if side == 0 {
+            let (bench_cpu, steal) = (cpu_ns(std::process::id()), Steal::now());
+            pair[side] = if side == 0 {
                 g.reset_calls();
                 let f = sidecar.clone();
                 let cpu = cpu_ns(child);
-                let (w, l) = run(range.clone(), move |i| f(i)).await;
+                let phase = run(range.clone(), move |i| f(i)).await;
                 calls.cpu_ns += cpu_ns(child).saturating_sub(cpu);
                 for c in g.calls() {
                     *calls.by_route.entry(route(&c.method, &c.path)).or_default() += 1;
                 }
-                s.0 += w;
-                s.1.extend(l);
+                phase
             } else {
                 let f = direct.clone();
-                let (w, l) = run(range.clone(), move |i| f(i)).await;
-                d.0 += w;
-                d.1.extend(l);
-            }
+                run(range.clone(), move |i| f(i)).await
+            };
+            let stolen = Steal::now().since(&steal);
+            calm &= stolen.percent() < CALM_STEAL_PERCENT;
+            calls.bench_cpu_ns[side] += cpu_ns(std::process::id()).saturating_sub(bench_cpu);
+            calls.steal[side].add(&stolen);
         }
+        calls.pairs += 1;
+        for (side, (w, l)) in pair.into_iter().enumerate() {
+            if calm {
+                let kept = &mut calls.calm[side];
+                kept.0 += w;
+                kept.1.extend(l.iter().copied());
+            }
+            let all = if side == 0 { &mut s } else { &mut d };
+            all.0 += w;
+            all.1.extend(l);
+        }
+        calls.calm_pairs += usize::from(calm);
     }
     (s, d, calls)
 }
 
-/// Grafana calls the sidecar made during a phase, by route, and the CPU time it used.
+/// Grafana calls the sidecar made during a phase, by route, and the CPU time it used; the CPU
+/// time this process (load generator and emulator) used and the hypervisor's steal during each
+/// side's rounds (`[sidecar, direct]`).
 struct Calls {
     ops: usize,
     by_route: BTreeMap<String, u64>,
     cpu_ns: u64,
+    bench_cpu_ns: [u64; 2],
+    steal: [Steal; 2],
+    /// Pairs of rounds run, and those where neither side lost [`CALM_STEAL_PERCENT`] or more
+    /// of the machine's CPU to the hypervisor, with their phases (`[sidecar, direct]`).
+    pairs: usize,
+    calm_pairs: usize,
+    calm: [Phase; 2],
+}
+
+/// Steal below which a round counts as calm. On this kind of shared host the steal is not
+/// spread evenly: it rises when both of the machine's cores are busy at once, which the
+/// sidecar's rounds do (its process on one core, the load generator and emulator on the other)
+/// and the direct rounds mostly do not, so interleaving cannot cancel it.
+const CALM_STEAL_PERCENT: f64 = 5.0;
+
+/// CPU time the hypervisor took from this machine (`steal` in `/proc/stat`) against all CPU
+/// time, in clock ticks: noise no interleaving can cancel, since it falls where it falls.
+#[derive(Clone, Copy, Default)]
+struct Steal {
+    stolen: u64,
+    total: u64,
+}
+
+impl Steal {
+    /// The counters so far; zero where `/proc/stat` cannot be read.
+    fn now() -> Self {
+        let stat = std::fs::read_to_string("/proc/stat").unwrap_or_default();
+        let fields: Vec<u64> = stat
+            .lines()
+            .next()
+            .unwrap_or_default()
+            .split_whitespace()
+            .skip(1)
+            .filter_map(|v| v.parse().ok())
+            .collect();
+        Self { stolen: fields.get(7).copied().unwrap_or(0), total: fields.iter().sum() }
+    }
+
+    fn since(&self, earlier: &Self) -> Self {
+        Self {
+            stolen: self.stolen.saturating_sub(earlier.stolen),
+            total: self.total.saturating_sub(earlier.total),
+        }
+    }
+
+    fn add(&mut self, other: &Self) {
+        self.stolen += other.stolen;
+        self.total += other.total;
+    }
+
+    fn percent(&self) -> f64 {
+        100.0 * self.stolen as f64 / self.total.max(1) as f64
+    }
 }
 
 impl Calls {
@@ -196,8 +285,9 @@ async fn page_pass(
         move |i| {
             let t = t.clone();
             async move {
-                let (_, b) =
-                    t.send(Method::GET, &format!("/Users?startIndex={}&count=100", i * 100 + 1), None).await;
+                let (_, b) = t
+                    .send_json(Method::GET, &format!("/Users?startIndex={}&count=100", i * 100 + 1), None)
+                    .await;
                 assert_eq!(b["Resources"].as_array().map(Vec::len), Some(100));
             }
         },
@@ -235,12 +325,38 @@ fn report(name: &str, sidecar: Phase, direct: Phase, calls: &Calls) {
         ms(sp) - ms(dp),
         calls.per_op(),
     );
+    let us_per_op = |ns: u64| ns as f64 / 1000.0 / calls.ops.max(1) as f64;
     println!(
         "{:<22} sidecar cpu {:.0} us/op; calls per op by route: {}",
         "",
-        calls.cpu_ns as f64 / 1000.0 / calls.ops.max(1) as f64,
+        us_per_op(calls.cpu_ns),
         calls.breakdown()
     );
+    println!(
+        "{:<22} load generator + emulator cpu {:.0} / {:.0} us/op; cpu stolen by the hypervisor {:.1}% / {:.1}% (sidecar / direct rounds)",
+        "",
+        us_per_op(calls.bench_cpu_ns[0]),
+        us_per_op(calls.bench_cpu_ns[1]),
+        calls.steal[0].percent(),
+        calls.steal[1].percent(),
+    );
+    let [(cw, mut cl), (dcw, mut dcl)] = calls.calm.clone();
+    if calls.calm_pairs == 0 {
+        println!(
+            "{:<22} calm rounds (steal < {CALM_STEAL_PERCENT}% on both sides): none of {}",
+            "", calls.pairs
+        );
+    } else {
+        let (cp, dcp) = (p99(&mut cl), p99(&mut dcl));
+        println!(
+            "{:<22} calm rounds (steal < {CALM_STEAL_PERCENT}% on both sides): {} of {} pairs, ratio {:.2}x, added p99 {:.2} ms",
+            "",
+            calls.calm_pairs,
+            calls.pairs,
+            cw.as_secs_f64() / dcw.as_secs_f64().max(1e-9),
+            ms(cp) - ms(dcp),
+        );
+    }
 }
 
 /// Set in the re-executed child: the emulator's URL for the sidecar to front.
@@ -353,7 +469,11 @@ async fn bench(n: usize, latency: Duration) {
     let mut ids = Vec::with_capacity(sample);
     for i in 0..sample {
         let (_, b) = scim
-            .send(Method::GET, &format!("/Users?filter=userName%20eq%20%22s{i:06}%40bench.example%22"), None)
+            .send_json(
+                Method::GET,
+                &format!("/Users?filter=userName%20eq%20%22s{i:06}%40bench.example%22"),
+                None,
+            )
             .await;
         ids.push(b["Resources"][0]["id"].as_str().unwrap().to_string());
     }
@@ -390,7 +510,7 @@ async fn bench(n: usize, latency: Duration) {
             let t = t.clone();
             async move {
                 let (_, b) = t
-                    .send(
+                    .send_json(
                         Method::GET,
                         &format!("/Users?filter=userName%20eq%20%22S{i:06}%40bench.example%22"),
                         None,
