@@ -1,10 +1,18 @@
 //! [`PolicyEngine`]: the cached policy report, its background refresh, verdict-change logging,
 //! metrics, and the permits SCIM handlers need.
 //!
+//! The report is one value, fresh for `[policy] cache_ttl` after it was observed. One observation
+//! runs at a time (the background refresher's and a request's alike), and whoever waited for it
+//! uses its report instead of observing again, so Grafana sees one observation per TTL however
+//! many requests arrive. (A one-entry moka cache held it before: a request that found it empty
+//! while the refresher was observing started a second observation, and under load on a shared
+//! host a benchmark run saw reports go missing between refreshes, every request then observing
+//! anew, some 7 Grafana calls each.)
+//!
 //! A request never waits on a slow Grafana longer than `[policy] check_timeout`: the refresh
-//! runs in its own task (concurrent refreshes coalesce in the moka cache), and a request that
-//! gives up uses the last report if it is younger than twice the TTL, else an undetermined one,
-//! which fails closed. Must not build HTTP responses (the SCIM edge and `guard` do).
+//! runs in its own task, and a request that gives up uses the last report if it is younger than
+//! twice the TTL, else an undetermined one, which fails closed. Must not build HTTP responses
+//! (the SCIM edge and `guard` do).
 
 use std::collections::HashMap;
 use std::future::Future;
@@ -26,7 +34,7 @@ use crate::metrics::{CheckLabels, Metrics};
 /// Shortest refresh period, whatever the configured TTL.
 const MIN_REFRESH: Duration = Duration::from_millis(100);
 
-/// Cheap to clone; every clone shares the cache.
+/// Cheap to clone; every clone shares the report.
 #[derive(Clone)]
 pub struct PolicyEngine {
     inner: Arc<Inner>,
@@ -40,8 +48,10 @@ struct Inner {
     /// SCIM permits or the SAML login gate read the report: keep it fresh in the background.
     refresh_in_background: bool,
     metrics: Metrics,
-    cache: moka::future::Cache<(), Arc<PolicyReport>>,
+    /// The latest report, fresh while younger than the TTL.
     last: RwLock<Option<Arc<PolicyReport>>>,
+    /// Held while observing: one observation at a time.
+    observing: tokio::sync::Mutex<()>,
     /// The last logged state per check, so a change is logged once, never per request.
     logged: Mutex<HashMap<&'static str, String>>,
 }
@@ -57,10 +67,6 @@ impl PolicyEngine {
     /// token, token file, or Grafana tokens accepted). Does not contact Grafana.
     pub fn new(grafana: GrafanaClient, config: &Config, metrics: Metrics) -> Self {
         let policy = config.policy.clone();
-        let cache = moka::future::Cache::builder()
-            .max_capacity(1)
-            .time_to_live(policy.cache_ttl.max(Duration::from_millis(1)))
-            .build();
         let scim_active = !config.scim.tokens.is_empty()
             || config.scim.token_file.is_some()
             || config.scim.accept_grafana_tokens;
@@ -72,8 +78,8 @@ impl PolicyEngine {
                 scim_active,
                 refresh_in_background: scim_active || config.saml_gate.enabled,
                 metrics,
-                cache,
                 last: RwLock::new(None),
+                observing: tokio::sync::Mutex::new(()),
                 logged: Mutex::new(HashMap::new()),
             }),
         }
@@ -99,20 +105,33 @@ impl PolicyEngine {
 
     /// The current report, waiting at most `check_timeout` for a fresh one.
     pub async fn report(&self) -> Arc<PolicyReport> {
-        if let Some(report) = self.inner.cache.get(&()).await {
+        if let Some(report) = self.fresh() {
             return report;
         }
         let engine = self.clone();
-        // Spawned so the refresh finishes (and fills the cache) even when this request stops
-        // waiting; concurrent refreshes coalesce in `get_with`.
-        let refresh = tokio::spawn(async move {
-            let inner = engine.clone();
-            engine.inner.cache.get_with((), async move { inner.refresh_now().await }).await
-        });
+        // Spawned so the refresh finishes (and stores its report) even when this request stops
+        // waiting.
+        let refresh = tokio::spawn(async move { engine.refresh(false).await });
         match tokio::time::timeout(self.inner.config.check_timeout, refresh).await {
             Ok(Ok(report)) => report,
             _ => self.fallback(),
         }
+    }
+
+    /// The latest report while younger than the TTL.
+    fn fresh(&self) -> Option<Arc<PolicyReport>> {
+        let last = self.inner.last.read().ok()?.clone()?;
+        (last.observed.elapsed() < self.inner.config.cache_ttl).then_some(last)
+    }
+
+    /// Observes Grafana once no other observation is under way, unless (`always` false) the
+    /// one that was under way left a fresh report.
+    async fn refresh(&self, always: bool) -> Arc<PolicyReport> {
+        let _observing = self.inner.observing.lock().await;
+        if let Some(report) = self.fresh().filter(|_| !always) {
+            return report;
+        }
+        self.refresh_now().await
     }
 
     /// Observes Grafana now, records the result (metrics, logs, last known) and returns it.
@@ -261,11 +280,15 @@ impl PolicyEngine {
                 return;
             }
             tokio::pin!(shutdown);
+            // The first round keeps a report that a request observed meanwhile; later rounds
+            // wake as the report turns stale and observe whatever they find.
+            let mut always = false;
             loop {
                 tokio::select! {
                     () = &mut shutdown => break,
-                    report = engine.refresh_now() => engine.inner.cache.insert((), report).await,
+                    _ = engine.refresh(always) => {}
                 }
+                always = true;
                 tokio::select! {
                     () = &mut shutdown => break,
                     () = tokio::time::sleep(period) => {}

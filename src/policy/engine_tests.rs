@@ -61,5 +61,5 @@ async fn group_sync_off_refuses_groups_without_asking_grafana() {
     }
     let refusal = engine.permit_groups().await.unwrap_err();
     assert_eq!(refusal.check, check::GROUP_SYNC);
-    assert!(engine.inner.cache.get(&()).await.is_none());
+    assert!(engine.inner.last.read().unwrap().is_none());
 }

@@ -111,6 +111,36 @@ async fn enterprise_with_saml_permits_users_and_groups() {
     }
 }
 
+/// Many requests at once, with the background refresher running and Grafana answering slowly
+/// (2 ms a call, as under load): one observation serves them all until the TTL ends. A report
+/// that went missing from the cache between refreshes made every request start a new
+/// observation (seven or more Grafana calls each), tens a second against one Grafana.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_requests_share_one_observation_per_ttl() {
+    let g = emulator(EmulatorOptions::enterprise()).await;
+    g.create_team(1, "Platform");
+    let (engine, _) = engine(&config(&g.url(), policy(60_000)));
+    let refresher = engine.spawn_refresher(std::future::pending());
+    g.set_latency(Duration::from_millis(2));
+    let workers: Vec<_> = (0..16)
+        .map(|_| {
+            let engine = engine.clone();
+            tokio::spawn(async move {
+                for _ in 0..150 {
+                    engine.permit_users().await.unwrap();
+                    engine.permit_groups().await.unwrap();
+                    tokio::time::sleep(Duration::from_micros(200)).await;
+                }
+            })
+        })
+        .collect();
+    for w in workers {
+        w.await.unwrap();
+    }
+    refresher.abort();
+    assert_eq!(g.count("GET", "/api/health"), 1, "one observation for 4,800 permits within the TTL");
+}
+
 #[tokio::test]
 async fn team_sync_links_refuse_groups_but_not_users() {
     let g = emulator(EmulatorOptions::enterprise()).await;
