@@ -111,7 +111,8 @@ impl PolicyEngine {
         let engine = self.clone();
         // Spawned so the refresh finishes (and stores its report) even when this request stops
         // waiting.
-        let refresh = tokio::spawn(async move { engine.refresh(false).await });
+        let ttl = self.inner.config.cache_ttl;
+        let refresh = tokio::spawn(async move { engine.refresh(ttl).await });
         match tokio::time::timeout(self.inner.config.check_timeout, refresh).await {
             Ok(Ok(report)) => report,
             _ => self.fallback(),
@@ -120,15 +121,19 @@ impl PolicyEngine {
 
     /// The latest report while younger than the TTL.
     fn fresh(&self) -> Option<Arc<PolicyReport>> {
-        let last = self.inner.last.read().ok()?.clone()?;
-        (last.observed.elapsed() < self.inner.config.cache_ttl).then_some(last)
+        self.younger_than(self.inner.config.cache_ttl)
     }
 
-    /// Observes Grafana once no other observation is under way, unless (`always` false) the
-    /// one that was under way left a fresh report.
-    async fn refresh(&self, always: bool) -> Arc<PolicyReport> {
+    fn younger_than(&self, age: Duration) -> Option<Arc<PolicyReport>> {
+        let last = self.inner.last.read().ok()?.clone()?;
+        (last.observed.elapsed() < age).then_some(last)
+    }
+
+    /// Observes Grafana once no other observation is under way, unless the latest report (the
+    /// one under way, perhaps) is younger than `max_age`.
+    async fn refresh(&self, max_age: Duration) -> Arc<PolicyReport> {
         let _observing = self.inner.observing.lock().await;
-        if let Some(report) = self.fresh().filter(|_| !always) {
+        if let Some(report) = self.younger_than(max_age) {
             return report;
         }
         self.refresh_now().await
@@ -280,15 +285,16 @@ impl PolicyEngine {
                 return;
             }
             tokio::pin!(shutdown);
-            // The first round keeps a report that a request observed meanwhile; later rounds
-            // wake as the report turns stale and observe whatever they find.
-            let mut always = false;
+            // Later rounds wake as the report turns stale. A report a request observed in the
+            // meantime is kept: by whichever round finds it, when younger than half the TTL
+            // (the first round: younger than the TTL, as a request would).
+            let mut keep = engine.inner.config.cache_ttl;
             loop {
                 tokio::select! {
                     () = &mut shutdown => break,
-                    _ = engine.refresh(always) => {}
+                    _ = engine.refresh(keep) => {}
                 }
-                always = true;
+                keep = period / 2;
                 tokio::select! {
                     () = &mut shutdown => break,
                     () = tokio::time::sleep(period) => {}
