@@ -311,18 +311,41 @@ fn ms(d: Duration) -> f64 {
     d.as_secs_f64() * 1000.0
 }
 
-fn report(name: &str, sidecar: Phase, direct: Phase, calls: &Calls) {
-    let (sw, mut sl) = sidecar;
-    let (dw, mut dl) = direct;
-    let (sp, dp) = (p99(&mut sl), p99(&mut dl));
+/// The sidecar's phase against the direct one: wall times, their ratio and both p99s, in ms.
+struct Comparison {
+    sidecar_ms: f64,
+    direct_ms: f64,
+    ratio: f64,
+    sidecar_p99_ms: f64,
+    direct_p99_ms: f64,
+}
+
+impl Comparison {
+    fn of((sw, mut sl): Phase, (dw, mut dl): Phase) -> Self {
+        Self {
+            sidecar_ms: ms(sw),
+            direct_ms: ms(dw),
+            ratio: sw.as_secs_f64() / dw.as_secs_f64().max(1e-9),
+            sidecar_p99_ms: ms(p99(&mut sl)),
+            direct_p99_ms: ms(p99(&mut dl)),
+        }
+    }
+
+    fn added_p99_ms(&self) -> f64 {
+        self.sidecar_p99_ms - self.direct_p99_ms
+    }
+}
+
+fn report(name: &str, sidecar: Phase, direct: Phase, calls: Calls) {
+    let all = Comparison::of(sidecar, direct);
     println!(
         "{name:<22} sidecar {:>9.1} ms  direct {:>9.1} ms  ratio {:>5.2}x  p99 {:>7.2} / {:>7.2} ms  added p99 {:>6.2} ms  grafana calls/op {:.2}",
-        ms(sw),
-        ms(dw),
-        sw.as_secs_f64() / dw.as_secs_f64().max(1e-9),
-        ms(sp),
-        ms(dp),
-        ms(sp) - ms(dp),
+        all.sidecar_ms,
+        all.direct_ms,
+        all.ratio,
+        all.sidecar_p99_ms,
+        all.direct_p99_ms,
+        all.added_p99_ms(),
         calls.per_op(),
     );
     let us_per_op = |ns: u64| ns as f64 / 1000.0 / calls.ops.max(1) as f64;
@@ -340,21 +363,21 @@ fn report(name: &str, sidecar: Phase, direct: Phase, calls: &Calls) {
         calls.steal[0].percent(),
         calls.steal[1].percent(),
     );
-    let [(cw, mut cl), (dcw, mut dcl)] = calls.calm.clone();
     if calls.calm_pairs == 0 {
         println!(
             "{:<22} calm rounds (steal < {CALM_STEAL_PERCENT}% on both sides): none of {}",
             "", calls.pairs
         );
     } else {
-        let (cp, dcp) = (p99(&mut cl), p99(&mut dcl));
+        let [sidecar, direct] = calls.calm;
+        let calm = Comparison::of(sidecar, direct);
         println!(
             "{:<22} calm rounds (steal < {CALM_STEAL_PERCENT}% on both sides): {} of {} pairs, ratio {:.2}x, added p99 {:.2} ms",
             "",
             calls.calm_pairs,
             calls.pairs,
-            cw.as_secs_f64() / dcw.as_secs_f64().max(1e-9),
-            ms(cp) - ms(dcp),
+            calm.ratio,
+            calm.added_p99_ms(),
         );
     }
 }
@@ -462,7 +485,7 @@ async fn bench(n: usize, latency: Duration) {
         },
     )
     .await;
-    report("create", sidecar_create, direct_create, &create_calls);
+    report("create", sidecar_create, direct_create, create_calls);
 
     // Reads on a sample of the created users.
     let sample = n.clamp(1, 2000);
@@ -498,7 +521,7 @@ async fn bench(n: usize, latency: Duration) {
         },
     )
     .await;
-    report("get by id", sidecar_get, direct_get, &get_calls);
+    report("get by id", sidecar_get, direct_get, get_calls);
 
     let (t, d) = (scim.clone(), direct.clone());
     let (sidecar_filter, direct_filter, filter_calls) = interleaved(
@@ -528,7 +551,7 @@ async fn bench(n: usize, latency: Duration) {
         },
     )
     .await;
-    report("userName eq filter", sidecar_filter, direct_filter, &filter_calls);
+    report("userName eq filter", sidecar_filter, direct_filter, filter_calls);
 
     // The org's first pages hold the users made directly (`d…` sorts before `s…`), which SCIM has
     // never seen: the first pass records their ids (an IdP's first import of existing users),
@@ -537,7 +560,7 @@ async fn bench(n: usize, latency: Duration) {
     for name in ["page of 100 (first)", "page of 100 (again)"] {
         let (sidecar_pages, direct_pages, page_calls) =
             page_pass(pages, &grafana, sidecar, &scim, &direct).await;
-        report(name, sidecar_pages, direct_pages, &page_calls);
+        report(name, sidecar_pages, direct_pages, page_calls);
     }
 
     let _ = child.kill();

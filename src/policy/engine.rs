@@ -151,9 +151,7 @@ impl PolicyEngine {
 
     /// The last report while younger than twice the TTL, else an undetermined one.
     fn fallback(&self) -> Arc<PolicyReport> {
-        let max_age = self.inner.config.cache_ttl.saturating_mul(2);
-        let last = self.inner.last.read().ok().and_then(|l| l.clone());
-        if let Some(report) = last.filter(|r| r.observed.elapsed() <= max_age) {
+        if let Some(report) = self.younger_than(self.inner.config.cache_ttl.saturating_mul(2)) {
             return report;
         }
         let report = Arc::new(self.undetermined(format!(
