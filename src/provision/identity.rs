@@ -146,8 +146,7 @@ pub async fn ensure_group_records(
 }
 
 /// `attributes` of a record with `id` and `meta` removed (what the store keeps).
-pub fn stored_attributes(resource: &Value) -> Value {
-    let mut doc = resource.clone();
+pub fn stored_attributes(mut doc: Value) -> Value {
     if let Some(map) = doc.as_object_mut() {
         for key in ["id", "meta", "schemas"] {
             map.remove(key);

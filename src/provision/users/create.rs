@@ -18,7 +18,7 @@ use tracing::info;
 
 use super::lifecycle::{cut_off, restore_access, save};
 use super::view::{
-    check_protected, grafana_error, present, store_error, stored_doc, text, view_from_profile,
+    check_protected, grafana_error, present_owned, store_error, stored_doc, text, view_from_profile,
 };
 use super::UsersState;
 use crate::config::Secret;
@@ -40,7 +40,7 @@ pub async fn create(
 ) -> Result<ScimResponse, ScimError> {
     let body = req.body.as_ref().ok_or_else(|| ScimError::invalid_syntax("a User body is required"))?;
     let projection = Projection::parse(req.query_param("attributes"), req.query_param("excludedAttributes"))?;
-    let doc = stored_doc(&canonicalize(ResourceType::User, body)?);
+    let doc = stored_doc(canonicalize(ResourceType::User, body)?);
     let user_name =
         text(&doc, "userName").ok_or_else(|| ScimError::invalid_value("userName is required"))?.to_string();
     let fields = grafana_fields(&doc);
@@ -136,19 +136,19 @@ pub async fn create(
         cut_off(ctx, &mut rec, &view, false).await?;
         save(ctx, &mut rec).await?;
     }
-    Ok(created(ctx, &rec, &view, &projection))
+    Ok(created(ctx, rec, &view, &projection))
 }
 
 fn created(
     ctx: &ScimContext<'_>,
-    rec: &UserRecord,
+    rec: UserRecord,
     view: &GrafanaUserView,
     projection: &Projection,
 ) -> ScimResponse {
-    let shown = present(ctx, rec, Some(view));
+    let location = location(&ctx.base_url, ResourceType::User, &rec.scim_id);
+    let shown = present_owned(ctx, rec, Some(view));
     let body = projection.apply(ResourceType::User, shown.body);
-    ScimResponse::created(body, location(&ctx.base_url, ResourceType::User, &rec.scim_id))
-        .with_etag(shown.etag)
+    ScimResponse::created(body, location).with_etag(shown.etag)
 }
 
 /// Takes over an existing Grafana user: refuses one another SCIM identity owns, makes sure it
@@ -272,7 +272,7 @@ async fn revive(
         restore_access(ctx, &mut rec, &view).await?;
     }
     save(ctx, &mut rec).await?;
-    Ok(created(ctx, &rec, &view, projection))
+    Ok(created(ctx, rec, &view, projection))
 }
 
 /// 40 characters with upper, lower, digit and symbol (passes Grafana's strong password policy).

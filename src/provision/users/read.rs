@@ -11,7 +11,9 @@ use std::collections::HashSet;
 
 use serde_json::Value;
 
-use super::view::{grafana_error, grafana_user, load, present, store_error, view_from_org_user};
+use super::view::{
+    grafana_error, grafana_user, load, present, present_owned, store_error, view_from_org_user,
+};
 use crate::provision::identity::ensure_user_records;
 use crate::provision::translate::GrafanaUserView;
 use crate::scim::error::ScimError;
@@ -32,7 +34,7 @@ const SEARCH_PAGE: u32 = 1000;
 pub async fn get(ctx: &ScimContext<'_>, id: &str, req: &ScimRequest) -> Result<ScimResponse, ScimError> {
     let projection = Projection::parse(req.query_param("attributes"), req.query_param("excludedAttributes"))?;
     let (rec, view) = load(ctx, id).await?;
-    let shown = present(ctx, &rec, Some(&view));
+    let shown = present_owned(ctx, rec, Some(&view));
     if if_none_match(req.if_none_match.as_deref(), &shown.etag) {
         return Ok(ScimResponse::not_modified(shown.etag));
     }
@@ -164,7 +166,7 @@ async fn lookup(ctx: &ScimContext<'_>, key: &LookupKey) -> Result<Vec<Value>, Sc
     let org = ctx.org_id;
     match key {
         LookupKey::Id(id) => match load(ctx, id).await {
-            Ok((rec, view)) => Ok(vec![present(ctx, &rec, Some(&view)).body]),
+            Ok((rec, view)) => Ok(vec![present_owned(ctx, rec, Some(&view)).body]),
             Err(e) if e.status == 404 => Ok(Vec::new()),
             Err(e) => Err(e),
         },
@@ -200,7 +202,7 @@ async fn lookup(ctx: &ScimContext<'_>, key: &LookupKey) -> Result<Vec<Value>, Sc
 /// A stored record, presented after Grafana confirms the user still exists.
 async fn confirmed(ctx: &ScimContext<'_>, rec: UserRecord) -> Result<Vec<Value>, ScimError> {
     match grafana_user(ctx, rec.grafana_user_id).await? {
-        Some(view) => Ok(vec![present(ctx, &rec, Some(&view)).body]),
+        Some(view) => Ok(vec![present_owned(ctx, rec, Some(&view)).body]),
         None => {
             super::view::forget(ctx, &rec).await;
             Ok(Vec::new())

@@ -8,7 +8,9 @@ use serde_json::Value;
 
 use super::create::push_fields;
 use super::lifecycle::{cut_off, restore_access, save};
-use super::view::{check_protected, grafana_error, load, present, store_error, stored_doc, text};
+use super::view::{
+    check_protected, grafana_error, load, present, present_owned, store_error, stored_doc, text,
+};
 use crate::config::OnDelete;
 use crate::metrics::KindLabels;
 use crate::provision::identity::stored_attributes;
@@ -48,9 +50,9 @@ pub async fn write(
                 ctx.app.metrics.normalised_shapes.get_or_create(&KindLabels { kind: shape.label() }).inc();
             }
             let applied = p.apply(ResourceType::User, &current.body)?;
-            stored_doc(&canonicalize(ResourceType::User, &stored_attributes(&applied))?)
+            stored_doc(canonicalize(ResourceType::User, &stored_attributes(applied))?)
         }
-        None => stored_doc(&canonicalize(ResourceType::User, body)?),
+        None => stored_doc(canonicalize(ResourceType::User, body)?),
     };
     let user_name =
         text(&doc, "userName").ok_or_else(|| ScimError::invalid_value("userName is required"))?.to_string();
@@ -94,7 +96,7 @@ pub async fn write(
         restore_access(ctx, &mut rec, &view).await?;
     }
     save(ctx, &mut rec).await?;
-    let shown = present(ctx, &rec, Some(&view));
+    let shown = present_owned(ctx, rec, Some(&view));
     Ok(ScimResponse::ok(projection.apply(ResourceType::User, shown.body)).with_etag(shown.etag))
 }
 

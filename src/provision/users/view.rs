@@ -25,10 +25,29 @@ pub struct Presented {
 /// Grafana's current copy when one is at hand; managed users from the stored document, which is
 /// the source of truth (Grafana converges to it).
 pub fn present(ctx: &ScimContext<'_>, rec: &UserRecord, view: Option<&GrafanaUserView>) -> Presented {
-    let (mut doc, active) = match view {
+    let (doc, active) = match view {
         Some(v) if !rec.managed => (derived_user_doc(v), !v.disabled),
         _ => (rec.attributes.clone(), rec.active),
     };
+    dress(ctx, rec, doc, active)
+}
+
+/// [`present`] for a record its caller is done with: the stored document moves into the answer
+/// instead of being copied.
+pub fn present_owned(
+    ctx: &ScimContext<'_>,
+    mut rec: UserRecord,
+    view: Option<&GrafanaUserView>,
+) -> Presented {
+    let (doc, active) = match view {
+        Some(v) if !rec.managed => (derived_user_doc(v), !v.disabled),
+        _ => (std::mem::take(&mut rec.attributes), rec.active),
+    };
+    dress(ctx, &rec, doc, active)
+}
+
+/// `doc` as served for `rec`: its `id`, `active`, `schemas` and `meta`, and the ETag.
+fn dress(ctx: &ScimContext<'_>, rec: &UserRecord, mut doc: Value, active: bool) -> Presented {
     if let Some(map) = doc.as_object_mut() {
         map.remove("meta");
         map.remove("password");
@@ -119,7 +138,7 @@ pub fn is_scim_id(id: &str) -> bool {
 
 /// A canonical document as the store keeps it: no `id`/`meta`/`schemas`, and never `password`
 /// (users sign in through SAML; a password sent by the IdP is dropped, not stored or forwarded).
-pub fn stored_doc(canonical: &Value) -> Value {
+pub fn stored_doc(canonical: Value) -> Value {
     let mut doc = crate::provision::identity::stored_attributes(canonical);
     if let Some(map) = doc.as_object_mut() {
         map.retain(|k, _| !k.eq_ignore_ascii_case("password"));
