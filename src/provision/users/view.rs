@@ -25,11 +25,7 @@ pub struct Presented {
 /// Grafana's current copy when one is at hand; managed users from the stored document, which is
 /// the source of truth (Grafana converges to it).
 pub fn present(ctx: &ScimContext<'_>, rec: &UserRecord, view: Option<&GrafanaUserView>) -> Presented {
-    let (doc, active) = match view {
-        Some(v) if !rec.managed => (derived_user_doc(v), !v.disabled),
-        _ => (rec.attributes.clone(), rec.active),
-    };
-    dress(ctx, rec, doc, active)
+    dress(ctx, rec, view, || rec.attributes.clone())
 }
 
 /// [`present`] for a record its caller is done with: the stored document moves into the answer
@@ -39,15 +35,22 @@ pub fn present_owned(
     mut rec: UserRecord,
     view: Option<&GrafanaUserView>,
 ) -> Presented {
-    let (doc, active) = match view {
-        Some(v) if !rec.managed => (derived_user_doc(v), !v.disabled),
-        _ => (std::mem::take(&mut rec.attributes), rec.active),
-    };
-    dress(ctx, &rec, doc, active)
+    let stored = std::mem::take(&mut rec.attributes);
+    dress(ctx, &rec, view, move || stored)
 }
 
-/// `doc` as served for `rec`: its `id`, `active`, `schemas` and `meta`, and the ETag.
-fn dress(ctx: &ScimContext<'_>, rec: &UserRecord, mut doc: Value, active: bool) -> Presented {
+/// The answer for `rec`: Grafana's copy (`view`) of an unmanaged user, else the stored document
+/// (`stored`, asked for only then), with `id`, `active`, `schemas` and `meta`, and the ETag.
+fn dress(
+    ctx: &ScimContext<'_>,
+    rec: &UserRecord,
+    view: Option<&GrafanaUserView>,
+    stored: impl FnOnce() -> Value,
+) -> Presented {
+    let (mut doc, active) = match view {
+        Some(v) if !rec.managed => (derived_user_doc(v), !v.disabled),
+        _ => (stored(), rec.active),
+    };
     if let Some(map) = doc.as_object_mut() {
         map.remove("meta");
         map.remove("password");
