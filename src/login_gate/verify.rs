@@ -203,10 +203,23 @@ fn decrypt(enc: &samael::schema::EncryptedAssertion, key: &SpKey) -> Result<Stri
     let (key_cipher, key_method) = enc.encrypted_key_info().ok_or(Invalid::Decrypt)?;
     let (value_cipher, value_method) = enc.encrypted_value_info().ok_or(Invalid::Decrypt)?;
     let wrapped = xmlenc::decode_cipher_value(&key_cipher.value)?;
-    let content_key = xmlenc::unwrap_key(key_method, &wrapped, key)?;
+    let content_key = xmlenc::unwrap_key(key_method, key_digest(enc), &wrapped, key)?;
     let data = xmlenc::decode_cipher_value(&value_cipher.value)?;
     let plain = xmlenc::decrypt_content(value_method, &content_key, &data)?;
     String::from_utf8(plain).map_err(|_| Invalid::Decrypt)
+}
+
+/// The `DigestMethod` of the key transport, read from the `EncryptedKey` whose cipher value and
+/// algorithm `encrypted_key_info` returned: the one inside `EncryptedData` when it has both, else
+/// the one beside it.
+fn key_digest(enc: &samael::schema::EncryptedAssertion) -> Option<&str> {
+    let complete = |k: &&samael::schema::EncryptedKey| {
+        k.cipher_data.as_ref().is_some_and(|c| c.cipher_value.is_some())
+            && k.encryption_method.as_ref().is_some_and(|m| m.algorithm.is_some())
+    };
+    let inner = enc.data.as_ref().and_then(|d| d.key_info.as_ref()).and_then(|k| k.encrypted_key.as_ref());
+    let key = inner.filter(complete).or(enc.encrypted_key.as_ref().filter(complete))?;
+    Some(key.encryption_method.as_ref()?.digest_method.as_ref()?.algorithm.value())
 }
 
 fn check_response(response: &Response, trust: &Trust) -> Result<(), Invalid> {

@@ -358,6 +358,40 @@ async fn tampered_cbc_ciphertext_is_refused_cleanly() {
     }
 }
 
+/// `xml` with the key transport's `EncryptionMethod` declaring `digest` as its OAEP digest
+/// (`xmlsec1` wraps the key with SHA-1 and, in this version, writes no `DigestMethod`).
+fn with_key_digest(xml: &str, digest: &str) -> String {
+    let empty = r#"<xenc:EncryptionMethod Algorithm="http://www.w3.org/2001/04/xmlenc#rsa-oaep-mgf1p"/>"#;
+    assert!(xml.contains(empty), "xmlsec1 wrote the key transport without children");
+    let declared = format!(
+        r#"<xenc:EncryptionMethod Algorithm="http://www.w3.org/2001/04/xmlenc#rsa-oaep-mgf1p"><ds:DigestMethod xmlns:ds="http://www.w3.org/2000/09/xmldsig#" Algorithm="{digest}"/></xenc:EncryptionMethod>"#
+    );
+    xml.replacen(empty, &declared, 1)
+}
+
+#[tokio::test]
+async fn key_transport_digest_method_is_honoured() {
+    // Naming SHA-1, the default, changes nothing. SHA-256 is accepted, but this key was wrapped
+    // with SHA-1, so it does not unwrap. Any other digest is refused by name.
+    for (digest, passes) in [
+        ("http://www.w3.org/2000/09/xmldsig#sha1", true),
+        ("http://www.w3.org/2001/04/xmlenc#sha256", false),
+        ("http://www.w3.org/2001/04/xmldsig-more#md5", false),
+    ] {
+        let e = env(true, true).await;
+        e.add_user("tess@example.com", Some("uid-tess"), true, false).await;
+        let xml = with_key_digest(
+            &encrypted_response(&e, &Claims::new("tess@example.com", Some("uid-tess"))),
+            digest,
+        );
+        if passes {
+            e.assert_forwarded(&xml).await;
+        } else {
+            e.assert_refused(&xml, "invalid").await;
+        }
+    }
+}
+
 #[tokio::test]
 async fn tampered_gcm_ciphertext_is_refused_cleanly() {
     let e = env(false, true).await;

@@ -218,3 +218,40 @@ fn saml_response_decoding() {
     assert_eq!(decode_saml_response("%%%"), Err(Invalid::Encoding));
     assert_eq!(decode_saml_response("/w=="), Err(Invalid::Encoding));
 }
+
+/// The key transport's `DigestMethod` is found where IdPs put it: prefixed or not, inside the
+/// `EncryptedData`'s `KeyInfo` or beside it.
+#[test]
+fn key_digest_is_read_from_the_encrypted_key_in_use() {
+    let key = |digest: &str| {
+        format!(
+            r#"<xenc:EncryptedKey xmlns:xenc="http://www.w3.org/2001/04/xmlenc#"><xenc:EncryptionMethod Algorithm="{}">{digest}</xenc:EncryptionMethod><xenc:CipherData><xenc:CipherValue>AA==</xenc:CipherValue></xenc:CipherData></xenc:EncryptedKey>"#,
+            xmlenc::KEY_TRANSPORT_OAEP
+        )
+    };
+    let data = |inner: &str| {
+        format!(
+            r#"<xenc:EncryptedData xmlns:xenc="http://www.w3.org/2001/04/xmlenc#"><xenc:EncryptionMethod Algorithm="http://www.w3.org/2009/xmlenc11#aes128-gcm"/><ds:KeyInfo xmlns:ds="http://www.w3.org/2000/09/xmldsig#">{inner}</ds:KeyInfo><xenc:CipherData><xenc:CipherValue>AA==</xenc:CipherValue></xenc:CipherData></xenc:EncryptedData>"#
+        )
+    };
+    let assertion = |body: String| -> samael::schema::EncryptedAssertion {
+        let xml = format!(
+            r#"<samlp:Response xmlns:samlp="urn:oasis:names:tc:SAML:2.0:protocol" xmlns:saml="urn:oasis:names:tc:SAML:2.0:assertion" ID="r1" Version="2.0" IssueInstant="2030-01-01T12:00:00Z"><saml:EncryptedAssertion>{body}</saml:EncryptedAssertion></samlp:Response>"#
+        );
+        xml.parse::<Response>().unwrap().encrypted_assertion.unwrap()
+    };
+    let sha256 = |prefix: &str| {
+        format!(
+            r#"<{prefix}DigestMethod xmlns{}="http://www.w3.org/2000/09/xmldsig#" Algorithm="{}"/>"#,
+            if prefix.is_empty() { String::new() } else { format!(":{}", prefix.trim_end_matches(':')) },
+            xmlenc::DIGEST_SHA256
+        )
+    };
+    for prefix in ["ds:", ""] {
+        let inside = assertion(data(&key(&sha256(prefix))));
+        assert_eq!(key_digest(&inside), Some(xmlenc::DIGEST_SHA256), "prefix {prefix:?}");
+    }
+    let beside = assertion(format!("{}{}", data(""), key(&sha256("ds:"))));
+    assert_eq!(key_digest(&beside), Some(xmlenc::DIGEST_SHA256));
+    assert_eq!(key_digest(&assertion(data(&key("")))), None);
+}

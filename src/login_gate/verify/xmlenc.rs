@@ -2,18 +2,25 @@
 //! content decryption, done here with OpenSSL rather than in samael (whose CBC path leaves the
 //! XML-Enc padding on the plaintext, and which slices ciphertexts without length checks).
 //!
-//! Accepted: key transport `rsa-oaep-mgf1p` only (RSA PKCS#1 v1.5 invites Bleichenbacher);
-//! content `aes{128,192,256}-cbc` and `aes{128,192,256}-gcm`. Every length is checked before
+//! Accepted: key transport `rsa-oaep-mgf1p` only (RSA PKCS#1 v1.5 invites Bleichenbacher), with
+//! the OAEP digest its `DigestMethod` names (SHA-1 when it names none, or SHA-256) and MGF1 with
+//! SHA-1, as XML Encryption fixes for this algorithm; content `aes{128,192,256}-cbc` and
+//! `aes{128,192,256}-gcm`. Every length is checked before
 //! OpenSSL sees the bytes, so crafted input yields [`DecryptError`], never a panic.
 //!
 //! CBC is unauthenticated: this module only turns bytes into text. The caller must still require a
 //! signature over the response (covering the ciphertext) or over the decrypted assertion.
 
+use openssl::md::{Md, MdRef};
+use openssl::pkey_ctx::PkeyCtx;
 use openssl::symm::{Cipher, Crypter, Mode};
 
 use super::SpKey;
 
 pub const KEY_TRANSPORT_OAEP: &str = "http://www.w3.org/2001/04/xmlenc#rsa-oaep-mgf1p";
+/// OAEP digests (`DigestMethod` of the key transport).
+pub const DIGEST_SHA1: &str = "http://www.w3.org/2000/09/xmldsig#sha1";
+pub const DIGEST_SHA256: &str = "http://www.w3.org/2001/04/xmlenc#sha256";
 const AES128_CBC: &str = "http://www.w3.org/2001/04/xmlenc#aes128-cbc";
 const AES192_CBC: &str = "http://www.w3.org/2001/04/xmlenc#aes192-cbc";
 const AES256_CBC: &str = "http://www.w3.org/2001/04/xmlenc#aes256-cbc";
@@ -82,20 +89,34 @@ pub fn decode_cipher_value(text: &str) -> Result<Vec<u8>, DecryptError> {
     Ok(raw)
 }
 
-/// Recovers the content key with RSA-OAEP (MGF1 and digest SHA-1, the `rsa-oaep-mgf1p` default).
-pub fn unwrap_key(method: &str, wrapped: &[u8], key: &SpKey) -> Result<Vec<u8>, DecryptError> {
+/// Recovers the content key with RSA-OAEP: `digest` is the key transport's `DigestMethod`
+/// (`None`: SHA-1), MGF1 uses SHA-1.
+pub fn unwrap_key(
+    method: &str,
+    digest: Option<&str>,
+    wrapped: &[u8],
+    key: &SpKey,
+) -> Result<Vec<u8>, DecryptError> {
     if method != KEY_TRANSPORT_OAEP {
         return Err(DecryptError::KeyTransport);
     }
+    let oaep_md: &MdRef = match digest {
+        None | Some(DIGEST_SHA1) => Md::sha1(),
+        Some(DIGEST_SHA256) => Md::sha256(),
+        Some(_) => return Err(DecryptError::KeyTransport),
+    };
     let rsa = key.rsa().map_err(|_| DecryptError::Key)?;
     let size = usize::try_from(rsa.size()).map_err(|_| DecryptError::Key)?;
     if wrapped.len() != size {
         return Err(DecryptError::Length);
     }
+    let mut ctx = PkeyCtx::new(key).map_err(|_| DecryptError::Key)?;
+    ctx.decrypt_init().map_err(|_| DecryptError::Key)?;
+    ctx.set_rsa_padding(openssl::rsa::Padding::PKCS1_OAEP).map_err(|_| DecryptError::Key)?;
+    ctx.set_rsa_oaep_md(oaep_md).map_err(|_| DecryptError::Key)?;
+    ctx.set_rsa_mgf1_md(Md::sha1()).map_err(|_| DecryptError::Key)?;
     let mut out = vec![0u8; size];
-    let n = rsa
-        .private_decrypt(wrapped, &mut out, openssl::rsa::Padding::PKCS1_OAEP)
-        .map_err(|_| DecryptError::Key)?;
+    let n = ctx.decrypt(wrapped, Some(&mut out)).map_err(|_| DecryptError::Key)?;
     out.truncate(n);
     Ok(out)
 }
@@ -225,7 +246,7 @@ mod tests {
         assert_eq!(decrypt_content(des, &[0; 24], &[0; 32]), Err(DecryptError::Algorithm));
         let key = SpKey::from_rsa(openssl::rsa::Rsa::generate(2048).unwrap()).unwrap();
         let rsa15 = "http://www.w3.org/2001/04/xmlenc#rsa-1_5";
-        assert_eq!(unwrap_key(rsa15, &[0; 256], &key), Err(DecryptError::KeyTransport));
+        assert_eq!(unwrap_key(rsa15, None, &[0; 256], &key), Err(DecryptError::KeyTransport));
     }
 
     #[test]
@@ -235,10 +256,37 @@ mod tests {
         let n = rsa.public_encrypt(&[5; 32], &mut wrapped, openssl::rsa::Padding::PKCS1_OAEP).unwrap();
         wrapped.truncate(n);
         let key = SpKey::from_rsa(rsa).unwrap();
-        assert_eq!(unwrap_key(KEY_TRANSPORT_OAEP, &wrapped, &key).unwrap(), vec![5; 32]);
-        assert_eq!(unwrap_key(KEY_TRANSPORT_OAEP, &wrapped[1..], &key), Err(DecryptError::Length));
+        assert_eq!(unwrap_key(KEY_TRANSPORT_OAEP, None, &wrapped, &key).unwrap(), vec![5; 32]);
+        assert_eq!(unwrap_key(KEY_TRANSPORT_OAEP, None, &wrapped[1..], &key), Err(DecryptError::Length));
         wrapped[10] ^= 1;
-        assert_eq!(unwrap_key(KEY_TRANSPORT_OAEP, &wrapped, &key), Err(DecryptError::Key));
+        assert_eq!(unwrap_key(KEY_TRANSPORT_OAEP, None, &wrapped, &key), Err(DecryptError::Key));
+    }
+
+    /// OAEP with `pad_md` as its digest and MGF1-SHA-1, as XML Encryption's `rsa-oaep-mgf1p`.
+    fn oaep_encrypt(key: &SpKey, pad_md: &MdRef, plain: &[u8]) -> Vec<u8> {
+        let mut ctx = PkeyCtx::new(key).unwrap();
+        ctx.encrypt_init().unwrap();
+        ctx.set_rsa_padding(openssl::rsa::Padding::PKCS1_OAEP).unwrap();
+        ctx.set_rsa_oaep_md(pad_md).unwrap();
+        ctx.set_rsa_mgf1_md(Md::sha1()).unwrap();
+        let mut out = Vec::new();
+        ctx.encrypt_to_vec(plain, &mut out).unwrap();
+        out
+    }
+
+    #[test]
+    fn oaep_digest_method_is_honoured() {
+        let key = SpKey::from_rsa(openssl::rsa::Rsa::generate(2048).unwrap()).unwrap();
+        let sha1 = oaep_encrypt(&key, Md::sha1(), &[7; 16]);
+        let sha256 = oaep_encrypt(&key, Md::sha256(), &[9; 32]);
+        assert_eq!(unwrap_key(KEY_TRANSPORT_OAEP, Some(DIGEST_SHA1), &sha1, &key).unwrap(), vec![7; 16]);
+        assert_eq!(unwrap_key(KEY_TRANSPORT_OAEP, Some(DIGEST_SHA256), &sha256, &key).unwrap(), vec![9; 32]);
+        // A key wrapped with one digest does not unwrap under the other.
+        assert_eq!(unwrap_key(KEY_TRANSPORT_OAEP, None, &sha256, &key), Err(DecryptError::Key));
+        assert_eq!(unwrap_key(KEY_TRANSPORT_OAEP, Some(DIGEST_SHA256), &sha1, &key), Err(DecryptError::Key));
+        // Any other digest is refused by name, before any decryption.
+        let md5 = "http://www.w3.org/2001/04/xmldsig-more#md5";
+        assert_eq!(unwrap_key(KEY_TRANSPORT_OAEP, Some(md5), &sha1, &key), Err(DecryptError::KeyTransport));
     }
 
     #[test]
