@@ -240,18 +240,13 @@ fn key_digest_is_read_from_the_encrypted_key_in_use() {
         );
         xml.parse::<Response>().unwrap().encrypted_assertion.unwrap()
     };
-    let sha256 = |prefix: &str| {
-        format!(
-            r#"<{prefix}DigestMethod xmlns{}="http://www.w3.org/2000/09/xmldsig#" Algorithm="{}"/>"#,
-            if prefix.is_empty() { String::new() } else { format!(":{}", prefix.trim_end_matches(':')) },
-            xmlenc::DIGEST_SHA256
-        )
-    };
-    for prefix in ["ds:", ""] {
-        let inside = assertion(data(&key(&sha256(prefix))));
-        assert_eq!(key_digest(&inside), Some(xmlenc::DIGEST_SHA256), "prefix {prefix:?}");
+    let dsig = "http://www.w3.org/2000/09/xmldsig#";
+    let prefixed = format!(r#"<ds:DigestMethod xmlns:ds="{dsig}" Algorithm="{}"/>"#, xmlenc::DIGEST_SHA256);
+    let plain = format!(r#"<DigestMethod xmlns="{dsig}" Algorithm="{}"/>"#, xmlenc::DIGEST_SHA256);
+    for digest in [&prefixed, &plain] {
+        assert_eq!(key_digest(&assertion(data(&key(digest)))), Some(xmlenc::DIGEST_SHA256), "{digest}");
     }
-    let beside = assertion(format!("{}{}", data(""), key(&sha256("ds:"))));
+    let beside = assertion(format!("{}{}", data(""), key(&prefixed)));
     assert_eq!(key_digest(&beside), Some(xmlenc::DIGEST_SHA256));
     assert_eq!(key_digest(&assertion(data(&key("")))), None);
 }

@@ -5,8 +5,8 @@
 //! Accepted: key transport `rsa-oaep-mgf1p` only (RSA PKCS#1 v1.5 invites Bleichenbacher), with
 //! the OAEP digest its `DigestMethod` names (SHA-1 when it names none, or SHA-256) and MGF1 with
 //! SHA-1, as XML Encryption fixes for this algorithm; content `aes{128,192,256}-cbc` and
-//! `aes{128,192,256}-gcm`. Every length is checked before
-//! OpenSSL sees the bytes, so crafted input yields [`DecryptError`], never a panic.
+//! `aes{128,192,256}-gcm`. Every length is checked before OpenSSL sees the bytes, so crafted
+//! input yields [`DecryptError`], never a panic.
 //!
 //! CBC is unauthenticated: this module only turns bytes into text. The caller must still require a
 //! signature over the response (covering the ciphertext) or over the decrypted assertion.
