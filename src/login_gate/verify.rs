@@ -200,26 +200,38 @@ fn reduce(xml: &str, trust: &Trust) -> Result<String, Invalid> {
 }
 
 fn decrypt(enc: &samael::schema::EncryptedAssertion, key: &SpKey) -> Result<String, Invalid> {
-    let (key_cipher, key_method) = enc.encrypted_key_info().ok_or(Invalid::Decrypt)?;
+    let (wrapped_key, transport) = encrypted_key(enc).ok_or(Invalid::Decrypt)?;
     let (value_cipher, value_method) = enc.encrypted_value_info().ok_or(Invalid::Decrypt)?;
-    let wrapped = xmlenc::decode_cipher_value(&key_cipher.value)?;
-    let content_key = xmlenc::unwrap_key(key_method, key_digest(enc), &wrapped, key)?;
+    let wrapped = xmlenc::decode_cipher_value(&wrapped_key.value)?;
+    let content_key = xmlenc::unwrap_key(transport.algorithm, transport.digest, &wrapped, key)?;
     let data = xmlenc::decode_cipher_value(&value_cipher.value)?;
     let plain = xmlenc::decrypt_content(value_method, &content_key, &data)?;
     String::from_utf8(plain).map_err(|_| Invalid::Decrypt)
 }
 
-/// The `DigestMethod` of the key transport, read from the `EncryptedKey` whose cipher value and
-/// algorithm `encrypted_key_info` returned: the one inside `EncryptedData` when it has both, else
-/// the one beside it.
-fn key_digest(enc: &samael::schema::EncryptedAssertion) -> Option<&str> {
-    let complete = |k: &&samael::schema::EncryptedKey| {
-        k.cipher_data.as_ref().is_some_and(|c| c.cipher_value.is_some())
-            && k.encryption_method.as_ref().is_some_and(|m| m.algorithm.is_some())
-    };
+/// A key transport's `EncryptionMethod`: its algorithm and, when it names one, its digest.
+struct KeyTransport<'a> {
+    algorithm: &'a str,
+    digest: Option<&'a str>,
+}
+
+/// The wrapped content key and its key transport, from the `EncryptedKey` inside
+/// `EncryptedData` when that one has both, else from the one beside it (the order samael's
+/// `encrypted_key_info` follows).
+fn encrypted_key(
+    enc: &samael::schema::EncryptedAssertion,
+) -> Option<(&samael::schema::CipherValue, KeyTransport<'_>)> {
+    fn parts(k: &samael::schema::EncryptedKey) -> Option<(&samael::schema::CipherValue, KeyTransport<'_>)> {
+        let value = k.cipher_data.as_ref()?.cipher_value.as_ref()?;
+        let method = k.encryption_method.as_ref()?;
+        let transport = KeyTransport {
+            algorithm: method.algorithm.as_deref()?,
+            digest: method.digest_method.as_ref().map(|d| d.algorithm.value()),
+        };
+        Some((value, transport))
+    }
     let inner = enc.data.as_ref().and_then(|d| d.key_info.as_ref()).and_then(|k| k.encrypted_key.as_ref());
-    let key = inner.filter(complete).or(enc.encrypted_key.as_ref().filter(complete))?;
-    Some(key.encryption_method.as_ref()?.digest_method.as_ref()?.algorithm.value())
+    inner.and_then(parts).or_else(|| enc.encrypted_key.as_ref().and_then(parts))
 }
 
 fn check_response(response: &Response, trust: &Trust) -> Result<(), Invalid> {

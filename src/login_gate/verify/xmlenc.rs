@@ -105,8 +105,10 @@ pub fn unwrap_key(
         Some(DIGEST_SHA256) => Md::sha256(),
         Some(_) => return Err(DecryptError::KeyTransport),
     };
-    let rsa = key.rsa().map_err(|_| DecryptError::Key)?;
-    let size = usize::try_from(rsa.size()).map_err(|_| DecryptError::Key)?;
+    if key.id() != openssl::pkey::Id::RSA {
+        return Err(DecryptError::Key);
+    }
+    let size = key.size();
     if wrapped.len() != size {
         return Err(DecryptError::Length);
     }
