@@ -226,10 +226,12 @@ impl MappingStore for SqliteStore {
 
     async fn insert_users(&self, users: &[UserRecord]) -> Result<Vec<Result<(), StoreError>>, StoreError> {
         let rows = users.iter().map(UserRow::encode).collect::<Result<Vec<_>, _>>()?;
+        // No savepoint per row: SQLite checks a single-row INSERT's unique keys before it writes
+        // anything, and a failing statement is undone alone (ABORT keeps the transaction's earlier
+        // statements), so a clashing row fails by itself. A savepoint per row had copied every
+        // page each row touched into the statement journal.
         self.writer
-            .run_rows(rows.len(), move |c| {
-                Ok(rows.iter().map(|r| writer::in_row_savepoint(c, |c| rows::insert_user(c, r))).collect())
-            })
+            .run_rows(rows.len(), move |c| Ok(rows.iter().map(|r| rows::insert_user(c, r)).collect()))
             .await
     }
 

@@ -215,15 +215,6 @@ impl Inner {
     }
 }
 
-/// One row of a multi-row job inside `SAVEPOINT row`, so that a failing row (a unique
-/// violation) is undone alone and the job's other rows stand.
-pub(crate) fn in_row_savepoint<T>(
-    conn: &mut Connection,
-    f: impl FnOnce(&mut Connection) -> Result<T, StoreError>,
-) -> Result<T, StoreError> {
-    savepoint(conn, ["SAVEPOINT row", "RELEASE row", "ROLLBACK TO row; RELEASE row"], f)
-}
-
 fn queued_rows(queue: &[Queued]) -> usize {
     queue.iter().map(|q| q.rows).sum()
 }
@@ -239,26 +230,18 @@ fn batch_len(queue: &[Queued], limit: usize) -> usize {
 }
 
 /// One job inside `SAVEPOINT job`: released when it succeeds, rolled back alone when it fails.
+/// (A job's single statements need no savepoint of their own: a failing statement is undone
+/// alone, and the transaction's earlier statements stand.)
 fn in_savepoint<T>(
     conn: &mut Connection,
     f: impl FnOnce(&mut Connection) -> Result<T, StoreError>,
 ) -> Result<T, StoreError> {
-    savepoint(conn, ["SAVEPOINT job", "RELEASE job", "ROLLBACK TO job; RELEASE job"], f)
-}
-
-/// Runs `f` between `begin` and `release`, or `rollback` when it fails (`[begin, release,
-/// rollback]`: static texts, so no statement is built per job).
-fn savepoint<T>(
-    conn: &mut Connection,
-    [begin, release, rollback]: [&str; 3],
-    f: impl FnOnce(&mut Connection) -> Result<T, StoreError>,
-) -> Result<T, StoreError> {
-    run_cached(conn, begin)?;
+    run_cached(conn, "SAVEPOINT job")?;
     let result = f(conn);
     if result.is_ok() {
-        run_cached(conn, release)?;
+        run_cached(conn, "RELEASE job")?;
     } else {
-        conn.execute_batch(rollback).map_err(backend)?;
+        conn.execute_batch("ROLLBACK TO job; RELEASE job").map_err(backend)?;
     }
     result
 }
@@ -400,14 +383,12 @@ mod tests {
                 tokio::spawn(async move { w.run(insert(x)).await })
             })
             .collect();
-        // 100 rows in one job; every tenth repeats the row before it and fails alone.
+        // 100 rows in one job, one statement each; every tenth repeats the row before it and
+        // fails alone, with no savepoint of its own.
         let values: Vec<i64> = (0..100).map(|i| if i % 10 == 9 { i - 1 } else { i }).collect();
         let outcomes = writer
             .run_rows(values.len(), move |c| {
-                Ok(values
-                    .iter()
-                    .map(|&x| in_row_savepoint(c, |c| insert(x)(c).map(drop)))
-                    .collect::<Vec<_>>())
+                Ok(values.iter().map(|&x| insert(x)(c).map(drop)).collect::<Vec<_>>())
             })
             .await
             .unwrap();
