@@ -64,7 +64,12 @@ impl Projection {
     /// Projects a full representation (with `schemas`, `meta`).
     /// Takes the resource by value: kept attributes move into the output, none is copied.
     pub fn apply(&self, rt: ResourceType, resource: Value) -> Value {
-        let Value::Object(obj) = resource else { return resource };
+        let Value::Object(mut obj) = resource else { return resource };
+        if self.mode == Mode::All {
+            // No names to match: the default set is kept where it is, without a new map.
+            obj.retain(|k, v| keeps_by_default(rt, k, v));
+            return Value::Object(obj);
+        }
         // (schema id or "" for core, attribute, optional sub-attribute)
         let selected: Vec<(&str, &'static AttributeDef, Option<&'static AttributeDef>)> = self
             .names
@@ -140,6 +145,22 @@ impl Projection {
             Mode::Exclude => map_subs(v, |k| !subs.iter().any(|s| s.eq_ignore_ascii_case(k))),
         }
     }
+}
+
+/// What [`Projection::apply`] keeps of member `k` without `attributes` or `excludedAttributes`:
+/// `schemas`, `id` and declared attributes not returned `never` or only on `request`; of an
+/// extension object, those of its attributes (trimmed in place), when any is left.
+fn keeps_by_default(rt: ResourceType, k: &str, v: &mut Value) -> bool {
+    let shown = |attr: &AttributeDef| !matches!(attr.returned, Returned::Never | Returned::Request);
+    if k == "schemas" || k == "id" {
+        return true;
+    }
+    if let Some(ext) = rt.extensions().iter().find(|s| s.id == k) {
+        let Value::Object(inner) = v else { return false };
+        inner.retain(|ik, _| ext.attr(ik).is_some_and(shown));
+        return !inner.is_empty();
+    }
+    rt.core_schema().attr(k).is_some_and(shown)
 }
 
 /// Keeps the sub-attributes accepted by `keep` in an object or in each element of an array.

@@ -221,7 +221,7 @@ pub fn check_required(rt: ResourceType, obj: &Map<String, Value>) -> Result<(), 
 /// present and non-empty.
 pub fn with_schemas(rt: ResourceType, value: Value) -> Value {
     let mut schemas = vec![Value::from(rt.core_urn())];
-    let Value::Object(obj) = value else {
+    let Value::Object(mut obj) = value else {
         return json!({ "schemas": schemas });
     };
     for ext in rt.extensions() {
@@ -229,10 +229,9 @@ pub fn with_schemas(rt: ResourceType, value: Value) -> Value {
             schemas.push(Value::from(ext.id));
         }
     }
-    let mut out = Map::with_capacity(obj.len() + 2);
-    out.insert("schemas".into(), Value::Array(schemas));
-    out.extend(obj.into_iter().filter(|(k, _)| k != "schemas"));
-    Value::Object(out)
+    // In place: the other members keep their order and the map is not built again.
+    obj.shift_insert(0, "schemas".into(), Value::Array(schemas));
+    Value::Object(obj)
 }
 
 /// `meta` of a stored resource (RFC 7643 §3.1).

@@ -100,14 +100,14 @@ async fn unfiltered_page(
     if count == 0 {
         return Ok((total, Vec::new()));
     }
-    let mut views: Vec<GrafanaUserView> = first.org_users.iter().map(view_from_org_user).collect();
+    let mut views: Vec<GrafanaUserView> = first.org_users.into_iter().map(view_from_org_user).collect();
     let skip = offset - (first_page - 1) * per;
     if skip > 0 && (first_page * per) < in_grafana {
         let second = g
             .search_org_users(ctx.org_id, "", to_u32(first_page + 1), to_u32(per))
             .await
             .map_err(|e| grafana_error(&e))?;
-        views.extend(second.org_users.iter().map(view_from_org_user));
+        views.extend(second.org_users.into_iter().map(view_from_org_user));
     }
     let window: Vec<GrafanaUserView> = views.into_iter().skip(skip).take(count).collect();
     let mut items = present_hits(ctx, &window).await?;
@@ -224,7 +224,7 @@ async fn search_exact(
         .await
         .map_err(|e| grafana_error(&e))?;
     let views: Vec<GrafanaUserView> =
-        hits.org_users.iter().map(view_from_org_user).filter(|v| keep(v)).collect();
+        hits.org_users.into_iter().map(view_from_org_user).filter(|v| keep(v)).collect();
     present_hits(ctx, &views).await
 }
 
@@ -243,7 +243,9 @@ async fn scan(ctx: &ScimContext<'_>, f: &Filter, max: usize) -> Result<Vec<Value
                 "this filter needs a scan of more than {bound} users; filter on userName, externalId, id or emails with eq"
             )));
         }
-        let views: Vec<GrafanaUserView> = hits.org_users.iter().map(view_from_org_user).collect();
+        let last_page = hits.org_users.is_empty()
+            || (page_no as usize) * (SEARCH_PAGE as usize) >= usize::try_from(hits.total_count).unwrap_or(0);
+        let views: Vec<GrafanaUserView> = hits.org_users.into_iter().map(view_from_org_user).collect();
         for doc in present_hits(ctx, &views).await? {
             if matches(f, ResourceType::User, &doc)? {
                 out.push(doc);
@@ -252,8 +254,7 @@ async fn scan(ctx: &ScimContext<'_>, f: &Filter, max: usize) -> Result<Vec<Value
         if out.len() > max {
             return Err(ScimError::too_many(format!("more than {max} users match; narrow the filter")));
         }
-        let seen = (page_no as usize) * (SEARCH_PAGE as usize);
-        if hits.org_users.is_empty() || seen >= usize::try_from(hits.total_count).unwrap_or(0) {
+        if last_page {
             break;
         }
         page_no += 1;
