@@ -20,7 +20,10 @@ pub(super) const USER_BY_NAME: &str = "org_id = $1 AND user_name_key = $2";
 pub(super) const USER_BY_EXTERNAL_ID: &str = "org_id = $1 AND external_id = $2";
 pub(super) const USER_BY_GRAFANA_ID: &str = "org_id = $1 AND grafana_user_id = $2";
 pub(super) const USERS_BY_GRAFANA_IDS: &str = "org_id = $1 AND grafana_user_id = ANY($2)";
-pub(super) const USERS_BY_IDS: &str = "org_id = $1 AND scim_id = ANY($2)";
+/// The primary key is `scim_id` alone, so `= ANY` pins no unique key whole, and a generic plan
+/// made on an empty table walked `scim_users_external_id_uq` by its second column, `org_id`, and
+/// filtered. `org_id + 0` is no index condition: the org is checked on the rows the key found.
+pub(super) const USERS_BY_IDS: &str = "org_id + 0 = $1 AND scim_id = ANY($2)";
 pub(super) const USERS_BY_EMAIL: &str = "email = $1";
 pub(super) const USERS_BY_NAME_ANY_ORG: &str = "user_name_key = $1";
 
