@@ -5,7 +5,7 @@
 //! (made directly in Grafana) have no SCIM records yet, so each page records 100 ids, then again;
 //! once 10 pages at a time (a load test: pages queue behind one another in the emulator), once by
 //! one importer that asks for the next page when it has read the last (how Okta and Entra import,
-//! so the added p99 is the sidecar's own time), over a second org of the same size.
+//! so the added p99 is the sidecar's own time), over a second org holding as many users.
 //!
 //! Run with `cargo bench --bench users`. Prints the wall-time ratio (target ≤ 1.3×), upstream
 //! calls per operation from the emulator's call log (create ≤ 3, GET by id 1, userName eq filter
@@ -598,8 +598,9 @@ async fn bench(n: usize, latency: Duration) {
     // for the next (`startIndex += 100`). The pages above come 10 at a time, so each waits behind
     // the emulator's answers to the others (on its one core a page of the org takes it several
     // ms), and their p99s are mostly that queue. Here nothing queues, and the added p99 is the
-    // sidecar's own time. The users are a second org of the same size, made in the emulator's
-    // state directly, so that the first pass sees them for the first time too.
+    // sidecar's own time. The users are a second org holding as many users as the passes above
+    // list, made in the emulator's state directly, so that the first pass sees them for the
+    // first time too.
     let org = grafana.create_org("bench import");
     for i in 0..pages * 100 {
         let login = format!("i{i:06}@bench.example");
