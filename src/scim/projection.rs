@@ -135,7 +135,8 @@ impl Projection {
         let whole = mine.iter().any(|(_, _, sub)| sub.is_none());
         let subs: Vec<&str> = mine.iter().filter_map(|(_, _, sub)| sub.map(|d| d.name)).collect();
         match self.mode {
-            Mode::All => (attr.returned != Returned::Request).then_some(v),
+            // (`apply` keeps `All` in place, by the same rule; this arm is for completeness.)
+            Mode::All => shown_by_default(attr).then_some(v),
             Mode::Include if whole => Some(v),
             Mode::Include if subs.is_empty() => None,
             Mode::Include => map_subs(v, |k| subs.iter().any(|s| s.eq_ignore_ascii_case(k))),
@@ -151,16 +152,21 @@ impl Projection {
 /// `schemas`, `id` and declared attributes not returned `never` or only on `request`; of an
 /// extension object, those of its attributes (trimmed in place), when any is left.
 fn keeps_by_default(rt: ResourceType, k: &str, v: &mut Value) -> bool {
-    let shown = |attr: &AttributeDef| !matches!(attr.returned, Returned::Never | Returned::Request);
     if k == "schemas" || k == "id" {
         return true;
     }
     if let Some(ext) = rt.extensions().iter().find(|s| s.id == k) {
         let Value::Object(inner) = v else { return false };
-        inner.retain(|ik, _| ext.attr(ik).is_some_and(shown));
+        inner.retain(|ik, _| ext.attr(ik).is_some_and(shown_by_default));
         return !inner.is_empty();
     }
-    rt.core_schema().attr(k).is_some_and(shown)
+    rt.core_schema().attr(k).is_some_and(shown_by_default)
+}
+
+/// Whether `attr` appears when no attributes are asked for: not returned `never` or only on
+/// `request`.
+fn shown_by_default(attr: &AttributeDef) -> bool {
+    !matches!(attr.returned, Returned::Never | Returned::Request)
 }
 
 /// Keeps the sub-attributes accepted by `keep` in an object or in each element of an array.
