@@ -3,7 +3,6 @@
 
 use http::header::{HeaderValue, CONTENT_TYPE, ETAG, LOCATION, WWW_AUTHENTICATE};
 use http::{Response, StatusCode};
-
 use serde_json::Value;
 
 use super::context::ScimResponse;

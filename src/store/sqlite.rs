@@ -60,6 +60,9 @@ fn map_err(e: rusqlite::Error) -> StoreError {
     backend(e)
 }
 
+/// Settings every connection gets. `temp_store = MEMORY` keeps the statement journal of the
+/// writer's savepoints (every job runs in one) in memory: on a file it spilled to disk past
+/// 64 KiB, and a page of first sightings wrote megabytes through the kernel.
 fn configure(conn: &Connection) -> Result<(), StoreError> {
     conn.busy_timeout(BUSY_TIMEOUT).map_err(backend)?;
     conn.set_prepared_statement_cache_capacity(STATEMENT_CACHE);
