@@ -164,6 +164,8 @@ pub trait MappingStore: Send + Sync + 'static {
         grafana_user_id: i64,
     ) -> Result<Option<UserRecord>, StoreError>;
     /// One query for a listing page; order unspecified; at most [`MAX_IDS_PER_LOOKUP`] ids.
+    /// For presenting users beside Grafana's copy of them: the `attributes` of unmanaged records
+    /// (which SCIM shows from that copy) are not read and come back as `Value::Null`.
     async fn users_by_grafana_ids(&self, org_id: i64, ids: &[i64]) -> Result<Vec<UserRecord>, StoreError>;
     /// The records of these SCIM ids in `org_id` (deleted ones included); one query; order
     /// unspecified; at most [`MAX_IDS_PER_LOOKUP`] ids. Resolves group member references.

@@ -267,7 +267,8 @@ impl MappingStore for PgStore {
     async fn users_by_grafana_ids(&self, org_id: i64, ids: &[i64]) -> Result<Vec<UserRecord>, StoreError> {
         check_ids(ids)?;
         let ids = ids.to_vec();
-        self.users(lookups::USERS_BY_GRAFANA_IDS, &[&org_id, &ids]).await
+        self.users_from(&sql::select_user_beside_grafana(lookups::USERS_BY_GRAFANA_IDS), &[&org_id, &ids])
+            .await
     }
 
     async fn users_by_scim_ids(&self, org_id: i64, ids: &[String]) -> Result<Vec<UserRecord>, StoreError> {

@@ -12,6 +12,15 @@ pub(crate) const USER_COLS: &str =
     "scim_id, org_id, grafana_user_id, grafana_uid, user_name, external_id, email, \
      active, deleted, managed, attributes, restore, created, last_modified, version";
 
+/// [`USER_COLS`] for pages shown beside Grafana's copy: an unmanaged user's stored document comes
+/// back as JSON `null` instead of being read and decoded, because SCIM shows such a user from
+/// Grafana's current copy (`provision::users::view::present`). A page of a hundred unmanaged
+/// users had spent an eighth of its time decoding documents it then dropped.
+pub(crate) const USER_COLS_BESIDE_GRAFANA: &str =
+    "scim_id, org_id, grafana_user_id, grafana_uid, user_name, external_id, email, \
+     active, deleted, managed, CASE WHEN managed THEN attributes ELSE 'null' END, restore, created, \
+     last_modified, version";
+
 pub(crate) const GROUP_COLS: &str =
     "scim_id, org_id, grafana_team_id, grafana_team_uid, display_name, external_id, \
      deleted, attributes, created, last_modified, version";
@@ -37,6 +46,10 @@ pub(crate) const UPDATE_GROUP: &str = "UPDATE scim_groups SET grafana_team_id = 
 
 pub(crate) fn select_user(filter: &str) -> String {
     format!("SELECT {USER_COLS} FROM scim_users WHERE {filter}")
+}
+
+pub(crate) fn select_user_beside_grafana(filter: &str) -> String {
+    format!("SELECT {USER_COLS_BESIDE_GRAFANA} FROM scim_users WHERE {filter}")
 }
 
 pub(crate) fn select_group(filter: &str) -> String {

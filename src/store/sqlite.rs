@@ -302,7 +302,7 @@ impl MappingStore for SqliteStore {
         self.read(move |c| {
             let mut out = Vec::new();
             for chunk in chunks {
-                let q = sql::select_user(&id_list_filter("grafana_user_id", chunk.len()));
+                let q = sql::select_user_beside_grafana(&id_list_filter("grafana_user_id", chunk.len()));
                 let p: Vec<V> = std::iter::once(org_id).chain(chunk).map(V::Integer).collect();
                 out.extend(query_users(c, &q, &p)?);
             }

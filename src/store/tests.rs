@@ -335,6 +335,16 @@ async fn batch_lookups_and_guards(h: &Harness) {
     assert!(s.users_by_grafana_ids(2, &[2]).await.unwrap().is_empty());
     let many: Vec<i64> = (1..=1200).collect();
     assert_eq!(s.users_by_grafana_ids(1, &many).await.unwrap().len(), 5);
+    // Managed records come back whole; an unmanaged one without its document, which SCIM never
+    // shows (its user is presented from Grafana's copy).
+    let managed = s.users_by_grafana_ids(1, &[3]).await.unwrap().pop().unwrap();
+    assert_eq!(managed, s.user_by_grafana_id(1, 3).await.unwrap().unwrap());
+    assert_eq!(managed.attributes["name"]["familyName"], "Family");
+    let listed = s.users_by_grafana_ids(2, &[99]).await.unwrap().pop().unwrap();
+    assert_eq!(listed.attributes, Value::Null);
+    let whole = s.user_by_grafana_id(2, 99).await.unwrap().unwrap();
+    assert_eq!(whole.attributes, unmanaged.attributes);
+    assert_eq!(UserRecord { attributes: Value::Null, ..whole }, listed);
     let mut teams: Vec<i64> =
         s.groups_by_grafana_ids(1, &[1, 5, 9]).await.unwrap().iter().map(|g| g.grafana_team_id).collect();
     teams.sort();

@@ -55,7 +55,7 @@ pub(super) fn users_detached_page() -> String {
 mod tests {
     use super::*;
     use crate::store::postgres::tests::Scratch;
-    use crate::store::sql::{self, select_group, select_user};
+    use crate::store::sql::{self, select_group, select_user, select_user_beside_grafana};
 
     /// Every lookup, prepared by a store session while the tables are empty and never analysed,
     /// still searches its own index once the tables hold thousands of rows: the plan is generic
@@ -77,7 +77,7 @@ mod tests {
             (select_user(USER_BY_EXTERNAL_ID), "(1, 'x42')", "scim_users_external_id_uq", "external_id ="),
             (select_user(USER_BY_GRAFANA_ID), "(1, 42)", "scim_users_grafana_id_uq", "grafana_user_id ="),
             (
-                select_user(USERS_BY_GRAFANA_IDS),
+                select_user_beside_grafana(USERS_BY_GRAFANA_IDS),
                 "(1, '{41,42}')",
                 "scim_users_grafana_id_uq",
                 "grafana_user_id = ANY",
