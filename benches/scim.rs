@@ -1,10 +1,16 @@
-//! Criterion benches for the SCIM core: filter parse, PATCH on a 256-member group, serialisation.
+//! Criterion benches for the SCIM core: filter parse, PATCH on a 256-member group, serialisation,
+//! and the pure part of a Users page (presenting 100 users and encoding the ListResponse).
 
 use criterion::{black_box, criterion_group, criterion_main, BatchSize, Criterion};
 use serde_json::{json, Value};
 
+use scim_sidecar::provision::identity::unmanaged_user_record;
+use scim_sidecar::provision::translate::GrafanaUserView;
+use scim_sidecar::provision::users::presented;
 use scim_sidecar::scim::filter::parse_filter;
+use scim_sidecar::scim::list::ListResponse;
 use scim_sidecar::scim::patch::PatchRequest;
+use scim_sidecar::scim::projection::Projection;
 use scim_sidecar::scim::resource::{canonicalize, with_schemas};
 use scim_sidecar::scim::ResourceType;
 
@@ -54,5 +60,44 @@ fn serialise(c: &mut Criterion) {
     });
 }
 
-criterion_group!(benches, filters, patch, serialise);
+/// What a page of 100 users Grafana lists costs the sidecar between reading its records and
+/// writing the answer: each user presented from Grafana's copy (document, ETag, `meta`), the
+/// default projection, and the ListResponse encoded. Records are as a listing reads them (no
+/// stored document for unmanaged users).
+fn users_page(c: &mut Criterion) {
+    let views: Vec<GrafanaUserView> = (0..100)
+        .map(|i| GrafanaUserView {
+            id: i + 2,
+            uid: Some(format!("ad{i:011x}")),
+            login: format!("bench.user{i:05}"),
+            email: format!("bench.user{i:05}@example.com"),
+            name: format!("Bench User{i:05}"),
+            disabled: false,
+        })
+        .collect();
+    let records: Vec<_> = views
+        .iter()
+        .map(|v| {
+            let mut r = unmanaged_user_record(1, v);
+            r.attributes = Value::Null;
+            r
+        })
+        .collect();
+    let projection = Projection::parse(None, None).unwrap_or_default();
+    let base = "https://grafana.example.com/apis/scim.grafana.app/v0alpha1/namespaces/default";
+    c.bench_function("users_page_of_100_presented_and_encoded", |b| {
+        b.iter(|| {
+            let resources = records
+                .iter()
+                .zip(&views)
+                .map(|(r, v)| projection.apply(ResourceType::User, presented(base, r, Some(v)).body))
+                .collect();
+            let doc = ListResponse::new(10_000, 1, resources);
+            let mut buf = Vec::with_capacity(100 * 1024);
+            serde_json::to_writer(&mut buf, &doc).map(|()| buf.len())
+        })
+    });
+}
+
+criterion_group!(benches, filters, patch, serialise, users_page);
 criterion_main!(benches);

@@ -10,7 +10,7 @@
 //! Everything else (`externalId`, `name.givenName`, email `type`/`primary`, enterprise attributes)
 //! lives only in the mapping store.
 
-use serde_json::{json, Map, Value};
+use serde_json::{Map, Value};
 
 /// Grafana's view of one user, from `GET /api/users/:id` or an org-user search hit.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -87,24 +87,38 @@ pub fn differs(current: &GrafanaUserView, wanted: &GrafanaUserFields) -> bool {
 /// Grafana holds one name string; it is split on the first space into `givenName`/`familyName`
 /// (a one-word name fills both) so IdP import checks that expect both find them.
 pub fn derived_user_doc(view: &GrafanaUserView) -> Value {
-    let mut doc = Map::new();
-    doc.insert("userName".into(), json!(view.login));
-    let display = if view.name.trim().is_empty() { view.login.clone() } else { view.name.trim().to_string() };
-    let (given, family) = match display.split_once(' ') {
-        Some((g, f)) => (g.to_string(), f.trim().to_string()),
-        None => (display.clone(), display.clone()),
+    let display = match view.name.trim() {
+        "" => view.login.as_str(),
+        name => name,
     };
-    doc.insert("name".into(), json!({"formatted": display, "givenName": given, "familyName": family}));
-    doc.insert("displayName".into(), json!(display));
+    let (given, family) = match display.split_once(' ') {
+        Some((g, f)) => (g, f.trim()),
+        None => (display, display),
+    };
+    let mut name = Map::with_capacity(3);
+    name.insert("formatted".into(), Value::from(display));
+    name.insert("givenName".into(), Value::from(given));
+    name.insert("familyName".into(), Value::from(family));
+    // Sized for what presenting adds too (`schemas`, `id`, `meta`): a map that grows rehashes.
+    let mut doc = Map::with_capacity(9);
+    doc.insert("userName".into(), Value::from(view.login.as_str()));
+    doc.insert("name".into(), Value::Object(name));
+    doc.insert("displayName".into(), Value::from(display));
     if !view.email.is_empty() {
-        doc.insert("emails".into(), json!([{"value": view.email, "type": "work", "primary": true}]));
+        let mut email = Map::with_capacity(3);
+        email.insert("value".into(), Value::from(view.email.as_str()));
+        email.insert("type".into(), Value::from("work"));
+        email.insert("primary".into(), Value::Bool(true));
+        doc.insert("emails".into(), Value::Array(vec![Value::Object(email)]));
     }
-    doc.insert("active".into(), json!(!view.disabled));
+    doc.insert("active".into(), Value::Bool(!view.disabled));
     Value::Object(doc)
 }
 
 #[cfg(test)]
 mod tests {
+    use serde_json::json;
+
     use super::*;
 
     fn view() -> GrafanaUserView {

@@ -22,6 +22,7 @@ use tracing::debug;
 pub use create::random_password;
 pub use lifecycle::RestoreState;
 pub use read::SCAN_FACTOR;
+pub use view::{presented, Presented};
 
 use crate::metrics::ScimOpLabels;
 use crate::scim::error::ScimError;

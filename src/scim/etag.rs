@@ -13,7 +13,14 @@ pub fn weak_etag(resource: &Value) -> String {
     let mut text = Vec::with_capacity(1024);
     canonical(&mut text, resource, true);
     let digest = Sha256::digest(&text);
-    format!("W/\"{}\"", hex::encode(&digest[..16]))
+    let mut hex = [0u8; 32];
+    // 16 bytes always fit 32 hex digits, which are ASCII.
+    let _ = hex::encode_to_slice(&digest[..16], &mut hex);
+    let mut tag = String::with_capacity(36);
+    tag.push_str("W/\"");
+    tag.push_str(std::str::from_utf8(&hex).unwrap_or_default());
+    tag.push('"');
+    tag
 }
 
 /// Writes `v` into `out` as compact JSON with sorted object keys and a comma after every member
@@ -23,15 +30,15 @@ pub fn weak_etag(resource: &Value) -> String {
 fn canonical(out: &mut Vec<u8>, v: &Value, top: bool) {
     match v {
         Value::Object(m) => {
-            let mut keys: Vec<&String> = m.keys().filter(|k| !(top && k.as_str() == "meta")).collect();
-            keys.sort_unstable();
+            // Members rather than keys: sorted pairs need no lookup (a hash) per key.
+            let mut members: Vec<(&String, &Value)> =
+                m.iter().filter(|(k, _)| !(top && k.as_str() == "meta")).collect();
+            members.sort_unstable_by(|a, b| a.0.cmp(b.0));
             out.push(b'{');
-            for k in keys {
+            for (k, x) in members {
                 json_into(out, k);
                 out.push(b':');
-                if let Some(x) = m.get(k) {
-                    canonical(out, x, false);
-                }
+                canonical(out, x, false);
                 out.push(b',');
             }
             out.push(b'}');

@@ -248,7 +248,7 @@ pub struct Meta {
 
 impl Meta {
     pub fn to_value(&self) -> Value {
-        let mut m = Map::new();
+        let mut m = Map::with_capacity(5);
         m.insert("resourceType".into(), Value::from(self.resource_type.name()));
         m.insert("created".into(), Value::from(self.created.to_rfc3339_opts(SecondsFormat::Millis, true)));
         m.insert(

@@ -3,7 +3,7 @@
 //!
 //! It decides nothing about lifecycle (see `lifecycle`) and never writes Grafana.
 
-use serde_json::{json, Value};
+use serde_json::Value;
 use tracing::warn;
 
 use crate::grafana::model::{OrgUser, UserProfile};
@@ -25,7 +25,13 @@ pub struct Presented {
 /// Grafana's current copy when one is at hand; managed users from the stored document, which is
 /// the source of truth (Grafana converges to it).
 pub fn present(ctx: &ScimContext<'_>, rec: &UserRecord, view: Option<&GrafanaUserView>) -> Presented {
-    dress(ctx, rec, view, || rec.attributes.clone())
+    presented(&ctx.base_url, rec, view)
+}
+
+/// [`present`] without the request: `base_url` is the SCIM base the `meta.location` is under.
+/// Pure, for the page benchmark.
+pub fn presented(base_url: &str, rec: &UserRecord, view: Option<&GrafanaUserView>) -> Presented {
+    dress(base_url, rec, view, || rec.attributes.clone())
 }
 
 /// [`present`] for a record its caller is done with: the stored document moves into the answer
@@ -36,33 +42,35 @@ pub fn present_owned(
     view: Option<&GrafanaUserView>,
 ) -> Presented {
     let stored = std::mem::take(&mut rec.attributes);
-    dress(ctx, &rec, view, move || stored)
+    dress(&ctx.base_url, &rec, view, move || stored)
 }
 
 /// The answer for `rec`: Grafana's copy (`view`) of an unmanaged user, else the stored document
 /// (`stored`, asked for only then), with `id`, `active`, `schemas` and `meta`, and the ETag.
 fn dress(
-    ctx: &ScimContext<'_>,
+    base_url: &str,
     rec: &UserRecord,
     view: Option<&GrafanaUserView>,
     stored: impl FnOnce() -> Value,
 ) -> Presented {
-    let (mut doc, active) = match view {
-        Some(v) if !rec.managed => (derived_user_doc(v), !v.disabled),
-        _ => (stored(), rec.active),
+    let (mut doc, active, stored) = match view {
+        Some(v) if !rec.managed => (derived_user_doc(v), !v.disabled, false),
+        _ => (stored(), rec.active, true),
     };
     if let Some(map) = doc.as_object_mut() {
-        map.remove("meta");
-        map.remove("password");
-        map.insert("id".into(), json!(rec.scim_id));
-        map.insert("active".into(), json!(active));
+        if stored {
+            map.remove("meta");
+            map.remove("password");
+        }
+        map.insert("id".into(), Value::from(rec.scim_id.as_str()));
+        map.insert("active".into(), Value::Bool(active));
     }
     let (body, etag) = finish(
         ResourceType::User,
         doc,
         rec.created,
         rec.last_modified,
-        location(&ctx.base_url, ResourceType::User, &rec.scim_id),
+        location(base_url, ResourceType::User, &rec.scim_id),
     );
     Presented { body, etag }
 }
