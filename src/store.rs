@@ -51,7 +51,8 @@ pub struct UserRecord {
     pub deleted: bool,
     /// Created or adopted through SCIM: the passthrough guard protects it.
     pub managed: bool,
-    /// The canonical SCIM resource minus `id` and `meta`.
+    /// The canonical SCIM resource minus `id` and `meta`; `null` for an unmanaged user, whom SCIM
+    /// shows from Grafana's copy (older versions stored a document derived from that copy).
     pub attributes: Value,
     /// Org role and team ids to restore on reactivation.
     pub restore: Option<Value>,
@@ -70,7 +71,8 @@ pub struct GroupRecord {
     pub display_name: String,
     pub external_id: Option<String>,
     pub deleted: bool,
-    /// The canonical SCIM resource minus `id` and `meta`.
+    /// The canonical SCIM resource minus `id` and `meta`; `null` for an unmanaged user, whom SCIM
+    /// shows from Grafana's copy (older versions stored a document derived from that copy).
     pub attributes: Value,
     pub created: DateTime<Utc>,
     pub last_modified: DateTime<Utc>,

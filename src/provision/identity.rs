@@ -10,7 +10,7 @@ use std::collections::HashMap;
 use chrono::Utc;
 use serde_json::{json, Value};
 
-use super::translate::{derived_user_doc, GrafanaUserView};
+use super::translate::GrafanaUserView;
 use crate::store::{GroupRecord, MappingStore, StoreError, UserRecord};
 
 /// A fresh SCIM id: opaque, never all digits, never derived from Grafana ids or `externalId`.
@@ -22,7 +22,8 @@ pub fn new_scim_id() -> String {
     uuid::Uuid::now_v7().to_string()
 }
 
-/// A record for a Grafana user SCIM has not written yet.
+/// A record for a Grafana user SCIM has not written yet. It keeps no document (`attributes` is
+/// `null`): SCIM shows such a user from Grafana's current copy, so a stored one would go unread.
 pub fn unmanaged_user_record(org_id: i64, view: &GrafanaUserView) -> UserRecord {
     let now = Utc::now();
     UserRecord {
@@ -36,7 +37,7 @@ pub fn unmanaged_user_record(org_id: i64, view: &GrafanaUserView) -> UserRecord 
         active: !view.disabled,
         deleted: false,
         managed: false,
-        attributes: derived_user_doc(view),
+        attributes: Value::Null,
         restore: None,
         created: now,
         last_modified: now,

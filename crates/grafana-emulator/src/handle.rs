@@ -139,6 +139,15 @@ impl EmulatorHandle {
         self.with_state(|s| s.set_disabled(user_id, disabled));
     }
 
+    /// Renames a user, as an admin's edit in Grafana's UI would.
+    pub fn set_name(&self, user_id: i64, name: &str) {
+        self.with_state(|s| {
+            if let Some(u) = s.users.get_mut(user_id) {
+                u.name = name.to_string();
+            }
+        })
+    }
+
     /// Sets a user's password.
     pub fn set_password(&self, user_id: i64, password: &str) {
         self.with_state(|s| {

@@ -41,14 +41,14 @@ pub(super) async fn member_records(
     ensure_user_records(ctx.app.store.as_ref(), ctx.org_id, &views).await.map_err(store_err)
 }
 
-/// One `members` element.
-pub(super) fn member_value(ctx: &ScimContext<'_>, user: &UserRecord) -> Value {
-    let display = user
-        .attributes
-        .get("displayName")
-        .and_then(Value::as_str)
-        .filter(|s| !s.is_empty())
-        .unwrap_or(&user.user_name);
+/// One `members` element. Its `display` is what SCIM shows as the user's `displayName`: for a
+/// managed user the stored one; for a user SCIM never wrote, Grafana's name (`grafana_name`, when
+/// the caller holds Grafana's copy), else what an older version stored at first sight. Either
+/// falls back to the userName.
+pub(super) fn member_value(ctx: &ScimContext<'_>, user: &UserRecord, grafana_name: Option<&str>) -> Value {
+    let stored = || user.attributes.get("displayName").and_then(Value::as_str).filter(|s| !s.is_empty());
+    let from_grafana = grafana_name.map(str::trim).filter(|s| !s.is_empty() && !user.managed);
+    let display = from_grafana.or_else(stored).unwrap_or(&user.user_name);
     json!({
         "value": user.scim_id,
         "display": display,
@@ -63,7 +63,10 @@ pub(super) fn members_json(
     members: &[TeamMember],
     records: &HashMap<i64, UserRecord>,
 ) -> Vec<Value> {
-    members.iter().filter_map(|m| records.get(&m.user_id)).map(|u| member_value(ctx, u)).collect()
+    members
+        .iter()
+        .filter_map(|m| records.get(&m.user_id).map(|u| member_value(ctx, u, Some(&m.name))))
+        .collect()
 }
 
 /// The stored SCIM attributes (no members, no private keys).

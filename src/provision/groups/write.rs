@@ -108,7 +108,9 @@ pub(super) async fn create(ctx: &ScimContext<'_>, req: &ScimRequest) -> Result<S
         let _ = ctx.app.grafana.delete_team(ctx.org_id, created.team_id).await;
         return Err(conflict_from_store(e));
     }
-    let member_docs: Vec<Value> = wanted.iter().map(|u| member_value(ctx, u)).collect();
+    // Grafana's copies of these users are not at hand: a user SCIM never wrote shows the name
+    // stored at first sight by older versions, else its userName (a GET shows Grafana's name).
+    let member_docs: Vec<Value> = wanted.iter().map(|u| member_value(ctx, u, None)).collect();
     let (doc, etag) = resource(ctx, &record, None, Some(member_docs));
     let loc = location(&ctx.base_url, ResourceType::Group, &record.scim_id);
     let shown = match write_projection(req)? {

@@ -55,7 +55,12 @@ fn dress(
 ) -> Presented {
     let (mut doc, active, stored) = match view {
         Some(v) if !rec.managed => (derived_user_doc(v), !v.disabled, false),
-        _ => (stored(), rec.active, true),
+        _ => match stored() {
+            doc @ Value::Object(_) => (doc, rec.active, true),
+            // An unmanaged record keeps no document; without Grafana's copy at hand (no caller
+            // does that today) it is shown from its own keys rather than as a bare id.
+            _ => (derived_user_doc(&record_view(rec)), rec.active, false),
+        },
     };
     if let Some(map) = doc.as_object_mut() {
         if stored {
@@ -73,6 +78,18 @@ fn dress(
         location(base_url, ResourceType::User, &rec.scim_id),
     );
     Presented { body, etag }
+}
+
+/// What a record knows of its Grafana user (no display name).
+fn record_view(rec: &UserRecord) -> GrafanaUserView {
+    GrafanaUserView {
+        id: rec.grafana_user_id,
+        uid: rec.grafana_uid.clone(),
+        login: rec.user_name.clone(),
+        email: rec.email.clone().unwrap_or_default(),
+        name: String::new(),
+        disabled: !rec.active,
+    }
 }
 
 pub fn view_from_profile(p: &UserProfile) -> GrafanaUserView {
@@ -199,5 +216,69 @@ pub async fn forget(ctx: &ScimContext<'_>, rec: &UserRecord) {
     match ctx.app.store.delete_user_record(rec.org_id, &rec.scim_id).await {
         Ok(()) | Err(StoreError::NotFound) => {}
         Err(e) => warn!(error = %e, "cannot drop the record of a user deleted in grafana"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+    use crate::provision::identity::unmanaged_user_record;
+
+    const BASE: &str = "https://g.example/scim/v2";
+
+    fn view() -> GrafanaUserView {
+        GrafanaUserView {
+            id: 7,
+            uid: Some("u7".into()),
+            login: "jane".into(),
+            email: "jane@example.com".into(),
+            name: "Jane Doe".into(),
+            disabled: false,
+        }
+    }
+
+    #[test]
+    fn unmanaged_users_are_shown_from_grafanas_copy() {
+        let rec = unmanaged_user_record(1, &view());
+        assert_eq!(rec.attributes, Value::Null, "nothing is stored for a user SCIM never wrote");
+        let mut renamed = view();
+        renamed.name = "Jane Q Public".into();
+        let shown = presented(BASE, &rec, Some(&renamed)).body;
+        assert_eq!(shown["id"], json!(rec.scim_id));
+        assert_eq!(shown["userName"], "jane");
+        assert_eq!(shown["displayName"], "Jane Q Public");
+        assert_eq!(shown["name"]["familyName"], "Q Public");
+        assert_eq!(shown["emails"][0]["value"], "jane@example.com");
+        assert_eq!(shown["meta"]["location"], json!(format!("{BASE}/Users/{}", rec.scim_id)));
+    }
+
+    #[test]
+    fn a_record_without_a_document_or_grafanas_copy_is_shown_from_its_keys() {
+        let mut rec = unmanaged_user_record(1, &view());
+        rec.active = false;
+        let shown = presented(BASE, &rec, None);
+        assert_eq!(shown.body["userName"], "jane");
+        assert_eq!(shown.body["emails"][0]["value"], "jane@example.com");
+        assert_eq!(shown.body["active"], false);
+        assert_eq!(shown.body["schemas"][0], "urn:ietf:params:scim:schemas:core:2.0:User");
+        assert_eq!(shown.body["meta"]["version"], json!(shown.etag));
+    }
+
+    #[test]
+    fn managed_users_are_shown_from_their_stored_document() {
+        let mut rec = unmanaged_user_record(1, &view());
+        rec.managed = true;
+        rec.attributes = json!({"userName": "Jane", "displayName": "Dr Jane", "password": "x",
+            "meta": {"version": "W/\"old\""}, "externalId": "e-1", "active": true});
+        rec.active = false;
+        let shown = presented(BASE, &rec, Some(&view())).body;
+        assert_eq!(shown["userName"], "Jane");
+        assert_eq!(shown["displayName"], "Dr Jane");
+        assert_eq!(shown["externalId"], "e-1");
+        assert_eq!(shown["active"], false, "the record's flag wins over the stored document's");
+        assert!(shown.get("password").is_none());
+        assert_ne!(shown["meta"]["version"], "W/\"old\"");
     }
 }

@@ -63,6 +63,13 @@ async fn entra_cycle(version: VersionProfile) {
     let m = members.iter().find(|m| m["value"] == users[0].1.as_str()).unwrap();
     assert_eq!(m["display"], "User entra0");
     assert!(m["$ref"].as_str().unwrap().ends_with(&format!("/Users/{}", users[0].1)));
+    // A user SCIM never wrote is shown as Grafana has it now, here as on /Users.
+    g.h.grafana.set_name(users[0].0, "Renamed In Grafana");
+    let a = g.h.get(&format!("Groups/{id}")).await;
+    let m =
+        a.json()["members"].as_array().unwrap().iter().find(|m| m["value"] == users[0].1.as_str()).cloned();
+    assert_eq!(m.unwrap()["display"], "Renamed In Grafana");
+    assert_eq!(g.h.get(&format!("Users/{}", users[0].1)).await.json()["displayName"], "Renamed In Grafana");
 
     // Rename.
     g.patch_ok(&id, json!([{"op":"Replace","path":"displayName","value":"Entra Renamed"}])).await;
