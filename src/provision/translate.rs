@@ -82,11 +82,18 @@ pub fn differs(current: &GrafanaUserView, wanted: &GrafanaUserFields) -> bool {
         || (!wanted.name.is_empty() && current.name != wanted.name)
 }
 
-/// The SCIM document of a Grafana user that SCIM never wrote (so nothing is stored about it).
-///
-/// Grafana holds one name string; it is split on the first space into `givenName`/`familyName`
-/// (a one-word name fills both) so IdP import checks that expect both find them.
-pub fn derived_user_doc(view: &GrafanaUserView) -> Value {
+/// The names SCIM shows for a Grafana user it never wrote. Grafana holds one name string: it is
+/// `displayName` and `name.formatted` (trimmed; the login when empty), split on the first space
+/// into `givenName`/`familyName` (a one-word name fills both) so IdP import checks that expect
+/// both find them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct DerivedNames<'a> {
+    pub display: &'a str,
+    pub given: &'a str,
+    pub family: &'a str,
+}
+
+pub fn derived_names(view: &GrafanaUserView) -> DerivedNames<'_> {
     let display = match view.name.trim() {
         "" => view.login.as_str(),
         name => name,
@@ -95,6 +102,13 @@ pub fn derived_user_doc(view: &GrafanaUserView) -> Value {
         Some((g, f)) => (g, f.trim()),
         None => (display, display),
     };
+    DerivedNames { display, given, family }
+}
+
+/// The SCIM document of a Grafana user that SCIM never wrote (so nothing is stored about it);
+/// names per [`derived_names`]. `provision::users::encoded` writes the same document as bytes.
+pub fn derived_user_doc(view: &GrafanaUserView) -> Value {
+    let DerivedNames { display, given, family } = derived_names(view);
     let mut name = Map::with_capacity(3);
     name.insert("formatted".into(), Value::from(display));
     name.insert("givenName".into(), Value::from(given));

@@ -3,11 +3,13 @@
 //! SCIM is the source of truth for managed users (created, adopted or written through SCIM): the
 //! stored canonical document is what SCIM serves, and Grafana's copy (login, email, name,
 //! access) converges to it. Users SCIM never wrote are presented from Grafana with stable ids.
-//! Submodules: [`view`] (representation, shared steps), [`read`] (get, list, filters),
+//! Submodules: [`view`] (representation, shared steps), [`encoded`] (the same representation
+//! written straight to bytes for import pages), [`read`] (get, list, filters),
 //! [`create`] (create, adopt, revive), [`update`] (PUT, PATCH, DELETE), [`lifecycle`]
 //! (deactivation and reactivation). Nothing here parses HTTP: `scim_api` does.
 
 mod create;
+mod encoded;
 mod lifecycle;
 mod read;
 mod update;

@@ -12,7 +12,12 @@ use super::error::ScimError;
 pub fn weak_etag(resource: &Value) -> String {
     let mut text = Vec::with_capacity(1024);
     canonical(&mut text, resource, true);
-    let digest = Sha256::digest(&text);
+    tag_of_canonical(&text)
+}
+
+/// The tag of a resource whose canonical text (see [`weak_etag`]) a caller wrote itself.
+pub fn tag_of_canonical(text: &[u8]) -> String {
+    let digest = Sha256::digest(text);
     let mut hex = [0u8; 32];
     // 16 bytes always fit 32 hex digits, which are ASCII.
     let _ = hex::encode_to_slice(&digest[..16], &mut hex);

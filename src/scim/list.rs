@@ -159,6 +159,26 @@ impl ListResponse {
     }
 }
 
+impl ListResponse {
+    /// [`ListResponse::new`]'s document as bytes, around `n` resources already encoded and
+    /// joined with commas in `resources` (the same bytes `new` then `serde_json` would give).
+    pub fn encode(total: usize, start_index: usize, n: usize, resources: &[u8]) -> Vec<u8> {
+        let mut out = Vec::with_capacity(resources.len() + 160);
+        out.extend_from_slice(b"{\"schemas\":[\"");
+        out.extend_from_slice(LIST_RESPONSE_URN.as_bytes());
+        out.extend_from_slice(
+            format!(
+                "\"],\"totalResults\":{total},\"startIndex\":{},\"itemsPerPage\":{n},\"Resources\":[",
+                start_index.max(1)
+            )
+            .as_bytes(),
+        );
+        out.extend_from_slice(resources);
+        out.extend_from_slice(b"]}");
+        out
+    }
+}
+
 /// The `[start_index, start_index + count)` window (1-based) of `items`.
 pub fn page<T>(items: &[T], start_index: usize, count: usize) -> &[T] {
     let from = start_index.max(1) - 1;
@@ -216,6 +236,17 @@ pub fn sort_resources(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn encoded_list_responses_equal_the_value_documents() {
+        let items = [json!({"id": "a", "n": 1}), json!({"id": "b\"", "x": [true, null]})];
+        for (start, resources) in [(0, &items[..0]), (1, &items[..1]), (7, &items[..])] {
+            let joined: Vec<String> = resources.iter().map(Value::to_string).collect();
+            let bytes = ListResponse::encode(1234, start, resources.len(), joined.join(",").as_bytes());
+            let want = serde_json::to_vec(&ListResponse::new(1234, start, resources.to_vec())).unwrap();
+            assert_eq!(String::from_utf8(bytes).unwrap(), String::from_utf8(want).unwrap());
+        }
+    }
 
     #[test]
     fn query_pairs_clamp_and_ignore_unknown() {

@@ -44,6 +44,11 @@ impl Projection {
         Ok(Projection { mode, names })
     }
 
+    /// Neither `attributes` nor `excludedAttributes`: every attribute returned by default.
+    pub fn is_default(&self) -> bool {
+        self.mode == Mode::All
+    }
+
     /// Whether top-level attribute `attr` (e.g. `members`) would appear in the output.
     pub fn wants(&self, attr: &str) -> bool {
         // (top-level name, names the whole attribute rather than one sub-attribute)

@@ -51,11 +51,19 @@ impl ScimRequest {
     }
 }
 
+/// The body of a successful answer.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Payload {
+    Json(Value),
+    /// A JSON document a handler encoded itself (`provision::users::encoded`).
+    Encoded(Vec<u8>),
+}
+
 /// A successful SCIM answer.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ScimResponse {
     pub status: u16,
-    pub body: Option<Value>,
+    pub body: Option<Payload>,
     /// `Location` header (on create).
     pub location: Option<String>,
     /// `ETag` header (weak), when the body is one resource.
@@ -65,12 +73,17 @@ pub struct ScimResponse {
 impl ScimResponse {
     /// 200 with a body.
     pub fn ok(body: Value) -> Self {
-        Self { status: 200, body: Some(body), location: None, etag: None }
+        Self { status: 200, body: Some(Payload::Json(body)), location: None, etag: None }
+    }
+
+    /// 200 with a JSON document already encoded.
+    pub fn ok_encoded(body: Vec<u8>) -> Self {
+        Self { status: 200, body: Some(Payload::Encoded(body)), location: None, etag: None }
     }
 
     /// 201 with the created resource and its location.
     pub fn created(body: Value, location: String) -> Self {
-        Self { status: 201, body: Some(body), location: Some(location), etag: None }
+        Self { status: 201, body: Some(Payload::Json(body)), location: Some(location), etag: None }
     }
 
     /// 204 without a body.

@@ -5,28 +5,30 @@ use http::header::{HeaderValue, CONTENT_TYPE, ETAG, LOCATION, WWW_AUTHENTICATE};
 use http::{Response, StatusCode};
 use serde_json::Value;
 
-use super::context::ScimResponse;
+use super::context::{Payload, ScimResponse};
 use crate::body::{empty, full, Body};
 use crate::scim::error::{ScimError, SCIM_CONTENT_TYPE};
 
 /// Encodes a successful answer.
 pub fn success(answer: ScimResponse) -> Response<Body> {
-    let body = match &answer.body {
+    let has_body = answer.body.is_some();
+    let body = match answer.body {
         // Straight into bytes: `to_string` goes through `fmt` one small write at a time.
         // Serialising a `Value` cannot fail (its keys are strings).
-        Some(v) => {
-            let mut buf = Vec::with_capacity(encoded_size_hint(v));
-            match serde_json::to_writer(&mut buf, v) {
+        Some(Payload::Json(v)) => {
+            let mut buf = Vec::with_capacity(encoded_size_hint(&v));
+            match serde_json::to_writer(&mut buf, &v) {
                 Ok(()) => full(buf),
                 Err(_) => full(Vec::new()),
             }
         }
+        Some(Payload::Encoded(bytes)) => full(bytes),
         None => empty(),
     };
     let mut res = Response::new(body);
     *res.status_mut() = StatusCode::from_u16(answer.status).unwrap_or(StatusCode::OK);
     let headers = res.headers_mut();
-    if answer.body.is_some() {
+    if has_body {
         headers.insert(CONTENT_TYPE, HeaderValue::from_static(SCIM_CONTENT_TYPE));
     }
     if let Some(location) = answer.location.and_then(|l| HeaderValue::from_str(&l).ok()) {

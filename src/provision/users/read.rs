@@ -11,6 +11,7 @@ use std::collections::HashSet;
 
 use serde_json::Value;
 
+use super::encoded::write_unmanaged;
 use super::view::{
     grafana_error, grafana_user, load, present, present_owned, store_error, view_from_org_user,
 };
@@ -54,7 +55,13 @@ pub async fn list(ctx: &ScimContext<'_>, req: &ScimRequest, search: bool) -> Res
     let projection = query.projection()?;
     let count = query.count.unwrap_or(ctx.app.config.scim.default_page_size.min(max));
     let (total, items) = match &query.filter {
-        None => unfiltered_page(ctx, query.start_index, count).await?,
+        None => {
+            let (total, shown) = unfiltered_page(ctx, query.start_index, count).await?;
+            if projection.is_default() {
+                return Ok(encoded_page(ctx, total, query.start_index, shown));
+            }
+            (total, shown.into_iter().map(|v| v.present(ctx)).collect())
+        }
         Some(f) => {
             validate(ResourceType::User, f)?;
             let all = filtered(ctx, f, max).await?;
@@ -65,15 +72,65 @@ pub async fn list(ctx: &ScimContext<'_>, req: &ScimRequest, search: bool) -> Res
     Ok(ScimResponse::ok(ListResponse::new(total, query.start_index, resources)))
 }
 
-/// Presents org-search hits (records are created for users seen for the first time); hidden
-/// (SCIM-deleted) users are left out.
-async fn present_hits(ctx: &ScimContext<'_>, views: &[GrafanaUserView]) -> Result<Vec<Value>, ScimError> {
-    let records =
-        ensure_user_records(ctx.app.store.as_ref(), ctx.org_id, views).await.map_err(|e| store_error(&e))?;
+/// A visible user of a listing: its record and, unless it was detached from the org, Grafana's
+/// copy from the org search.
+struct Visible {
+    rec: UserRecord,
+    view: Option<GrafanaUserView>,
+}
+
+impl Visible {
+    fn present(self, ctx: &ScimContext<'_>) -> Value {
+        present_owned(ctx, self.rec, self.view.as_ref()).body
+    }
+}
+
+/// The ListResponse of an unfiltered page with the default projection, encoded as it is
+/// written: users SCIM never wrote straight from Grafana's copy (`encoded`), the others through
+/// their `Value`s.
+fn encoded_page(
+    ctx: &ScimContext<'_>,
+    total: usize,
+    start_index: usize,
+    shown: Vec<Visible>,
+) -> ScimResponse {
+    let n = shown.len();
+    let mut items = Vec::with_capacity(n * 800);
+    let mut scratch = Vec::with_capacity(512);
+    for (i, v) in shown.into_iter().enumerate() {
+        if i > 0 {
+            items.push(b',');
+        }
+        match &v.view {
+            Some(view) if !v.rec.managed => {
+                write_unmanaged(&mut items, &mut scratch, &ctx.base_url, &v.rec, view)
+            }
+            _ => {
+                let doc = Projection::default().apply(ResourceType::User, v.present(ctx));
+                // Serialising a `Value` cannot fail (its keys are strings).
+                let _ = serde_json::to_writer(&mut items, &doc);
+            }
+        }
+    }
+    ScimResponse::ok_encoded(ListResponse::encode(total, start_index, n, &items))
+}
+
+/// Org-search hits with their records (created for users seen for the first time), in the
+/// search's order; hidden (SCIM-deleted) users are left out.
+async fn visible(ctx: &ScimContext<'_>, views: Vec<GrafanaUserView>) -> Result<Vec<Visible>, ScimError> {
+    let mut records =
+        ensure_user_records(ctx.app.store.as_ref(), ctx.org_id, &views).await.map_err(|e| store_error(&e))?;
     Ok(views
-        .iter()
-        .filter_map(|v| records.get(&v.id).filter(|r| !r.deleted).map(|r| present(ctx, r, Some(v)).body))
+        .into_iter()
+        .filter_map(|v| {
+            records.remove(&v.id).filter(|r| !r.deleted).map(|rec| Visible { rec, view: Some(v) })
+        })
         .collect())
+}
+
+/// [`visible`] users, presented.
+async fn present_hits(ctx: &ScimContext<'_>, views: Vec<GrafanaUserView>) -> Result<Vec<Value>, ScimError> {
+    Ok(visible(ctx, views).await?.into_iter().map(|v| v.present(ctx)).collect())
 }
 
 /// A window of the visible users without a filter: Grafana's org listing (one or two pages of
@@ -82,7 +139,7 @@ async fn unfiltered_page(
     ctx: &ScimContext<'_>,
     start_index: usize,
     count: usize,
-) -> Result<(usize, Vec<Value>), ScimError> {
+) -> Result<(usize, Vec<Visible>), ScimError> {
     let g = &ctx.app.grafana;
     let store = &ctx.app.store;
     let offset = start_index.max(1) - 1;
@@ -110,15 +167,16 @@ async fn unfiltered_page(
         views.extend(second.org_users.into_iter().map(view_from_org_user));
     }
     let window: Vec<GrafanaUserView> = views.into_iter().skip(skip).take(count).collect();
-    let mut items = present_hits(ctx, &window).await?;
+    let in_window = window.len();
+    let mut items = visible(ctx, window).await?;
     if offset + count > in_grafana && detached > 0 {
         let from = offset.saturating_sub(in_grafana);
-        let want = count - window.len().min(count);
+        let want = count - in_window.min(count);
         let recs = store
             .users_detached(ctx.org_id, to_i64(from), to_i64(want))
             .await
             .map_err(|e| store_error(&e))?;
-        items.extend(recs.iter().map(|r| present(ctx, r, None).body));
+        items.extend(recs.into_iter().map(|rec| Visible { rec, view: None }));
     }
     Ok((total, items))
 }
@@ -225,7 +283,7 @@ async fn search_exact(
         .map_err(|e| grafana_error(&e))?;
     let views: Vec<GrafanaUserView> =
         hits.org_users.into_iter().map(view_from_org_user).filter(|v| keep(v)).collect();
-    present_hits(ctx, &views).await
+    present_hits(ctx, views).await
 }
 
 /// Evaluates `f` over every visible user, refusing orgs larger than the scan bound and result
@@ -246,7 +304,7 @@ async fn scan(ctx: &ScimContext<'_>, f: &Filter, max: usize) -> Result<Vec<Value
         let last_page = hits.org_users.is_empty()
             || (page_no as usize) * (SEARCH_PAGE as usize) >= usize::try_from(hits.total_count).unwrap_or(0);
         let views: Vec<GrafanaUserView> = hits.org_users.into_iter().map(view_from_org_user).collect();
-        for doc in present_hits(ctx, &views).await? {
+        for doc in present_hits(ctx, views).await? {
             if matches(f, ResourceType::User, &doc)? {
                 out.push(doc);
             }

@@ -5,7 +5,7 @@ use std::collections::HashSet;
 use http::Method;
 use serde_json::json;
 
-use super::{filter, grafana_id, in_org, user_body};
+use super::{create, filter, grafana_id, in_org, patch_op, user_body};
 use crate::support::scim::{assert_scim_error, Harness};
 
 #[tokio::test]
@@ -140,4 +140,57 @@ async fn import_paging_is_stable_and_complete() {
         .map(|r| r["id"].as_str().unwrap().to_string())
         .collect();
     assert_eq!(ids, seen[3..8]);
+}
+
+/// An import page shows every user exactly as `GET /Users/{id}` does, whichever way it is
+/// presented: users SCIM never wrote (written straight from Grafana's copy), a managed user and
+/// one detached from the org (through their stored documents), on the default projection and
+/// on one that takes the general path.
+#[tokio::test]
+async fn import_pages_show_each_user_as_get_by_id_does() {
+    let h = Harness::start().await;
+    h.grafana.create_user("plain", "plain@example.com", "Plain User");
+    let off = h.grafana.create_user("off", "off@example.com", "Cher");
+    h.grafana.set_disabled(off, true);
+    h.grafana.create_user("nameless", "nameless@example.com", "");
+    h.grafana.create_user("odd", "odd@example.com", "Zo\u{eb} \"q\" \\ \t 😀  Smith ");
+    create(&h, "managed@example.com", "managed@example.com").await;
+    let detached = create(&h, "saml.off@example.com", "saml.off@example.com").await;
+    let gid = grafana_id(&h, "saml.off@example.com");
+    h.grafana.mark_external(gid, "auth.saml");
+    let a = h
+        .patch(
+            &format!("Users/{detached}"),
+            patch_op(json!([{"op": "replace", "path": "active", "value": false}])),
+        )
+        .await;
+    assert_eq!(a.status, 200, "{a:?}");
+    assert!(in_org(&h, 1, gid).is_none(), "removed from the org");
+
+    for query in ["", "&excludedAttributes=title"] {
+        let mut seen = Vec::new();
+        for start in [1, 4, 7] {
+            let a = h.get(&format!("Users?startIndex={start}&count=3{query}")).await;
+            assert_eq!(a.status, 200, "{a:?}");
+            assert_eq!(a.header("content-type"), Some("application/scim+json"));
+            assert_eq!(a.json()["totalResults"], 7, "admin, four Grafana users, two SCIM users");
+            assert_eq!(a.json()["startIndex"], start);
+            for r in a.json()["Resources"].as_array().unwrap() {
+                let id = r["id"].as_str().unwrap();
+                let one = h.get(&format!("Users/{id}")).await;
+                assert_eq!(r, one.json(), "{query:?}");
+                assert_eq!(r["meta"]["version"].as_str(), one.header("etag"));
+                seen.push(r.clone());
+            }
+        }
+        assert_eq!(seen.len(), 7);
+        let by_name = |n: &str| seen.iter().find(|r| r["userName"] == n).unwrap_or_else(|| panic!("{n}"));
+        assert_eq!(by_name("off")["active"], false);
+        assert_eq!(by_name("off")["name"]["familyName"], "Cher");
+        assert_eq!(by_name("nameless")["displayName"], "nameless");
+        assert_eq!(by_name("odd")["name"]["givenName"], "Zo\u{eb}");
+        assert_eq!(by_name("odd")["displayName"], "Zo\u{eb} \"q\" \\ \t 😀  Smith");
+        assert_eq!(by_name("managed@example.com")["name"]["givenName"], "Given");
+        assert_eq!(by_name("saml.off@example.com")["active"], false);
+    }
 }
