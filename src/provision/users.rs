@@ -22,6 +22,7 @@ use tokio::sync::OnceCell;
 use tracing::debug;
 
 pub use create::random_password;
+pub use encoded::write_unmanaged;
 pub use lifecycle::RestoreState;
 pub use read::SCAN_FACTOR;
 pub use view::{presented, Presented};
