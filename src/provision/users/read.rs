@@ -145,14 +145,14 @@ async fn unfiltered_page(
     let offset = start_index.max(1) - 1;
     let per = count.max(1);
     let first_page = offset / per + 1;
-    let first = g
-        .search_org_users(ctx.org_id, "", to_u32(first_page), to_u32(per))
-        .await
-        .map_err(|e| grafana_error(&e))?;
+    // The count does not depend on the search: it runs while Grafana answers.
+    let (first, detached) = tokio::join!(
+        g.search_org_users(ctx.org_id, "", to_u32(first_page), to_u32(per)),
+        store.count_users_detached(ctx.org_id)
+    );
+    let first = first.map_err(|e| grafana_error(&e))?;
     let in_grafana = usize::try_from(first.total_count.max(0)).unwrap_or(0);
-    let detached =
-        usize::try_from(store.count_users_detached(ctx.org_id).await.map_err(|e| store_error(&e))?.max(0))
-            .unwrap_or(0);
+    let detached = usize::try_from(detached.map_err(|e| store_error(&e))?.max(0)).unwrap_or(0);
     let total = in_grafana + detached;
     if count == 0 {
         return Ok((total, Vec::new()));
