@@ -29,7 +29,7 @@ pub fn present(ctx: &ScimContext<'_>, rec: &UserRecord, view: Option<&GrafanaUse
 }
 
 /// [`present`] without the request: `base_url` is the SCIM base the `meta.location` is under.
-/// Pure, for the page benchmark.
+/// Pure (the page benchmark calls it).
 pub fn presented(base_url: &str, rec: &UserRecord, view: Option<&GrafanaUserView>) -> Presented {
     dress(base_url, rec, view, || rec.attributes.clone())
 }
@@ -53,7 +53,7 @@ fn dress(
     view: Option<&GrafanaUserView>,
     stored: impl FnOnce() -> Value,
 ) -> Presented {
-    let (mut doc, active, stored) = match view {
+    let (mut doc, active, from_store) = match view {
         Some(v) if !rec.managed => (derived_user_doc(v), !v.disabled, false),
         _ => match stored() {
             doc @ Value::Object(_) => (doc, rec.active, true),
@@ -63,7 +63,7 @@ fn dress(
         },
     };
     if let Some(map) = doc.as_object_mut() {
-        if stored {
+        if from_store {
             map.remove("meta");
             map.remove("password");
         }
