@@ -233,9 +233,7 @@ impl MappingStore for SqliteStore {
         // anything, and a failing statement is undone alone (ABORT keeps the transaction's earlier
         // statements), so a clashing row fails by itself. A savepoint per row had copied every
         // page each row touched into the statement journal.
-        self.writer
-            .run_rows(rows.len(), move |c| Ok(rows.iter().map(|r| rows::insert_user(c, r)).collect()))
-            .await
+        self.writer.run_rows(rows.len(), move |c| rows::insert_users(c, &rows)).await
     }
 
     async fn update_user(&self, user: &UserRecord, expected_version: i64) -> Result<i64, StoreError> {

@@ -9,6 +9,20 @@ use crate::store::{GroupRecord, StoreError, UserRecord, MAX_IDS_PER_LOOKUP};
 
 pub(super) fn insert_user(c: &Connection, r: &UserRow) -> Result<(), StoreError> {
     let mut st = c.prepare_cached(sql::INSERT_USER).map_err(map_err)?;
+    insert_user_with(&mut st, r)
+}
+
+/// Each row on its own (one failing leaves the others), with the statement taken from the cache
+/// once for the batch rather than once per row.
+pub(super) fn insert_users(
+    c: &Connection,
+    rows: &[UserRow],
+) -> Result<Vec<Result<(), StoreError>>, StoreError> {
+    let mut st = c.prepare_cached(sql::INSERT_USER).map_err(map_err)?;
+    Ok(rows.iter().map(|r| insert_user_with(&mut st, r)).collect())
+}
+
+fn insert_user_with(st: &mut rusqlite::CachedStatement<'_>, r: &UserRow) -> Result<(), StoreError> {
     st.execute(params![
         r.scim_id,
         r.org_id,
