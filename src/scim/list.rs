@@ -157,9 +157,7 @@ impl ListResponse {
         m.insert("Resources".into(), Value::Array(resources));
         Value::Object(m)
     }
-}
 
-impl ListResponse {
     /// [`ListResponse::new`]'s document as bytes, around `n` resources already encoded and
     /// joined with commas in `resources` (the same bytes `new` then `serde_json` would give).
     pub fn encode(total: usize, start_index: usize, n: usize, resources: &[u8]) -> Vec<u8> {

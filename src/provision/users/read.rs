@@ -58,7 +58,7 @@ pub async fn list(ctx: &ScimContext<'_>, req: &ScimRequest, search: bool) -> Res
         None => {
             let (total, shown) = unfiltered_page(ctx, query.start_index, count).await?;
             if projection.is_default() {
-                return Ok(encoded_page(ctx, total, query.start_index, shown));
+                return Ok(encoded_page(ctx, &projection, total, query.start_index, shown));
             }
             (total, shown.into_iter().map(|v| v.present(ctx)).collect())
         }
@@ -90,6 +90,7 @@ impl Visible {
 /// their `Value`s.
 fn encoded_page(
     ctx: &ScimContext<'_>,
+    projection: &Projection,
     total: usize,
     start_index: usize,
     shown: Vec<Visible>,
@@ -106,7 +107,7 @@ fn encoded_page(
                 write_unmanaged(&mut items, &mut scratch, &ctx.base_url, &v.rec, view)
             }
             _ => {
-                let doc = Projection::default().apply(ResourceType::User, v.present(ctx));
+                let doc = projection.apply(ResourceType::User, v.present(ctx));
                 // Serialising a `Value` cannot fail (its keys are strings).
                 let _ = serde_json::to_writer(&mut items, &doc);
             }
