@@ -273,9 +273,19 @@ pub fn finish(
     last_modified: DateTime<Utc>,
     location: String,
 ) -> (Value, String) {
-    let mut out = with_schemas(rt, doc);
+    let out = with_schemas(rt, doc);
     let etag = super::etag::weak_etag(&out);
-    let meta = Meta { resource_type: rt, created, last_modified, location, version: Some(etag.clone()) };
+    attach_meta(out, Meta { resource_type: rt, created, last_modified, location, version: Some(etag) })
+}
+
+/// As [`finish`], for a resource whose tag its owner computed over a canonical form of its own
+/// (`meta.version`; a group's tag leaves out how Grafana orders and names members).
+pub fn finish_with_meta(doc: Value, meta: Meta) -> (Value, String) {
+    attach_meta(with_schemas(meta.resource_type, doc), meta)
+}
+
+fn attach_meta(mut out: Value, meta: Meta) -> (Value, String) {
+    let etag = meta.version.clone().unwrap_or_default();
     if let Some(map) = out.as_object_mut() {
         map.insert("meta".into(), meta.to_value());
     }

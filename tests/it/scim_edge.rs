@@ -193,3 +193,60 @@ async fn etags_are_declared_and_honoured_for_users_and_groups() {
     }
     assert!(h.grafana.team_by_name(1, "ETag team 2").is_some(), "the matching PUT was applied");
 }
+
+/// A group's tag follows the group (name, externalId, member set), not how Grafana lists or
+/// names members, and every write checks `If-Match` against the tag a GET shows, with members
+/// or without them.
+#[tokio::test]
+async fn group_etags_follow_the_member_set_and_hold_across_every_write() {
+    let h = Harness::start().await;
+    let zed = h.post("Users", json!({"userName": "zed.member", "displayName": "Zed"})).await;
+    let zed = zed.json()["id"].as_str().unwrap().to_string();
+    let bob_grafana = h.grafana.create_user("bob.hand", "bob.hand@example.com", "Bob By Hand");
+    let found = h.get("Users?filter=userName%20eq%20%22bob.hand%22").await;
+    let bob = found.json()["Resources"][0]["id"].as_str().unwrap().to_string();
+    // Request order (zed, bob) differs from Grafana's login order (bob, zed), and the POST has
+    // only bob's userName at hand where a GET shows Grafana's name.
+    let created =
+        h.post("Groups", json!({"displayName": "Tagged", "members": [{"value": zed}, {"value": bob}]})).await;
+    assert_eq!(created.status, 201, "{created:?}");
+    let url = created.header("location").unwrap().to_string();
+    let id = created.json()["id"].as_str().unwrap().to_string();
+    let full = h.get(&format!("Groups/{id}")).await;
+    let members: Vec<&str> =
+        full.json()["members"].as_array().unwrap().iter().map(|m| m["display"].as_str().unwrap()).collect();
+    assert_eq!(members, ["Bob By Hand", "Zed"], "Grafana's order and names: {full:?}");
+    let tag = full.header("etag").unwrap().to_string();
+    assert_eq!(created.header("etag"), Some(tag.as_str()), "POST and GET agree");
+    assert_eq!(full.json()["meta"]["version"].as_str(), Some(tag.as_str()));
+    let lean = h.get(&format!("Groups/{id}?excludedAttributes=members")).await;
+    let lean_tag = lean.header("etag").unwrap().to_string();
+    assert_ne!(lean_tag, tag, "a copy without members has its own tag");
+
+    // A rename in Grafana changes a member's display, not the group.
+    h.grafana.set_name(bob_grafana, "Robert");
+    assert_eq!(h.get(&format!("Groups/{id}")).await.header("etag"), Some(tag.as_str()));
+
+    // A PATCH that leaves members alone still checks the tag a full GET showed.
+    let rename = json!({"schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
+        "Operations": [{"op": "replace", "path": "displayName", "value": "Tagged 2"}]});
+    let (status, _) = send_with(&h, Method::PATCH, &url, Some(rename.clone()), &[("if-match", &tag)]).await;
+    assert_eq!(status, 204);
+    assert!(h.grafana.team_by_name(1, "Tagged 2").is_some(), "the matching PATCH was applied");
+    let (status, _) = send_with(&h, Method::PATCH, &url, Some(rename), &[("if-match", &tag)]).await;
+    assert_eq!(status, 412, "the rename made the tag stale");
+
+    // A member added by hand in Grafana makes the full tag stale, not the member-less one.
+    let full = h.get(&format!("Groups/{id}")).await.header("etag").unwrap().to_string();
+    let lean = h.get(&format!("Groups/{id}?excludedAttributes=members")).await;
+    let lean_tag = lean.header("etag").unwrap().to_string();
+    let team = h.grafana.team_by_name(1, "Tagged 2").unwrap().id;
+    let carol = h.grafana.create_user("carol.hand", "carol.hand@example.com", "Carol");
+    h.grafana.add_team_member(team, carol, 0);
+    let (status, _) = send_with(&h, Method::DELETE, &url, None, &[("if-match", &full)]).await;
+    assert_eq!(status, 412);
+    assert!(h.grafana.team(team).is_some(), "a refused DELETE leaves the team");
+    let (status, _) = send_with(&h, Method::DELETE, &url, None, &[("if-match", &lean_tag)]).await;
+    assert_eq!(status, 204);
+    assert!(h.grafana.team(team).is_none());
+}

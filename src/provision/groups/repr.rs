@@ -11,7 +11,7 @@ use crate::grafana::model::{Team, TeamMember};
 use crate::provision::identity::{ensure_group_records, ensure_user_records, GrafanaTeamView};
 use crate::provision::translate::GrafanaUserView;
 use crate::scim::error::ScimError;
-use crate::scim::resource::{finish, location};
+use crate::scim::resource::{finish_with_meta, location, Meta};
 use crate::scim::ResourceType;
 use crate::scim_api::context::ScimContext;
 use crate::store::{GroupRecord, UserRecord};
@@ -89,17 +89,43 @@ pub(super) fn resource(
     members: Option<Vec<Value>>,
 ) -> (Value, String) {
     let mut doc = stored_doc(record, team_name);
+    let ids = members.as_deref().map(|m| m.iter().filter_map(|v| v.get("value").and_then(Value::as_str)));
+    let version = tag(&record.scim_id, &doc, ids);
     if let Some(m) = members.filter(|m| !m.is_empty()) {
         doc.insert("members".into(), Value::Array(m));
     }
     doc.insert("id".into(), Value::from(record.scim_id.clone()));
-    finish(
-        ResourceType::Group,
-        Value::Object(doc),
-        record.created,
-        record.last_modified,
-        location(&ctx.base_url, ResourceType::Group, &record.scim_id),
-    )
+    let meta = Meta {
+        resource_type: ResourceType::Group,
+        created: record.created,
+        last_modified: record.last_modified,
+        location: location(&ctx.base_url, ResourceType::Group, &record.scim_id),
+        version: Some(version),
+    };
+    finish_with_meta(Value::Object(doc), meta)
+}
+
+/// A group's weak ETag: over its id, `displayName`, `externalId` and its members' ids in sorted
+/// order. Grafana lists members by login and SCIM echoes a POST's in request order, and a
+/// member's `display` follows renames made in Grafana: neither changes the group, so neither
+/// changes the tag. `members` is `None` for a representation read without them; that tag is what
+/// a client holding such a copy may send in `If-Match` (see `precondition`).
+pub(super) fn tag<'a>(
+    scim_id: &str,
+    stored: &Map<String, Value>,
+    members: Option<impl Iterator<Item = &'a str>>,
+) -> String {
+    let mut canonical = stored.clone();
+    canonical.insert("id".into(), Value::from(scim_id));
+    if let Some(ids) = members {
+        let mut ids: Vec<&str> = ids.collect();
+        if !ids.is_empty() {
+            ids.sort_unstable();
+            ids.dedup();
+            canonical.insert("members".into(), ids.into_iter().map(Value::from).collect());
+        }
+    }
+    crate::scim::etag::weak_etag(&Value::Object(canonical))
 }
 
 /// The records of `teams` (recording first sightings), in the teams' order.

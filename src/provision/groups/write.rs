@@ -144,8 +144,7 @@ pub(super) async fn replace(
     let wanted = members::resolve(ctx, &members::values(&doc)?).await?;
     let (_lock, cur) = lock_and_load(ctx, id).await?;
     let current = ctx.app.grafana.team_members(ctx.org_id, cur.team.id).await.map_err(upstream)?;
-    let before = current_doc(ctx, &cur, &current).await?;
-    check_if_match(req, ctx, &cur, &before)?;
+    super::precondition::check(ctx, req, &cur.record, Some(&cur.team.name), Some(&current)).await?;
     commit(ctx, cur, &doc, Some((&wanted, &current))).await?;
     respond_after_write(ctx, id, req, true).await
 }
@@ -182,17 +181,7 @@ pub(super) async fn patch(
         }
     }
     let before = Value::Object(before);
-    if req.if_match.is_some() {
-        let (_, etag) = resource(
-            ctx,
-            &record,
-            None,
-            current
-                .as_ref()
-                .map(|_| before.get("members").and_then(Value::as_array).cloned().unwrap_or_default()),
-        );
-        crate::scim::etag::if_match(req.if_match.as_deref(), &etag)?;
-    }
+    super::precondition::check(ctx, req, &record, None, current.as_deref()).await?;
     let after = patch.apply(ResourceType::Group, &before)?;
     let new_name = display_name(&after)?;
     // Okta repeats the rename (with `id`) on every push: an unchanged name costs no write.
@@ -223,27 +212,6 @@ async fn get_team(ctx: &ScimContext<'_>, team_id: i64, id: &str) -> Result<Team,
         Err(e) if e.is_not_found() => Err(ScimError::not_found(format!("group {id:?} not found"))),
         Err(e) => Err(upstream(e)),
     }
-}
-
-/// The current SCIM document (stored attributes + Grafana's members).
-async fn current_doc(
-    ctx: &ScimContext<'_>,
-    cur: &Current,
-    current: &[crate::grafana::model::TeamMember],
-) -> Result<Value, ScimError> {
-    let users = member_records(ctx, current).await?;
-    let (doc, _) = resource(ctx, &cur.record, Some(&cur.team.name), Some(members_json(ctx, current, &users)));
-    Ok(doc)
-}
-
-fn check_if_match(
-    req: &ScimRequest,
-    _ctx: &ScimContext<'_>,
-    _cur: &Current,
-    before: &Value,
-) -> Result<(), ScimError> {
-    let Some(tag) = before.pointer("/meta/version").and_then(Value::as_str) else { return Ok(()) };
-    crate::scim::etag::if_match(req.if_match.as_deref(), tag)
 }
 
 /// Applies the new document: rename (only when the name changes), externalId, members, record.
@@ -328,10 +296,7 @@ pub(super) async fn delete(
 ) -> Result<ScimResponse, ScimError> {
     let _lock = ctx.app.store.lock(&format!("group:{}:{id}", ctx.org_id)).await.map_err(store_err)?;
     let record = super::read::live_record(ctx, id).await?;
-    if req.if_match.is_some() {
-        let (_, etag) = resource(ctx, &record, None, None);
-        crate::scim::etag::if_match(req.if_match.as_deref(), &etag)?;
-    }
+    super::precondition::check(ctx, req, &record, None, None).await?;
     match ctx.app.grafana.delete_team(ctx.org_id, record.grafana_team_id).await {
         Ok(()) => {}
         Err(e) if e.is_not_found() => {}
