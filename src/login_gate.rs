@@ -245,7 +245,7 @@ impl LoginGate {
             found.extend(self.store.users_by_user_name_any_org(login).await?);
         }
         if let Some(email) = &identity.email {
-            found.extend(self.store.users_by_email(email).await?);
+            found.extend(self.store.managed_users_by_email(email).await?);
         }
         Ok(found)
     }

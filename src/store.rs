@@ -172,8 +172,10 @@ pub trait MappingStore: Send + Sync + 'static {
     /// The records of these SCIM ids in `org_id` (deleted ones included); one query; order
     /// unspecified; at most [`MAX_IDS_PER_LOOKUP`] ids. Resolves group member references.
     async fn users_by_scim_ids(&self, org_id: i64, ids: &[String]) -> Result<Vec<UserRecord>, StoreError>;
-    /// Any org, case-insensitive; for the login gate.
-    async fn users_by_email(&self, email: &str) -> Result<Vec<UserRecord>, StoreError>;
+    /// Managed records (deleted ones included) with this email, any org, case-insensitive: the
+    /// login gate and the `emails.value` filter decide on managed records only, and the index
+    /// holds no other rows.
+    async fn managed_users_by_email(&self, email: &str) -> Result<Vec<UserRecord>, StoreError>;
     /// Any org, case-insensitive.
     async fn users_by_user_name_any_org(&self, user_name: &str) -> Result<Vec<UserRecord>, StoreError>;
     /// True when any org has a `managed` row for this Grafana user (deleted rows included:

@@ -13,7 +13,7 @@ pub struct Step {
 }
 
 /// The newest schema version this binary knows.
-pub const LATEST: i64 = 4;
+pub const LATEST: i64 = 5;
 
 /// SQLite steps. The unique indexes carry the names from [`super::constraints`].
 pub const SQLITE: &[Step] = &[
@@ -118,6 +118,20 @@ CREATE UNIQUE INDEX scim_groups_grafana_id_uq ON scim_groups (grafana_team_id, o
 DROP INDEX scim_groups_team_idx;
 ",
     },
+    Step {
+        version: 5,
+        // A user first seen in a listing (an IdP's import of existing Grafana users) has no
+        // `externalId`, and only managed users are looked up by email (the login gate and the
+        // `emails.value` filter decide on managed records). Those two indexes now hold only the
+        // rows they answer for, so recording a page of first sightings writes four b-trees per
+        // row instead of six. NULLs never collided, so uniqueness is unchanged.
+        sql: "
+DROP INDEX scim_users_external_id_uq;
+CREATE UNIQUE INDEX scim_users_external_id_uq ON scim_users (external_id, org_id) WHERE external_id IS NOT NULL;
+DROP INDEX scim_users_email_idx;
+CREATE INDEX scim_users_email_idx ON scim_users (email) WHERE managed;
+",
+    },
 ];
 
 /// PostgreSQL steps; the same shape with native types.
@@ -204,6 +218,17 @@ ALTER TABLE scim_groups DROP CONSTRAINT scim_groups_display_name_uq,
     DROP CONSTRAINT scim_groups_grafana_id_uq,
     ADD CONSTRAINT scim_groups_grafana_id_uq UNIQUE (grafana_team_id, org_id);
 DROP INDEX scim_groups_team_idx;
+",
+    },
+    Step {
+        version: 5,
+        // As SQLite's step 5. A unique constraint cannot be partial; a unique index under the
+        // constraint's name reports the same name on a violation.
+        sql: "
+ALTER TABLE scim_users DROP CONSTRAINT scim_users_external_id_uq;
+CREATE UNIQUE INDEX scim_users_external_id_uq ON scim_users (external_id, org_id) WHERE external_id IS NOT NULL;
+DROP INDEX scim_users_email_idx;
+CREATE INDEX scim_users_email_idx ON scim_users (email) WHERE managed;
 ",
     },
 ];

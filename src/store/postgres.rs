@@ -277,8 +277,8 @@ impl MappingStore for PgStore {
         self.users(lookups::USERS_BY_IDS, &[&org_id, &ids]).await
     }
 
-    async fn users_by_email(&self, email: &str) -> Result<Vec<UserRecord>, StoreError> {
-        self.users(lookups::USERS_BY_EMAIL, &[&email.to_lowercase()]).await
+    async fn managed_users_by_email(&self, email: &str) -> Result<Vec<UserRecord>, StoreError> {
+        self.users(lookups::MANAGED_USERS_BY_EMAIL, &[&email.to_lowercase()]).await
     }
 
     async fn users_by_user_name_any_org(&self, user_name: &str) -> Result<Vec<UserRecord>, StoreError> {

@@ -325,8 +325,8 @@ impl MappingStore for SqliteStore {
         .await
     }
 
-    async fn users_by_email(&self, email: &str) -> Result<Vec<UserRecord>, StoreError> {
-        self.users("email = $1", vec![V::Text(email.to_lowercase())]).await
+    async fn managed_users_by_email(&self, email: &str) -> Result<Vec<UserRecord>, StoreError> {
+        self.users("email = $1 AND managed", vec![V::Text(email.to_lowercase())]).await
     }
 
     async fn users_by_user_name_any_org(&self, user_name: &str) -> Result<Vec<UserRecord>, StoreError> {
@@ -504,6 +504,9 @@ mod tests {
             sql::select_user("org_id = $1 AND (user_name_key = $2 OR external_id = $3)"),
             sql::select_user("org_id = $1 AND scim_id = $2"),
             sql::select_user("org_id = $1 AND grafana_user_id = $2"),
+            // Partial indexes (step 5): the conditions must imply theirs.
+            sql::select_user("org_id = $1 AND external_id = $2"),
+            sql::select_user("email = $1 AND managed"),
             sql::select_group("org_id = $1 AND display_name_key = $2"),
         ];
         // Counted on every unfiltered page, and listed at the end of the last one: a search of

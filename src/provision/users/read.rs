@@ -247,7 +247,7 @@ async fn lookup(ctx: &ScimContext<'_>, key: &LookupKey) -> Result<Vec<Value>, Sc
             let known: HashSet<String> =
                 out.iter().filter_map(|d| d.get("id").and_then(Value::as_str)).map(str::to_string).collect();
             // Managed users whose Grafana email lags (deferred update) are found by their record.
-            for rec in store.users_by_email(email).await.map_err(|e| store_error(&e))? {
+            for rec in store.managed_users_by_email(email).await.map_err(|e| store_error(&e))? {
                 if rec.org_id == org && rec.managed && !rec.deleted && !known.contains(&rec.scim_id) {
                     out.extend(confirmed(ctx, rec).await?);
                 }

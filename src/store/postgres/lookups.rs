@@ -24,7 +24,7 @@ pub(super) const USERS_BY_GRAFANA_IDS: &str = "org_id = $1 AND grafana_user_id =
 /// made on an empty table walked `scim_users_external_id_uq` by its second column, `org_id`, and
 /// filtered. `org_id + 0` is no index condition: the org is checked on the rows the key found.
 pub(super) const USERS_BY_IDS: &str = "org_id + 0 = $1 AND scim_id = ANY($2)";
-pub(super) const USERS_BY_EMAIL: &str = "email = $1";
+pub(super) const MANAGED_USERS_BY_EMAIL: &str = "email = $1 AND managed";
 pub(super) const USERS_BY_NAME_ANY_ORG: &str = "user_name_key = $1";
 
 /// `WHERE` clauses for `SELECT … FROM scim_groups`.
@@ -83,7 +83,7 @@ mod tests {
                 "grafana_user_id = ANY",
             ),
             (select_user(USERS_BY_IDS), "(1, '{id-41,id-42}')", "scim_users_pkey", "scim_id = ANY"),
-            (select_user(USERS_BY_EMAIL), "('u42@e.example')", "scim_users_email_idx", "email ="),
+            (select_user(MANAGED_USERS_BY_EMAIL), "('u42@e.example')", "scim_users_email_idx", "email ="),
             (select_user(USERS_BY_NAME_ANY_ORG), "('u42')", "scim_users_user_name_uq", "user_name_key ="),
             (users_claiming(), "(1, 'u42', 'x42')", "scim_users_user_name_uq", "user_name_key ="),
             (users_claiming(), "(1, 'u42', 'x42')", "scim_users_external_id_uq", "external_id ="),
