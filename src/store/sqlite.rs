@@ -70,14 +70,35 @@ fn configure(conn: &Connection) -> Result<(), StoreError> {
         .map_err(backend)
 }
 
+/// Puts the file in WAL mode. Switching a new file takes an exclusive lock and SQLite does not
+/// wait for it (the busy handler is not called), so another process opening the same file at
+/// the same moment (a replica starting, `check` beside `serve`) made this fail with "database is
+/// locked": it is retried until the busy timeout.
+fn enable_wal(conn: &Connection) -> Result<(), StoreError> {
+    let start = std::time::Instant::now();
+    loop {
+        match conn.query_row("PRAGMA journal_mode = WAL", [], |r| r.get::<_, String>(0)) {
+            Ok(_) => return Ok(()),
+            Err(rusqlite::Error::SqliteFailure(f, _))
+                if f.code == rusqlite::ErrorCode::DatabaseBusy && start.elapsed() < BUSY_TIMEOUT =>
+            {
+                std::thread::sleep(std::time::Duration::from_millis(5));
+            }
+            Err(e) => return Err(backend(e)),
+        }
+    }
+}
+
 impl SqliteStore {
     pub(crate) async fn open_file(path: &str, max_connections: usize) -> Result<Self, StoreError> {
         let path = path.to_owned();
         let readers = max_connections.clamp(1, MAX_READERS);
         tokio::task::spawn_blocking(move || {
             let mut writer = Connection::open(&path).map_err(backend)?;
-            writer.query_row("PRAGMA journal_mode = WAL", [], |r| r.get::<_, String>(0)).map_err(backend)?;
+            // The busy timeout first: switching a new file to WAL takes an exclusive lock, which
+            // another process opening the same file may hold.
             configure(&writer)?;
+            enable_wal(&writer)?;
             run_migrations(&mut writer)?;
             let checkpointer = Checkpointer::start(&path)?;
             writer.execute_batch("PRAGMA wal_autocheckpoint = 0").map_err(backend)?;
@@ -557,5 +578,35 @@ mod tests {
         let copied = std::fs::metadata(&path).unwrap().len().saturating_sub(empty);
         assert!(copied > 256 << 10, "only {copied} bytes reached the database file");
         assert_eq!(store.count_users(1).await.unwrap(), 3_000);
+    }
+
+    /// Processes that open one new file at once (a replica starting beside another, `check`
+    /// beside `serve`) wait for each other instead of failing with "database is locked": the
+    /// busy timeout is set before the first statement that needs a lock, and the migrations
+    /// run once.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn concurrent_opens_of_a_new_file_all_succeed() {
+        let dir = tempfile::tempdir().unwrap();
+        for round in 0..30 {
+            let path = dir.path().join(format!("race{round}.db")).to_string_lossy().into_owned();
+            let opens: Vec<_> = (0..4)
+                .map(|_| {
+                    let path = path.clone();
+                    tokio::spawn(async move { SqliteStore::open_file(&path, 1).await.map(drop) })
+                })
+                .collect();
+            for open in opens {
+                open.await.unwrap().unwrap_or_else(|e| panic!("round {round}: {e}"));
+            }
+            let conn = Connection::open(&path).unwrap();
+            let versions: Vec<i64> = conn
+                .prepare("SELECT version FROM schema_version")
+                .unwrap()
+                .query_map([], |r| r.get(0))
+                .unwrap()
+                .map(Result::unwrap)
+                .collect();
+            assert_eq!(versions, vec![LATEST], "round {round}");
+        }
     }
 }
