@@ -106,5 +106,12 @@ fn users_page(c: &mut Criterion) {
     });
 }
 
-criterion_group!(benches, filters, patch, serialise, users_page);
+/// A page of first sightings mints a hundred SCIM ids.
+fn ids(c: &mut Criterion) {
+    c.bench_function("new_scim_id_x100", |b| {
+        b.iter(|| (0..100).map(|_| scim_sidecar::provision::identity::new_scim_id()).collect::<Vec<_>>())
+    });
+}
+
+criterion_group!(benches, filters, patch, serialise, users_page, ids);
 criterion_main!(benches);
