@@ -36,6 +36,8 @@ const MAX_READERS: usize = 8;
 const STATEMENT_CACHE: usize = 64;
 /// Stay well below SQLite's bound-parameter limit.
 const IN_CHUNK: usize = 500;
+/// Most keys a batch lookup probes on the calling task (see `SqliteStore::lookup_many`).
+const LOOKUP_ON_TASK_MAX_KEYS: usize = 100;
 
 type Shared = Arc<Mutex<Connection>>;
 
@@ -156,7 +158,8 @@ impl SqliteStore {
     /// Runs a point lookup `f` right here on the writer connection when no commit holds it (its
     /// cache is warm: [`Writer::try_read`]), else on the first free reader; when every reader is
     /// busy, on the blocking pool like [`Self::read`]. Only for queries that probe an index for
-    /// a row or two: anything longer would hold up the async worker, or the next commit.
+    /// a row or two, or up to a page of keys ([`Self::lookup_many`]): anything longer would hold
+    /// up the async worker, or the next commit.
     async fn lookup<T, F>(&self, f: F) -> Result<T, StoreError>
     where
         T: Send + 'static,
@@ -172,6 +175,21 @@ impl SqliteStore {
             }
         }
         self.read(f).await
+    }
+
+    /// A lookup of `keys` rows by a unique key: up to a page of them (an import page, a group's
+    /// members) as a point lookup ([`Self::lookup`], on the writer's warm cache when it is free:
+    /// a read-only connection re-reads its pages after every commit), more on the blocking pool.
+    async fn lookup_many<T, F>(&self, keys: usize, f: F) -> Result<T, StoreError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&mut Connection) -> Result<T, StoreError> + Send + 'static,
+    {
+        if keys <= LOOKUP_ON_TASK_MAX_KEYS {
+            self.lookup(f).await
+        } else {
+            self.read(f).await
+        }
     }
 
     async fn write<T, F>(&self, f: F) -> Result<T, StoreError>
@@ -318,7 +336,7 @@ impl MappingStore for SqliteStore {
     async fn users_by_grafana_ids(&self, org_id: i64, ids: &[i64]) -> Result<Vec<UserRecord>, StoreError> {
         check_ids(ids)?;
         let chunks: Vec<Vec<i64>> = ids.chunks(IN_CHUNK).map(<[i64]>::to_vec).collect();
-        self.read(move |c| {
+        let f = move |c: &mut Connection| {
             let mut out = Vec::new();
             for chunk in chunks {
                 let q = sql::select_user_beside_grafana(&id_list_filter("grafana_user_id", chunk.len()));
@@ -326,14 +344,14 @@ impl MappingStore for SqliteStore {
                 out.extend(query_users(c, &q, &p)?);
             }
             Ok(out)
-        })
-        .await
+        };
+        self.lookup_many(ids.len(), f).await
     }
 
     async fn users_by_scim_ids(&self, org_id: i64, ids: &[String]) -> Result<Vec<UserRecord>, StoreError> {
         check_ids(ids)?;
         let chunks: Vec<Vec<String>> = ids.chunks(IN_CHUNK).map(<[String]>::to_vec).collect();
-        self.read(move |c| {
+        let f = move |c: &mut Connection| {
             let mut out = Vec::new();
             for chunk in chunks {
                 let q = sql::select_user(&id_list_filter("scim_id", chunk.len()));
@@ -342,8 +360,8 @@ impl MappingStore for SqliteStore {
                 out.extend(query_users(c, &q, &p)?);
             }
             Ok(out)
-        })
-        .await
+        };
+        self.lookup_many(ids.len(), f).await
     }
 
     async fn managed_users_by_email(&self, email: &str) -> Result<Vec<UserRecord>, StoreError> {
