@@ -36,6 +36,13 @@ const MAX_READERS: usize = 8;
 const STATEMENT_CACHE: usize = 64;
 /// Stay well below SQLite's bound-parameter limit.
 const IN_CHUNK: usize = 500;
+/// Rows of an `insert_users` batch counted as one single-row commit towards the next WAL
+/// checkpoint. An import page's first sightings come in Grafana's login order with new ids that
+/// sort by time, so they share index pages: 100 of them fill about 20 WAL pages, what three
+/// single-row commits fill (7–8 each). Counted one per row, they set off a checkpoint (two
+/// `fsync`s) every 2.6 pages of an import. Unrelated users (a group's members seen first) fill
+/// about two pages a row; for them the log grows about two and a half times as far.
+const ROWS_PER_LOG_SHARE: usize = 8;
 /// Most keys a batch lookup probes on the calling task (see `SqliteStore::lookup_many`).
 const LOOKUP_ON_TASK_MAX_KEYS: usize = 100;
 
@@ -272,7 +279,8 @@ impl MappingStore for SqliteStore {
         // anything, and a failing statement is undone alone (ABORT keeps the transaction's earlier
         // statements), so a clashing row fails by itself. A savepoint per row had copied every
         // page each row touched into the statement journal.
-        self.writer.run_rows(rows.len(), move |c| rows::insert_users(c, &rows)).await
+        let (n, share) = (rows.len(), rows.len().div_ceil(ROWS_PER_LOG_SHARE));
+        self.writer.run_rows_filling(n, share, move |c| rows::insert_users(c, &rows)).await
     }
 
     async fn update_user(&self, user: &UserRecord, expected_version: i64) -> Result<i64, StoreError> {
@@ -626,5 +634,44 @@ mod tests {
                 .collect();
             assert_eq!(versions, vec![LATEST], "round {round}");
         }
+    }
+
+    /// Import pages' batches count by the WAL they fill, not by their rows: the checkpoint
+    /// thread still bounds the log and copies the rows back into the database file.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn checkpoints_keep_up_with_batches_of_first_sightings() {
+        use crate::provision::identity::unmanaged_user_record;
+        use crate::provision::translate::GrafanaUserView;
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("pages.db").to_string_lossy().into_owned();
+        let store = SqliteStore::open_file(&path, 4).await.unwrap();
+        let wal = |p: &str| std::fs::metadata(format!("{p}-wal")).map_or(0, |m| m.len());
+        let empty = std::fs::metadata(&path).unwrap().len();
+        let mut largest = 0;
+        for page in 0..200i64 {
+            let records: Vec<UserRecord> = (0..100)
+                .map(|i| {
+                    let id = page * 100 + i + 1;
+                    unmanaged_user_record(
+                        1,
+                        &GrafanaUserView {
+                            id,
+                            uid: Some(format!("u{id:06}")),
+                            login: format!("user{id:06}"),
+                            email: format!("user{id:06}@example.com"),
+                            name: format!("User {id}"),
+                            disabled: false,
+                        },
+                    )
+                })
+                .collect();
+            let outcomes = store.insert_users(&records).await.unwrap();
+            assert!(outcomes.iter().all(Result::is_ok));
+            largest = largest.max(wal(&path));
+        }
+        assert!(largest < 48 << 20, "the WAL grew to {largest} bytes");
+        let copied = std::fs::metadata(&path).unwrap().len().saturating_sub(empty);
+        assert!(copied > 1 << 20, "only {copied} bytes reached the database file");
+        assert_eq!(store.count_users(1).await.unwrap(), 20_000);
     }
 }

@@ -53,6 +53,8 @@ type Job = Box<dyn FnOnce(&mut Connection) -> Finish + Send>;
 /// writing a page of first sightings goes to the blocking pool like a queue of that many.
 struct Queued {
     rows: usize,
+    /// How much of the WAL the job fills, in single-row commits (what checkpoints count).
+    log_share: usize,
     job: Job,
 }
 
@@ -123,6 +125,21 @@ impl Writer {
         T: Send + 'static,
         F: FnOnce(&mut Connection) -> Result<T, StoreError> + Send + 'static,
     {
+        self.run_rows_filling(rows, rows, f).await
+    }
+
+    /// [`Writer::run_rows`] for rows that share pages, so that together they fill only about
+    /// `log_share` single-row commits' worth of the WAL; checkpoints count that, not the rows.
+    pub(crate) async fn run_rows_filling<T, F>(
+        &self,
+        rows: usize,
+        log_share: usize,
+        f: F,
+    ) -> Result<T, StoreError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&mut Connection) -> Result<T, StoreError> + Send + 'static,
+    {
         let (tx, rx) = tokio::sync::oneshot::channel();
         let job: Job = Box::new(move |conn| {
             let outcome = in_savepoint(conn, f);
@@ -135,7 +152,7 @@ impl Writer {
                 let _ = tx.send(answer);
             })
         });
-        locked(&self.inner.queue).push(Queued { rows: rows.max(1), job });
+        locked(&self.inner.queue).push(Queued { rows: rows.max(1), log_share: log_share.max(1), job });
         // Gather before leading: let the tasks that are ready on this worker run first, so
         // that the writes they are about to queue join this commit. See the module docs.
         let pending = PendingLead(Some(self.inner.clone()));
@@ -183,11 +200,11 @@ impl Inner {
                 return;
             }
             let limit = if place == Place::Inline { INLINE_BATCH } else { MAX_BATCH };
-            let (batch, rows): (Vec<Job>, usize) = {
+            let (batch, log_share): (Vec<Job>, usize) = {
                 let mut queue = locked(&self.queue);
                 let n = batch_len(&queue, limit);
-                let rows = queued_rows(&queue[..n]);
-                (queue.drain(..n).map(|q| q.job).collect(), rows)
+                let share = queue[..n].iter().map(|q| q.log_share).sum();
+                (queue.drain(..n).map(|q| q.job).collect(), share)
             };
             if !batch.is_empty() {
                 let mut conn = locked(&self.conn);
@@ -197,7 +214,7 @@ impl Inner {
                 commit_batch(&mut conn, batch);
                 drop(conn);
                 if let Some(c) = leader.as_mut() {
-                    c.after_batch(rows);
+                    c.after_batch(log_share);
                 }
             }
             drop(leader);
@@ -422,7 +439,9 @@ mod tests {
     }
 
     fn queue(rows: &[usize]) -> Vec<Queued> {
-        rows.iter().map(|&rows| Queued { rows, job: Box::new(|_| Box::new(|_| ())) }).collect()
+        rows.iter()
+            .map(|&rows| Queued { rows, log_share: rows, job: Box::new(|_| Box::new(|_| ())) })
+            .collect()
     }
 
     #[test]
