@@ -104,8 +104,8 @@ impl SqliteStore {
         let readers = max_connections.clamp(1, MAX_READERS);
         tokio::task::spawn_blocking(move || {
             let mut writer = Connection::open(&path).map_err(backend)?;
-            // The busy timeout first: switching a new file to WAL takes an exclusive lock, which
-            // another process opening the same file may hold.
+            // The busy timeout first: the migrations' transactions wait on it (switching to WAL
+            // does not, so `enable_wal` retries by itself).
             configure(&writer)?;
             enable_wal(&writer)?;
             run_migrations(&mut writer)?;

@@ -4,9 +4,9 @@
 //! database file (with an fsync of each under `synchronous = NORMAL`). SQLite runs that checkpoint
 //! inside whichever commit crosses the 1,000-page mark, so one write in a hundred or so paid for
 //! it, and every write queued behind that one waited too. Here the writer connection has
-//! automatic checkpoints off, and after every [`EVERY_ROWS`] committed rows it nudges this
-//! thread, which runs a `PASSIVE` checkpoint on a connection of its own. Passive checkpoints never
-//! block the writer or readers.
+//! automatic checkpoints off, and after every [`EVERY_ROWS`] committed rows (or their worth of
+//! log, for batches whose rows share pages) it nudges this thread, which runs a `PASSIVE`
+//! checkpoint on a connection of its own. Passive checkpoints never block the writer or readers.
 //!
 //! Copying is only half of the job: SQLite rewinds the log to its start only in a writer whose
 //! transaction begins while the whole log is already copied, and the writer keeps committing
@@ -24,7 +24,9 @@ use rusqlite::Connection;
 use super::backend;
 use crate::store::StoreError;
 
-/// Committed rows between checkpoints (a write counts one, a multi-row job what it declares).
+/// Committed rows between checkpoints (a write counts one; a multi-row job the single-row
+/// commits' worth of log it declares, which for an import page's rows is far less than their
+/// number: `SqliteStore::insert_users`).
 /// A user row with its indexes is about seven pages, so the log holds near 1,800 pages (7 MiB)
 /// when a checkpoint starts. Longer intervals copy less, since
 /// an index page written by many inserts within one interval is copied back once (at 128,
