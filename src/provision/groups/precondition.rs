@@ -13,15 +13,25 @@ use crate::scim::error::ScimError;
 use crate::scim_api::context::{ScimContext, ScimRequest};
 use crate::store::GroupRecord;
 
-/// Passes when `If-Match` is absent or names the group's current tag. `team_name` and `members`
-/// are Grafana's copies when the caller already read them. A team Grafana no longer has has no
-/// current version: 412 (RFC 7232 §3.1).
+/// Grafana's members of the group, as far as the caller has read them.
+pub(super) enum Members<'a> {
+    /// Not read: the check reads them (only when the header is present).
+    Unread,
+    /// Grafana's list; the check maps it to SCIM ids.
+    Listed(&'a [TeamMember]),
+    /// Already mapped to SCIM ids.
+    Known(Vec<&'a str>),
+}
+
+/// Passes when `If-Match` is absent or names the group's current tag. `team_name` is Grafana's
+/// copy when the caller already read it. A team Grafana no longer has has no current version:
+/// 412 (RFC 7232 §3.1).
 pub(super) async fn check(
     ctx: &ScimContext<'_>,
     req: &ScimRequest,
     record: &GroupRecord,
     team_name: Option<&str>,
-    members: Option<&[TeamMember]>,
+    members: Members<'_>,
 ) -> Result<(), ScimError> {
     let Some(header) = req.if_match.as_deref() else { return Ok(()) };
     let name = match team_name {
@@ -34,17 +44,26 @@ pub(super) async fn check(
             Err(e) => return Err(upstream(e)),
         },
     };
-    let members = match members {
-        Some(m) => Cow::Borrowed(m),
-        None => Cow::Owned(
-            ctx.app.grafana.team_members(ctx.org_id, record.grafana_team_id).await.map_err(upstream)?,
-        ),
+    let fetched;
+    let listed = match members {
+        Members::Known(ids) => return matches(header, record, &name, ids),
+        Members::Listed(m) => m,
+        Members::Unread => {
+            fetched =
+                ctx.app.grafana.team_members(ctx.org_id, record.grafana_team_id).await.map_err(upstream)?;
+            &fetched
+        }
     };
-    let users = member_records(ctx, &members).await?;
-    let stored = stored_doc(record, Some(&name));
-    let ids = members.iter().filter_map(|m| users.get(&m.user_id)).map(|u| u.scim_id.as_str());
+    let users = member_records(ctx, listed).await?;
+    let ids = listed.iter().filter_map(|m| users.get(&m.user_id)).map(|u| u.scim_id.as_str()).collect();
+    matches(header, record, &name, ids)
+}
+
+/// The full tag or the one without members against the header.
+fn matches(header: &str, record: &GroupRecord, name: &str, ids: Vec<&str>) -> Result<(), ScimError> {
+    let stored = stored_doc(record, Some(name));
     let full = tag(&record.scim_id, &stored, Some(ids));
-    let lean = tag(&record.scim_id, &stored, None::<std::iter::Empty<&str>>);
+    let lean = tag(&record.scim_id, &stored, None);
     crate::scim::etag::if_match(Some(header), &full)
         .or_else(|_| crate::scim::etag::if_match(Some(header), &lean))
 }

@@ -89,7 +89,7 @@ pub(super) fn resource(
     members: Option<Vec<Value>>,
 ) -> (Value, String) {
     let mut doc = stored_doc(record, team_name);
-    let ids = members.as_deref().map(|m| m.iter().filter_map(|v| v.get("value").and_then(Value::as_str)));
+    let ids = members.as_deref().map(member_ids);
     let version = tag(&record.scim_id, &doc, ids);
     if let Some(m) = members.filter(|m| !m.is_empty()) {
         doc.insert("members".into(), Value::Array(m));
@@ -110,15 +110,10 @@ pub(super) fn resource(
 /// member's `display` follows renames made in Grafana: neither changes the group, so neither
 /// changes the tag. `members` is `None` for a representation read without them; that tag is what
 /// a client holding such a copy may send in `If-Match` (see `precondition`).
-pub(super) fn tag<'a>(
-    scim_id: &str,
-    stored: &Map<String, Value>,
-    members: Option<impl Iterator<Item = &'a str>>,
-) -> String {
+pub(super) fn tag(scim_id: &str, stored: &Map<String, Value>, members: Option<Vec<&str>>) -> String {
     let mut canonical = stored.clone();
     canonical.insert("id".into(), Value::from(scim_id));
-    if let Some(ids) = members {
-        let mut ids: Vec<&str> = ids.collect();
+    if let Some(mut ids) = members {
         if !ids.is_empty() {
             ids.sort_unstable();
             ids.dedup();
@@ -126,6 +121,11 @@ pub(super) fn tag<'a>(
         }
     }
     crate::scim::etag::weak_etag(&Value::Object(canonical))
+}
+
+/// The SCIM ids (`value`) of `members` elements.
+pub(super) fn member_ids(members: &[Value]) -> Vec<&str> {
+    members.iter().filter_map(|v| v.get("value").and_then(Value::as_str)).collect()
 }
 
 /// The records of `teams` (recording first sightings), in the teams' order.

@@ -6,9 +6,11 @@
 use serde_json::Value;
 
 use super::members::{self, MAX_MEMBERS};
+use super::precondition::Members;
 use super::read::load;
 use super::repr::{
-    member_records, member_value, members_json, new_record, resource, set_attributes, write_projection,
+    member_ids, member_records, member_value, members_json, new_record, resource, set_attributes,
+    write_projection,
 };
 use super::{store_err, upstream};
 use crate::grafana::model::Team;
@@ -144,7 +146,8 @@ pub(super) async fn replace(
     let wanted = members::resolve(ctx, &members::values(&doc)?).await?;
     let (_lock, cur) = lock_and_load(ctx, id).await?;
     let current = ctx.app.grafana.team_members(ctx.org_id, cur.team.id).await.map_err(upstream)?;
-    super::precondition::check(ctx, req, &cur.record, Some(&cur.team.name), Some(&current)).await?;
+    let listed = Members::Listed(&current);
+    super::precondition::check(ctx, req, &cur.record, Some(&cur.team.name), listed).await?;
     commit(ctx, cur, &doc, Some((&wanted, &current))).await?;
     respond_after_write(ctx, id, req, true).await
 }
@@ -181,7 +184,12 @@ pub(super) async fn patch(
         }
     }
     let before = Value::Object(before);
-    super::precondition::check(ctx, req, &record, None, current.as_deref()).await?;
+    // The members just read and mapped (a PATCH that leaves them alone did not read them).
+    let known = match (&current, before.get("members").and_then(Value::as_array)) {
+        (None, _) => Members::Unread,
+        (Some(_), list) => Members::Known(list.map_or_else(Vec::new, |l| member_ids(l))),
+    };
+    super::precondition::check(ctx, req, &record, None, known).await?;
     let after = patch.apply(ResourceType::Group, &before)?;
     let new_name = display_name(&after)?;
     // Okta repeats the rename (with `id`) on every push: an unchanged name costs no write.
@@ -296,7 +304,7 @@ pub(super) async fn delete(
 ) -> Result<ScimResponse, ScimError> {
     let _lock = ctx.app.store.lock(&format!("group:{}:{id}", ctx.org_id)).await.map_err(store_err)?;
     let record = super::read::live_record(ctx, id).await?;
-    super::precondition::check(ctx, req, &record, None, None).await?;
+    super::precondition::check(ctx, req, &record, None, Members::Unread).await?;
     match ctx.app.grafana.delete_team(ctx.org_id, record.grafana_team_id).await {
         Ok(()) => {}
         Err(e) if e.is_not_found() => {}
