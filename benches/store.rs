@@ -1,6 +1,7 @@
 //! The store's cost of a page of first sightings: a hundred Grafana users an IdP's import lists
 //! for the first time, recorded in one `insert_users` batch (one transaction) in an SQLite file
-//! that already holds 20,000 such rows.
+//! that already holds 20,000 such rows. And the cost of creates: a hundred managed users, as
+//! `POST /Users` records them, one `insert_user` (one commit) after another.
 //!
 //! Two stores are measured in the same run: one at the current schema, and one whose
 //! `externalId` and email indexes are put back as schema step 4 had them (over every row, where
@@ -18,7 +19,8 @@ use criterion::{criterion_group, criterion_main, Criterion};
 
 use scim_sidecar::provision::identity::unmanaged_user_record;
 use scim_sidecar::provision::translate::GrafanaUserView;
-use scim_sidecar::store::{self, MappingStore};
+use scim_sidecar::store::{self, MappingStore, UserRecord};
+use serde_json::json;
 
 const PAGE: usize = 100;
 const PREFILL: usize = 20_000;
@@ -66,6 +68,15 @@ impl Bench {
         bench
     }
 
+    /// Records 100 managed users one at a time, as 100 creates do.
+    async fn creates(&mut self) {
+        for _ in 0..PAGE {
+            let record = managed(self.next_id);
+            self.next_id += 1;
+            self.store.insert_user(&record).await.unwrap();
+        }
+    }
+
     /// Records one page of first sightings.
     async fn page(&mut self) {
         let records: Vec<_> =
@@ -96,9 +107,41 @@ fn first_sightings(c: &mut Criterion) {
     group.finish();
 }
 
+/// The record `POST /Users` writes for a new user `id`.
+fn managed(id: i64) -> UserRecord {
+    let mut record = unmanaged_user_record(1, &view(id));
+    let user_name = format!("user{id:07}@example.com");
+    record.managed = true;
+    record.external_id = Some(format!("ext-{id:07}"));
+    record.email = Some(user_name.clone());
+    record.attributes = json!({
+        "userName": user_name,
+        "externalId": format!("ext-{id:07}"),
+        "name": {"givenName": "Bench", "familyName": format!("User {id}")},
+        "emails": [{"value": user_name, "type": "work", "primary": true}],
+        "active": true
+    });
+    record.user_name = user_name;
+    record
+}
+
+fn managed_creates(c: &mut Criterion) {
+    let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build().unwrap();
+    let mut bench = Bench::open(&rt, false);
+    c.bench_function("managed_creates_x100", |b| {
+        b.iter_custom(|iters| {
+            let start = Instant::now();
+            for _ in 0..iters {
+                rt.block_on(bench.creates());
+            }
+            start.elapsed()
+        })
+    });
+}
+
 criterion_group! {
     name = benches;
     config = Criterion::default().sample_size(30).measurement_time(Duration::from_secs(8));
-    targets = first_sightings
+    targets = first_sightings, managed_creates
 }
 criterion_main!(benches);

@@ -120,8 +120,8 @@ pub trait MappingStore: Send + Sync + 'static {
     /// `Conflict` when a uniqueness rule is violated.
     async fn insert_user(&self, user: &UserRecord) -> Result<(), StoreError>;
     /// Inserts `users`, each on its own: the answer holds, in order, `Ok` or that user's
-    /// `Conflict`. A backend that can commit them together does (SQLite: one writer job with a
-    /// savepoint per row; PostgreSQL: one statement that skips the conflicting rows, which are
+    /// `Conflict`. A backend that can commit them together does (SQLite: one writer job, a
+    /// statement per row; PostgreSQL: one statement that skips the conflicting rows, which are
     /// then tried alone); the default runs [`MappingStore::insert_user`] for each concurrently.
     ///
     /// # Errors

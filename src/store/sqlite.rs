@@ -69,9 +69,9 @@ fn map_err(e: rusqlite::Error) -> StoreError {
     backend(e)
 }
 
-/// Settings every connection gets. `temp_store = MEMORY` keeps the statement journal of the
-/// writer's savepoints (every job runs in one) in memory: on a file it spilled to disk past
-/// 64 KiB, and a page of first sightings wrote megabytes through the kernel.
+/// Settings every connection gets. `temp_store = MEMORY` keeps statement journals and temporary
+/// b-trees in memory: on a file they spill to disk past 64 KiB (when every writer job still ran
+/// in a savepoint, a page of first sightings wrote megabytes through the kernel that way).
 fn configure(conn: &Connection) -> Result<(), StoreError> {
     conn.busy_timeout(BUSY_TIMEOUT).map_err(backend)?;
     conn.set_prepared_statement_cache_capacity(STATEMENT_CACHE);
@@ -275,10 +275,9 @@ impl MappingStore for SqliteStore {
 
     async fn insert_users(&self, users: &[UserRecord]) -> Result<Vec<Result<(), StoreError>>, StoreError> {
         let rows = users.iter().map(UserRow::encode).collect::<Result<Vec<_>, _>>()?;
-        // No savepoint per row: SQLite checks a single-row INSERT's unique keys before it writes
-        // anything, and a failing statement is undone alone (ABORT keeps the transaction's earlier
-        // statements), so a clashing row fails by itself. A savepoint per row had copied every
-        // page each row touched into the statement journal.
+        // One statement per row and no savepoint: SQLite checks a single-row INSERT's unique keys
+        // before it writes anything, and a failing statement is undone alone (ABORT keeps the
+        // transaction's earlier statements), so a clashing row fails by itself.
         let (n, share) = (rows.len(), rows.len().div_ceil(ROWS_PER_LOG_SHARE));
         self.writer.run_rows_filling(n, share, move |c| rows::insert_users(c, &rows)).await
     }

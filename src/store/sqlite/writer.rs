@@ -3,11 +3,19 @@
 //!
 //! SQLite has one writer per database. Every write is queued; the task that finds no commit under
 //! way becomes the leader and commits the queue itself, right on its own worker thread, while the
-//! tasks that queued behind it wait for their answers. Each job runs inside its own savepoint
-//! within one `BEGIN IMMEDIATE … COMMIT`: a job that fails (a unique violation, say) is rolled back
-//! to its savepoint alone and the others still commit; when the commit itself fails, every job in
-//! the batch gets that error and nothing of the batch is kept. A caller learns that its write
-//! succeeded only once it is committed.
+//! tasks that queued behind it wait for their answers. The batch's jobs run one after another
+//! within one `BEGIN IMMEDIATE … COMMIT`. When the commit itself fails, every job in the batch gets
+//! that error and nothing of the batch is kept. A caller learns that its write succeeded only once
+//! it is committed.
+//!
+//! A job is a run of single statements, each standing or falling alone, and it fails only with
+//! nothing changed (its contract, [`Writer::run`]): SQLite undoes a failing statement by itself
+//! (a unique violation aborts that statement and keeps the transaction's earlier ones), so a job
+//! that fails leaves the others in its batch to commit. No job runs inside a savepoint of its own:
+//! a savepoint made SQLite copy every page the job touched into the statement journal first, a
+//! few percent of a create's CPU and more of an import page's. Should a job break its contract
+//! (fail after a change of its own stood), the leader rolls the whole batch back, fails the jobs
+//! that ran, and commits the rest anew: nothing half-done is ever kept.
 //!
 //! Why on the caller's thread: with `synchronous = NORMAL` a commit is a `write` to the log and no
 //! `fsync`, so a small batch takes about a hundred microseconds, while handing it to another thread
@@ -46,8 +54,15 @@ const MAX_BATCH: usize = 128;
 
 /// Tells a caller how its job ended: `Ok` once its batch committed, or the commit's error.
 type Finish = Box<dyn FnOnce(Result<(), &StoreError>) + Send>;
-/// Runs a job inside its savepoint and returns how to answer its caller.
-type Job = Box<dyn FnOnce(&mut Connection) -> Finish + Send>;
+/// Runs a job and returns how to answer its caller, and whether it broke its contract.
+type Job = Box<dyn FnOnce(&mut Connection) -> Ran + Send>;
+
+/// What running a job left behind.
+struct Ran {
+    finish: Finish,
+    /// The job failed yet a change of its own stands: the transaction holds half a job.
+    half_done: bool,
+}
 
 /// A queued job and how many rows it writes: batches are bounded in rows, not jobs, so a job
 /// writing a page of first sightings goes to the blocking pool like a queue of that many.
@@ -111,6 +126,10 @@ impl Writer {
     }
 
     /// Runs `f` on the writer connection and waits until its batch is committed.
+    ///
+    /// `f`'s writes must be single statements that each stand alone, and when `f` fails it must
+    /// have changed nothing: its failing statement (SQLite undoes that by itself), or a check that
+    /// found nothing to change. See the module docs for what happens to a job that does not.
     pub(crate) async fn run<T, F>(&self, f: F) -> Result<T, StoreError>
     where
         T: Send + 'static,
@@ -142,15 +161,19 @@ impl Writer {
     {
         let (tx, rx) = tokio::sync::oneshot::channel();
         let job: Job = Box::new(move |conn| {
-            let outcome = in_savepoint(conn, f);
-            Box::new(move |commit: Result<(), &StoreError>| {
+            let before = conn.total_changes();
+            let outcome = f(conn);
+            // A failed statement counts no changes: any here were made by statements that stood.
+            let half_done = outcome.is_err() && conn.total_changes() != before;
+            let finish: Finish = Box::new(move |commit: Result<(), &StoreError>| {
                 let answer = match commit {
                     Ok(()) => outcome,
                     Err(e) => Err(StoreError::Backend(format!("commit failed: {e}"))),
                 };
                 // The caller may have gone away; its write stands (or not) all the same.
                 let _ = tx.send(answer);
-            })
+            });
+            Ran { finish, half_done }
         });
         locked(&self.inner.queue).push(Queued { rows: rows.max(1), log_share: log_share.max(1), job });
         // Gather before leading: let the tasks that are ready on this worker run first, so
@@ -246,51 +269,43 @@ fn batch_len(queue: &[Queued], limit: usize) -> usize {
     fitting.count().max(1).min(queue.len())
 }
 
-/// One job inside `SAVEPOINT job`: released when it succeeds, rolled back alone when it fails.
-/// (A job's single statements need no savepoint of their own: a failing statement is undone
-/// alone, and the transaction's earlier statements stand.)
-fn in_savepoint<T>(
-    conn: &mut Connection,
-    f: impl FnOnce(&mut Connection) -> Result<T, StoreError>,
-) -> Result<T, StoreError> {
-    run_cached(conn, "SAVEPOINT job")?;
-    let result = f(conn);
-    if result.is_ok() {
-        run_cached(conn, "RELEASE job")?;
-    } else {
-        conn.execute_batch("ROLLBACK TO job; RELEASE job").map_err(backend)?;
-    }
-    result
-}
-
-/// Runs one statement from the connection's statement cache: the transaction and savepoint
-/// statements run several times per commit, and `execute_batch` would compile them every time.
+/// Runs one statement from the connection's statement cache: the transaction statements run
+/// once per commit, and `execute_batch` would compile them every time.
 fn run_cached(conn: &Connection, statement: &str) -> Result<(), StoreError> {
     conn.prepare_cached(statement).and_then(|mut s| s.execute([])).map(drop).map_err(backend)
 }
 
 fn commit_batch(conn: &mut Connection, batch: Vec<Job>) {
+    if batch.is_empty() {
+        return;
+    }
     if let Err(e) = run_cached(conn, "BEGIN IMMEDIATE") {
-        // Cannot open the shared transaction: each job's savepoint becomes its own transaction.
+        // Cannot open the shared transaction: each job's statements commit one by one.
         tracing::warn!(error = %e, "sqlite batch could not begin; committing writes one by one");
-        for job in batch {
-            job(conn)(Ok(()));
-        }
+        run_alone(conn, batch);
         return;
     }
     let mut finishes: Vec<Finish> = Vec::with_capacity(batch.len());
     let mut jobs = batch.into_iter();
     for job in jobs.by_ref() {
-        finishes.push(job(conn));
+        let ran = job(conn);
+        finishes.push(ran.finish);
         if conn.is_autocommit() {
             // SQLite rolled the whole transaction back (an I/O error, a full disk): what ran so
             // far is lost, and the remaining jobs each get a transaction of their own.
             let err = backend("sqlite rolled back the batch");
             tracing::warn!(error = %err, jobs = finishes.len(), "sqlite batch lost");
             finishes.into_iter().for_each(|finish| finish(Err(&err)));
-            for job in jobs {
-                job(conn)(Ok(()));
-            }
+            run_alone(conn, jobs.collect());
+            return;
+        }
+        if ran.half_done {
+            // A job broke its contract (`Writer::run`): nothing of this transaction may stand.
+            let err = backend("a write failed half-way; its batch was rolled back");
+            tracing::error!(error = %err, jobs = finishes.len(), "sqlite batch rolled back");
+            let _ = conn.execute_batch("ROLLBACK");
+            finishes.into_iter().for_each(|finish| finish(Err(&err)));
+            commit_batch(conn, jobs.collect());
             return;
         }
     }
@@ -301,6 +316,17 @@ fn commit_batch(conn: &mut Connection, batch: Vec<Job>) {
             let _ = conn.execute_batch("ROLLBACK");
             finishes.into_iter().for_each(|finish| finish(Err(&err)));
         }
+    }
+}
+
+/// Runs each job outside any transaction: every statement commits by itself.
+fn run_alone(conn: &mut Connection, jobs: Vec<Job>) {
+    for job in jobs {
+        let ran = job(conn);
+        if ran.half_done {
+            tracing::error!("a sqlite write failed half-way outside a transaction");
+        }
+        (ran.finish)(Ok(()));
     }
 }
 
@@ -389,6 +415,31 @@ mod tests {
         assert_eq!(writer.run(insert(99)).await.unwrap(), 1);
     }
 
+    /// A job that fails after a change of its own stood (against `Writer::run`'s contract) keeps
+    /// nothing: its batch is rolled back, and the writer goes on.
+    #[tokio::test]
+    async fn a_job_failing_half_way_keeps_nothing() {
+        let dir = tempfile::tempdir().unwrap();
+        let (writer, reader) = open(&dir);
+        let err = writer
+            .run(|c| {
+                insert(5)(c)?;
+                Err::<(), _>(backend("second step failed"))
+            })
+            .await
+            .unwrap_err();
+        assert!(err.to_string().contains("half-way"), "{err}");
+        assert_eq!(writer.run(insert(6)).await.unwrap(), 1);
+        let rows: Vec<i64> = reader
+            .prepare("SELECT x FROM t ORDER BY x")
+            .unwrap()
+            .query_map([], |r| r.get(0))
+            .unwrap()
+            .map(Result::unwrap)
+            .collect();
+        assert_eq!(rows, [6]);
+    }
+
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn a_many_row_job_keeps_its_good_rows_beside_single_writes() {
         let dir = tempfile::tempdir().unwrap();
@@ -440,7 +491,11 @@ mod tests {
 
     fn queue(rows: &[usize]) -> Vec<Queued> {
         rows.iter()
-            .map(|&rows| Queued { rows, log_share: rows, job: Box::new(|_| Box::new(|_| ())) })
+            .map(|&rows| Queued {
+                rows,
+                log_share: rows,
+                job: Box::new(|_| Ran { finish: Box::new(|_| ()), half_done: false }),
+            })
             .collect()
     }
 
