@@ -159,22 +159,7 @@ impl Writer {
         T: Send + 'static,
         F: FnOnce(&mut Connection) -> Result<T, StoreError> + Send + 'static,
     {
-        let (tx, rx) = tokio::sync::oneshot::channel();
-        let job: Job = Box::new(move |conn| {
-            let before = conn.total_changes();
-            let outcome = f(conn);
-            // A failed statement counts no changes: any here were made by statements that stood.
-            let half_done = outcome.is_err() && conn.total_changes() != before;
-            let finish: Finish = Box::new(move |commit: Result<(), &StoreError>| {
-                let answer = match commit {
-                    Ok(()) => outcome,
-                    Err(e) => Err(StoreError::Backend(format!("commit failed: {e}"))),
-                };
-                // The caller may have gone away; its write stands (or not) all the same.
-                let _ = tx.send(answer);
-            });
-            Ran { finish, half_done }
-        });
+        let (job, rx) = job(f);
         locked(&self.inner.queue).push(Queued { rows: rows.max(1), log_share: log_share.max(1), job });
         // Gather before leading: let the tasks that are ready on this worker run first, so
         // that the writes they are about to queue join this commit. See the module docs.
@@ -183,6 +168,32 @@ impl Writer {
         pending.lead_now();
         rx.await.map_err(|_| backend("the sqlite writer dropped a write"))?
     }
+}
+
+/// Wraps `f` as a [`Job`]; the receiver gets `f`'s outcome once the batch is committed, or the
+/// commit's error.
+fn job<T, F>(f: F) -> (Job, tokio::sync::oneshot::Receiver<Result<T, StoreError>>)
+where
+    T: Send + 'static,
+    F: FnOnce(&mut Connection) -> Result<T, StoreError> + Send + 'static,
+{
+    let (tx, rx) = tokio::sync::oneshot::channel();
+    let job: Job = Box::new(move |conn| {
+        let before = conn.total_changes();
+        let outcome = f(conn);
+        // A failed statement counts no changes: any here were made by statements that stood.
+        let half_done = outcome.is_err() && conn.total_changes() != before;
+        let finish: Finish = Box::new(move |commit: Result<(), &StoreError>| {
+            let answer = match commit {
+                Ok(()) => outcome,
+                Err(e) => Err(StoreError::Backend(format!("commit failed: {e}"))),
+            };
+            // The caller may have gone away; its write stands (or not) all the same.
+            let _ = tx.send(answer);
+        });
+        Ran { finish, half_done }
+    });
+    (job, rx)
 }
 
 /// A queued job whose task has yet to lead. Should the task be dropped while it yields (its
@@ -438,6 +449,36 @@ mod tests {
             .map(Result::unwrap)
             .collect();
         assert_eq!(rows, [6]);
+    }
+
+    /// In a batch, the jobs before a half-done one are failed with it and the jobs after it are
+    /// committed anew.
+    #[tokio::test]
+    async fn a_half_done_job_fails_the_jobs_before_it_and_the_rest_commit() {
+        let dir = tempfile::tempdir().unwrap();
+        let (writer, reader) = open(&dir);
+        let (first, first_rx) = job(insert(1));
+        let (broken, broken_rx) = job(|c| {
+            insert(2)(c)?;
+            Err::<usize, _>(backend("second step failed"))
+        });
+        let (failing, failing_rx) = job(insert(3));
+        let (dup, dup_rx) = job(insert(3));
+        let (last, last_rx) = job(insert(4));
+        commit_batch(&mut writer.inner.conn.lock().unwrap(), vec![first, broken, failing, dup, last]);
+        assert!(first_rx.await.unwrap().is_err());
+        assert!(broken_rx.await.unwrap().is_err());
+        assert_eq!(failing_rx.await.unwrap().unwrap(), 1);
+        assert!(dup_rx.await.unwrap().unwrap_err().to_string().contains("UNIQUE"));
+        assert_eq!(last_rx.await.unwrap().unwrap(), 1);
+        let rows: Vec<i64> = reader
+            .prepare("SELECT x FROM t ORDER BY x")
+            .unwrap()
+            .query_map([], |r| r.get(0))
+            .unwrap()
+            .map(Result::unwrap)
+            .collect();
+        assert_eq!(rows, [3, 4]);
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
