@@ -290,6 +290,11 @@ fn commit_batch(conn: &mut Connection, batch: Vec<Job>) {
     if batch.is_empty() {
         return;
     }
+    if !conn.is_autocommit() {
+        // Left open by a batch whose COMMIT and ROLLBACK both failed: its jobs were told so, and
+        // new writes must not join it (they would never be committed).
+        let _ = conn.execute_batch("ROLLBACK");
+    }
     if let Err(e) = run_cached(conn, "BEGIN IMMEDIATE") {
         // Cannot open the shared transaction: each job's statements commit one by one.
         tracing::warn!(error = %e, "sqlite batch could not begin; committing writes one by one");
@@ -359,6 +364,12 @@ mod tests {
         move |c| c.execute("INSERT INTO t (x) VALUES (?1)", [x]).map_err(backend)
     }
 
+    /// Every committed value, in order.
+    fn values(reader: &Connection) -> Vec<i64> {
+        let mut st = reader.prepare("SELECT x FROM t ORDER BY x").unwrap();
+        st.query_map([], |r| r.get(0)).unwrap().map(Result::unwrap).collect()
+    }
+
     #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
     async fn concurrent_writes_commit_and_a_failing_one_fails_alone() {
         let dir = tempfile::tempdir().unwrap();
@@ -426,6 +437,17 @@ mod tests {
         assert_eq!(writer.run(insert(99)).await.unwrap(), 1);
     }
 
+    /// A transaction left open on the writer (a batch whose COMMIT and ROLLBACK both failed) is
+    /// rolled back before the next batch: the next write is committed, not joined to it.
+    #[tokio::test]
+    async fn a_transaction_left_open_is_dropped_before_the_next_write() {
+        let dir = tempfile::tempdir().unwrap();
+        let (writer, reader) = open(&dir);
+        writer.inner.conn.lock().unwrap().execute_batch("BEGIN; INSERT INTO t (x) VALUES (8);").unwrap();
+        assert_eq!(writer.run(insert(9)).await.unwrap(), 1);
+        assert_eq!(values(&reader), [9]);
+    }
+
     /// A job that fails after a change of its own stood (against `Writer::run`'s contract) keeps
     /// nothing: its batch is rolled back, and the writer goes on.
     #[tokio::test]
@@ -441,14 +463,7 @@ mod tests {
             .unwrap_err();
         assert!(err.to_string().contains("half-way"), "{err}");
         assert_eq!(writer.run(insert(6)).await.unwrap(), 1);
-        let rows: Vec<i64> = reader
-            .prepare("SELECT x FROM t ORDER BY x")
-            .unwrap()
-            .query_map([], |r| r.get(0))
-            .unwrap()
-            .map(Result::unwrap)
-            .collect();
-        assert_eq!(rows, [6]);
+        assert_eq!(values(&reader), [6]);
     }
 
     /// In a batch, the jobs before a half-done one are failed with it and the jobs after it are
@@ -471,14 +486,7 @@ mod tests {
         assert_eq!(failing_rx.await.unwrap().unwrap(), 1);
         assert!(dup_rx.await.unwrap().unwrap_err().to_string().contains("UNIQUE"));
         assert_eq!(last_rx.await.unwrap().unwrap(), 1);
-        let rows: Vec<i64> = reader
-            .prepare("SELECT x FROM t ORDER BY x")
-            .unwrap()
-            .query_map([], |r| r.get(0))
-            .unwrap()
-            .map(Result::unwrap)
-            .collect();
-        assert_eq!(rows, [3, 4]);
+        assert_eq!(values(&reader), [3, 4]);
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
