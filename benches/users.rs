@@ -20,6 +20,7 @@
 //! a real Grafana; the header line says which model a run used. `USERS_BENCH_STORE_URL` points the
 //! sidecar at another store (e.g. `postgres://postgres@127.0.0.1:5432/test`; use an empty database)
 //! and `USERS_BENCH_STORE_CONNECTIONS` sizes its pool (default: the configuration's default).
+//! `USERS_BENCH_CLIENTS` (default 16) sets how many clients create and read at once.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
@@ -42,6 +43,7 @@ use tokio::net::TcpListener;
 mod support;
 
 const TOKEN: &str = "bench-token-0123456789abcdef";
+/// Concurrent clients for creates and reads, unless `USERS_BENCH_CLIENTS` says otherwise.
 const CONCURRENCY: usize = 16;
 /// Pages asked for at once in the concurrent page passes.
 const PAGES_AT_ONCE: usize = 10;
@@ -446,6 +448,11 @@ fn run_sidecar_child(grafana_url: String) {
 }
 
 async fn bench(n: usize, latency: Duration) {
+    let clients: usize = std::env::var("USERS_BENCH_CLIENTS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .filter(|&c| c > 0)
+        .unwrap_or(CONCURRENCY);
     let grafana =
         Emulator::start(EmulatorOptions { brute_force_protection: false, ..EmulatorOptions::default() })
             .await
@@ -473,7 +480,7 @@ async fn bench(n: usize, latency: Duration) {
         "load generator, emulator and sidecar process share every core"
     };
     println!(
-        "users benchmark: N = {n}, {CONCURRENCY} concurrent clients, {backend} store, emulator latency \
+        "users benchmark: N = {n}, {clients} concurrent clients, {backend} store, emulator latency \
          {latency:?} per call; {placement}"
     );
 
@@ -488,7 +495,7 @@ async fn bench(n: usize, latency: Duration) {
     let (sidecar_create, direct_create, create_calls) = interleaved(
         n,
         500,
-        CONCURRENCY,
+        clients,
         &grafana,
         sidecar,
         move |i| {
@@ -528,7 +535,7 @@ async fn bench(n: usize, latency: Duration) {
     let (sidecar_get, direct_get, get_calls) = interleaved(
         sample,
         250,
-        CONCURRENCY,
+        clients,
         &grafana,
         sidecar,
         move |i| {
@@ -551,7 +558,7 @@ async fn bench(n: usize, latency: Duration) {
     let (sidecar_filter, direct_filter, filter_calls) = interleaved(
         sample,
         250,
-        CONCURRENCY,
+        clients,
         &grafana,
         sidecar,
         move |i| {
