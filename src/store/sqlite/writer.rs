@@ -364,6 +364,14 @@ mod tests {
         move |c| c.execute("INSERT INTO t (x) VALUES (?1)", [x]).map_err(backend)
     }
 
+    /// A job that breaks `Writer::run`'s contract: its insert stands, then it fails.
+    fn insert_then_fail(x: i64) -> impl FnOnce(&mut Connection) -> Result<usize, StoreError> {
+        move |c| {
+            insert(x)(c)?;
+            Err(backend("second step failed"))
+        }
+    }
+
     /// Every committed value, in order.
     fn values(reader: &Connection) -> Vec<i64> {
         let mut st = reader.prepare("SELECT x FROM t ORDER BY x").unwrap();
@@ -454,13 +462,7 @@ mod tests {
     async fn a_job_failing_half_way_keeps_nothing() {
         let dir = tempfile::tempdir().unwrap();
         let (writer, reader) = open(&dir);
-        let err = writer
-            .run(|c| {
-                insert(5)(c)?;
-                Err::<(), _>(backend("second step failed"))
-            })
-            .await
-            .unwrap_err();
+        let err = writer.run(insert_then_fail(5)).await.unwrap_err();
         assert!(err.to_string().contains("half-way"), "{err}");
         assert_eq!(writer.run(insert(6)).await.unwrap(), 1);
         assert_eq!(values(&reader), [6]);
@@ -473,17 +475,14 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let (writer, reader) = open(&dir);
         let (first, first_rx) = job(insert(1));
-        let (broken, broken_rx) = job(|c| {
-            insert(2)(c)?;
-            Err::<usize, _>(backend("second step failed"))
-        });
-        let (failing, failing_rx) = job(insert(3));
+        let (broken, broken_rx) = job(insert_then_fail(2));
+        let (third, third_rx) = job(insert(3));
         let (dup, dup_rx) = job(insert(3));
         let (last, last_rx) = job(insert(4));
-        commit_batch(&mut writer.inner.conn.lock().unwrap(), vec![first, broken, failing, dup, last]);
+        commit_batch(&mut writer.inner.conn.lock().unwrap(), vec![first, broken, third, dup, last]);
         assert!(first_rx.await.unwrap().is_err());
         assert!(broken_rx.await.unwrap().is_err());
-        assert_eq!(failing_rx.await.unwrap().unwrap(), 1);
+        assert_eq!(third_rx.await.unwrap().unwrap(), 1);
         assert!(dup_rx.await.unwrap().unwrap_err().to_string().contains("UNIQUE"));
         assert_eq!(last_rx.await.unwrap().unwrap(), 1);
         assert_eq!(values(&reader), [3, 4]);
