@@ -605,40 +605,6 @@ mod tests {
         assert_eq!(store.count_users(1).await.unwrap(), 3_000);
     }
 
-    /// The checkpoint thread runs at a lower priority than the threads that serve requests.
-    #[cfg(target_os = "linux")]
-    #[tokio::test]
-    async fn the_checkpoint_thread_yields_to_requests() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("nice.db").to_string_lossy().into_owned();
-        let _store = SqliteStore::open_file(&path, 1).await.unwrap();
-        // The thread sets its own priority as it starts; other tests' stores have threads too.
-        let nice_values = || -> Vec<i32> {
-            std::fs::read_dir("/proc/self/task")
-                .unwrap()
-                .filter_map(|t| {
-                    let t = t.ok()?.path();
-                    let comm = std::fs::read_to_string(t.join("comm")).ok()?;
-                    if comm.trim_end() != "sqlite-checkpoi" {
-                        return None;
-                    }
-                    let tid = t.file_name()?.to_str()?.parse().ok()?;
-                    rustix::process::getpriority_process(rustix::process::Pid::from_raw(tid)).ok()
-                })
-                .collect()
-        };
-        let deadline = std::time::Instant::now() + Duration::from_secs(10);
-        let mut seen = nice_values();
-        while (seen.is_empty() || seen.iter().any(|&n| n != checkpoint::NICE))
-            && std::time::Instant::now() < deadline
-        {
-            tokio::time::sleep(Duration::from_millis(10)).await;
-            seen = nice_values();
-        }
-        assert!(!seen.is_empty(), "no checkpoint thread found");
-        assert!(seen.iter().all(|&n| n == checkpoint::NICE), "nice values: {seen:?}");
-    }
-
     /// Processes that open one new file at once (a replica starting beside another, `check`
     /// beside `serve`) wait for each other instead of failing with "database is locked": the
     /// busy timeout is set before the first statement that needs a lock, and the migrations

@@ -14,12 +14,6 @@
 //! flag, and the writer, before its next batch, runs a small passive checkpoint of its own over
 //! the few pages committed meanwhile ([`Checkpointer::before_batch`]); its next transaction then
 //! rewinds the log. The log's size stays near one interval's worth of pages, whatever the load.
-//!
-//! The thread is upkeep, so it yields the core to requests: it runs at nice [`NICE`]. At the
-//! default priority a checkpoint's copying (milliseconds of CPU) shared the core with whatever
-//! request came in meanwhile, and an import page that met one took its time twice over. Nice 10
-//! still leaves it about a tenth of a core a busy request thread would otherwise take, so the
-//! log stays bounded under any load.
 
 use std::sync::atomic::{AtomicU8, Ordering};
 use std::sync::mpsc::{self, Receiver, SyncSender};
@@ -39,9 +33,6 @@ use crate::store::StoreError;
 /// checkpoints took 7% of a create's CPU); 512 made no clear difference to creates but let the log
 /// reach 36 MiB in `checkpoint_thread_bounds_the_wal` (one commit per row).
 const EVERY_ROWS: usize = 256;
-
-/// The checkpoint thread's nice value (Linux; higher is lower priority, 19 the lowest).
-pub(super) const NICE: i32 = 10;
 
 /// Nothing under way; the writer counts commits towards the next nudge.
 const IDLE: u8 = 0;
@@ -68,10 +59,7 @@ impl Checkpointer {
         let shared = state.clone();
         std::thread::Builder::new()
             .name("sqlite-checkpoint".into())
-            .spawn(move || {
-                yield_to_requests();
-                work(&conn, &nudges, &shared);
-            })
+            .spawn(move || work(&conn, &nudges, &shared))
             .map_err(backend)?;
         Ok(Self { wake, state, since: 0 })
     }
@@ -104,16 +92,6 @@ impl Checkpointer {
                 self.state.store(IDLE, Ordering::Release);
             }
         }
-    }
-}
-
-/// Lowers the calling thread's priority to [`NICE`]. On Linux a nice value belongs to a thread,
-/// so only this thread changes. Lowering needs no privilege; should it fail all the same,
-/// checkpoints run at the default priority, as they would elsewhere.
-fn yield_to_requests() {
-    #[cfg(target_os = "linux")]
-    if let Err(e) = rustix::process::setpriority_process(Some(rustix::thread::gettid()), NICE) {
-        tracing::debug!(error = %e, "sqlite checkpoint thread keeps the default priority");
     }
 }
 
