@@ -21,7 +21,8 @@ pub fn may_refuse(method: &Method) -> bool {
     !matches!(*method, Method::GET | Method::HEAD | Method::OPTIONS | Method::TRACE)
 }
 
-/// The refusal or `None` to let the request through.
+/// The refusal or `None` to let the request through. `path` is the request's path as Grafana
+/// resolves it ([`crate::route_path`]), not as received.
 pub async fn check(app: &App, method: &Method, path: &str, headers: &HeaderMap) -> Option<Response<Body>> {
     users::check(app, method, path, headers).await
 }

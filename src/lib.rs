@@ -21,6 +21,7 @@ pub mod metrics;
 pub mod policy;
 pub mod provision;
 pub mod proxy;
+pub mod route_path;
 pub mod router;
 pub mod scim;
 pub mod scim_api;

@@ -33,12 +33,10 @@ pub async fn handle(app: Arc<App>, req: Request<Incoming>, info: ClientInfo) -> 
     let started = Instant::now();
     let method = req.method().clone();
     let path_class;
-    let gate =
-        app.gate.as_ref().filter(|g| req.method() == http::Method::POST && req.uri().path() == g.acs_path());
     let response = if app.scim.scim_path(req.uri().path()).is_some() {
         path_class = class::SCIM;
         Box::pin(crate::scim_api::handle(&app, req, info)).await
-    } else if let Some(gate) = gate {
+    } else if let Some(gate) = gate_for(&app, &req) {
         path_class = class::SAML_ACS;
         Box::pin(gate.handle(req, info, &app.forwarder)).await
     } else if !crate::guard::may_refuse(req.method()) {
@@ -74,10 +72,19 @@ pub async fn handle(app: Arc<App>, req: Request<Incoming>, info: ClientInfo) -> 
     response
 }
 
+/// The login gate, when it is on and `req` posts to its ACS path, however spelled
+/// ([`crate::route_path`]: `/saml/%61cs` and `/saml/acs/` reach Grafana's ACS handler too).
+fn gate_for<'a>(app: &'a App, req: &Request<Incoming>) -> Option<&'a crate::login_gate::LoginGate> {
+    app.gate
+        .as_ref()
+        .filter(|g| req.method() == http::Method::POST && app.scim.reaches(req.uri().path(), g.acs_path()))
+}
+
 /// A write on its way to Grafana: the policy screen, then the users and teams guards, then the
-/// proxy. Returns the route class with the response.
+/// proxy. They decide on the path as Grafana will resolve it ([`crate::route_path`]); the request
+/// is forwarded as received. Returns the route class with the response.
 async fn guarded(app: &App, req: Request<Incoming>, info: ClientInfo) -> (&'static str, Response<Body>) {
-    let api_path = app.scim.api_path(req.uri().path()).to_string();
+    let api_path = app.scim.route_path(req.uri().path()).into_owned();
     let req = match screen(&app.policy, req, &api_path, app.config.server.max_body_bytes).await {
         Screened::Pass(req) => req,
         Screened::Buffered(req) => return (class::PROXY, app.forwarder.forward(req, info).await),
@@ -86,7 +93,7 @@ async fn guarded(app: &App, req: Request<Incoming>, info: ClientInfo) -> (&'stat
     if let Some(refused) = crate::guard::check(app, req.method(), &api_path, req.headers()).await {
         return (class::GUARD, refused);
     }
-    match crate::guard::teams::check(app, req).await {
+    match crate::guard::teams::check(app, req, &api_path).await {
         crate::guard::teams::Verdict::Pass(req) => (class::PROXY, app.forwarder.forward(req, info).await),
         crate::guard::teams::Verdict::PassRead(req) => (class::PROXY, app.forwarder.forward(req, info).await),
         crate::guard::teams::Verdict::Refuse(refusal) => (class::GUARD, refusal),

@@ -34,6 +34,8 @@ pub struct ScimApi {
     /// Grafana's sub-path (`serve_from_sub_path`), e.g. `/grafana`, or empty. SCIM is also served
     /// under it, so IdP URLs built from Grafana's public URL keep working.
     sub_path: String,
+    /// [`Self::sub_path`] percent-decoded, as Grafana trims it ([`crate::route_path`]).
+    decoded_sub_path: String,
     /// State of the Users handler (cached Grafana settings).
     pub users: crate::provision::users::UsersState,
     /// Orgs known to exist (namespace `org-<N>`), so existence is not asked of Grafana per request.
@@ -45,9 +47,11 @@ impl ScimApi {
         let sub_path = url::Url::parse(grafana_url)
             .map(|u| u.path().trim_end_matches('/').to_string())
             .unwrap_or_default();
+        let decoded_sub_path = crate::route_path::route_path(&sub_path, "").into_owned();
         Self {
             auth: auth::Authenticator::new(config),
             sub_path,
+            decoded_sub_path,
             users: crate::provision::users::UsersState::new(),
             known_orgs: moka::future::Cache::builder()
                 .max_capacity(10_000)
@@ -58,16 +62,16 @@ impl ScimApi {
 }
 
 impl ScimApi {
-    /// `path` without Grafana's sub-path prefix (unchanged when it has none), for matching
-    /// Grafana API routes the way Grafana itself resolves them.
-    pub fn api_path<'a>(&self, path: &'a str) -> &'a str {
-        if self.sub_path.is_empty() {
-            return path;
-        }
-        match path.strip_prefix(self.sub_path.as_str()) {
-            Some(rest) if rest.is_empty() || rest.starts_with('/') => rest,
-            _ => path,
-        }
+    /// The request path `raw` as Grafana's router resolves it: percent-decoded, without Grafana's
+    /// sub-path ([`crate::route_path`]). Guards and the login gate decide on this.
+    pub fn route_path<'a>(&self, raw: &'a str) -> std::borrow::Cow<'a, str> {
+        crate::route_path::route_path(raw, &self.decoded_sub_path)
+    }
+
+    /// Whether the request path `raw` reaches the Grafana route `route` (a path as configured,
+    /// e.g. the SAML ACS path, with or without Grafana's sub-path).
+    pub fn reaches(&self, raw: &str, route: &str) -> bool {
+        crate::route_path::same_route(&self.route_path(raw), &self.route_path(route))
     }
 
     /// The path relative to the SCIM-serving root when `path` is a SCIM path (directly, or under

@@ -20,9 +20,6 @@ pub const MEMBERS: &str = "Team memberships cannot be updated for provisioned te
 pub const DELETE: &str = "Cannot delete provisioned teams";
 pub const PERMISSIONS: &str = "Team permissions cannot be updated for provisioned teams";
 
-/// Longest path the guard decodes.
-const MAX_PATH: usize = 4096;
-
 /// What the router should do with a request.
 pub enum Verdict {
     /// Not a guarded route or not a managed team: forward as is.
@@ -42,15 +39,13 @@ pub(super) enum Action {
     Permissions(i64),
 }
 
+/// The action of `method path`, `path` as Grafana resolves it ([`crate::route_path`]).
 pub(super) fn classify(method: &Method, path: &str) -> Option<Action> {
     let write = matches!(*method, Method::POST | Method::PUT | Method::DELETE | Method::PATCH);
-    // Reads never need the guard; only writes pay for decoding the path.
-    if !write || path.len() > MAX_PATH {
+    if !write {
         return None;
     }
-    let decoded = percent_encoding::percent_decode_str(path).decode_utf8_lossy();
-    let segs: Vec<String> =
-        decoded.split('/').filter(|s| !s.is_empty()).map(str::to_ascii_lowercase).collect();
+    let segs: Vec<String> = crate::route_path::segments(path).map(str::to_ascii_lowercase).collect();
     let segs: Vec<&str> = segs.iter().map(String::as_str).collect();
     let id = |s: &str| s.parse::<i64>().ok().filter(|n| *n > 0);
     match segs.as_slice() {
@@ -67,9 +62,10 @@ pub(super) fn classify(method: &Method, path: &str) -> Option<Action> {
     }
 }
 
-/// Decides whether `req` may reach Grafana.
-pub async fn check(app: &App, req: Request<Incoming>) -> Verdict {
-    let Some(action) = classify(req.method(), req.uri().path()) else { return Verdict::Pass(req) };
+/// Decides whether `req` may reach Grafana. `path` is its path as Grafana resolves it
+/// ([`crate::route_path`]).
+pub async fn check(app: &App, req: Request<Incoming>, path: &str) -> Verdict {
+    let Some(action) = classify(req.method(), path) else { return Verdict::Pass(req) };
     let (Action::Update(team) | Action::Delete(team) | Action::Members(team) | Action::Permissions(team)) =
         action;
     match app.store.is_managed_grafana_team(team).await {
@@ -139,7 +135,7 @@ mod tests {
         assert_eq!(classify(&Method::POST, "/api/teams/7/members"), Some(Action::Members(7)));
         assert_eq!(classify(&Method::PUT, "/api/teams/7/members"), Some(Action::Members(7)));
         assert_eq!(classify(&Method::DELETE, "/api/teams/7/members/3"), Some(Action::Members(7)));
-        assert_eq!(classify(&Method::PUT, "//api/Teams/%37/members/3"), Some(Action::Members(7)));
+        assert_eq!(classify(&Method::PUT, "//api/Teams/7/members/3"), Some(Action::Members(7)));
         assert_eq!(classify(&Method::GET, "/api/teams/7/members"), None);
         assert_eq!(
             classify(&Method::POST, "/api/access-control/teams/7/users/3"),

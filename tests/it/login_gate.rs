@@ -100,8 +100,13 @@ impl Env {
 
     /// Posts `xml` to the ACS; returns the status, the body and the exact bytes sent.
     async fn post(&self, xml: &str) -> (u16, String, String) {
+        self.post_to("/saml/acs", xml).await
+    }
+
+    /// [`Self::post`] to `path`, another spelling of the ACS path.
+    async fn post_to(&self, path: &str, xml: &str) -> (u16, String, String) {
         let form = saml::form_body(xml);
-        let req = Request::post(format!("{}/saml/acs", self.sidecar.url))
+        let req = Request::post(format!("{}{path}", self.sidecar.url))
             .header("content-type", "application/x-www-form-urlencoded")
             .body(scim_sidecar::body::full(form.clone()))
             .unwrap();
@@ -171,6 +176,21 @@ async fn deactivated_user_is_refused() {
     e.add_user("carol@example.com", Some("uid-carol"), false, false).await;
     let xml = e.signed_response(&Claims::new("carol@example.com", Some("uid-carol")));
     e.assert_refused(&xml, "deactivated").await;
+}
+
+/// Grafana's router sends these spellings to its ACS handler too (each segment percent-decoded,
+/// one trailing slash dropped): the gate sees them all.
+#[tokio::test]
+async fn deactivated_user_is_refused_at_every_spelling_of_the_acs_path() {
+    let e = env(false, false).await;
+    e.add_user("carol@example.com", Some("uid-carol"), false, false).await;
+    let xml = e.signed_response(&Claims::new("carol@example.com", Some("uid-carol")));
+    for path in ["/saml/acs/", "/saml/%61cs", "/%73aml/acs"] {
+        let (status, body, _) = e.post_to(path, &xml).await;
+        assert_eq!(status, 403, "{path}: {body}");
+        assert!(body.contains("Sign-in refused"), "{path}: {body}");
+    }
+    assert!(e.emu.acs_posts().is_empty(), "grafana never saw the login");
 }
 
 #[tokio::test]

@@ -108,6 +108,54 @@ async fn passthrough_guards_also_apply_under_grafanas_sub_path() {
     assert!(h.grafana.team_groups(team).is_empty(), "the link never reached Grafana");
 }
 
+/// Guards decide on the path as Grafana's router resolves it: percent-decoded segment by segment,
+/// with or without Grafana's sub-path (even an encoded one), one trailing slash dropped. Each
+/// spelling below reaches Grafana's handler for a SCIM-managed team or user.
+#[tokio::test]
+async fn passthrough_guards_see_every_spelling_grafana_routes() {
+    let grafana = grafana_emulator::EmulatorOptions {
+        serve_from_sub_path: Some("/grafana".into()),
+        ..Default::default()
+    };
+    let h = Harness::start_with(grafana, |c| c.grafana.url = format!("{}/grafana", c.grafana.url)).await;
+    let user = h
+        .post("Users", json!({"userName": "kim@example.com", "emails": [{"value": "kim@example.com"}]}))
+        .await;
+    assert_eq!(user.status, 201, "{user:?}");
+    let member = user.json()["id"].as_str().unwrap().to_string();
+    let group = h.post("Groups", json!({"displayName": "Eng", "members": [{"value": member}]})).await;
+    assert_eq!(group.status, 201, "{group:?}");
+    let team = h.grafana.team_by_name(1, "Eng").unwrap().id;
+    let kim = h.grafana.user_by_login("kim@example.com").unwrap().id;
+    let other = h.grafana.create_user("other", "other@example.com", "Other");
+    let send = |method: Method, path: String, body: serde_json::Value| {
+        let req = http::Request::builder()
+            .method(method)
+            .uri(format!("{}{path}", h.sidecar.url))
+            .header("authorization", "Basic YWRtaW46YWRtaW4=")
+            .header("content-type", "application/json")
+            .body(scim_sidecar::body::full(body.to_string()))
+            .unwrap();
+        let client = h.client.clone();
+        async move { client.request(req).await.unwrap().status().as_u16() }
+    };
+    let add = json!({"userId": other});
+    for (method, path, body, status) in [
+        (Method::DELETE, format!("/grafana/api/teams/{team}"), json!({}), 400),
+        (Method::DELETE, format!("/api/te%61ms/{team}"), json!({}), 400),
+        (Method::DELETE, format!("/gr%61fana/api/teams/{team}/"), json!({}), 400),
+        (Method::POST, format!("/grafana/api/teams/{team}/%6Dembers"), add.clone(), 400),
+        (Method::POST, format!("/api/teams/{team}/%67roups"), json!({"groupId": "cn=eng"}), 403),
+        (Method::PUT, format!("/grafana/api/%75sers/{kim}"), json!({"login": "x"}), 403),
+    ] {
+        assert_eq!(send(method.clone(), path.clone(), body).await, status, "{method} {path}");
+    }
+    assert!(h.grafana.team_by_name(1, "Eng").is_some(), "the team was not deleted");
+    assert_eq!(h.grafana.team_members(team).len(), 1, "no member was added");
+    assert!(h.grafana.team_groups(team).is_empty(), "no Team Sync link was made");
+    assert_eq!(h.grafana.user(kim).unwrap().login, "kim@example.com");
+}
+
 #[tokio::test]
 async fn policy_refusals_reach_idps_as_scim_errors() {
     // Open-source Grafana: no SAML, so Users and Groups are refused; discovery still answers.

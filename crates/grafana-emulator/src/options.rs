@@ -20,6 +20,10 @@ pub struct EmulatorOptions {
     pub admin_password: String,
     /// `[server] root_url`; defaults to the bound URL with a trailing slash.
     pub root_url: Option<String>,
+    /// `[server] serve_from_sub_path` with the sub-path of `root_url` (e.g. `/grafana`): the
+    /// router trims it from the percent-decoded path (`pkg/web/macaron.go`), so paths with and
+    /// without it reach the same handlers.
+    pub serve_from_sub_path: Option<String>,
     /// `[users] auto_assign_org`.
     pub auto_assign_org: bool,
     /// `[users] auto_assign_org_id`.
@@ -44,6 +48,7 @@ impl Default for EmulatorOptions {
             team_sync_licensed: true,
             admin_password: "admin".to_string(),
             root_url: None,
+            serve_from_sub_path: None,
             auto_assign_org: true,
             auto_assign_org_id: 1,
             auto_assign_org_role: "Viewer".to_string(),

@@ -57,9 +57,32 @@ fn to_response(r: Reply) -> Response<Full<Bytes>> {
     resp
 }
 
+/// Bytes Go's `url.URL.EscapedPath` escapes in a path (besides non-ASCII): `/` stays a separator.
+const PATH_ESCAPES: &percent_encoding::AsciiSet = &percent_encoding::CONTROLS
+    .add(b' ')
+    .add(b'"')
+    .add(b'#')
+    .add(b'%')
+    .add(b'<')
+    .add(b'>')
+    .add(b'?')
+    .add(b'`')
+    .add(b'{')
+    .add(b'}');
+
+/// The path Grafana's router matches, still escaped (routes decode each segment). With
+/// `serve_from_sub_path`, Grafana trims the sub-path from the decoded path and the router then
+/// works on that path escaped again, so an encoded `/` there becomes a separator.
+fn routed_path(raw: &str, sub_path: Option<&str>) -> String {
+    let Some(sub) = sub_path else { return raw.to_string() };
+    let decoded = percent_encoding::percent_decode_str(raw).decode_utf8_lossy();
+    let trimmed = decoded.strip_prefix(sub).unwrap_or(&decoded);
+    percent_encoding::utf8_percent_encode(trimmed, PATH_ESCAPES).to_string()
+}
+
 async fn handle(shared: Shared, req: Request<Incoming>) -> Result<Response<Full<Bytes>>, DropConnection> {
     let method = req.method().clone();
-    let path = req.uri().path().to_string();
+    let path = routed_path(req.uri().path(), lock(&shared).opts.serve_from_sub_path.as_deref());
     let query = req.uri().query().unwrap_or("").to_string();
     let (latency, fault) = {
         let mut st = lock(&shared);

@@ -20,6 +20,11 @@ async fn send(h: &Harness, method: Method, path: &str, auth: &str, body: serde_j
     (status, body_string(res).await)
 }
 
+/// Every byte of `s` as `%XX`.
+fn percent_encoded(s: &str) -> String {
+    s.bytes().map(|b| format!("%{b:02X}")).collect()
+}
+
 #[tokio::test]
 async fn managed_users_cannot_be_edited_through_the_proxy() {
     let h = Harness::start().await;
@@ -36,6 +41,11 @@ async fn managed_users_cannot_be_edited_through_the_proxy() {
         (Method::POST, format!("/api/admin/users/{gid}/disable")),
         (Method::POST, format!("/api/admin/users/{gid}/enable")),
         (Method::DELETE, format!("/api/admin/users/{gid}")),
+        // Spellings Grafana's router resolves to the same handlers: each segment percent-decoded,
+        // one trailing slash dropped.
+        (Method::PUT, format!("/api/%75sers/{}", percent_encoded(&gid.to_string()))),
+        (Method::POST, format!("/api/admin/%75sers/{gid}/%64isable")),
+        (Method::DELETE, format!("/api/admin/users/{gid}/")),
     ] {
         let (status, body) = send(&h, m.clone(), &p, &admin, edit.clone()).await;
         assert_eq!(status, 403, "{m} {p}: {body}");
@@ -68,8 +78,11 @@ async fn managed_users_cannot_be_edited_through_the_proxy() {
             "guarded@example.com:own-password-1"
         )
     );
-    let (status, _) = send(&h, Method::PUT, "/api/user", &me, json!({"name": "Me"})).await;
-    assert_eq!(status, 403);
+    for path in ["/api/user", "/api/%75ser", "/api/user/"] {
+        let (status, body) = send(&h, Method::PUT, path, &me, json!({"name": "Me"})).await;
+        assert_eq!(status, 403, "{path}: {body}");
+    }
+    assert_ne!(h.grafana.user(gid).unwrap().name, "Me", "no profile edit reached grafana");
     let (status, _) = send(
         &h,
         Method::PUT,

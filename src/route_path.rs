@@ -1,0 +1,73 @@
+//! The request path as Grafana's router resolves it, for everything that decides on a path before
+//! forwarding the request unchanged: the passthrough guards and the SAML login gate.
+//!
+//! Grafana (`pkg/web`) first trims its sub-path (`serve_from_sub_path`) from the percent-decoded
+//! path, then matches static routes against that decoded path and parameterised routes segment by
+//! segment, unescaping each segment and each parameter. So `PUT /api/%75sers/%37` updates user 7,
+//! `POST /saml/acs/` reaches the ACS handler (the router trims one trailing slash), and with a
+//! sub-path both `/grafana/api/…` and `/api/…` reach the same handler. A decision made on the raw
+//! path would let every such spelling past it.
+//!
+//! [`route_path`] decodes the path once and trims the sub-path; [`segments`] drops empty segments.
+//! Deciders then compare segments case-insensitively. That is broader than Grafana, whose routes
+//! are case-sensitive and which routes no path with an empty segment, so a decider sees a superset
+//! of the spellings Grafana would route to a guarded handler: one that Grafana would answer with
+//! 404 may be refused or gated first, never the other way round.
+
+use std::borrow::Cow;
+
+/// `raw` (a request path as received, without the query) percent-decoded, with `sub_path` (e.g.
+/// `/grafana`, or empty) trimmed when it leads the decoded path as whole segments.
+/// Invalid UTF-8 after decoding becomes U+FFFD: no route or id Grafana matches contains it.
+pub fn route_path<'a>(raw: &'a str, sub_path: &str) -> Cow<'a, str> {
+    let decoded = percent_encoding::percent_decode_str(raw).decode_utf8_lossy();
+    if sub_path.is_empty() {
+        return decoded;
+    }
+    match decoded.strip_prefix(sub_path) {
+        Some(rest) if rest.is_empty() || rest.starts_with('/') => Cow::Owned(rest.to_string()),
+        _ => decoded,
+    }
+}
+
+/// The non-empty segments of a path from [`route_path`].
+pub fn segments(path: &str) -> impl Iterator<Item = &str> {
+    path.split('/').filter(|s| !s.is_empty())
+}
+
+/// Whether two paths from [`route_path`] name the same route: the same segments, compared
+/// case-insensitively.
+pub fn same_route(a: &str, b: &str) -> bool {
+    segments(a).map(str::to_ascii_lowercase).eq(segments(b).map(str::to_ascii_lowercase))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn paths_are_decoded_once_and_the_sub_path_trimmed() {
+        assert_eq!(route_path("/api/%75sers/%37", ""), "/api/users/7");
+        assert_eq!(route_path("/api%2Fuser", ""), "/api/user");
+        // Grafana unescapes once: a double-encoded byte stays encoded once.
+        assert_eq!(route_path("/api/users/%2537", ""), "/api/users/%37");
+        assert_eq!(route_path("/grafana/api/users/7", "/grafana"), "/api/users/7");
+        assert_eq!(route_path("/gr%61fana/api/users/7", "/grafana"), "/api/users/7");
+        assert_eq!(route_path("/api/users/7", "/grafana"), "/api/users/7");
+        assert_eq!(route_path("/grafana", "/grafana"), "");
+        // Only whole segments: `/grafanax` is not under `/grafana`.
+        assert_eq!(route_path("/grafanax/api", "/grafana"), "/grafanax/api");
+        assert_eq!(route_path("/api/users/%FF", ""), "/api/users/\u{FFFD}");
+        assert_eq!(route_path("/api/users/%", ""), "/api/users/%");
+    }
+
+    #[test]
+    fn routes_compare_by_segments_ignoring_case_and_empty_segments() {
+        assert!(same_route("/saml/acs", "/saml/acs"));
+        assert!(same_route("/saml/acs/", "/saml/acs"));
+        assert!(same_route("//SAML//Acs", "/saml/acs"));
+        assert!(!same_route("/saml/acs/x", "/saml/acs"));
+        assert!(!same_route("/saml", "/saml/acs"));
+        assert_eq!(segments("//api//users/7/").collect::<Vec<_>>(), ["api", "users", "7"]);
+    }
+}
