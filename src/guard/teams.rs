@@ -3,11 +3,14 @@
 //! Grafana's (`{"message": …, "traceID": ""}`, status 400).
 //!
 //! A team is SCIM-managed when a live group record written by SCIM maps it
-//! (`MappingStore::is_managed_grafana_team`). Only numeric team ids are recognised; team UIDs in
-//! paths pass (the store has no UID index yet). Must not touch any other request, and reads a
-//! body only for `PUT /api/teams/:id` of a managed team (to tell a rename from an email change).
+//! (`MappingStore::is_managed_grafana_team`). Grafana (10.2 and later) also takes a team UID
+//! wherever it takes a team id; a UID is resolved to its id by asking Grafana for the team as the
+//! caller, so it resolves in the org the caller's own request would (a record made before
+//! Grafana's create answer carried UIDs has none to look up). Must not touch any other request,
+//! and reads a body only for `PUT /api/teams/:id` of a managed team (to tell a rename from an
+//! email change).
 
-use http::header::CONTENT_TYPE;
+use http::header::{AUTHORIZATION, CONTENT_TYPE, COOKIE};
 use http::{HeaderValue, Method, Request, Response, StatusCode};
 use hyper::body::Incoming;
 use serde_json::{json, Value};
@@ -30,44 +33,80 @@ pub enum Verdict {
     Refuse(Response<Body>),
 }
 
-/// Which protected action a request is, and on which team id.
+/// Which protected action a request is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(super) enum Action {
-    Update(i64),
-    Delete(i64),
-    Members(i64),
-    Permissions(i64),
+    Update,
+    Delete,
+    Members,
+    Permissions,
 }
 
-/// The action of `method path`, `path` as Grafana resolves it ([`crate::route_path`]).
-pub(super) fn classify(method: &Method, path: &str) -> Option<Action> {
+/// The team a path names, as Grafana reads its `:teamId`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(super) enum TeamRef {
+    Id(i64),
+    Uid(String),
+}
+
+impl TeamRef {
+    /// A numeric segment is an id (none at or below zero exists); anything else a UID.
+    fn parse(segment: &str) -> Option<Self> {
+        match segment.parse::<i64>() {
+            Ok(id) if id > 0 => Some(Self::Id(id)),
+            Ok(_) => None,
+            Err(_) => Some(Self::Uid(segment.to_string())),
+        }
+    }
+}
+
+/// The action of `method path` and the team it names, `path` as Grafana resolves it
+/// ([`crate::route_path`]).
+pub(super) fn classify(method: &Method, path: &str) -> Option<(Action, TeamRef)> {
     let write = matches!(*method, Method::POST | Method::PUT | Method::DELETE | Method::PATCH);
     if !write {
         return None;
     }
-    let segs: Vec<String> = crate::route_path::segments(path).map(str::to_ascii_lowercase).collect();
-    let segs: Vec<&str> = segs.iter().map(String::as_str).collect();
-    let id = |s: &str| s.parse::<i64>().ok().filter(|n| *n > 0);
-    match segs.as_slice() {
-        ["api", "teams", t] if *method == Method::PUT => id(t).map(Action::Update),
-        ["api", "teams", t] if *method == Method::DELETE => id(t).map(Action::Delete),
-        ["api", "teams", t, "members"] if matches!(*method, Method::POST | Method::PUT) => {
-            id(t).map(Action::Members)
+    let segs: Vec<&str> = crate::route_path::segments(path).collect();
+    let is = |i: usize, want: &str| segs.get(i).is_some_and(|s| s.eq_ignore_ascii_case(want));
+    let (action, team) = match segs.len() {
+        3 if is(0, "api") && is(1, "teams") && *method == Method::PUT => (Action::Update, segs[2]),
+        3 if is(0, "api") && is(1, "teams") && *method == Method::DELETE => (Action::Delete, segs[2]),
+        4 if is(0, "api")
+            && is(1, "teams")
+            && is(3, "members")
+            && matches!(*method, Method::POST | Method::PUT) =>
+        {
+            (Action::Members, segs[2])
         }
-        ["api", "teams", t, "members", _] if matches!(*method, Method::PUT | Method::DELETE) => {
-            id(t).map(Action::Members)
+        5 if is(0, "api")
+            && is(1, "teams")
+            && is(3, "members")
+            && matches!(*method, Method::PUT | Method::DELETE) =>
+        {
+            (Action::Members, segs[2])
         }
-        ["api", "access-control", "teams", t, ..] => id(t).map(Action::Permissions),
-        _ => None,
-    }
+        n if n >= 4 && is(0, "api") && is(1, "access-control") && is(2, "teams") => {
+            (Action::Permissions, segs[3])
+        }
+        _ => return None,
+    };
+    Some((action, TeamRef::parse(team)?))
 }
 
 /// Decides whether `req` may reach Grafana. `path` is its path as Grafana resolves it
 /// ([`crate::route_path`]).
 pub async fn check(app: &App, req: Request<Incoming>, path: &str) -> Verdict {
-    let Some(action) = classify(req.method(), path) else { return Verdict::Pass(req) };
-    let (Action::Update(team) | Action::Delete(team) | Action::Members(team) | Action::Permissions(team)) =
-        action;
+    let Some((action, team)) = classify(req.method(), path) else { return Verdict::Pass(req) };
+    let team = match team {
+        TeamRef::Id(id) => id,
+        TeamRef::Uid(uid) => match resolve_uid(app, &req, &uid).await {
+            Ok(Some(id)) => id,
+            // No such team where the caller would act: Grafana answers the request itself.
+            Ok(None) => return Verdict::Pass(req),
+            Err(refusal) => return Verdict::Refuse(refusal),
+        },
+    };
     match app.store.is_managed_grafana_team(team).await {
         Ok(true) => {}
         Ok(false) => return Verdict::Pass(req),
@@ -81,21 +120,16 @@ pub async fn check(app: &App, req: Request<Incoming>, path: &str) -> Verdict {
         }
     }
     let message = match action {
-        Action::Delete(_) => DELETE,
-        Action::Members(_) => MEMBERS,
-        Action::Permissions(_) => PERMISSIONS,
-        Action::Update(t) => {
-            let org = req
-                .headers()
-                .get("x-grafana-org-id")
-                .and_then(|v| v.to_str().ok())
-                .and_then(|v| v.trim().parse::<i64>().ok())
-                .unwrap_or(1);
+        Action::Delete => DELETE,
+        Action::Members => MEMBERS,
+        Action::Permissions => PERMISSIONS,
+        Action::Update => {
+            let org = caller_org(&req).unwrap_or(1);
             let (parts, body) = req.into_parts();
             let Ok(bytes) = read_capped(body, app.config.server.max_body_bytes).await else {
                 return Verdict::Refuse(grafana_error(StatusCode::BAD_REQUEST, "bad request data"));
             };
-            if !renames(app, org, t, &bytes).await {
+            if !renames(app, org, team, &bytes).await {
                 return Verdict::PassRead(Request::from_parts(parts, full(bytes)));
             }
             RENAME
@@ -103,6 +137,39 @@ pub async fn check(app: &App, req: Request<Incoming>, path: &str) -> Verdict {
     };
     app.metrics.guard_refusals.get_or_create(&crate::metrics::KindLabels { kind: "team" }).inc();
     Verdict::Refuse(grafana_error(StatusCode::BAD_REQUEST, message))
+}
+
+/// The org a request names with `X-Grafana-Org-Id` (Grafana ignores a value it cannot parse).
+fn caller_org(req: &Request<Incoming>) -> Option<i64> {
+    req.headers()
+        .get(crate::grafana::client::ORG_HEADER)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.trim().parse::<i64>().ok())
+}
+
+/// The id of the team `uid` names where the caller's request would act (`None`: no such team
+/// there, or the caller is not signed in, so Grafana refuses the request itself). When Grafana
+/// cannot say, the request is refused: letting it pass could undo SCIM's state.
+async fn resolve_uid(app: &App, req: &Request<Incoming>, uid: &str) -> Result<Option<i64>, Response<Body>> {
+    let headers = req.headers();
+    if uid == "search" {
+        // `GET /api/teams/search` is Grafana's team search, not a lookup; no team SCIM made has
+        // that UID (Grafana generates them).
+        return Ok(None);
+    }
+    let found =
+        app.grafana.team_as(uid, headers.get(AUTHORIZATION), headers.get(COOKIE), caller_org(req)).await;
+    match found {
+        Ok(team) => Ok(Some(team.id)),
+        Err(e) if e.is_not_found() || e.is_unauthorized() => Ok(None),
+        Err(e) => {
+            tracing::warn!(error = %e, "cannot resolve a team uid in a guarded path");
+            Err(grafana_error(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "cannot verify whether the team is managed by SCIM",
+            ))
+        }
+    }
 }
 
 /// Whether an update body changes the name of managed team `team_id` (in the caller's org).
@@ -129,19 +196,29 @@ mod tests {
 
     #[test]
     fn guarded_routes() {
-        assert_eq!(classify(&Method::PUT, "/api/teams/7"), Some(Action::Update(7)));
+        let id = |a: Action, n: i64| Some((a, TeamRef::Id(n)));
+        assert_eq!(classify(&Method::PUT, "/api/teams/7"), id(Action::Update, 7));
         assert_eq!(classify(&Method::GET, "/api/teams/7"), None);
-        assert_eq!(classify(&Method::DELETE, "/api/teams/7"), Some(Action::Delete(7)));
-        assert_eq!(classify(&Method::POST, "/api/teams/7/members"), Some(Action::Members(7)));
-        assert_eq!(classify(&Method::PUT, "/api/teams/7/members"), Some(Action::Members(7)));
-        assert_eq!(classify(&Method::DELETE, "/api/teams/7/members/3"), Some(Action::Members(7)));
-        assert_eq!(classify(&Method::PUT, "//api/Teams/7/members/3"), Some(Action::Members(7)));
+        assert_eq!(classify(&Method::DELETE, "/api/teams/7"), id(Action::Delete, 7));
+        assert_eq!(classify(&Method::POST, "/api/teams/7/members"), id(Action::Members, 7));
+        assert_eq!(classify(&Method::PUT, "/api/teams/7/members"), id(Action::Members, 7));
+        assert_eq!(classify(&Method::DELETE, "/api/teams/7/members/3"), id(Action::Members, 7));
+        assert_eq!(classify(&Method::PUT, "//api/Teams/7/members/3"), id(Action::Members, 7));
         assert_eq!(classify(&Method::GET, "/api/teams/7/members"), None);
         assert_eq!(
             classify(&Method::POST, "/api/access-control/teams/7/users/3"),
-            Some(Action::Permissions(7))
+            id(Action::Permissions, 7)
         );
-        assert_eq!(classify(&Method::DELETE, "/api/teams/abc"), None);
+        // Grafana takes a team UID wherever it takes an id.
+        assert_eq!(
+            classify(&Method::DELETE, "/api/teams/abc"),
+            Some((Action::Delete, TeamRef::Uid("abc".into())))
+        );
+        assert_eq!(
+            classify(&Method::POST, "/api/teams/abc/members"),
+            Some((Action::Members, TeamRef::Uid("abc".into())))
+        );
+        assert_eq!(classify(&Method::DELETE, "/api/teams/0"), None);
         assert_eq!(classify(&Method::POST, "/api/teams"), None);
     }
 }

@@ -126,6 +126,7 @@ async fn passthrough_guards_see_every_spelling_grafana_routes() {
     let group = h.post("Groups", json!({"displayName": "Eng", "members": [{"value": member}]})).await;
     assert_eq!(group.status, 201, "{group:?}");
     let team = h.grafana.team_by_name(1, "Eng").unwrap().id;
+    let team_uid = h.grafana.team_by_name(1, "Eng").unwrap().uid;
     let kim = h.grafana.user_by_login("kim@example.com").unwrap().id;
     let other = h.grafana.create_user("other", "other@example.com", "Other");
     let send = |method: Method, path: String, body: serde_json::Value| {
@@ -147,6 +148,9 @@ async fn passthrough_guards_see_every_spelling_grafana_routes() {
         (Method::POST, format!("/grafana/api/teams/{team}/%6Dembers"), add.clone(), 400),
         (Method::POST, format!("/api/teams/{team}/%67roups"), json!({"groupId": "cn=eng"}), 403),
         (Method::PUT, format!("/grafana/api/%75sers/{kim}"), json!({"login": "x"}), 403),
+        // Grafana takes the team's UID wherever it takes its id.
+        (Method::DELETE, format!("/api/teams/{team_uid}"), json!({}), 400),
+        (Method::POST, format!("/grafana/api/teams/{team_uid}/members"), add.clone(), 400),
     ] {
         assert_eq!(send(method.clone(), path.clone(), body).await, status, "{method} {path}");
     }
@@ -154,6 +158,15 @@ async fn passthrough_guards_see_every_spelling_grafana_routes() {
     assert_eq!(h.grafana.team_members(team).len(), 1, "no member was added");
     assert!(h.grafana.team_groups(team).is_empty(), "no Team Sync link was made");
     assert_eq!(h.grafana.user(kim).unwrap().login, "kim@example.com");
+    // When Grafana cannot resolve the UID, the write is refused rather than let through.
+    h.grafana.fail_next("GET", &format!("/api/teams/{team_uid}"), 500, 1);
+    assert_eq!(send(Method::DELETE, format!("/api/teams/{team_uid}"), json!({})).await, 503);
+    assert!(h.grafana.team_by_name(1, "Eng").is_some());
+    // A team SCIM does not manage is written through, by its UID too.
+    let plain = h.grafana.create_team(1, "Plain");
+    let plain_uid = h.grafana.team(plain).unwrap().uid;
+    assert_eq!(send(Method::DELETE, format!("/api/teams/{plain_uid}"), json!({})).await, 200);
+    assert!(h.grafana.team(plain).is_none());
 }
 
 #[tokio::test]

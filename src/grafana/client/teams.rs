@@ -29,6 +29,24 @@ impl GrafanaClient {
         self.send_json(Call::get(format!("/api/teams/{team_id}")).org(org_id)).await
     }
 
+    /// `GET /api/teams/:teamId` for a team UID (or any key Grafana resolves there), as the caller
+    /// whose own `Authorization` / `Cookie` headers and `X-Grafana-Org-Id` are given: the UID
+    /// resolves in the org the caller's own request would act in.
+    pub async fn team_as(
+        &self,
+        team: &str,
+        authorization: Option<&http::HeaderValue>,
+        cookie: Option<&http::HeaderValue>,
+        org_id: Option<i64>,
+    ) -> Result<Team, GrafanaError> {
+        let mut call = Call::get(format!("/api/teams/{}", super::seg(team)))
+            .auth(super::Auth::Caller { authorization, cookie });
+        if let Some(org) = org_id {
+            call = call.org(org);
+        }
+        self.send_json(call).await
+    }
+
     /// `GET /api/teams/search`; `name` is an exact (case-insensitive in current Grafana) match,
     /// `query` a substring.
     pub async fn search_teams(

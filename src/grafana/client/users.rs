@@ -43,6 +43,12 @@ impl GrafanaClient {
         self.send_json(Call::get(format!("/api/users/{id}"))).await
     }
 
+    /// `GET /api/users/:id` with a user UID: Grafana resolves it from 11.4 on; earlier versions
+    /// answer 400 or 404.
+    pub async fn get_user_by_uid(&self, uid: &str) -> Result<UserProfile, GrafanaError> {
+        self.send_json(Call::get(format!("/api/users/{}", super::seg(uid)))).await
+    }
+
     /// `GET /api/users/lookup`: `None` on 404. The answer is reduced (no uid, no disabled flag);
     /// follow up with [`GrafanaClient::get_user`].
     pub async fn lookup_user(&self, login_or_email: &str) -> Result<Option<UserProfile>, GrafanaError> {

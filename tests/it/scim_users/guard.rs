@@ -98,3 +98,29 @@ async fn managed_users_cannot_be_edited_through_the_proxy() {
     .await;
     assert!(metrics.contains("kind=\"user\""), "{metrics}");
 }
+
+/// A user SCIM created while Grafana's create answer carried no UID (before 11.4) has no UID in
+/// its record; once Grafana is upgraded and resolves UIDs in paths, an edit by UID is still refused.
+#[tokio::test]
+async fn a_managed_user_is_guarded_by_uid_even_when_its_record_has_none() {
+    let old = grafana_emulator::EmulatorOptions {
+        version: grafana_emulator::VersionProfile::V10,
+        ..Default::default()
+    };
+    let h = Harness::start_with(old, |_| {}).await;
+    create(&h, "old@example.com", "old@example.com").await;
+    let gid = grafana_id(&h, "old@example.com");
+    h.grafana.set_version(grafana_emulator::VersionProfile::V12);
+    let uid = h.grafana.user(gid).unwrap().uid;
+    let admin = h.grafana.admin_basic_auth();
+    let edit = json!({"login": "hijack", "email": "hijack@example.com", "name": "H"});
+    let (status, body) = send(&h, Method::PUT, &format!("/api/users/{uid}"), &admin, edit).await;
+    assert_eq!(status, 403, "{body}");
+    assert_eq!(h.grafana.user(gid).unwrap().login, "old@example.com");
+    // An unmanaged user's UID still goes through.
+    let local = h.grafana.create_user("local", "local@example.com", "Local");
+    let local_uid = h.grafana.user(local).unwrap().uid;
+    let edit = json!({"login": "local2", "email": "local@example.com", "name": "L"});
+    let (status, body) = send(&h, Method::PUT, &format!("/api/users/{local_uid}"), &admin, edit).await;
+    assert_eq!(status, 200, "{body}");
+}
