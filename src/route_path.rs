@@ -2,11 +2,12 @@
 //! forwarding the request unchanged: the passthrough guards and the SAML login gate.
 //!
 //! Grafana (`pkg/web`) first trims its sub-path (`serve_from_sub_path`) from the percent-decoded
-//! path, then matches static routes against that decoded path and parameterised routes segment by
-//! segment, unescaping each segment and each parameter. So `PUT /api/%75sers/%37` updates user 7,
-//! `POST /saml/acs/` reaches the ACS handler (the router trims one trailing slash), and with a
-//! sub-path both `/grafana/api/…` and `/api/…` reach the same handler. A decision made on the raw
-//! path would let every such spelling past it.
+//! path, as a plain string prefix (Go's `strings.TrimPrefix`, no segment boundary), then matches
+//! static routes against that decoded path and parameterised routes segment by segment,
+//! unescaping each segment and each parameter, after dropping one leading and one trailing slash
+//! if present. So `PUT /api/%75sers/%37` updates user 7, `POST /saml/acs/` reaches the ACS
+//! handler, and with a sub-path `/grafana/api/…`, `/api/…` and even `/grafanaapi/…` reach the
+//! same handler. A decision made on the raw path would let every such spelling past it.
 //!
 //! [`route_path`] decodes the path once and trims the sub-path; [`segments`] drops empty segments.
 //! Deciders then compare segments case-insensitively. That is broader than Grafana, whose routes
@@ -17,7 +18,8 @@
 use std::borrow::Cow;
 
 /// `raw` (a request path as received, without the query) percent-decoded, with `sub_path` (e.g.
-/// `/grafana`, or empty) trimmed when it leads the decoded path as whole segments.
+/// `/grafana`, or empty) trimmed when the decoded path starts with it, as Grafana trims it: as a
+/// string, so `/grafanaapi/users/7` is `api/users/7`, which Grafana's router matches.
 /// Invalid UTF-8 after decoding becomes U+FFFD: no route or id Grafana matches contains it.
 pub fn route_path<'a>(raw: &'a str, sub_path: &str) -> Cow<'a, str> {
     let decoded = percent_encoding::percent_decode_str(raw).decode_utf8_lossy();
@@ -25,8 +27,8 @@ pub fn route_path<'a>(raw: &'a str, sub_path: &str) -> Cow<'a, str> {
         return decoded;
     }
     match decoded.strip_prefix(sub_path) {
-        Some(rest) if rest.is_empty() || rest.starts_with('/') => Cow::Owned(rest.to_string()),
-        _ => decoded,
+        Some(rest) => Cow::Owned(rest.to_string()),
+        None => decoded,
     }
 }
 
@@ -55,8 +57,9 @@ mod tests {
         assert_eq!(route_path("/gr%61fana/api/users/7", "/grafana"), "/api/users/7");
         assert_eq!(route_path("/api/users/7", "/grafana"), "/api/users/7");
         assert_eq!(route_path("/grafana", "/grafana"), "");
-        // Only whole segments: `/grafanax` is not under `/grafana`.
-        assert_eq!(route_path("/grafanax/api", "/grafana"), "/grafanax/api");
+        // Trimmed as a string, as Grafana does: its router then matches `api/users/7`.
+        assert_eq!(route_path("/grafanaapi/users/7", "/grafana"), "api/users/7");
+        assert_eq!(route_path("/gr%61fanasaml/acs", "/grafana"), "saml/acs");
         assert_eq!(route_path("/api/users/%FF", ""), "/api/users/\u{FFFD}");
         assert_eq!(route_path("/api/users/%", ""), "/api/users/%");
     }

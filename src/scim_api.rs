@@ -190,3 +190,21 @@ pub(crate) fn method_allowed(target: &Target, method: &Method) -> bool {
         Target::Search => *method == Method::POST,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::ScimApi;
+
+    #[test]
+    fn routes_are_reached_as_grafana_resolves_paths_under_its_sub_path() {
+        let api = ScimApi::new(&crate::config::ScimConfig::default(), "http://grafana:3000/grafana/");
+        for path in
+            ["/grafana/saml/acs", "/saml/acs", "/saml/acs/", "/grafanasaml/acs", "/gr%61fana/saml/%61cs"]
+        {
+            assert!(api.reaches(path, "/saml/acs"), "{path}");
+            assert!(api.reaches(path, "/grafana/saml/acs"), "{path}");
+        }
+        assert!(!api.reaches("/grafana/saml/acs/x", "/saml/acs"));
+        assert!(!api.reaches("/other/saml/acs", "/saml/acs"));
+    }
+}

@@ -148,6 +148,9 @@ async fn passthrough_guards_see_every_spelling_grafana_routes() {
         (Method::POST, format!("/grafana/api/teams/{team}/%6Dembers"), add.clone(), 400),
         (Method::POST, format!("/api/teams/{team}/%67roups"), json!({"groupId": "cn=eng"}), 403),
         (Method::PUT, format!("/grafana/api/%75sers/{kim}"), json!({"login": "x"}), 403),
+        // Grafana trims its sub-path as a string, then drops the leading slash if any.
+        (Method::PUT, format!("/grafanaapi/users/{kim}"), json!({"login": "x"}), 403),
+        (Method::DELETE, format!("/grafanaapi/teams/{team}"), json!({}), 400),
         // Grafana takes the team's UID wherever it takes its id.
         (Method::DELETE, format!("/api/teams/{team_uid}"), json!({}), 400),
         (Method::POST, format!("/grafana/api/teams/{team_uid}/members"), add.clone(), 400),

@@ -137,16 +137,20 @@ type Family = fn(&mut Cx, &Method, &[&str]) -> Option<Res>;
 
 /// Answers one request against the state.
 pub fn dispatch(st: &mut State, req: &Req) -> Reply {
-    // As Grafana's router (`pkg/web/tree.go`): one trailing slash is dropped, the raw path is
-    // split on `/`, and each segment is percent-decoded before it is matched or read as a
-    // parameter, so `/api/%75sers/%37` is user 7.
-    let path = req.path.strip_suffix('/').unwrap_or(&req.path);
-    let decoded: Vec<std::borrow::Cow<'_, str>> = path
-        .split('/')
-        .skip(1)
-        .take(16)
-        .map(|s| percent_encoding::percent_decode_str(s).decode_utf8_lossy())
-        .collect();
+    // As Grafana's router (`pkg/web/tree.go`): one leading and one trailing slash are dropped,
+    // the raw path is split on `/`, and each segment is percent-decoded before it is matched or
+    // read as a parameter, so `/api/%75sers/%37` is user 7. (Grafana also matches static routes
+    // against the whole decoded path, where `%2F` separates; the emulator does not.)
+    let path = req.path.strip_prefix('/').unwrap_or(&req.path);
+    let path = path.strip_suffix('/').unwrap_or(path);
+    let decoded: Vec<std::borrow::Cow<'_, str>> = if path.is_empty() {
+        Vec::new()
+    } else {
+        path.split('/')
+            .take(16)
+            .map(|s| percent_encoding::percent_decode_str(s).decode_utf8_lossy())
+            .collect()
+    };
     let segs: Vec<&str> = decoded.iter().map(|s| s.as_ref()).collect();
     let mut cx = Cx { st, req, auth: None };
     let families: [Family; 9] = [
