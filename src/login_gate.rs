@@ -3,7 +3,9 @@
 //! A login passes only when the SAML response verifies ([`verify`]: signatures against the IdP
 //! metadata ([`metadata`]), the wrapping family screened out, audience, validity window,
 //! recipient and destination) and the store allows the person ([`decide`]). A passing request is
-//! forwarded to Grafana byte for byte (same head, same body); a refused one gets a page
+//! forwarded to Grafana byte for byte (same head, same body); only URL-encoded posts without an
+//! artifact are read, so Grafana reads the response the gate verified ([`form`]). A refused one
+//! gets a page
 //! ([`respond`]), a log line with the reason and a `saml_gate_decisions{kind}` count.
 //!
 //! The gate fails closed: without IdP metadata, with an encrypted assertion and no SP key, with
@@ -29,6 +31,7 @@
 //! This module does not create, change or delete users; it only reads the store.
 
 pub mod decide;
+pub mod form;
 pub mod metadata;
 pub mod respond;
 pub mod settings;
@@ -36,7 +39,6 @@ pub mod verify;
 
 use std::sync::Arc;
 
-use bytes::Bytes;
 use http::{Request, Response};
 use http_body_util::Full;
 use hyper::body::Incoming;
@@ -151,6 +153,9 @@ impl LoginGate {
         forwarder: &Forwarder,
     ) -> Response<Body> {
         let (parts, incoming) = req.into_parts();
+        if let Err(e) = form::check_head(&parts) {
+            return self.not_a_form_post(e);
+        }
         let bytes = match read_capped(incoming, self.max_body_bytes).await {
             Ok(b) => b,
             Err(e) => {
@@ -159,38 +164,43 @@ impl LoginGate {
                 return respond::bad_request(matches!(e, ReadError::TooLarge { .. }));
             }
         };
-        match self.check(&bytes).await {
+        let value = match form::saml_response(&bytes) {
+            Ok(v) => v.into_owned(),
+            Err(e) => return self.not_a_form_post(e),
+        };
+        match self.check(value).await {
             Ok(()) => {
                 self.count("forwarded");
                 forwarder.forward(Request::from_parts(parts, Full::new(bytes)), peer).await
             }
-            Err(None) => {
-                self.count("invalid");
-                respond::bad_request(false)
-            }
-            Err(Some(refusal)) => {
+            Err(refusal) => {
                 self.count(refusal.metric_kind());
                 respond::refusal(refusal)
             }
         }
     }
 
-    /// `Err(None)`: not a SAML post at all; `Err(Some(_))`: refused.
-    async fn check(&self, body: &Bytes) -> Result<(), Option<Refusal>> {
-        let Some(value) = form_urlencoded::parse(body).find(|(k, _)| k == "SAMLResponse").map(|(_, v)| v)
-        else {
-            warn!("saml login refused: no SAMLResponse field");
-            return Err(None);
-        };
+    /// The answer to a post that is not a SAML response form post the gate reads ([`form`]).
+    fn not_a_form_post(&self, e: form::FormError) -> Response<Body> {
+        self.count("invalid");
+        warn!(reason = ?e, "saml login refused: not a saml response form post");
+        match e {
+            form::FormError::NoResponse => respond::bad_request(false),
+            form::FormError::NotUrlEncoded | form::FormError::Artifact => respond::unsupported_post(),
+        }
+    }
+
+    /// Verifies the SAML response `value` and decides whether its person may sign in.
+    async fn check(&self, value: String) -> Result<(), Refusal> {
         let (settings, report) = self.settings().await;
         if settings.grafana_unreadable {
             warn!("saml login refused: grafana's saml settings cannot be read and [saml_gate] does not set them all");
-            return Err(Some(Refusal::Unavailable));
+            return Err(Refusal::Unavailable);
         }
         let from_grafana = report.as_ref().and_then(|r| r.saml.idp_metadata.as_ref());
         let keys = self.metadata.keys(from_grafana).await.map_err(|e| {
             warn!(error = %e, "saml login refused: no idp metadata");
-            Some(Refusal::Unavailable)
+            Refusal::Unavailable
         })?;
         let trust = Trust {
             certs: keys.certs.clone(),
@@ -201,7 +211,6 @@ impl LoginGate {
                 .unwrap_or(chrono::Duration::seconds(90)),
             sp_key: self.sp_key.clone(),
         };
-        let value = value.into_owned();
         let verified = tokio::task::spawn_blocking(move || {
             let xml = verify::decode_saml_response(&value)?;
             verify::verify(&xml, &trust, chrono::Utc::now())
@@ -211,21 +220,21 @@ impl LoginGate {
             Ok(Ok(facts)) => facts,
             Ok(Err(e)) => {
                 warn!(reason = %e, "saml login refused: response invalid");
-                return Err(Some(Refusal::Invalid));
+                return Err(Refusal::Invalid);
             }
             Err(e) => {
                 warn!(error = %e, "saml login refused: verification aborted");
-                return Err(Some(Refusal::Invalid));
+                return Err(Refusal::Invalid);
             }
         };
         let identity = read_identity(&facts, &settings.attributes);
         if identity.login.is_none() && identity.email.is_none() {
             warn!("saml login refused: assertion has neither the login nor the email attribute");
-            return Err(Some(Refusal::Invalid));
+            return Err(Refusal::Invalid);
         }
         let candidates = self.candidates(&identity).await.map_err(|e| {
             warn!(error = %e, "saml login refused: store unavailable");
-            Some(Refusal::Unavailable)
+            Refusal::Unavailable
         })?;
         match decide::decide(&identity, &candidates, self.config.reject_non_provisioned_users) {
             Decision::Forward => {
@@ -234,7 +243,7 @@ impl LoginGate {
             }
             Decision::Refuse(r) => {
                 warn!(reason = r.metric_kind(), login = ?identity.login, "saml login refused");
-                Err(Some(r))
+                Err(r)
             }
         }
     }

@@ -46,6 +46,11 @@ pub fn bad_request(too_large: bool) -> Response<Body> {
     }
 }
 
+/// A page for a post in a shape the gate does not read (not a URL-encoded form, or an artifact).
+pub fn unsupported_post() -> Response<Body> {
+    page(StatusCode::BAD_REQUEST, "The sign-in request was not a SAML response form post.")
+}
+
 fn page(status: StatusCode, text: &'static str) -> Response<Body> {
     let html = format!(
         "<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>Sign-in refused</title></head>\

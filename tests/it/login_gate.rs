@@ -106,13 +106,20 @@ impl Env {
     /// [`Self::post`] to `path`, another spelling of the ACS path.
     async fn post_to(&self, path: &str, xml: &str) -> (u16, String, String) {
         let form = saml::form_body(xml);
-        let req = Request::post(format!("{}{path}", self.sidecar.url))
-            .header("content-type", "application/x-www-form-urlencoded")
-            .body(scim_sidecar::body::full(form.clone()))
-            .unwrap();
-        let res = http1().request(req).await.unwrap();
+        let (status, body) = self.post_raw(path, Some("application/x-www-form-urlencoded"), &form).await;
+        (status, body, form)
+    }
+
+    /// Posts `body` to `path_and_query` with `content_type`; returns the status and the body.
+    async fn post_raw(&self, path_and_query: &str, content_type: Option<&str>, body: &str) -> (u16, String) {
+        let mut req = Request::post(format!("{}{path_and_query}", self.sidecar.url));
+        if let Some(ct) = content_type {
+            req = req.header("content-type", ct);
+        }
+        let res =
+            http1().request(req.body(scim_sidecar::body::full(body.to_string())).unwrap()).await.unwrap();
         let status = res.status().as_u16();
-        (status, body_string(res).await, form)
+        (status, body_string(res).await)
     }
 
     pub(crate) async fn metric(&self, kind: &str) -> bool {
@@ -191,6 +198,40 @@ async fn deactivated_user_is_refused_at_every_spelling_of_the_acs_path() {
         assert!(body.contains("Sign-in refused"), "{path}: {body}");
     }
     assert!(e.emu.acs_posts().is_empty(), "grafana never saw the login");
+}
+
+/// Grafana reads a multipart body's parts, a query string when the body is not a form, and a
+/// `SAMLart` artifact before any response: none of these may carry a refused person's login past
+/// an allowed person's response that the gate verified. Only plain form posts are read.
+#[tokio::test]
+async fn only_plain_form_posts_reach_grafana() {
+    let e = env(false, false).await;
+    e.add_user("alice@example.com", Some("uid-alice"), true, false).await;
+    e.add_user("carol@example.com", Some("uid-carol"), false, false).await;
+    let allowed = saml::form_body(&e.signed_response(&Claims::new("alice@example.com", Some("uid-alice"))));
+    let refused = saml::form_body(&e.signed_response(&Claims::new("carol@example.com", Some("uid-carol"))));
+    let refused_value = refused.trim_start_matches("SAMLResponse=");
+    let multipart = format!(
+        "{allowed}&\r\n--b\r\nContent-Disposition: form-data; name=\"SAMLResponse\"\r\n\r\n{refused_value}\r\n--b--\r\n"
+    );
+    for (path, ct, body) in [
+        ("/saml/acs", Some("multipart/form-data; boundary=b"), multipart.as_str()),
+        (&*format!("/saml/acs?{refused}"), Some("text/plain"), allowed.as_str()),
+        ("/saml/acs", None, allowed.as_str()),
+        (
+            "/saml/acs?SAMLart=AAQAAMFbLinkedArtifact",
+            Some("application/x-www-form-urlencoded"),
+            allowed.as_str(),
+        ),
+        ("/saml/acs", Some("application/x-www-form-urlencoded"), &*format!("{allowed}&SAMLart=AAQ")),
+    ] {
+        let (status, page) = e.post_raw(path, ct, body).await;
+        assert_eq!(status, 400, "{ct:?} {path}: {page}");
+        assert!(page.contains("Sign-in refused"), "{page}");
+    }
+    assert!(e.emu.acs_posts().is_empty(), "grafana saw none of them");
+    // The plain form post of the allowed person still goes through.
+    e.assert_forwarded(&e.signed_response(&Claims::new("alice@example.com", Some("uid-alice")))).await;
 }
 
 #[tokio::test]
