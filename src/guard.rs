@@ -4,6 +4,7 @@
 //! Each resource family has its own module ([`users`], [`teams`]); this dispatcher stays small and only
 //! builds the Grafana-style refusal. Guards never modify anything.
 
+pub mod go_json;
 pub mod teams;
 pub mod users;
 

@@ -129,10 +129,11 @@ pub async fn check(app: &App, req: Request<Incoming>, path: &str) -> Verdict {
             let Ok(bytes) = read_capped(body, app.config.server.max_body_bytes).await else {
                 return Verdict::Refuse(grafana_error(StatusCode::BAD_REQUEST, "bad request data"));
             };
-            if !renames(app, org, team, &bytes).await {
-                return Verdict::PassRead(Request::from_parts(parts, full(bytes)));
+            match renames(app, org, team, &bytes).await {
+                Some(false) => return Verdict::PassRead(Request::from_parts(parts, full(bytes))),
+                Some(true) => RENAME,
+                None => return Verdict::Refuse(grafana_error(StatusCode::BAD_REQUEST, "bad request data")),
             }
-            RENAME
         }
     };
     app.metrics.guard_refusals.get_or_create(&crate::metrics::KindLabels { kind: "team" }).inc();
@@ -172,15 +173,23 @@ async fn resolve_uid(app: &App, req: &Request<Incoming>, uid: &str) -> Result<Op
     }
 }
 
-/// Whether an update body changes the name of managed team `team_id` (in the caller's org).
-async fn renames(app: &App, org: i64, team_id: i64, body: &[u8]) -> bool {
-    let Ok(value) = serde_json::from_slice::<Value>(body) else { return false };
-    let Some(name) = value.get("name").and_then(Value::as_str) else { return false };
-    match app.store.group_by_grafana_id(org, team_id).await {
-        Ok(Some(r)) => r.display_name != name,
+/// Whether an update body renames managed team `team_id` (in the caller's org), the body read as
+/// Grafana reads it ([`super::go_json`]); `None` when it cannot be read so. Grafana keeps the name
+/// when the body's is absent, null or empty (its update skips empty columns) and refuses a name
+/// that is not a string.
+async fn renames(app: &App, org: i64, team_id: i64, body: &[u8]) -> Option<bool> {
+    let members = super::go_json::Members::of_body(body)?;
+    let name = match members.field("name") {
+        None | Some(Value::Null) => return Some(false),
+        Some(Value::String(name)) if name.is_empty() => return Some(false),
+        Some(Value::String(name)) => name,
+        Some(_) => return None,
+    };
+    Some(match app.store.group_by_grafana_id(org, team_id).await {
+        Ok(Some(r)) => r.display_name != *name,
         // The record lives in another org (or the store failed): refuse rather than guess.
         _ => true,
-    }
+    })
 }
 
 fn grafana_error(status: StatusCode, message: &str) -> Response<Body> {

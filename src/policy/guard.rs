@@ -43,14 +43,16 @@ pub fn wants_body(method: &Method, api_path: &str) -> bool {
     method == Method::PUT && is_saml_sso_settings(&segments(api_path))
 }
 
-/// A body that would leave SAML disabled: `settings.enabled` not true. Unparseable bodies are
-/// left to Grafana, which refuses them itself.
+/// A body that could leave SAML disabled: anything but a `settings` object whose `enabled` is
+/// true, read as Grafana reads it ([`crate::guard::go_json`]: the last `settings` key in any case
+/// wins, trailing bytes are ignored). Every key of `settings` that equals `enabled` in any case
+/// must say true, and a body that cannot be read so counts as disabling.
 fn disables_saml(body: &[u8]) -> bool {
-    let Ok(value) = serde_json::from_slice::<Value>(body) else { return false };
-    match value.get("settings") {
-        Some(settings @ Value::Object(_)) => lenient_bool(settings.get("enabled")) != Some(true),
-        _ => false,
-    }
+    use crate::guard::go_json::{folds_equal, Members};
+    let Some(members) = Members::of_body(body) else { return true };
+    let Some(Value::Object(settings)) = members.field("settings") else { return true };
+    let mut enabled = settings.iter().filter(|(k, _)| folds_equal(k, "enabled")).peekable();
+    enabled.peek().is_none() || enabled.any(|(_, v)| lenient_bool(Some(v)) != Some(true))
 }
 
 /// The refusal for this request, if any.
@@ -177,7 +179,15 @@ mod tests {
         assert!(disables_saml(br#"{"settings":{"enabled":"false"}}"#));
         assert!(disables_saml(br#"{"settings":{"allowSignUp":true}}"#));
         assert!(!disables_saml(br#"{"settings":{"enabled":"true"}}"#));
-        assert!(!disables_saml(b"not json"));
-        assert!(!disables_saml(br#"{"id":"x"}"#));
+        // Read as Grafana reads it: any case, the last key wins, trailing bytes ignored.
+        assert!(disables_saml(br#"{"Settings":{"enabled":false}}"#));
+        assert!(disables_saml(br#"{"settings":{"enabled":true},"SETTINGS":{"enabled":false}}"#));
+        assert!(disables_saml(br#"{"settings":{"enabled":false}} {"settings":{"enabled":true}}"#));
+        assert!(disables_saml(br#"{"settings":{"enabled":true,"Enabled":false}}"#));
+        assert!(!disables_saml(br#"{"settings":{"enabled":true}} trailing"#));
+        // What cannot be read so, or says nothing, could disable SAML.
+        assert!(disables_saml(b"not json"));
+        assert!(disables_saml(br#"{"id":"x"}"#));
+        assert!(disables_saml(br#"{"settings":{"enabled":true,"name":"\ud800"}}"#));
     }
 }

@@ -151,13 +151,23 @@ async fn passthrough_guards_see_every_spelling_grafana_routes() {
         // Grafana trims its sub-path as a string, then drops the leading slash if any.
         (Method::PUT, format!("/grafanaapi/users/{kim}"), json!({"login": "x"}), 403),
         (Method::DELETE, format!("/grafanaapi/teams/{team}"), json!({}), 400),
+        // Bodies read as Grafana reads them: keys in any case, the last one winning, trailing
+        // bytes ignored.
+        (Method::PUT, format!("/api/teams/{team}"), json!({"Name": "Renamed"}), 400),
+        (Method::PUT, format!("/api/teams/{team}"), json!({"name": "Eng", "NAME": "Renamed"}), 400),
         // Grafana takes the team's UID wherever it takes its id.
         (Method::DELETE, format!("/api/teams/{team_uid}"), json!({}), 400),
         (Method::POST, format!("/grafana/api/teams/{team_uid}/members"), add.clone(), 400),
     ] {
         assert_eq!(send(method.clone(), path.clone(), body).await, status, "{method} {path}");
     }
-    assert!(h.grafana.team_by_name(1, "Eng").is_some(), "the team was not deleted");
+    let req = http::Request::put(format!("{}/api/teams/{team}", h.sidecar.url))
+        .header("authorization", "Basic YWRtaW46YWRtaW4=")
+        .header("content-type", "application/json")
+        .body(scim_sidecar::body::full(r#"{"name":"Renamed"} trailing bytes Go ignores"#))
+        .unwrap();
+    assert_eq!(h.client.request(req).await.unwrap().status(), 400);
+    assert!(h.grafana.team_by_name(1, "Eng").is_some(), "the team was neither deleted nor renamed");
     assert_eq!(h.grafana.team_members(team).len(), 1, "no member was added");
     assert!(h.grafana.team_groups(team).is_empty(), "no Team Sync link was made");
     assert_eq!(h.grafana.user(kim).unwrap().login, "kim@example.com");
