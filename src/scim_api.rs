@@ -131,7 +131,7 @@ async fn serve(
     };
     let authorization = req.headers().get(AUTHORIZATION).and_then(|v| v.to_str().ok());
     let groups = kind == Some(Kind::Groups);
-    app.scim.auth.authenticate(authorization, org_id, groups, &app.grafana).await?;
+    let principal = app.scim.auth.authenticate(authorization, org_id, groups, &app.grafana).await?;
     ensure_org(app, org_id, &path.namespace).await?;
     let base_url = decode::base_url(&req, info, &format!("{prefix}{}", path.base));
 
@@ -141,7 +141,7 @@ async fn serve(
     // Policy before anything touches Grafana: discovery (above) is exempt, Users need SAML,
     // Groups also need Team Sync off. Each handler takes the permit it was granted.
     let scim_req = decode::request(req, target, app.config.server.max_body_bytes).await?;
-    let ctx = ScimContext { app, org_id, base_url };
+    let ctx = ScimContext { app, org_id, principal, base_url };
     match kind {
         Kind::Users => {
             let permit = app.policy.permit_users().await?;

@@ -25,6 +25,9 @@ pub struct ScimContext<'a> {
     pub app: &'a App,
     /// The Grafana org the namespace names.
     pub org_id: i64,
+    /// Who authenticated: a static token the operator configured, or a Grafana service-account
+    /// token scoped to `org_id` (which may not take over users beyond that org).
+    pub principal: super::auth::Principal,
     /// Absolute base URL as the client addressed it (scheme, host, base path): `meta.location` and
     /// `Location` are built from it.
     pub base_url: String,

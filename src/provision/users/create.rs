@@ -29,6 +29,7 @@ use crate::scim::error::ScimError;
 use crate::scim::projection::Projection;
 use crate::scim::resource::{canonicalize, location};
 use crate::scim::ResourceType;
+use crate::scim_api::auth::Principal;
 use crate::scim_api::context::{ScimContext, ScimRequest, ScimResponse};
 use crate::store::{name_key, UserRecord};
 
@@ -159,6 +160,9 @@ async fn adopt(
     fields: &GrafanaUserFields,
 ) -> Result<GrafanaUserView, ScimError> {
     check_protected(ctx, &profile.login, &profile.email)?;
+    if ctx.principal == Principal::GrafanaToken {
+        check_within_org(ctx, profile).await?;
+    }
     let owner =
         ctx.app.store.user_by_grafana_id(ctx.org_id, profile.id).await.map_err(|e| store_error(&e))?;
     if owner.is_some_and(|r| r.managed && !r.deleted) {
@@ -176,6 +180,27 @@ async fn adopt(
     }
     info!(grafana_user = profile.id, "adopted an existing grafana user");
     Ok(view)
+}
+
+/// A Grafana service-account token speaks for one org, while the sidecar acts with a server
+/// admin's credential: adopting a server admin, or a user of another org, would let that org's
+/// admins rename, disable or delete them instance-wide. Such users are left alone (409); static
+/// tokens, which the operator configured, are not limited.
+async fn check_within_org(ctx: &ScimContext<'_>, profile: &UserProfile) -> Result<(), ScimError> {
+    let beyond = || {
+        ScimError::uniqueness(
+            "a Grafana user with this login or email exists beyond this org (a server admin, or a member of \
+             another org); a Grafana token of this org cannot take it over",
+        )
+    };
+    if profile.is_grafana_admin {
+        return Err(beyond());
+    }
+    let orgs = ctx.app.grafana.user_orgs(profile.id).await.map_err(|e| grafana_error(&e))?;
+    if orgs.iter().any(|o| o.org_id != ctx.org_id) {
+        return Err(beyond());
+    }
+    Ok(())
 }
 
 /// One `PUT /api/users/:id` with login, email and name together. Grafana refuses it for users

@@ -43,3 +43,50 @@ async fn grafana_token_of_another_org_or_without_permissions_is_403() {
     let viewer = h.grafana.create_service_account_token(1, "Viewer");
     assert_scim_error(&h.call_as(Method::GET, "Users", None, Some(&viewer)).await, 403, None);
 }
+
+/// A Grafana token speaks for its org only, yet the sidecar acts as a server admin: through such a
+/// token, SCIM does not take over a server admin or a user of another org (that org's admins could
+/// then rename, disable or delete them). A user of the token's own org is adopted as usual, and a
+/// static token, which the operator configured, is not limited.
+#[tokio::test]
+async fn a_grafana_token_does_not_take_over_users_beyond_its_org() {
+    let h = harness().await;
+    let org2 = h.grafana.create_org("Second");
+    let token = h.grafana.create_service_account_token(org2, "Admin");
+    let users = format!("/apis/scim.grafana.app/v0alpha1/namespaces/org-{org2}/Users");
+    let body = |login: &str| {
+        serde_json::json!({
+            "schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"],
+            "userName": login,
+            "emails": [{"value": login, "primary": true}],
+            "displayName": "Taken Over",
+        })
+    };
+    let only_in = |login: &str, org: i64| {
+        let id = h.grafana.create_user(login, login, "Original");
+        for o in h.grafana.user_orgs(id) {
+            h.grafana.remove_org_user(o, id);
+        }
+        assert!(h.grafana.add_org_user(org, id, "Viewer"));
+        id
+    };
+    let elsewhere = only_in("elsewhere@example.com", 1);
+    let admin = only_in("root@example.com", org2);
+    h.grafana.set_server_admin(admin, true);
+    let local = only_in("local@example.com", org2);
+
+    for (login, id) in [("elsewhere@example.com", elsewhere), ("root@example.com", admin)] {
+        let a = h.call_as(Method::POST, &users, Some(body(login)), Some(&token)).await;
+        assert_scim_error(&a, 409, Some("uniqueness"));
+        let u = h.grafana.user(id).unwrap();
+        assert_eq!((u.login.as_str(), u.name.as_str()), (login, "Original"), "untouched");
+    }
+    assert_eq!(h.grafana.user_orgs(elsewhere), vec![1], "not added to the token's org");
+
+    let a = h.call_as(Method::POST, &users, Some(body("local@example.com")), Some(&token)).await;
+    assert_eq!(a.status, 201, "{a:?}");
+    assert_eq!(h.grafana.user(local).unwrap().name, "Taken Over");
+
+    let a = h.call(Method::POST, &users, Some(body("elsewhere@example.com"))).await;
+    assert_eq!(a.status, 201, "a static token adopts as before: {a:?}");
+}
