@@ -23,9 +23,16 @@ pub fn may_refuse(method: &Method) -> bool {
 }
 
 /// The refusal or `None` to let the request through. `path` is the request's path as Grafana
-/// resolves it ([`crate::route_path`]), not as received.
-pub async fn check(app: &App, method: &Method, path: &str, headers: &HeaderMap) -> Option<Response<Body>> {
-    users::check(app, method, path, headers).await
+/// resolves it ([`crate::route_path`]), not as received; `headers` and `query` are the request's
+/// own, for asking Grafana who the caller is.
+pub async fn check(
+    app: &App,
+    method: &Method,
+    path: &str,
+    headers: &HeaderMap,
+    query: Option<&str>,
+) -> Option<Response<Body>> {
+    users::check(app, method, path, headers, query).await
 }
 
 /// A Grafana-shaped JSON error (`message`, `messageId`, `statusCode`).

@@ -38,6 +38,28 @@ pub(crate) fn seg(s: &str) -> String {
     utf8_percent_encode(s, COMPONENT).to_string()
 }
 
+/// Whether a caller's header goes with an identity check made on the caller's behalf: all but
+/// those about the request's framing, its body and content negotiation (the check sets its own).
+fn carries_identity(name: &http::header::HeaderName) -> bool {
+    use http::header;
+    let framing = [
+        header::HOST,
+        header::CONTENT_LENGTH,
+        header::CONTENT_TYPE,
+        header::CONTENT_ENCODING,
+        header::TRANSFER_ENCODING,
+        header::CONNECTION,
+        header::UPGRADE,
+        header::TE,
+        header::TRAILER,
+        header::EXPECT,
+        header::ACCEPT,
+        header::ACCEPT_ENCODING,
+        header::PROXY_AUTHORIZATION,
+    ];
+    !framing.contains(name) && !matches!(name.as_str(), "keep-alive" | "proxy-connection")
+}
+
 /// A cheap-to-clone client for one Grafana.
 #[derive(Clone)]
 pub struct GrafanaClient {
@@ -62,10 +84,14 @@ impl std::fmt::Debug for GrafanaClient {
 pub(crate) enum Auth<'a> {
     Admin,
     Bearer(&'a str),
-    /// The end user's own `Authorization` and `Cookie` headers (passthrough guard).
+    /// The end user's own credentials, as their request carries them (passthrough guards): its
+    /// headers but those about the request's framing, body or content negotiation, and its query
+    /// string. Grafana authenticates by `Authorization`, a session cookie, a JWT header, an
+    /// auth-proxy header or `?auth_token=`, so it identifies the caller as it will for the
+    /// request itself.
     Caller {
-        authorization: Option<&'a HeaderValue>,
-        cookie: Option<&'a HeaderValue>,
+        headers: &'a HeaderMap,
+        query: Option<&'a str>,
     },
     Anonymous,
 }
@@ -183,13 +209,22 @@ impl GrafanaClient {
 
     fn build(&self, call: Call<'_>) -> Result<Request<crate::body::Body>, GrafanaError> {
         let mut uri = format!("{}{}", self.inner.base, call.path);
-        if !call.query.is_empty() {
-            let mut q = form_urlencoded::Serializer::new(String::new());
-            for (k, v) in &call.query {
-                q.append_pair(k, v);
+        let mut q = form_urlencoded::Serializer::new(String::new());
+        for (k, v) in &call.query {
+            q.append_pair(k, v);
+        }
+        let mut query = q.finish();
+        if let Auth::Caller { query: Some(caller), .. } = &call.auth {
+            if !caller.is_empty() {
+                if !query.is_empty() {
+                    query.push('&');
+                }
+                query.push_str(caller);
             }
+        }
+        if !query.is_empty() {
             uri.push('?');
-            uri.push_str(&q.finish());
+            uri.push_str(&query);
         }
         let mut builder = Request::builder().method(call.method).uri(uri).header(ACCEPT, "application/json");
         match call.auth {
@@ -200,16 +235,11 @@ impl GrafanaClient {
                 v.set_sensitive(true);
                 builder = builder.header(AUTHORIZATION, v);
             }
-            Auth::Caller { authorization, cookie } => {
-                if let Some(v) = authorization {
-                    let mut v = v.clone();
-                    v.set_sensitive(true);
-                    builder = builder.header(AUTHORIZATION, v);
-                }
-                if let Some(v) = cookie {
-                    let mut v = v.clone();
-                    v.set_sensitive(true);
-                    builder = builder.header(http::header::COOKIE, v);
+            Auth::Caller { headers, .. } => {
+                for (name, value) in headers.iter().filter(|(name, _)| carries_identity(name)) {
+                    let mut value = value.clone();
+                    value.set_sensitive(true);
+                    builder = builder.header(name, value);
                 }
             }
             Auth::Anonymous => {}

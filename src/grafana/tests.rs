@@ -341,3 +341,48 @@ fn base_urls_with_credentials_or_bad_schemes_are_refused() {
         assert!(!e.to_string().contains("secretpw"));
     }
 }
+
+/// A check made on a caller's behalf carries what Grafana may authenticate them by (a JWT
+/// header, an auth-proxy header, `?auth_token=`, the org header) but not the caller's framing.
+#[tokio::test]
+async fn caller_checks_carry_the_callers_credentials_and_query() {
+    use Method as M;
+    let (stub, c) = setup(vec![
+        route(M::GET, "/api/user", 200, r#"{"id":5,"login":"jane"}"#),
+        route(M::GET, "/api/teams/ab%20c", 200, r#"{"id":7,"orgId":2,"name":"T"}"#),
+    ])
+    .await;
+    let mut caller = http::HeaderMap::new();
+    for (k, v) in [
+        ("authorization", "Bearer jwt-token"),
+        ("x-jwt-assertion", "jwt"),
+        ("x-webauth-user", "jane"),
+        ("cookie", "grafana_session=s"),
+        ("x-grafana-org-id", "2"),
+        ("content-length", "17"),
+        ("content-type", "application/json"),
+        ("connection", "keep-alive"),
+        ("host", "sidecar.example"),
+    ] {
+        caller.insert(k, http::HeaderValue::from_static(v));
+    }
+    assert_eq!(c.current_user_as(&caller, Some("auth_token=t")).await.unwrap().id, 5);
+    assert_eq!(c.team_as("ab c", &caller, None).await.unwrap().id, 7);
+    let reqs = stub.requests();
+    assert_eq!(reqs[0].query.as_deref(), Some("auth_token=t"));
+    for r in &reqs {
+        for (k, v) in [
+            ("authorization", "Bearer jwt-token"),
+            ("x-jwt-assertion", "jwt"),
+            ("x-webauth-user", "jane"),
+            ("cookie", "grafana_session=s"),
+            ("x-grafana-org-id", "2"),
+        ] {
+            assert_eq!(r.header(k), Some(v), "{k}");
+        }
+        assert_eq!(r.header("content-type"), None);
+        assert_eq!(r.header("content-length"), None);
+        assert_ne!(r.header("host"), Some("sidecar.example"));
+        assert_eq!(r.header("accept"), Some("application/json"));
+    }
+}

@@ -10,7 +10,7 @@
 //! and reads a body only for `PUT /api/teams/:id` of a managed team (to tell a rename from an
 //! email change).
 
-use http::header::{AUTHORIZATION, CONTENT_TYPE, COOKIE};
+use http::header::CONTENT_TYPE;
 use http::{HeaderValue, Method, Request, Response, StatusCode};
 use hyper::body::Incoming;
 use serde_json::{json, Value};
@@ -158,8 +158,7 @@ async fn resolve_uid(app: &App, req: &Request<Incoming>, uid: &str) -> Result<Op
         // that UID (Grafana generates them).
         return Ok(None);
     }
-    let found =
-        app.grafana.team_as(uid, headers.get(AUTHORIZATION), headers.get(COOKIE), caller_org(req)).await;
+    let found = app.grafana.team_as(uid, headers, req.uri().query()).await;
     match found {
         Ok(team) => Ok(Some(team.id)),
         Err(e) if e.is_not_found() || e.is_unauthorized() => Ok(None),

@@ -7,7 +7,6 @@
 //! from Grafana 11.4, a uid), and `PUT /api/user`, `PUT /api/user/password` when the caller
 //! (asked of Grafana with the caller's own credentials) is managed.
 
-use http::header::{AUTHORIZATION, COOKIE};
 use http::{HeaderMap, Method, Response, StatusCode};
 use tracing::warn;
 
@@ -55,7 +54,13 @@ pub(super) fn subject<'a>(method: &Method, path: &'a str) -> Option<Subject<'a>>
 }
 
 /// The refusal, or `None` to let the request through. `path` as Grafana resolves it.
-pub async fn check(app: &App, method: &Method, path: &str, headers: &HeaderMap) -> Option<Response<Body>> {
+pub async fn check(
+    app: &App,
+    method: &Method,
+    path: &str,
+    headers: &HeaderMap,
+    query: Option<&str>,
+) -> Option<Response<Body>> {
     let subject = subject(method, path)?;
     let store = &app.store;
     let managed = match subject {
@@ -65,7 +70,7 @@ pub async fn check(app: &App, method: &Method, path: &str, headers: &HeaderMap) 
             known => known.map_err(|e| e.to_string()),
         },
         Subject::Caller => {
-            let me = app.grafana.current_user_as(headers.get(AUTHORIZATION), headers.get(COOKIE)).await;
+            let me = app.grafana.current_user_as(headers, query).await;
             match me {
                 Ok(p) => store.is_managed_grafana_user(p.id).await.map_err(|e| e.to_string()),
                 // Grafana refuses the caller the same way when the request goes through.

@@ -30,20 +30,16 @@ impl GrafanaClient {
     }
 
     /// `GET /api/teams/:teamId` for a team UID (or any key Grafana resolves there), as the caller
-    /// whose own `Authorization` / `Cookie` headers and `X-Grafana-Org-Id` are given: the UID
+    /// whose request carried `headers` and `query` (credentials, `X-Grafana-Org-Id`): the UID
     /// resolves in the org the caller's own request would act in.
     pub async fn team_as(
         &self,
         team: &str,
-        authorization: Option<&http::HeaderValue>,
-        cookie: Option<&http::HeaderValue>,
-        org_id: Option<i64>,
+        headers: &http::HeaderMap,
+        query: Option<&str>,
     ) -> Result<Team, GrafanaError> {
-        let mut call = Call::get(format!("/api/teams/{}", super::seg(team)))
-            .auth(super::Auth::Caller { authorization, cookie });
-        if let Some(org) = org_id {
-            call = call.org(org);
-        }
+        let call = Call::get(format!("/api/teams/{}", super::seg(team)))
+            .auth(super::Auth::Caller { headers, query });
         self.send_json(call).await
     }
 

@@ -28,14 +28,13 @@ impl GrafanaClient {
         self.send_json(Call::new(Method::POST, "/api/admin/users".into()).json(&body)?).await
     }
 
-    /// `GET /api/user` as the caller whose own `Authorization` / `Cookie` headers are given.
+    /// `GET /api/user` as the caller whose request carried `headers` and `query`.
     pub async fn current_user_as(
         &self,
-        authorization: Option<&http::HeaderValue>,
-        cookie: Option<&http::HeaderValue>,
+        headers: &http::HeaderMap,
+        query: Option<&str>,
     ) -> Result<UserProfile, GrafanaError> {
-        self.send_json(Call::get("/api/user".into()).auth(super::Auth::Caller { authorization, cookie }))
-            .await
+        self.send_json(Call::get("/api/user".into()).auth(super::Auth::Caller { headers, query })).await
     }
 
     /// `GET /api/users/:id`.
