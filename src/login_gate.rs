@@ -256,6 +256,11 @@ impl LoginGate {
         if let Some(email) = &identity.email {
             found.extend(self.store.managed_users_by_email(email).await?);
         }
+        // The person under the same external UID, whatever their login or email now: a managed
+        // user the IdP renamed after SCIM deactivated them is still deactivated.
+        if let Some(uid) = identity.external_uid.as_deref().map(str::trim).filter(|u| !u.is_empty()) {
+            found.extend(self.store.users_by_external_id_any_org(uid).await?);
+        }
         Ok(found)
     }
 

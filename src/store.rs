@@ -178,6 +178,8 @@ pub trait MappingStore: Send + Sync + 'static {
     async fn managed_users_by_email(&self, email: &str) -> Result<Vec<UserRecord>, StoreError>;
     /// Any org, case-insensitive.
     async fn users_by_user_name_any_org(&self, user_name: &str) -> Result<Vec<UserRecord>, StoreError>;
+    /// Any org, exact (the login gate finds a person by the external UID of an assertion).
+    async fn users_by_external_id_any_org(&self, external_id: &str) -> Result<Vec<UserRecord>, StoreError>;
     /// True when any org has a `managed` row for this Grafana user (deleted rows included:
     /// a hidden user still exists in Grafana). Served from an index.
     async fn is_managed_grafana_user(&self, grafana_user_id: i64) -> Result<bool, StoreError>;

@@ -54,7 +54,8 @@ pub enum Decision {
     Refuse(Refusal),
 }
 
-/// Decides on `identity` given every store record found by its login or email (any org).
+/// Decides on `identity` given every store record found by its login, email or external UID (any
+/// org). A record found by the external UID alone carries that UID, so it never mismatches.
 pub fn decide(identity: &Identity, candidates: &[UserRecord], reject_non_provisioned: bool) -> Decision {
     let managed: Vec<&UserRecord> = candidates.iter().filter(|u| u.managed).collect();
     let uid = identity.external_uid.as_deref().map(str::trim).filter(|u| !u.is_empty());

@@ -285,6 +285,10 @@ impl MappingStore for PgStore {
         self.users(lookups::USERS_BY_NAME_ANY_ORG, &[&super::name_key(user_name)]).await
     }
 
+    async fn users_by_external_id_any_org(&self, external_id: &str) -> Result<Vec<UserRecord>, StoreError> {
+        self.users(lookups::USERS_BY_EXTERNAL_ID_ANY_ORG, &[&external_id]).await
+    }
+
     async fn is_managed_grafana_user(&self, grafana_user_id: i64) -> Result<bool, StoreError> {
         self.one(sql::IS_MANAGED_USER, &[&grafana_user_id]).await
     }

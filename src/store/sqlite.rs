@@ -379,6 +379,10 @@ impl MappingStore for SqliteStore {
         self.users("user_name_key = $1", vec![V::Text(super::name_key(user_name))]).await
     }
 
+    async fn users_by_external_id_any_org(&self, external_id: &str) -> Result<Vec<UserRecord>, StoreError> {
+        self.users("external_id = $1", vec![s(external_id)]).await
+    }
+
     async fn is_managed_grafana_user(&self, grafana_user_id: i64) -> Result<bool, StoreError> {
         Ok(self.probe(sql::IS_MANAGED_USER, vec![V::Integer(grafana_user_id)]).await? != 0)
     }
@@ -552,6 +556,7 @@ mod tests {
             sql::select_user("org_id = $1 AND grafana_user_id = $2"),
             // Partial indexes (step 5): the conditions must imply theirs.
             sql::select_user("org_id = $1 AND external_id = $2"),
+            sql::select_user("external_id = $1"),
             sql::select_user("email = $1 AND managed"),
             sql::select_group("org_id = $1 AND display_name_key = $2"),
         ];

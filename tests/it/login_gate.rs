@@ -234,6 +234,16 @@ async fn only_plain_form_posts_reach_grafana() {
     e.assert_forwarded(&e.signed_response(&Claims::new("alice@example.com", Some("uid-alice")))).await;
 }
 
+/// Found by the external UID: a deactivated person whom the IdP has renamed since is still
+/// deactivated, whatever login and email the assertion now carries.
+#[tokio::test]
+async fn deactivated_user_renamed_at_the_idp_is_refused_by_external_uid() {
+    let e = env(false, false).await;
+    e.add_user("dan@example.com", Some("uid-dan"), false, false).await;
+    let xml = e.signed_response(&Claims::new("daniel@example.com", Some("uid-dan")));
+    e.assert_refused(&xml, "deactivated").await;
+}
+
 #[tokio::test]
 async fn deleted_user_is_refused() {
     let e = env(false, false).await;

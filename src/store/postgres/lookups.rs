@@ -26,6 +26,7 @@ pub(super) const USERS_BY_GRAFANA_IDS: &str = "org_id = $1 AND grafana_user_id =
 pub(super) const USERS_BY_IDS: &str = "org_id + 0 = $1 AND scim_id = ANY($2)";
 pub(super) const MANAGED_USERS_BY_EMAIL: &str = "email = $1 AND managed";
 pub(super) const USERS_BY_NAME_ANY_ORG: &str = "user_name_key = $1";
+pub(super) const USERS_BY_EXTERNAL_ID_ANY_ORG: &str = "external_id = $1";
 
 /// `WHERE` clauses for `SELECT … FROM scim_groups`.
 pub(super) const GROUP_BY_ID: &str = "org_id = $1 AND scim_id = $2";
@@ -85,6 +86,12 @@ mod tests {
             (select_user(USERS_BY_IDS), "(1, '{id-41,id-42}')", "scim_users_pkey", "scim_id = ANY"),
             (select_user(MANAGED_USERS_BY_EMAIL), "('u42@e.example')", "scim_users_email_idx", "email ="),
             (select_user(USERS_BY_NAME_ANY_ORG), "('u42')", "scim_users_user_name_uq", "user_name_key ="),
+            (
+                select_user(USERS_BY_EXTERNAL_ID_ANY_ORG),
+                "('x42')",
+                "scim_users_external_id_uq",
+                "external_id =",
+            ),
             (users_claiming(), "(1, 'u42', 'x42')", "scim_users_user_name_uq", "user_name_key ="),
             (users_claiming(), "(1, 'u42', 'x42')", "scim_users_external_id_uq", "external_id ="),
             (select_group(GROUP_BY_ID), "(1, 'g-42')", "scim_groups_pkey", "scim_id ="),
