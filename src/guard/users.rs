@@ -3,9 +3,11 @@
 //! provisioned users). Org role changes stay allowed: roles are not SCIM's.
 //!
 //! Refused: `PUT /api/users/:id`, `PUT /api/admin/users/:id/password`,
-//! `POST /api/admin/users/:id/disable|enable`, `DELETE /api/admin/users/:id` (`:id` numeric or,
-//! from Grafana 11.4, a uid), and `PUT /api/user`, `PUT /api/user/password` when the caller
-//! (asked of Grafana with the caller's own credentials) is managed.
+//! `POST /api/admin/users/:id/disable|enable`, `DELETE /api/admin/users/:id`,
+//! `DELETE /api/org/users/:id` (which deletes the user when the org is their last one; the
+//! `/api/orgs/:orgId/users/:id` form only removes the membership and stays allowed), with `:id`
+//! numeric or, from Grafana 11.4, a uid; and `PUT /api/user`, `PUT /api/user/password` when the
+//! caller (asked of Grafana with the caller's own credentials) is managed.
 
 use http::{HeaderMap, Method, Response, StatusCode};
 use tracing::warn;
@@ -45,6 +47,7 @@ pub(super) fn subject<'a>(method: &Method, path: &'a str) -> Option<Subject<'a>>
         ("PUT", 2) if is(1, "user") => Some(Subject::Caller),
         ("PUT", 3) if is(1, "user") && is(2, "password") => Some(Subject::Caller),
         ("DELETE", 4) if is(1, "admin") && is(2, "users") => user(segs[3]),
+        ("DELETE", 4) if is(1, "org") && is(2, "users") => user(segs[3]),
         ("PUT", 5) if is(1, "admin") && is(2, "users") && is(4, "password") => user(segs[3]),
         ("POST", 5) if is(1, "admin") && is(2, "users") && (is(4, "disable") || is(4, "enable")) => {
             user(segs[3])
@@ -118,6 +121,7 @@ mod tests {
         assert_eq!(s(Method::PUT, "/API//users/7/"), Some(Subject::Id(7)));
         assert_eq!(s(Method::PUT, "/api/users/abc-DEF"), Some(Subject::Uid("abc-DEF")));
         assert_eq!(s(Method::DELETE, "/api/admin/users/7"), Some(Subject::Id(7)));
+        assert_eq!(s(Method::DELETE, "/api/org/users/7"), Some(Subject::Id(7)));
         assert_eq!(s(Method::PUT, "/api/admin/users/7/password"), Some(Subject::Id(7)));
         assert_eq!(s(Method::POST, "/api/admin/users/7/disable"), Some(Subject::Id(7)));
         assert_eq!(s(Method::POST, "/api/admin/users/7/enable"), Some(Subject::Id(7)));
@@ -127,6 +131,7 @@ mod tests {
         assert_eq!(s(Method::GET, "/api/users/7"), None);
         assert_eq!(s(Method::PATCH, "/api/orgs/1/users/7"), None);
         assert_eq!(s(Method::PATCH, "/api/org/users/7"), None);
+        assert_eq!(s(Method::DELETE, "/api/orgs/1/users/7"), None);
         assert_eq!(s(Method::POST, "/api/admin/users/7/logout"), None);
         assert_eq!(s(Method::PUT, "/api/users/7/extra"), None);
         assert_eq!(s(Method::PUT, "/api/teams/7"), None);

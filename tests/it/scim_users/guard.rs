@@ -41,6 +41,8 @@ async fn managed_users_cannot_be_edited_through_the_proxy() {
         (Method::POST, format!("/api/admin/users/{gid}/disable")),
         (Method::POST, format!("/api/admin/users/{gid}/enable")),
         (Method::DELETE, format!("/api/admin/users/{gid}")),
+        // Deletes the user when the org is their last one.
+        (Method::DELETE, format!("/api/org/users/{gid}")),
         // Spellings Grafana's router resolves to the same handlers: each segment percent-decoded,
         // one trailing slash dropped.
         (Method::PUT, format!("/api/%75sers/{}", percent_encoded(&gid.to_string()))),
