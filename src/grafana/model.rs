@@ -218,6 +218,20 @@ impl TokenIdentity {
     pub fn has_action(&self, action: &str) -> bool {
         self.permissions.contains_key(action)
     }
+
+    /// Whether the token holds `action` over every resource of `kind` (`users`, `teams`): unscoped
+    /// (as `teams:create` is), or with a wildcard scope (`*`, `users:*`, `users:id:*`, …). A
+    /// grant scoped to some of them does not count, since the sidecar would act on any of them.
+    pub fn has_action_on_all(&self, action: &str, kind: &str) -> bool {
+        let Some(scopes) = self.permissions.get(action) else { return false };
+        let wildcard = |s: &str| {
+            s == "*"
+                || s.strip_prefix(kind)
+                    .and_then(|rest| rest.strip_prefix(':'))
+                    .is_some_and(|rest| rest == "*" || rest == "id:*" || rest == "uid:*")
+        };
+        scopes.iter().all(String::is_empty) || scopes.iter().any(|s| wildcard(s))
+    }
 }
 
 /// Result of adding a user to an org: Grafana's 409 is an answer, not a failure.

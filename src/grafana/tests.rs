@@ -386,3 +386,32 @@ async fn caller_checks_carry_the_callers_credentials_and_query() {
         assert_eq!(r.header("accept"), Some("application/json"));
     }
 }
+
+#[test]
+fn an_action_counts_over_all_resources_only_unscoped_or_with_a_wildcard() {
+    let permissions: super::model::Permissions = serde_json::from_value(json!({
+        "teams:create": [],
+        "teams:read": [""],
+        "org.users:read": ["users:id:5", "users:*"],
+        "org.users:write": ["users:id:*"],
+        "org.users:add": ["*"],
+        "org.users:remove": ["users:id:5"],
+        "teams:write": ["teams:uid:*"],
+        "teams:delete": ["users:*"],
+    }))
+    .unwrap();
+    let id = super::model::TokenIdentity { user: None, org: Default::default(), permissions };
+    for (action, kind) in [
+        ("teams:create", "teams"),
+        ("teams:read", "teams"),
+        ("org.users:read", "users"),
+        ("org.users:write", "users"),
+        ("org.users:add", "users"),
+        ("teams:write", "teams"),
+    ] {
+        assert!(id.has_action_on_all(action, kind), "{action}");
+    }
+    assert!(!id.has_action_on_all("org.users:remove", "users"), "scoped to one user");
+    assert!(!id.has_action_on_all("teams:delete", "teams"), "a wildcard over other resources");
+    assert!(!id.has_action_on_all("users:create", "users"), "absent");
+}

@@ -20,9 +20,9 @@ use crate::config::{ScimConfig, Secret};
 use crate::grafana::GrafanaClient;
 use crate::scim::error::ScimError;
 
-/// Permissions a Grafana token needs for `/Users` (grafana-scim.md §2.3).
+/// Permissions a Grafana token needs for `/Users` (grafana-scim.md §2.3), each over all users.
 pub const USER_ACTIONS: &[&str] = &["org.users:read", "org.users:write", "org.users:add", "org.users:remove"];
-/// Permissions a Grafana token needs for `/Groups`, on top of [`USER_ACTIONS`].
+/// Permissions a Grafana token needs for `/Groups`, on top of [`USER_ACTIONS`], each over all teams.
 pub const GROUP_ACTIONS: &[&str] = &["teams:read", "teams:create", "teams:write", "teams:delete"];
 
 /// Who made an authenticated SCIM request.
@@ -115,13 +115,17 @@ async fn ask_grafana(grafana: &GrafanaClient, token: &str, org_id: i64) -> Resul
         }),
         Ok(identity) => {
             let missing: Vec<&str> =
-                USER_ACTIONS.iter().copied().filter(|a| !identity.has_action(a)).collect();
+                USER_ACTIONS.iter().copied().filter(|a| !identity.has_action_on_all(a, "users")).collect();
             if missing.is_empty() {
-                Ok(GrafanaVerdict::Allowed { groups: GROUP_ACTIONS.iter().all(|a| identity.has_action(a)) })
+                let groups = GROUP_ACTIONS.iter().all(|a| identity.has_action_on_all(a, "teams"));
+                Ok(GrafanaVerdict::Allowed { groups })
             } else {
                 Ok(GrafanaVerdict::Denied {
                     status: 403,
-                    detail: format!("the Grafana service account lacks permissions: {}", missing.join(", ")),
+                    detail: format!(
+                        "the Grafana service account lacks permissions over all users: {}",
+                        missing.join(", ")
+                    ),
                 })
             }
         }

@@ -90,3 +90,37 @@ async fn a_grafana_token_does_not_take_over_users_beyond_its_org() {
     let a = h.call(Method::POST, &users, Some(body("elsewhere@example.com"))).await;
     assert_eq!(a.status, 201, "a static token adopts as before: {a:?}");
 }
+
+/// The sidecar acts on any user of the org for a token, so a token must hold the permissions
+/// over all of them: a grant scoped to one user is not enough.
+#[tokio::test]
+async fn grafana_token_with_permissions_scoped_to_some_users_is_403() {
+    let h = harness().await;
+    let scoped = h.grafana.create_service_account_token_with_permissions(
+        1,
+        "Viewer",
+        &[
+            ("orgs:read", ""),
+            ("org.users:read", "users:id:5"),
+            ("org.users:write", "users:id:5"),
+            ("org.users:add", "users:id:5"),
+            ("org.users:remove", "users:id:5"),
+        ],
+    );
+    let a = h.call_as(Method::GET, "Users", None, Some(&scoped)).await;
+    assert_scim_error(&a, 403, None);
+    assert!(a.json()["detail"].as_str().unwrap().contains("over all users"), "{a:?}");
+    let all = h.grafana.create_service_account_token_with_permissions(
+        1,
+        "Viewer",
+        &[
+            ("orgs:read", ""),
+            ("org.users:read", "users:*"),
+            ("org.users:write", "users:id:*"),
+            ("org.users:add", "users:*"),
+            ("org.users:remove", "*"),
+        ],
+    );
+    let a = h.call_as(Method::GET, "Users", None, Some(&all)).await;
+    assert_eq!(a.status, 200, "{a:?}");
+}
