@@ -2,11 +2,11 @@
 //!
 //! A login passes only when the SAML response verifies ([`verify`]: signatures against the IdP
 //! metadata ([`metadata`]), the wrapping family screened out, audience, validity window,
-//! recipient and destination) and the store allows the person ([`decide`]). A passing request is
-//! forwarded to Grafana byte for byte (same head, same body); only URL-encoded posts without an
-//! artifact are read, so Grafana reads the response the gate verified ([`form`]). A refused one
-//! gets a page
-//! ([`respond`]), a log line with the reason and a `saml_gate_decisions{kind}` count.
+//! recipient and destination) and the store allows the person ([`decide`]). Only URL-encoded
+//! posts without an artifact are read, so that Grafana reads the very response the gate verified
+//! ([`form`]). A passing request is forwarded to Grafana byte for byte (same head, same body); a
+//! refused one gets a page ([`respond`]), a log line with the reason and a
+//! `saml_gate_decisions{kind}` count.
 //!
 //! The gate fails closed: without IdP metadata, with an encrypted assertion and no SP key, with
 //! Grafana's SAML settings needed but unreadable, or with the store unavailable, nobody logs in.

@@ -214,11 +214,6 @@ pub struct TokenIdentity {
 }
 
 impl TokenIdentity {
-    /// Whether the token holds `action` (on any scope).
-    pub fn has_action(&self, action: &str) -> bool {
-        self.permissions.contains_key(action)
-    }
-
     /// Whether the token holds `action` over every resource of `kind` (`users`, `teams`): unscoped
     /// (as `teams:create` is), or with a wildcard scope (`*`, `users:*`, `users:id:*`, …). A
     /// grant scoped to some of them does not count, since the sidecar would act on any of them.

@@ -270,7 +270,7 @@ async fn token_identity_sends_the_token_not_the_admin() {
     .await;
     let id = c.token_identity("glsa_secret_token").await.unwrap();
     assert_eq!((id.org.id, id.user.as_ref().unwrap().login.as_str()), (3, "sa-scim"));
-    assert!(id.has_action("teams:create") && !id.has_action("users:create"));
+    assert!(id.has_action_on_all("teams:create", "teams") && !id.has_action_on_all("users:create", "users"));
     for r in stub.requests() {
         assert_eq!(r.header("authorization"), Some("Bearer glsa_secret_token"));
     }
