@@ -84,15 +84,15 @@ impl Authenticator {
         if !self.accept_grafana {
             return Err(ScimError::unauthorized("the bearer token is not valid"));
         }
+        // Concurrent first uses of one token (an IdP's burst) wait for one answer from Grafana.
+        // Random tokens each take a slot, but the cache admits a newcomer only over a less used
+        // entry (TinyLFU), so tokens in use keep theirs.
         let key = (digest(token), org_id);
-        let verdict = match self.verdicts.get(&key).await {
-            Some(v) => v,
-            None => {
-                let v = ask_grafana(grafana, token, org_id).await?;
-                self.verdicts.insert(key, v.clone()).await;
-                v
-            }
-        };
+        let verdict = self
+            .verdicts
+            .try_get_with(key, ask_grafana(grafana, token, org_id))
+            .await
+            .map_err(|e: std::sync::Arc<ScimError>| (*e).clone())?;
         match verdict {
             GrafanaVerdict::Allowed { groups: may_groups } if may_groups || !groups => {
                 Ok(Principal::GrafanaToken)

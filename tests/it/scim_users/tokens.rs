@@ -124,3 +124,16 @@ async fn grafana_token_with_permissions_scoped_to_some_users_is_403() {
     let a = h.call_as(Method::GET, "Users", None, Some(&all)).await;
     assert_eq!(a.status, 200, "{a:?}");
 }
+
+/// An IdP's first burst with a new token asks Grafana about it once, not once per request.
+#[tokio::test]
+async fn concurrent_first_uses_of_a_grafana_token_ask_grafana_once() {
+    let h = harness().await;
+    let token = h.grafana.create_service_account_token(1, "Admin");
+    h.grafana.set_latency(Duration::from_millis(50));
+    let burst = (0..8).map(|_| h.call_as(Method::GET, "Users?count=1", None, Some(&token)));
+    for a in futures_util::future::join_all(burst).await {
+        assert_eq!(a.status, 200, "{a:?}");
+    }
+    assert_eq!(h.grafana.count("GET", "/api/access-control/user/permissions"), 1);
+}
