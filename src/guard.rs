@@ -8,7 +8,7 @@ pub mod go_json;
 pub mod teams;
 pub mod users;
 
-use http::{HeaderMap, Method, Response, StatusCode};
+use http::{Method, Request, Response, StatusCode};
 use serde_json::json;
 
 use crate::app::App;
@@ -22,17 +22,10 @@ pub fn may_refuse(method: &Method) -> bool {
     !matches!(*method, Method::GET | Method::HEAD | Method::OPTIONS | Method::TRACE)
 }
 
-/// The refusal or `None` to let the request through. `path` is the request's path as Grafana
-/// resolves it ([`crate::route_path`]), not as received; `headers` and `query` are the request's
-/// own, for asking Grafana who the caller is.
-pub async fn check(
-    app: &App,
-    method: &Method,
-    path: &str,
-    headers: &HeaderMap,
-    query: Option<&str>,
-) -> Option<Response<Body>> {
-    users::check(app, method, path, headers, query).await
+/// The refusal or `None` to let `req` through. `path` is its path as Grafana resolves it
+/// ([`crate::route_path`]), not as received.
+pub async fn check<B>(app: &App, req: &Request<B>, path: &str) -> Option<Response<Body>> {
+    users::check(app, req, path).await
 }
 
 /// A Grafana-shaped JSON error (`message`, `messageId`, `statusCode`).

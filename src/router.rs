@@ -90,9 +90,7 @@ async fn guarded(app: &App, req: Request<Incoming>, info: ClientInfo) -> (&'stat
         Screened::Buffered(req) => return (class::PROXY, app.forwarder.forward(req, info).await),
         Screened::Refused(res) => return (class::GUARD, res),
     };
-    if let Some(refused) =
-        crate::guard::check(app, req.method(), &api_path, req.headers(), req.uri().query()).await
-    {
+    if let Some(refused) = crate::guard::check(app, &req, &api_path).await {
         return (class::GUARD, refused);
     }
     match crate::guard::teams::check(app, req, &api_path).await {

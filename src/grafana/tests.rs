@@ -352,32 +352,29 @@ async fn caller_checks_carry_the_callers_credentials_and_query() {
         route(M::GET, "/api/teams/ab%20c", 200, r#"{"id":7,"orgId":2,"name":"T"}"#),
     ])
     .await;
-    let mut caller = http::HeaderMap::new();
-    for (k, v) in [
+    let credentials = [
         ("authorization", "Bearer jwt-token"),
         ("x-jwt-assertion", "jwt"),
         ("x-webauth-user", "jane"),
         ("cookie", "grafana_session=s"),
         ("x-grafana-org-id", "2"),
+    ];
+    let framing = [
         ("content-length", "17"),
         ("content-type", "application/json"),
         ("connection", "keep-alive"),
         ("host", "sidecar.example"),
-    ] {
-        caller.insert(k, http::HeaderValue::from_static(v));
+    ];
+    let mut caller = http::HeaderMap::new();
+    for (k, v) in credentials.iter().chain(&framing) {
+        caller.insert(*k, http::HeaderValue::from_static(v));
     }
     assert_eq!(c.current_user_as(&caller, Some("auth_token=t")).await.unwrap().id, 5);
     assert_eq!(c.team_as("ab c", &caller, None).await.unwrap().id, 7);
     let reqs = stub.requests();
     assert_eq!(reqs[0].query.as_deref(), Some("auth_token=t"));
     for r in &reqs {
-        for (k, v) in [
-            ("authorization", "Bearer jwt-token"),
-            ("x-jwt-assertion", "jwt"),
-            ("x-webauth-user", "jane"),
-            ("cookie", "grafana_session=s"),
-            ("x-grafana-org-id", "2"),
-        ] {
+        for (k, v) in credentials {
             assert_eq!(r.header(k), Some(v), "{k}");
         }
         assert_eq!(r.header("content-type"), None);

@@ -9,7 +9,7 @@
 //! numeric or, from Grafana 11.4, a uid; and `PUT /api/user`, `PUT /api/user/password` when the
 //! caller (asked of Grafana with the caller's own credentials) is managed.
 
-use http::{HeaderMap, Method, Response, StatusCode};
+use http::{Method, Request, Response, StatusCode};
 use tracing::warn;
 
 use crate::app::App;
@@ -56,15 +56,10 @@ pub(super) fn subject<'a>(method: &Method, path: &'a str) -> Option<Subject<'a>>
     }
 }
 
-/// The refusal, or `None` to let the request through. `path` as Grafana resolves it.
-pub async fn check(
-    app: &App,
-    method: &Method,
-    path: &str,
-    headers: &HeaderMap,
-    query: Option<&str>,
-) -> Option<Response<Body>> {
-    let subject = subject(method, path)?;
+/// The refusal, or `None` to let `req` through; `path` as Grafana resolves it. Grafana is asked
+/// who the caller is with `req`'s own headers and query.
+pub async fn check<B>(app: &App, req: &Request<B>, path: &str) -> Option<Response<Body>> {
+    let subject = subject(req.method(), path)?;
     let store = &app.store;
     let managed = match subject {
         Subject::Id(id) => store.is_managed_grafana_user(id).await.map_err(|e| e.to_string()),
@@ -73,7 +68,7 @@ pub async fn check(
             known => known.map_err(|e| e.to_string()),
         },
         Subject::Caller => {
-            let me = app.grafana.current_user_as(headers, query).await;
+            let me = app.grafana.current_user_as(req.headers(), req.uri().query()).await;
             match me {
                 Ok(p) => store.is_managed_grafana_user(p.id).await.map_err(|e| e.to_string()),
                 // Grafana refuses the caller the same way when the request goes through.
