@@ -1,10 +1,12 @@
 //! Passthrough guards: Grafana API requests the proxy must refuse because SCIM owns the object.
 //!
 //! The router asks [`check`] before forwarding; `Some(response)` is sent instead of proxying.
-//! Each resource family has its own module ([`users`], [`teams`]); this dispatcher stays small and only
+//! Each resource family has its own module ([`users`], [`teams`], and [`iam`] for Grafana's
+//! Kubernetes-style identity API); this dispatcher stays small and only
 //! builds the Grafana-style refusal. Guards never modify anything.
 
 pub mod go_json;
+pub mod iam;
 pub mod teams;
 pub mod users;
 
@@ -14,6 +16,16 @@ use serde_json::json;
 use crate::app::App;
 use crate::body::Body;
 use crate::metrics::KindLabels;
+
+/// What the router should do with a request a body-reading guard ([`teams`], [`iam`]) checked.
+pub enum Verdict<B> {
+    /// Not a guarded route, or nothing SCIM manages: forward as is.
+    Pass(Request<B>),
+    /// The body was read to decide; forward this copy.
+    PassRead(Request<Body>),
+    /// Answer this instead of forwarding.
+    Refuse(Response<Body>),
+}
 
 /// Whether any passthrough guard (these and [`crate::policy::guard`]) can refuse a request with
 /// this method. Every guarded route is a write, so reads skip the guards entirely; the guards'

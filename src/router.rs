@@ -12,6 +12,7 @@ use tracing::info;
 
 use crate::app::App;
 use crate::body::Body;
+use crate::guard::Verdict;
 use crate::metrics::KindLabels;
 use crate::policy::guard::{screen, Screened};
 use crate::proxy::headers::is_upgrade_request;
@@ -80,22 +81,42 @@ fn gate_for<'a>(app: &'a App, req: &Request<Incoming>) -> Option<&'a crate::logi
         .filter(|g| req.method() == http::Method::POST && app.scim.reaches(req.uri().path(), g.acs_path()))
 }
 
-/// A write on its way to Grafana: the policy screen, then the users and teams guards, then the
-/// proxy. They decide on the path as Grafana will resolve it ([`crate::route_path`]); the request
-/// is forwarded as received. Returns the route class with the response.
+/// A write on its way to Grafana: the policy screen, then the users, teams and identity-API
+/// guards, then the proxy. They decide on the path as Grafana will resolve it
+/// ([`crate::route_path`]); the request is forwarded as received. Returns the route class with
+/// the response.
 async fn guarded(app: &App, req: Request<Incoming>, info: ClientInfo) -> (&'static str, Response<Body>) {
     let api_path = app.scim.route_path(req.uri().path()).into_owned();
-    let req = match screen(&app.policy, req, &api_path, app.config.server.max_body_bytes).await {
-        Screened::Pass(req) => req,
-        Screened::Buffered(req) => return (class::PROXY, app.forwarder.forward(req, info).await),
-        Screened::Refused(res) => return (class::GUARD, res),
-    };
-    if let Some(refused) = crate::guard::check(app, &req, &api_path).await {
+    // A body the policy screen read still goes through the other guards: some routes have both.
+    match screen(&app.policy, req, &api_path, app.config.server.max_body_bytes).await {
+        Screened::Pass(req) => through_guards(app, req, &api_path, info).await,
+        Screened::Buffered(req) => through_guards(app, req, &api_path, info).await,
+        Screened::Refused(res) => (class::GUARD, res),
+    }
+}
+
+/// The users, teams and identity-API guards, then the proxy.
+async fn through_guards<B>(
+    app: &App,
+    req: Request<B>,
+    api_path: &str,
+    info: ClientInfo,
+) -> (&'static str, Response<Body>)
+where
+    B: http_body::Body<Data = bytes::Bytes> + Send + 'static,
+    B::Error: Into<crate::body::BoxError>,
+{
+    if let Some(refused) = crate::guard::check(app, &req, api_path).await {
         return (class::GUARD, refused);
     }
-    match crate::guard::teams::check(app, req, &api_path).await {
-        crate::guard::teams::Verdict::Pass(req) => (class::PROXY, app.forwarder.forward(req, info).await),
-        crate::guard::teams::Verdict::PassRead(req) => (class::PROXY, app.forwarder.forward(req, info).await),
-        crate::guard::teams::Verdict::Refuse(refusal) => (class::GUARD, refusal),
+    let req = match crate::guard::teams::check(app, req, api_path).await {
+        Verdict::Pass(req) => req,
+        Verdict::PassRead(req) => return (class::PROXY, app.forwarder.forward(req, info).await),
+        Verdict::Refuse(refusal) => return (class::GUARD, refusal),
+    };
+    match crate::guard::iam::check(app, req, api_path).await {
+        Verdict::Pass(req) => (class::PROXY, app.forwarder.forward(req, info).await),
+        Verdict::PassRead(req) => (class::PROXY, app.forwarder.forward(req, info).await),
+        Verdict::Refuse(refusal) => (class::GUARD, refusal),
     }
 }

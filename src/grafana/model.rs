@@ -155,6 +155,27 @@ pub struct TeamMember {
     pub permission: i64,
 }
 
+/// A `TeamBinding` of Grafana's Kubernetes-style `iam.grafana.app` API: one team membership,
+/// named by the membership's UID. Only the team it binds is read.
+#[derive(Debug, Clone, Default, PartialEq, Deserialize, Serialize)]
+#[serde(default)]
+pub struct TeamBinding {
+    pub spec: TeamBindingSpec,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Deserialize, Serialize)]
+#[serde(default, rename_all = "camelCase")]
+pub struct TeamBindingSpec {
+    pub team_ref: ObjectRef,
+}
+
+/// A Kubernetes-style reference to another object by name (for teams and users, their UID).
+#[derive(Debug, Clone, Default, PartialEq, Deserialize, Serialize)]
+#[serde(default)]
+pub struct ObjectRef {
+    pub name: String,
+}
+
 /// A team-sync group link (Enterprise).
 #[derive(Debug, Clone, Default, PartialEq, Deserialize, Serialize)]
 #[serde(default, rename_all = "camelCase")]

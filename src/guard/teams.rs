@@ -10,28 +10,20 @@
 //! and reads a body only for `PUT /api/teams/:id` of a managed team (to tell a rename from an
 //! email change).
 
+use bytes::Bytes;
 use http::header::CONTENT_TYPE;
 use http::{HeaderValue, Method, Request, Response, StatusCode};
-use hyper::body::Incoming;
+use http_body::Body as HttpBody;
 use serde_json::{json, Value};
 
+use super::Verdict;
 use crate::app::App;
-use crate::body::{full, read_capped, Body};
+use crate::body::{full, read_capped, Body, BoxError};
 
 pub const RENAME: &str = "Team name cannot be changed for provisioned teams";
 pub const MEMBERS: &str = "Team memberships cannot be updated for provisioned teams";
 pub const DELETE: &str = "Cannot delete provisioned teams";
 pub const PERMISSIONS: &str = "Team permissions cannot be updated for provisioned teams";
-
-/// What the router should do with a request.
-pub enum Verdict {
-    /// Not a guarded route or not a managed team: forward as is.
-    Pass(Request<Incoming>),
-    /// The body was read to decide; forward this copy.
-    PassRead(Request<Body>),
-    /// Answer this instead of forwarding.
-    Refuse(Response<Body>),
-}
 
 /// Which protected action a request is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -96,7 +88,11 @@ pub(super) fn classify(method: &Method, path: &str) -> Option<(Action, TeamRef)>
 
 /// Decides whether `req` may reach Grafana. `path` is its path as Grafana resolves it
 /// ([`crate::route_path`]).
-pub async fn check(app: &App, req: Request<Incoming>, path: &str) -> Verdict {
+pub async fn check<B>(app: &App, req: Request<B>, path: &str) -> Verdict<B>
+where
+    B: HttpBody<Data = Bytes>,
+    B::Error: Into<BoxError>,
+{
     let Some((action, team)) = classify(req.method(), path) else { return Verdict::Pass(req) };
     let team = match team {
         TeamRef::Id(id) => id,
@@ -141,7 +137,7 @@ pub async fn check(app: &App, req: Request<Incoming>, path: &str) -> Verdict {
 }
 
 /// The org a request names with `X-Grafana-Org-Id` (Grafana ignores a value it cannot parse).
-fn caller_org(req: &Request<Incoming>) -> Option<i64> {
+fn caller_org<B>(req: &Request<B>) -> Option<i64> {
     req.headers()
         .get(crate::grafana::client::ORG_HEADER)
         .and_then(|v| v.to_str().ok())
@@ -151,24 +147,31 @@ fn caller_org(req: &Request<Incoming>) -> Option<i64> {
 /// The id of the team `uid` names where the caller's request would act (`None`: no such team
 /// there, or the caller is not signed in, so Grafana refuses the request itself). When Grafana
 /// cannot say, the request is refused: letting it pass could undo SCIM's state.
-async fn resolve_uid(app: &App, req: &Request<Incoming>, uid: &str) -> Result<Option<i64>, Response<Body>> {
-    let headers = req.headers();
+async fn resolve_uid<B>(app: &App, req: &Request<B>, uid: &str) -> Result<Option<i64>, Response<Body>> {
+    team_id_by_uid(app, req.headers(), req.uri().query(), uid).await.map_err(|e| {
+        tracing::warn!(error = %e, "cannot resolve a team uid in a guarded path");
+        grafana_error(StatusCode::SERVICE_UNAVAILABLE, "cannot verify whether the team is managed by SCIM")
+    })
+}
+
+/// The id of the team `uid` names, asked of Grafana as the caller whose request carried
+/// `headers` and `query`, so it resolves in the org that request acts in; `None` when Grafana
+/// finds none there or does not know the caller (it then refuses the caller's request itself).
+pub(super) async fn team_id_by_uid(
+    app: &App,
+    headers: &http::HeaderMap,
+    query: Option<&str>,
+    uid: &str,
+) -> Result<Option<i64>, crate::grafana::GrafanaError> {
     if uid == "search" {
         // `GET /api/teams/search` is Grafana's team search, not a lookup; no team SCIM made has
         // that UID (Grafana generates them).
         return Ok(None);
     }
-    let found = app.grafana.team_as(uid, headers, req.uri().query()).await;
-    match found {
+    match app.grafana.team_as(uid, headers, query).await {
         Ok(team) => Ok(Some(team.id)),
         Err(e) if e.is_not_found() || e.is_unauthorized() => Ok(None),
-        Err(e) => {
-            tracing::warn!(error = %e, "cannot resolve a team uid in a guarded path");
-            Err(grafana_error(
-                StatusCode::SERVICE_UNAVAILABLE,
-                "cannot verify whether the team is managed by SCIM",
-            ))
-        }
+        Err(e) => Err(e),
     }
 }
 

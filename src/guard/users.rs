@@ -63,10 +63,7 @@ pub async fn check<B>(app: &App, req: &Request<B>, path: &str) -> Option<Respons
     let store = &app.store;
     let managed = match subject {
         Subject::Id(id) => store.is_managed_grafana_user(id).await.map_err(|e| e.to_string()),
-        Subject::Uid(uid) => match store.is_managed_grafana_uid(uid).await {
-            Ok(false) => managed_by_uid_in_grafana(app, uid).await,
-            known => known.map_err(|e| e.to_string()),
-        },
+        Subject::Uid(uid) => managed_uid(app, uid).await,
         Subject::Caller => {
             let me = app.grafana.current_user_as(req.headers(), req.uri().query()).await;
             match me {
@@ -91,6 +88,15 @@ pub async fn check<B>(app: &App, req: &Request<B>, path: &str) -> Option<Respons
                 "scim-sidecar.guard-unavailable",
             ))
         }
+    }
+}
+
+/// Whether the user a UID names is managed: by the store's record, else by the Grafana user the
+/// UID names ([`managed_by_uid_in_grafana`]).
+pub(super) async fn managed_uid(app: &App, uid: &str) -> Result<bool, String> {
+    match app.store.is_managed_grafana_uid(uid).await {
+        Ok(false) => managed_by_uid_in_grafana(app, uid).await,
+        known => known.map_err(|e| e.to_string()),
     }
 }
 

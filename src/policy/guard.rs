@@ -1,8 +1,12 @@
 //! Passthrough guards: Grafana API calls that would break the policy while SCIM is active are
 //! refused before they reach Grafana, with a Grafana-style `{"message": …}` 403.
 //!
-//! Refused: `POST /api/teams/:id/groups` (a Team Sync link) while SCIM group sync is on, and
-//! `PUT`/`DELETE /api/v1/sso-settings/saml` that would turn SAML off while SAML is required.
+//! Refused while SCIM group sync is on, Team Sync links: `POST /api/teams/:id/groups`, and in
+//! Grafana's Kubernetes-style identity API (`/apis/iam.grafana.app/…`) writes to
+//! `externalgroupmappings` and team writes whose `spec.externalGroups` name groups. Refused while
+//! SAML is required, whatever could turn it off: `PUT`/`PATCH`/`DELETE /api/v1/sso-settings/saml`
+//! whose body disables it (`PATCH`, 13.x, merges `settings`), and any write to the identity API's
+//! SAML `ssosettings`, whose body this guard does not read.
 //! `api_path` is the request path as Grafana's router resolves it (percent-decoded, without
 //! Grafana's sub-path: [`crate::route_path`]); segments match case-insensitively, ignoring empty
 //! ones. Must not touch any other request.
@@ -38,9 +42,33 @@ fn is_team_groups(segs: &[String]) -> bool {
     matches!(segs, [a, t, _, g] if a == "api" && t == "teams" && g == "groups")
 }
 
+/// The resource and object name of a path in Grafana's Kubernetes-style identity API
+/// (`/apis/iam.grafana.app/<version>/namespaces/<ns>/<resource>[/<name>…]`).
+fn identity_api_object(segs: &[String]) -> Option<(&str, Option<&str>)> {
+    match segs {
+        [a, g, _, n, _, resource, rest @ ..]
+            if a == "apis"
+                && (g == "iam.grafana.app" || g == "identity.grafana.app")
+                && n == "namespaces" =>
+        {
+            Some((resource.as_str(), rest.first().map(String::as_str)))
+        }
+        _ => None,
+    }
+}
+
+/// A write that creates or replaces a team in the identity API, whose `spec.externalGroups` are
+/// Team Sync links.
+fn is_identity_team_write(method: &Method, segs: &[String]) -> bool {
+    matches!(*method, Method::POST | Method::PUT | Method::PATCH)
+        && identity_api_object(segs).is_some_and(|(resource, _)| resource == "teams")
+}
+
 /// Whether [`check`] needs the request body for this request.
 pub fn wants_body(method: &Method, api_path: &str) -> bool {
-    method == Method::PUT && is_saml_sso_settings(&segments(api_path))
+    let segs = segments(api_path);
+    (matches!(*method, Method::PUT | Method::PATCH) && is_saml_sso_settings(&segs))
+        || is_identity_team_write(method, &segs)
 }
 
 /// A body that could leave SAML disabled: anything but a `settings` object whose `enabled` is
@@ -53,6 +81,28 @@ fn disables_saml(body: &[u8]) -> bool {
     let Some(Value::Object(settings)) = members.field("settings") else { return true };
     let mut enabled = settings.iter().filter(|(k, _)| folds_equal(k, "enabled")).peekable();
     enabled.peek().is_none() || enabled.any(|(_, v)| lenient_bool(Some(v)) != Some(true))
+}
+
+/// A `PATCH` body that could leave SAML disabled: one whose `settings` (merged into the current
+/// ones) name `enabled` with anything but true, or that cannot be read as Grafana reads it. A
+/// patch without `settings`, or whose `settings` leave `enabled` out, keeps SAML as it is.
+fn patch_disables_saml(body: &[u8]) -> bool {
+    use crate::guard::go_json::{folds_equal, Members};
+    let Some(members) = Members::of_body(body) else { return true };
+    match members.field("settings") {
+        None | Some(Value::Null) => false,
+        Some(Value::Object(settings)) => {
+            settings.iter().any(|(k, v)| folds_equal(k, "enabled") && lenient_bool(Some(v)) != Some(true))
+        }
+        Some(_) => true,
+    }
+}
+
+/// Whether a team write's body (create, replace or any JSON patch) may link external groups:
+/// it names some under `externalGroups`, or cannot be read as JSON.
+fn links_external_groups(body: Option<&[u8]>) -> bool {
+    let names = body.and_then(|b| crate::guard::iam::refs::names_under(b, "externalGroups"));
+    names.is_none_or(|names| !names.is_empty())
 }
 
 /// The refusal for this request, if any.
@@ -68,7 +118,12 @@ pub async fn check(
     }
     let segs = segments(api_path);
     let config = engine.config();
-    if method == Method::POST && config.group_sync && is_team_groups(&segs) {
+    let identity = identity_api_object(&segs);
+    let team_sync_link = (method == Method::POST && is_team_groups(&segs))
+        || (identity.is_some_and(|(resource, _)| resource == "externalgroupmappings")
+            && method != Method::DELETE)
+        || (is_identity_team_write(method, &segs) && links_external_groups(body));
+    if config.group_sync && team_sync_link {
         return Some(refusal(
             engine,
             kind::TEAM_SYNC_LINK,
@@ -77,9 +132,14 @@ pub async fn check(
              SCIM groups, or set [policy] group_sync = false in the sidecar to use Team Sync instead",
         ));
     }
-    if config.require_saml && is_saml_sso_settings(&segs) {
-        let disabling =
-            (method == Method::DELETE) || (method == Method::PUT && body.is_some_and(disables_saml));
+    // The identity API's SSO settings cannot be read here: every write to SAML's is refused.
+    let identity_saml = identity
+        .is_some_and(|(resource, name)| resource == "ssosettings" && name.is_none_or(|n| n == "saml"));
+    if config.require_saml && (is_saml_sso_settings(&segs) || identity_saml) {
+        let disabling = identity_saml
+            || (method == Method::DELETE)
+            || (method == Method::PUT && body.is_none_or(disables_saml))
+            || (method == Method::PATCH && body.is_none_or(patch_disables_saml));
         if disabling {
             return Some(refusal(
                 engine,
@@ -171,6 +231,41 @@ mod tests {
         assert!(wants_body(&Method::PUT, "/api/v1/sso-settings/SAML/"));
         assert!(!wants_body(&Method::PUT, "/api/v1/sso-settings/github"));
         assert!(!wants_body(&Method::GET, "/api/v1/sso-settings/saml"));
+        assert!(wants_body(&Method::PATCH, "/api/v1/sso-settings/saml"));
+        let teams = "/apis/iam.grafana.app/v0alpha1/namespaces/default/teams";
+        assert!(wants_body(&Method::POST, teams));
+        assert!(wants_body(&Method::PATCH, &format!("{teams}/t1")));
+        assert!(!wants_body(&Method::DELETE, &format!("{teams}/t1")));
+        assert_eq!(
+            identity_api_object(&segments(
+                "/APIS/iam.grafana.app/v0alpha1/namespaces/org-2/ssosettings/saml/"
+            )),
+            Some(("ssosettings", Some("saml")))
+        );
+        assert_eq!(identity_api_object(&segments("/apis/iam.grafana.app/v0alpha1/teams")), None);
+    }
+
+    #[test]
+    fn saml_disabling_patches() {
+        assert!(patch_disables_saml(br#"{"settings":{"enabled":false}}"#));
+        assert!(patch_disables_saml(br#"{"SETTINGS":{"Enabled":"false"}}"#));
+        assert!(patch_disables_saml(br#"{"settings":"off"}"#));
+        assert!(patch_disables_saml(b"not json"));
+        assert!(!patch_disables_saml(br#"{"settings":{"allowSignUp":true}}"#));
+        assert!(!patch_disables_saml(br#"{"settings":{"enabled":true}}"#));
+        assert!(!patch_disables_saml(br#"{}"#));
+    }
+
+    #[test]
+    fn team_bodies_linking_external_groups() {
+        assert!(links_external_groups(Some(br#"{"spec":{"title":"t","externalGroups":["g1"]}}"#)));
+        assert!(links_external_groups(Some(
+            br#"[{"op":"add","path":"/spec/externalGroups/-","value":"g"}]"#
+        )));
+        assert!(links_external_groups(Some(b"spec:\n  externalGroups: [g]")));
+        assert!(links_external_groups(None));
+        assert!(!links_external_groups(Some(br#"{"spec":{"title":"t","externalGroups":[]}}"#)));
+        assert!(!links_external_groups(Some(br#"{"spec":{"title":"t"}}"#)));
     }
 
     #[test]

@@ -303,6 +303,55 @@ async fn passthrough_guards_refuse_team_sync_links_and_saml_off() {
     sidecar.stop().await;
 }
 
+/// Grafana 13's `PATCH` of SSO settings and the Kubernetes-style identity API reach Team Sync and
+/// SAML too: the same rule holds there.
+#[tokio::test]
+async fn team_sync_links_and_saml_off_are_refused_on_every_route() {
+    let g = emulator(EmulatorOptions::enterprise()).await;
+    let sidecar = spawn_sidecar(config(&g.url(), policy(200))).await;
+    let saml = "/api/v1/sso-settings/saml";
+    let ns = "/apis/iam.grafana.app/v0alpha1/namespaces/default";
+    let refused = [
+        (Method::PATCH, saml.to_string(), r#"{"settings":{"enabled":false}}"#, "SAML"),
+        (Method::PUT, format!("{ns}/ssosettings/saml"), r#"{"spec":{"settings":{"enabled":true}}}"#, "SAML"),
+        (
+            Method::POST,
+            format!("{ns}/externalgroupmappings"),
+            r#"{"spec":{"teamRef":{"name":"t"}}}"#,
+            "Team Sync",
+        ),
+        (
+            Method::POST,
+            format!("{ns}/teams"),
+            r#"{"spec":{"title":"T","externalGroups":["cn=x"]}}"#,
+            "Team Sync",
+        ),
+        (Method::PATCH, format!("{ns}/teams/t1"), "spec:\n  externalGroups: [cn=x]", "Team Sync"),
+    ];
+    for (m, path, body, topic) in refused {
+        let (status, _, answer) = send(&sidecar, &g, m.clone(), &path, body).await;
+        assert_eq!(status, 403, "{m} {path}: {answer}");
+        assert!(answer.contains(topic), "{answer}");
+        assert_eq!(g.count(m.as_str(), &path), 0, "{m} {path} reached grafana");
+    }
+    assert!(g.saml_active());
+    // Patches that leave SAML on and team writes without external groups reach Grafana.
+    let passed = [
+        (Method::PATCH, saml.to_string(), r#"{"settings":{"allowSignUp":true}}"#),
+        (Method::POST, format!("{ns}/teams"), r#"{"spec":{"title":"T","externalGroups":[]}}"#),
+        (Method::DELETE, format!("{ns}/externalgroupmappings/m1"), ""),
+    ];
+    for (m, path, body) in passed {
+        let (status, _, answer) = send(&sidecar, &g, m.clone(), &path, body).await;
+        assert_ne!(status, 403, "{m} {path}: {answer}");
+        assert_eq!(g.count(m.as_str(), &path), 1, "{m} {path} did not reach grafana");
+    }
+    let metrics = admin_text(&sidecar, "/metrics").await;
+    assert!(metrics.contains(r#"scim_sidecar_guard_refusals_total{kind="team_sync_link"} 3"#), "{metrics}");
+    assert!(metrics.contains(r#"scim_sidecar_guard_refusals_total{kind="saml_disable"} 2"#), "{metrics}");
+    sidecar.stop().await;
+}
+
 #[tokio::test]
 async fn guards_stay_out_of_the_way_without_scim() {
     let g = emulator(EmulatorOptions::enterprise()).await;

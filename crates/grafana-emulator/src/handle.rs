@@ -235,6 +235,11 @@ impl EmulatorHandle {
         self.with_state(|s| s.teams.members(team).into_iter().map(|(u, m)| (u, m.permission)).collect())
     }
 
+    /// The `iam.grafana.app` team binding name of one membership.
+    pub fn team_binding_name(&self, team: i64, user: i64) -> String {
+        crate::state::teams::Teams::binding_name(team, user)
+    }
+
     /// Adds or replaces a membership.
     pub fn add_team_member(&self, team: i64, user: i64, permission: i64) {
         self.with_state(|s| s.teams.set_member(team, user, Membership { permission, external: false }));

@@ -90,6 +90,10 @@ impl VersionProfile {
     pub fn sso_settings_api(self) -> bool {
         self != VersionProfile::V10
     }
+    /// Kubernetes-style `iam.grafana.app` team bindings (12.x with `kubernetesTeamsApi`).
+    pub fn iam_team_bindings(self) -> bool {
+        self == VersionProfile::V12
+    }
     /// 10.x puts `reqGrafanaAdmin` in front of the admin routes (403 "Permission denied").
     pub fn legacy_admin_guard(self) -> bool {
         self == VersionProfile::V10

@@ -3,6 +3,7 @@
 //! Also the guard helpers every family uses. Must not hold handler logic itself.
 
 mod admin_users;
+mod iam;
 mod misc;
 mod org_users;
 mod orgs;
@@ -153,7 +154,7 @@ pub fn dispatch(st: &mut State, req: &Req) -> Reply {
     };
     let segs: Vec<&str> = decoded.iter().map(|s| s.as_ref()).collect();
     let mut cx = Cx { st, req, auth: None };
-    let families: [Family; 9] = [
+    let families: [Family; 10] = [
         misc::route,
         admin_users::route,
         users::route,
@@ -163,6 +164,7 @@ pub fn dispatch(st: &mut State, req: &Req) -> Reply {
         team_groups::route,
         teams::route,
         sso::route,
+        iam::route,
     ];
     for family in families {
         if let Some(res) = family(&mut cx, &req.method, &segs) {

@@ -4,7 +4,7 @@ use http::{Method, StatusCode};
 use serde_json::json;
 
 use super::{Call, GrafanaClient};
-use crate::grafana::model::{CreateTeamResponse, Team, TeamGroup, TeamMember, TeamSearchPage};
+use crate::grafana::model::{CreateTeamResponse, Team, TeamBinding, TeamGroup, TeamMember, TeamSearchPage};
 use crate::grafana::GrafanaError;
 
 impl GrafanaClient {
@@ -41,6 +41,28 @@ impl GrafanaClient {
         let call = Call::get(format!("/api/teams/{}", super::seg(team)))
             .auth(super::Auth::Caller { headers, query });
         self.send_json(call).await
+    }
+
+    /// `GET /apis/<group>/<version>/namespaces/:ns/teambindings/:name` (Grafana's
+    /// Kubernetes-style API) as the caller whose request carried `headers` and `query`;
+    /// `group_version` is the request's own (`iam.grafana.app/v0alpha1`), sent as given.
+    pub async fn team_binding_as(
+        &self,
+        group_version: (&str, &str),
+        namespace: &str,
+        name: &str,
+        headers: &http::HeaderMap,
+        query: Option<&str>,
+    ) -> Result<TeamBinding, GrafanaError> {
+        let (group, version) = group_version;
+        let path = format!(
+            "/apis/{}/{}/namespaces/{}/teambindings/{}",
+            super::seg(group),
+            super::seg(version),
+            super::seg(namespace),
+            super::seg(name)
+        );
+        self.send_json(Call::get(path).auth(super::Auth::Caller { headers, query })).await
     }
 
     /// `GET /api/teams/search`; `name` is an exact (case-insensitive in current Grafana) match,

@@ -186,6 +186,19 @@ impl Teams {
         self.members.get(&team).map(|m| m.len()).unwrap_or(0)
     }
 
+    /// The name of the `iam.grafana.app` team binding for one membership. Grafana names a
+    /// binding by the membership row's generated UID; the emulator derives one it can parse back.
+    pub fn binding_name(team: i64, user: i64) -> String {
+        format!("tm-{team}-{user}")
+    }
+
+    /// The team and user of a binding name from [`Teams::binding_name`], when that membership exists.
+    pub fn binding(&self, name: &str) -> Option<(i64, i64)> {
+        let (team, user) = name.strip_prefix("tm-")?.split_once('-')?;
+        let (team, user) = (team.parse().ok()?, user.parse().ok()?);
+        self.membership(team, user).map(|_| (team, user))
+    }
+
     /// One membership.
     pub fn membership(&self, team: i64, user: i64) -> Option<Membership> {
         self.members.get(&team)?.get(&user).copied()
