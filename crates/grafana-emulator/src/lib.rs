@@ -36,6 +36,10 @@
 //!   enabled in ini or through the SSO settings API); otherwise the HTML 404 page. ACS trusts the
 //!   assertion's `NameID` (no signature check), writes the `auth.saml` external link on the
 //!   user's first SAML login like Grafana does, and redirects to `/` with a session cookie.
+//! - Of the Kubernetes-style identity API (`/apis/iam.grafana.app/v0alpha1/namespaces/:ns/…`,
+//!   not in `grafana-api.md`; shaped after Grafana's `pkg/registry/apis/iam`) only
+//!   `GET teambindings/:name` exists, on `V12`, for the caller's own org's namespace (`default` or
+//!   `org-<N>`). Binding names are `tm-<teamId>-<userId>`; Grafana's are generated UIDs.
 //! - Avatar URLs use a stable 32-hex stand-in hash, not the md5 of the email.
 //! - Unknown routes answer before authentication (Grafana registers auth per route).
 
