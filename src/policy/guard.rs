@@ -5,8 +5,9 @@
 //! Grafana's Kubernetes-style identity API (`/apis/iam.grafana.app/…`) writes to
 //! `externalgroupmappings` and team writes whose `spec.externalGroups` name groups. Refused while
 //! SAML is required, whatever could turn it off: `PUT`/`PATCH`/`DELETE /api/v1/sso-settings/saml`
-//! whose body disables it (`PATCH`, 13.x, merges `settings`), and any write to the identity API's
-//! SAML `ssosettings`, whose body this guard does not read.
+//! whose body disables it (`PATCH`, 13.x, merges `settings`), Enterprise's deprecated
+//! `PUT /api/admin/settings` that sets or removes `auth.saml` `enabled`, and any write to the
+//! identity API's SAML `ssosettings`, whose body this guard does not read.
 //! `api_path` is the request path as Grafana's router resolves it (percent-decoded, without
 //! Grafana's sub-path: [`crate::route_path`]); segments match case-insensitively, ignoring empty
 //! ones. Must not touch any other request.
@@ -64,11 +65,57 @@ fn is_identity_team_write(method: &Method, segs: &[String]) -> bool {
         && identity_api_object(segs).is_some_and(|(resource, _)| resource == "teams")
 }
 
+/// Enterprise's deprecated runtime settings update, `PUT /api/admin/settings` (only the
+/// `auth.saml` section), still served in 12.x.
+fn is_admin_settings(method: &Method, segs: &[String]) -> bool {
+    method == Method::PUT && matches!(segs, [a, b, c] if a == "api" && b == "admin" && c == "settings")
+}
+
 /// Whether [`check`] needs the request body for this request.
 pub fn wants_body(method: &Method, api_path: &str) -> bool {
     let segs = segments(api_path);
     (matches!(*method, Method::PUT | Method::PATCH) && is_saml_sso_settings(&segs))
         || is_identity_team_write(method, &segs)
+        || is_admin_settings(method, &segs)
+}
+
+/// A runtime settings update (`{"updates": {"auth.saml": {"enabled": "false"}}, "removals":
+/// {"auth.saml": ["enabled"]}}`) that could leave SAML disabled: it sets SAML's `enabled` to
+/// anything but true, or removes it (the ini value, which may be off, takes over), or cannot be
+/// read as Grafana reads it. Section and key names compare ignoring case, more broadly than
+/// Grafana's exact map keys.
+fn settings_update_disables_saml(body: &[u8]) -> bool {
+    use crate::guard::go_json::{folds_equal, Members};
+    let Some(members) = Members::of_body(body) else { return true };
+    let saml_sections = |field: &str| -> Option<Vec<Value>> {
+        match members.field(field) {
+            None | Some(Value::Null) => Some(Vec::new()),
+            Some(Value::Object(sections)) => Some(
+                sections
+                    .iter()
+                    .filter(|(k, _)| folds_equal(k, "auth.saml"))
+                    .map(|(_, v)| v.clone())
+                    .collect(),
+            ),
+            Some(_) => None,
+        }
+    };
+    let (Some(updates), Some(removals)) = (saml_sections("updates"), saml_sections("removals")) else {
+        return true;
+    };
+    let sets_off = updates.iter().any(|section| match section {
+        Value::Object(keys) => {
+            keys.iter().any(|(k, v)| folds_equal(k, "enabled") && lenient_bool(Some(v)) != Some(true))
+        }
+        Value::Null => false,
+        _ => true,
+    });
+    let removes = removals.iter().any(|keys| match keys {
+        Value::Array(keys) => keys.iter().any(|k| k.as_str().is_none_or(|k| folds_equal(k, "enabled"))),
+        Value::Null => false,
+        _ => true,
+    });
+    sets_off || removes
 }
 
 /// A body that could leave SAML disabled: anything but a `settings` object whose `enabled` is
@@ -135,22 +182,32 @@ pub async fn check(
     // The identity API's SSO settings cannot be read here: every write to SAML's is refused.
     let identity_saml = identity
         .is_some_and(|(resource, name)| resource == "ssosettings" && name.is_none_or(|n| n == "saml"));
+    if config.require_saml
+        && is_admin_settings(method, &segs)
+        && body.is_none_or(settings_update_disables_saml)
+    {
+        return Some(saml_refusal(engine));
+    }
     if config.require_saml && (is_saml_sso_settings(&segs) || identity_saml) {
         let disabling = identity_saml
             || (method == Method::DELETE)
             || (method == Method::PUT && body.is_none_or(disables_saml))
             || (method == Method::PATCH && body.is_none_or(patch_disables_saml));
         if disabling {
-            return Some(refusal(
-                engine,
-                kind::SAML_DISABLE,
-                "turning SAML off is refused by scim-sidecar while SCIM provisioning is active: SCIM only works \
-                 with SAML logins. Keep settings.enabled = true, or set [policy] require_saml = false in the \
-                 sidecar first",
-            ));
+            return Some(saml_refusal(engine));
         }
     }
     None
+}
+
+fn saml_refusal(engine: &PolicyEngine) -> Response<Body> {
+    refusal(
+        engine,
+        kind::SAML_DISABLE,
+        "turning SAML off is refused by scim-sidecar while SCIM provisioning is active: SCIM only works \
+         with SAML logins. Keep settings.enabled = true, or set [policy] require_saml = false in the \
+         sidecar first",
+    )
 }
 
 fn refusal(engine: &PolicyEngine, kind: &'static str, message: &str) -> Response<Body> {
@@ -254,6 +311,22 @@ mod tests {
         assert!(!patch_disables_saml(br#"{"settings":{"allowSignUp":true}}"#));
         assert!(!patch_disables_saml(br#"{"settings":{"enabled":true}}"#));
         assert!(!patch_disables_saml(br#"{}"#));
+    }
+
+    #[test]
+    fn saml_disabling_settings_updates() {
+        let off = |b: &str| settings_update_disables_saml(b.as_bytes());
+        assert!(off(r#"{"updates":{"auth.saml":{"enabled":"false"}}}"#));
+        assert!(off(r#"{"Updates":{"AUTH.SAML":{"ENABLED":"0"}}}"#));
+        assert!(off(r#"{"removals":{"auth.saml":["enabled"]}}"#));
+        assert!(off(r#"{"removals":{"auth.saml":[7]}}"#));
+        assert!(off(r#"{"updates":"x"}"#));
+        assert!(off("not json"));
+        assert!(!off(r#"{"updates":{"auth.saml":{"enabled":"true","allow_sign_up":"false"}}}"#));
+        assert!(!off(
+            r#"{"removals":{"auth.saml":["allow_sign_up"]},"updates":{"auth.ldap":{"enabled":"false"}}}"#
+        ));
+        assert!(!off(r#"{}"#));
     }
 
     #[test]

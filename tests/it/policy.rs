@@ -303,8 +303,8 @@ async fn passthrough_guards_refuse_team_sync_links_and_saml_off() {
     sidecar.stop().await;
 }
 
-/// Grafana 13's `PATCH` of SSO settings and the Kubernetes-style identity API reach Team Sync and
-/// SAML too: the same rule holds there.
+/// Grafana 13's `PATCH` of SSO settings, Enterprise's runtime settings update and the
+/// Kubernetes-style identity API reach Team Sync and SAML too: the same rule holds there.
 #[tokio::test]
 async fn team_sync_links_and_saml_off_are_refused_on_every_route() {
     let g = emulator(EmulatorOptions::enterprise()).await;
@@ -313,6 +313,7 @@ async fn team_sync_links_and_saml_off_are_refused_on_every_route() {
     let ns = "/apis/iam.grafana.app/v0alpha1/namespaces/default";
     let refused = [
         (Method::PATCH, saml.to_string(), r#"{"settings":{"enabled":false}}"#, "SAML"),
+        (Method::PUT, "/api/admin/settings".to_string(), r#"{"removals":{"auth.saml":["enabled"]}}"#, "SAML"),
         (Method::PUT, format!("{ns}/ssosettings/saml"), r#"{"spec":{"settings":{"enabled":true}}}"#, "SAML"),
         (
             Method::POST,
@@ -338,6 +339,11 @@ async fn team_sync_links_and_saml_off_are_refused_on_every_route() {
     // Patches that leave SAML on and team writes without external groups reach Grafana.
     let passed = [
         (Method::PATCH, saml.to_string(), r#"{"settings":{"allowSignUp":true}}"#),
+        (
+            Method::PUT,
+            "/api/admin/settings".to_string(),
+            r#"{"updates":{"auth.saml":{"allow_sign_up":"true"}}}"#,
+        ),
         (Method::POST, format!("{ns}/teams"), r#"{"spec":{"title":"T","externalGroups":[]}}"#),
         (Method::DELETE, format!("{ns}/externalgroupmappings/m1"), ""),
     ];
@@ -348,7 +354,7 @@ async fn team_sync_links_and_saml_off_are_refused_on_every_route() {
     }
     let metrics = admin_text(&sidecar, "/metrics").await;
     assert!(metrics.contains(r#"scim_sidecar_guard_refusals_total{kind="team_sync_link"} 3"#), "{metrics}");
-    assert!(metrics.contains(r#"scim_sidecar_guard_refusals_total{kind="saml_disable"} 2"#), "{metrics}");
+    assert!(metrics.contains(r#"scim_sidecar_guard_refusals_total{kind="saml_disable"} 3"#), "{metrics}");
     sidecar.stop().await;
 }
 
