@@ -35,6 +35,10 @@ use crate::body::{full, read_capped, Body, BoxError};
 /// The identity API's groups: `iam.grafana.app` and the name Grafana 11 served it under.
 const GROUPS: [&str; 2] = ["iam.grafana.app", "identity.grafana.app"];
 
+/// The most names one request may make the guard look up (each may cost a Grafana call): a
+/// binding or auth info names one team or user, so anything past this is not a real request.
+const MAX_REFERENCES: usize = 8;
+
 /// The resource a guarded write is about.
 #[derive(Debug, PartialEq, Eq)]
 pub(super) enum Target<'a> {
@@ -185,10 +189,15 @@ async fn binding_guarded<B>(
 }
 
 /// A write to an existing auth info, named `<userUID>.<module>`: refused when the user is
-/// managed. A UID may itself hold dots, so every prefix ending before a dot is tried.
+/// managed. A UID may itself hold dots, so every prefix ending before a dot is tried, up to
+/// [`MAX_REFERENCES`] of them.
 async fn auth_info_guarded(app: &App, name: &str) -> Result<Option<Response<Body>>, Response<Body>> {
-    for (i, _) in name.match_indices('.') {
-        if let Some(refusal) = user_guarded(app, &name[..i]).await? {
+    let prefixes: Vec<&str> = name.match_indices('.').map(|(i, _)| &name[..i]).collect();
+    if prefixes.len() > MAX_REFERENCES {
+        return Err(too_many(app));
+    }
+    for uid in prefixes {
+        if let Some(refusal) = user_guarded(app, uid).await? {
             return Ok(Some(refusal));
         }
     }
@@ -217,6 +226,9 @@ where
         Err(_) => return Verdict::Refuse(bad_request(app)),
     };
     let Some(names) = refs::names_under(&bytes, field) else { return Verdict::Refuse(bad_request(app)) };
+    if names.len() > MAX_REFERENCES {
+        return Verdict::Refuse(too_many(app));
+    }
     for name in &names {
         let decided = match field {
             "teamRef" => team_guarded(app, &parts.headers, parts.uri.query(), name).await,
@@ -267,6 +279,12 @@ fn bad_request(app: &App) -> Response<Body> {
         "BadRequest",
         "the request body is not a JSON object or patch the sidecar can check",
     )
+}
+
+fn too_many(app: &App) -> Response<Body> {
+    let message =
+        format!("the request names more than {MAX_REFERENCES} teams or users for the sidecar to check");
+    refuse(app, "unreadable", StatusCode::BAD_REQUEST, "BadRequest", &message)
 }
 
 /// A Kubernetes `Status` failure, counted by kind.

@@ -88,6 +88,17 @@ async fn identity_api_writes_to_managed_users_and_teams_are_refused() {
         ),
         (Method::DELETE, format!("teambindings/{bound}"), json, None, 403),
         (Method::POST, "teambindings".to_string(), "application/yaml", Some(binding(&hand.uid)), 415),
+        // Each name may cost a Grafana call: a request naming many is refused before any.
+        (Method::DELETE, format!("authinfos/{}.saml", "u.".repeat(100)), json, None, 400),
+        (
+            Method::POST,
+            "teambindings".to_string(),
+            json,
+            Some(
+                json!({"spec": {"teamRef": (0..100).map(|i| json!({"name": format!("t{i}")})).collect::<Vec<_>>()}}),
+            ),
+            400,
+        ),
         (Method::DELETE, format!("authinfos/{}.saml", managed.uid), json, None, 403),
         (
             Method::POST,
