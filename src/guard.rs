@@ -2,8 +2,8 @@
 //!
 //! The router asks [`check`] before forwarding; `Some(response)` is sent instead of proxying.
 //! Each resource family has its own module ([`users`], [`teams`], and [`iam`] for Grafana's
-//! Kubernetes-style identity API); this dispatcher stays small and only
-//! builds the Grafana-style refusal. Guards never modify anything.
+//! Kubernetes-style identity API); this dispatcher stays small and only builds the Grafana-style
+//! refusal. Guards never modify anything.
 
 pub mod go_json;
 pub mod iam;

@@ -223,7 +223,17 @@ where
     let (parts, body) = req.into_parts();
     let bytes = match read_capped(body, app.config.server.max_body_bytes).await {
         Ok(bytes) => bytes,
-        Err(_) => return Verdict::Refuse(bad_request(app)),
+        Err(crate::body::ReadError::TooLarge { .. }) => {
+            let message = "the request body is larger than the sidecar reads";
+            return Verdict::Refuse(refuse(
+                app,
+                "unreadable",
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "RequestEntityTooLarge",
+                message,
+            ));
+        }
+        Err(crate::body::ReadError::Stream(_)) => return Verdict::Refuse(bad_request(app)),
     };
     let Some(names) = refs::names_under(&bytes, field) else { return Verdict::Refuse(bad_request(app)) };
     if names.len() > MAX_REFERENCES {
