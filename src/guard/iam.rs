@@ -62,6 +62,29 @@ pub(super) struct Place<'a> {
     namespace: &'a str,
 }
 
+impl Place<'_> {
+    /// The org the namespace names, read as Grafana reads it: `default` is org 1, `org-<N>` org N
+    /// (Go's `ParseInt`, like Rust's, takes `org-02` and `org-+2` for org 2); `None` for anything
+    /// else (`stacks-<N>` in Grafana Cloud has one org).
+    fn org(&self) -> Option<i64> {
+        if self.namespace == "default" {
+            return Some(1);
+        }
+        self.namespace.strip_prefix("org-")?.parse::<i64>().ok().filter(|n| *n > 0)
+    }
+
+    /// The caller's headers with `X-Grafana-Org-Id` set to the namespace's org, so a lookup made
+    /// as the caller resolves a team UID in the org the write addresses, whichever org the
+    /// caller's session is in.
+    fn caller_headers(&self, headers: &http::HeaderMap) -> http::HeaderMap {
+        let mut headers = headers.clone();
+        if let Some(org) = self.org() {
+            headers.insert(crate::grafana::client::ORG_HEADER, HeaderValue::from(org));
+        }
+        headers
+    }
+}
+
 /// The target of a write `method path`, `path` as Grafana resolves it ([`crate::route_path`]).
 /// Segments compare case-insensitively and empty ones are ignored, which is broader than the API
 /// server (case-sensitive; an empty segment routes nowhere).
@@ -100,7 +123,7 @@ where
     let Some((place, target)) = classify(req.method(), path) else { return Verdict::Pass(req) };
     let decided = match target {
         Target::User(uid) => user_guarded(app, uid).await,
-        Target::Team(uid) => team_guarded(app, req.headers(), req.uri().query(), uid).await,
+        Target::Team(uid) => team_guarded(app, &place.caller_headers(req.headers()), req.uri().query(), uid).await,
         Target::AuthInfo(Some(name)) => auth_info_guarded(app, name).await,
         Target::Binding(Some(name)) => binding_guarded(app, &req, &place, name).await,
         Target::AuthInfo(None) | Target::Binding(None) => Ok(None),
@@ -121,7 +144,7 @@ where
         Target::AuthInfo(_) if req.method() != Method::DELETE => "userRef",
         _ => return Verdict::Pass(req),
     };
-    body_guarded(app, req, field).await
+    body_guarded(app, req, &place, field).await
 }
 
 /// A write to `users/<uid>`: refused when SCIM manages the user.
@@ -182,7 +205,10 @@ async fn binding_guarded<B>(
         )
         .await;
     match found {
-        Ok(binding) => team_guarded(app, req.headers(), req.uri().query(), &binding.spec.team_ref.name).await,
+        Ok(binding) => {
+            let headers = place.caller_headers(req.headers());
+            team_guarded(app, &headers, req.uri().query(), &binding.spec.team_ref.name).await
+        }
         Err(e) if e.is_not_found() || e.is_unauthorized() => Ok(None),
         Err(e) => Err(unverifiable(app, "team", &e.to_string())),
     }
@@ -206,7 +232,7 @@ async fn auth_info_guarded(app: &App, name: &str) -> Result<Option<Response<Body
 
 /// A binding's or auth info's body: refused when a team (`teamRef`) or user (`userRef`) it names
 /// is managed, or when it cannot be read as JSON; otherwise forwarded as read.
-async fn body_guarded<B>(app: &App, req: Request<B>, field: &str) -> Verdict<B>
+async fn body_guarded<B>(app: &App, req: Request<B>, place: &Place<'_>, field: &str) -> Verdict<B>
 where
     B: HttpBody<Data = Bytes>,
     B::Error: Into<BoxError>,
@@ -239,9 +265,10 @@ where
     if names.len() > MAX_REFERENCES {
         return Verdict::Refuse(too_many(app));
     }
+    let headers = place.caller_headers(&parts.headers);
     for name in &names {
         let decided = match field {
-            "teamRef" => team_guarded(app, &parts.headers, parts.uri.query(), name).await,
+            "teamRef" => team_guarded(app, &headers, parts.uri.query(), name).await,
             _ => user_guarded(app, name).await,
         };
         match decided {
@@ -343,6 +370,12 @@ mod tests {
         assert_eq!(target(Method::PUT, old), Some(Target::User("u1")));
         let (place, _) = classify(&Method::PUT, old).unwrap();
         assert_eq!(place, Place { group: "identity.grafana.app", version: "v0alpha1", namespace: "org-2" });
+        let org = |namespace| Place { group: "", version: "", namespace }.org();
+        assert_eq!(
+            (org("default"), org("org-2"), org("org-02"), org("org-+2")),
+            (Some(1), Some(2), Some(2), Some(2))
+        );
+        assert_eq!((org("stacks-7"), org("org-"), org("org-x")), (None, None, None));
         // Reads, creates of users and teams, other resources and groups pass.
         assert_eq!(target(Method::GET, &p("users/u1")), None);
         assert_eq!(target(Method::POST, &p("users")), None);

@@ -5,12 +5,13 @@ use grafana_emulator::VersionProfile;
 use http::Method;
 use serde_json::{json, Value};
 
-use super::support::{values, Groups};
+use super::support::{values, Groups, GROUP_URN};
 use crate::scim_users::{create, grafana_id};
 
 const NS: &str = "/apis/iam.grafana.app/v0alpha1/namespaces/default";
 
-/// Sends `method NS/rest` as Grafana's admin; the status and the body as JSON (`Null` if not).
+/// Sends `method NS/rest` (or `rest` itself when it is absolute) as Grafana's admin, whose session
+/// is in org 1; the status and the body as JSON (`Null` if not).
 async fn send(
     g: &Groups,
     method: Method,
@@ -19,9 +20,10 @@ async fn send(
     body: Option<Value>,
 ) -> (u16, Value) {
     use http_body_util::BodyExt;
+    let path = if rest.starts_with('/') { rest.to_string() } else { format!("{NS}/{rest}") };
     let req = http::Request::builder()
         .method(method)
-        .uri(format!("{}{NS}/{rest}", g.h.sidecar.url))
+        .uri(format!("{}{path}", g.h.sidecar.url))
         .header("authorization", g.h.grafana.admin_basic_auth())
         .header("content-type", content_type)
         .body(body.map_or_else(scim_sidecar::body::empty, |b| scim_sidecar::body::full(b.to_string())))
@@ -140,4 +142,23 @@ async fn identity_api_writes_to_managed_users_and_teams_are_refused() {
         let reached = identity_writes(&g);
         assert_eq!(reached.last(), Some(&format!("{m} {NS}/{rest}")), "{m} {rest}");
     }
+}
+
+/// A write addresses the org its namespace names, whichever org the caller's session is in: a
+/// managed team's UID is looked up there.
+#[tokio::test]
+async fn a_team_uid_is_resolved_in_the_org_its_namespace_names() {
+    let g = Groups::start(VersionProfile::V12).await;
+    let org2 = g.h.grafana.create_org("Second");
+    let admin = g.h.grafana.user_by_login("admin").unwrap().id;
+    assert!(g.h.grafana.add_org_user(org2, admin, "Admin"));
+    let groups = format!("/apis/scim.grafana.app/v0alpha1/namespaces/org-{org2}/Groups");
+    let created =
+        g.h.call(Method::POST, &groups, Some(json!({"schemas": [GROUP_URN], "displayName": "Second"}))).await;
+    assert_eq!(created.status, 201, "{created:?}");
+    let team = g.h.grafana.team_by_name(org2, "Second").unwrap();
+    let path = format!("/apis/iam.grafana.app/v0alpha1/namespaces/org-{org2}/teams/{}", team.uid);
+    let (status, answer) = send(&g, Method::DELETE, &path, "application/json", None).await;
+    assert_eq!(status, 403, "{answer}");
+    assert_eq!(identity_writes(&g), Vec::<String>::new());
 }
