@@ -14,7 +14,8 @@
 //! - creating, changing or deleting `authinfos` (a user's link to a login provider and its
 //!   external UID) of a managed user: the object is named `<userUID>.<module>`, a body names the
 //!   user under `userRef`;
-//! - deleting a whole collection of any of these, which could take managed objects with it.
+//! - deleting a whole collection of any of these while SCIM is configured, which could take
+//!   managed objects with it.
 //!
 //! Creating users or teams, and anything about unmanaged ones, passes. Bodies are read only for
 //! bindings and auth infos, and only as JSON: another media type (YAML, apply patches) is refused
@@ -127,6 +128,8 @@ where
         Target::AuthInfo(Some(name)) => auth_info_guarded(app, name).await,
         Target::Binding(Some(name)) => binding_guarded(app, &req, &place, name).await,
         Target::AuthInfo(None) | Target::Binding(None) => Ok(None),
+        // Without SCIM configured nothing is managed, so nothing a bulk delete takes is SCIM's.
+        Target::Collection(_) if !app.policy.scim_active() => Ok(None),
         Target::Collection(resource) => Ok(Some(refuse(
             app,
             "collection",

@@ -369,6 +369,11 @@ async fn guards_stay_out_of_the_way_without_scim() {
         send(&sidecar, &g, Method::POST, &format!("/api/teams/{team}/groups"), r#"{"groupId":"cn=x"}"#).await;
     assert_eq!(status, 200, "{body}");
     assert_eq!(g.team_groups(team), vec!["cn=x".to_string()]);
+    // Nothing is managed, so a bulk delete in the identity API takes nothing of SCIM's.
+    let users = "/apis/iam.grafana.app/v0alpha1/namespaces/default/users";
+    let (status, _, body) = send(&sidecar, &g, Method::DELETE, users, "").await;
+    assert_ne!(status, 403, "{body}");
+    assert_eq!(g.count("DELETE", users), 1);
     sidecar.stop().await;
 }
 
