@@ -35,12 +35,12 @@ pub(super) fn subject<'a>(method: &Method, path: &'a str) -> Option<Subject<'a>>
     if !is(0, "api") {
         return None;
     }
+    // Anything else is a uid to look up: users created through Grafana's Kubernetes-style API
+    // take their object's name as uid, which may hold dots and is not limited to Grafana's own
+    // uid alphabet.
     let user = |raw: &'a str| match raw.parse::<i64>() {
         Ok(id) => Some(Subject::Id(id)),
-        Err(_) if raw.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_') => {
-            Some(Subject::Uid(raw))
-        }
-        Err(_) => None,
+        Err(_) => Some(Subject::Uid(raw)),
     };
     match (method.as_str(), segs.len()) {
         ("PUT", 3) if is(1, "users") => user(segs[2]),
@@ -136,7 +136,7 @@ mod tests {
         assert_eq!(s(Method::POST, "/api/admin/users/7/logout"), None);
         assert_eq!(s(Method::PUT, "/api/users/7/extra"), None);
         assert_eq!(s(Method::PUT, "/api/teams/7"), None);
-        // Not a uid Grafana issues.
-        assert_eq!(s(Method::PUT, "/api/users/a b"), None);
+        // A uid taken from a Kubernetes object name.
+        assert_eq!(s(Method::PUT, "/api/users/john.doe"), Some(Subject::Uid("john.doe")));
     }
 }

@@ -89,6 +89,12 @@ impl EmulatorHandle {
         })
     }
 
+    /// Gives a user the uid it would have had if created through Grafana's Kubernetes-style API,
+    /// where the object's name (any DNS subdomain name, dots included) becomes its uid.
+    pub fn set_user_uid(&self, user_id: i64, uid: &str) -> bool {
+        self.with_state(|s| s.users.set_uid(user_id, uid))
+    }
+
     /// Fallible variant of `create_user`.
     pub fn try_create_user(
         &self,

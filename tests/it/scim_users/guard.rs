@@ -126,3 +126,19 @@ async fn a_managed_user_is_guarded_by_uid_even_when_its_record_has_none() {
     let (status, body) = send(&h, Method::PUT, &format!("/api/users/{local_uid}"), &admin, edit).await;
     assert_eq!(status, 200, "{body}");
 }
+
+/// A user created through Grafana's Kubernetes-style API takes its object's name as UID, dots
+/// included; once SCIM adopts that user, an edit by that UID is refused like any other.
+#[tokio::test]
+async fn a_managed_user_is_guarded_by_a_uid_with_dots() {
+    let h = Harness::start().await;
+    let gid = h.grafana.create_user("dotted@example.com", "dotted@example.com", "Dotted");
+    assert!(h.grafana.set_user_uid(gid, "dotted.user"));
+    create(&h, "dotted@example.com", "dotted@example.com").await;
+    assert_eq!(grafana_id(&h, "dotted@example.com"), gid, "adopted, not duplicated");
+    let admin = h.grafana.admin_basic_auth();
+    let edit = json!({"login": "hijack", "email": "hijack@example.com", "name": "H"});
+    let (status, body) = send(&h, Method::PUT, "/api/users/dotted.user", &admin, edit).await;
+    assert_eq!(status, 403, "{body}");
+    assert_eq!(h.grafana.user(gid).unwrap().login, "dotted@example.com");
+}

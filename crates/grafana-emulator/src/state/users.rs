@@ -205,6 +205,18 @@ impl Users {
         self.by_uid.get(uid).copied()
     }
 
+    /// Gives a user another uid (false when it is taken or the user is unknown).
+    pub fn set_uid(&mut self, id: i64, uid: &str) -> bool {
+        if self.by_uid.contains_key(uid) {
+            return false;
+        }
+        let Some(user) = self.by_id.get_mut(&id) else { return false };
+        self.by_uid.remove(&user.uid);
+        user.uid = uid.to_string();
+        self.by_uid.insert(uid.to_string(), id);
+        true
+    }
+
     /// Id for a login (case-insensitive).
     pub fn id_by_login(&self, login: &str) -> Option<i64> {
         self.by_login.get(&login.to_lowercase()).copied()
