@@ -302,9 +302,10 @@ fn managed(app: &App, kind: &'static str, message: &str) -> Response<Body> {
 fn unverifiable(app: &App, kind: &'static str, error: &str) -> Response<Body> {
     // Fail closed: letting the write through could silently fork Grafana from the IdP.
     tracing::warn!(error, kind, "cannot tell whether an identity API write touches a scim-managed object");
+    let label = if kind == "user" { "user_unknown" } else { "team_unknown" };
     refuse(
         app,
-        "iam_unknown",
+        label,
         StatusCode::SERVICE_UNAVAILABLE,
         "ServiceUnavailable",
         &format!("cannot verify whether the {kind} is managed by SCIM; try again"),

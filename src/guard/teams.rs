@@ -109,7 +109,9 @@ where
         Err(e) => {
             // Failing open would let a write undo SCIM's state; failing closed costs a retry.
             tracing::warn!(error = %e, "cannot tell whether a team is managed");
-            return Verdict::Refuse(grafana_error(
+            return Verdict::Refuse(refused(
+                app,
+                "team_unknown",
                 StatusCode::SERVICE_UNAVAILABLE,
                 "mapping store unavailable",
             ));
@@ -123,17 +125,28 @@ where
             let org = caller_org(&req).unwrap_or(1);
             let (parts, body) = req.into_parts();
             let Ok(bytes) = read_capped(body, app.config.server.max_body_bytes).await else {
-                return Verdict::Refuse(grafana_error(StatusCode::BAD_REQUEST, "bad request data"));
+                return Verdict::Refuse(refused(
+                    app,
+                    "unreadable",
+                    StatusCode::BAD_REQUEST,
+                    "bad request data",
+                ));
             };
             match renames(app, org, team, &bytes).await {
                 Some(false) => return Verdict::PassRead(Request::from_parts(parts, full(bytes))),
                 Some(true) => RENAME,
-                None => return Verdict::Refuse(grafana_error(StatusCode::BAD_REQUEST, "bad request data")),
+                None => {
+                    return Verdict::Refuse(refused(
+                        app,
+                        "unreadable",
+                        StatusCode::BAD_REQUEST,
+                        "bad request data",
+                    ))
+                }
             }
         }
     };
-    app.metrics.guard_refusals.get_or_create(&crate::metrics::KindLabels { kind: "team" }).inc();
-    Verdict::Refuse(grafana_error(StatusCode::BAD_REQUEST, message))
+    Verdict::Refuse(refused(app, "team", StatusCode::BAD_REQUEST, message))
 }
 
 /// The org a request names with `X-Grafana-Org-Id` (Grafana ignores a value it cannot parse).
@@ -150,7 +163,12 @@ fn caller_org<B>(req: &Request<B>) -> Option<i64> {
 async fn resolve_uid<B>(app: &App, req: &Request<B>, uid: &str) -> Result<Option<i64>, Response<Body>> {
     team_id_by_uid(app, req.headers(), req.uri().query(), uid).await.map_err(|e| {
         tracing::warn!(error = %e, "cannot resolve a team uid in a guarded path");
-        grafana_error(StatusCode::SERVICE_UNAVAILABLE, "cannot verify whether the team is managed by SCIM")
+        refused(
+            app,
+            "team_unknown",
+            StatusCode::SERVICE_UNAVAILABLE,
+            "cannot verify whether the team is managed by SCIM",
+        )
     })
 }
 
@@ -194,7 +212,9 @@ async fn renames(app: &App, org: i64, team_id: i64, body: &[u8]) -> Option<bool>
     })
 }
 
-fn grafana_error(status: StatusCode, message: &str) -> Response<Body> {
+/// Grafana's error body for `message`, counted under `kind` in `guard_refusals_total`.
+fn refused(app: &App, kind: &'static str, status: StatusCode, message: &str) -> Response<Body> {
+    app.metrics.guard_refusals.get_or_create(&crate::metrics::KindLabels { kind }).inc();
     let mut res = Response::new(full(json!({"message": message, "traceID": ""}).to_string()));
     *res.status_mut() = status;
     res.headers_mut().insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));

@@ -125,7 +125,10 @@ async fn identity_api_writes_to_managed_users_and_teams_are_refused() {
     let metrics =
         crate::support::client::get(&g.h.client, &format!("{}/metrics", g.h.sidecar.admin_url)).await;
     let metrics = crate::support::client::body_string(metrics).await;
-    assert!(metrics.contains("scim_sidecar_guard_refusals_total{kind=\"team\"}"), "{metrics}");
+    for kind in ["user", "team", "collection", "unreadable"] {
+        let counted = format!("scim_sidecar_guard_refusals_total{{kind=\"{kind}\"}}");
+        assert!(metrics.contains(&counted), "{kind}: {metrics}");
+    }
 
     // Unmanaged users and teams, and creates, are Grafana's business.
     let passed = [
