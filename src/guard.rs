@@ -48,8 +48,19 @@ pub(crate) fn refusal(
     message: &str,
     message_id: &str,
 ) -> Response<Body> {
-    app.metrics.guard_refusals.get_or_create(&KindLabels { kind }).inc();
     let body = json!({"message": message, "messageId": message_id, "statusCode": status.as_u16()});
+    counted(app, kind, status, &body)
+}
+
+/// `body` as a JSON answer with `status`, counted under `kind` in `guard_refusals_total`. Every
+/// guard's refusal goes through here, whatever its body's shape.
+pub(crate) fn counted(
+    app: &App,
+    kind: &'static str,
+    status: StatusCode,
+    body: &serde_json::Value,
+) -> Response<Body> {
+    app.metrics.guard_refusals.get_or_create(&KindLabels { kind }).inc();
     let mut res = Response::new(crate::body::full(body.to_string()));
     *res.status_mut() = status;
     res.headers_mut().insert(http::header::CONTENT_TYPE, http::HeaderValue::from_static("application/json"));

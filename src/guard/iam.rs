@@ -122,11 +122,16 @@ where
     B::Error: Into<BoxError>,
 {
     let Some((place, target)) = classify(req.method(), path) else { return Verdict::Pass(req) };
+    // The team of an existing binding, once checked: its body's `teamRef` usually names it again.
+    let mut checked_team = None;
     let decided = match target {
         Target::User(uid) => user_guarded(app, uid).await,
         Target::Team(uid) => team_guarded(app, &place.caller_headers(req.headers()), req.uri().query(), uid).await,
         Target::AuthInfo(Some(name)) => auth_info_guarded(app, name).await,
-        Target::Binding(Some(name)) => binding_guarded(app, &req, &place, name).await,
+        Target::Binding(Some(name)) => bound_team(app, &req, &place, name).await.map(|team| {
+            checked_team = team;
+            None
+        }),
         Target::AuthInfo(None) | Target::Binding(None) => Ok(None),
         // Without SCIM configured nothing is managed, so nothing a bulk delete takes is SCIM's.
         Target::Collection(_) if !app.policy.scim_active() => Ok(None),
@@ -147,7 +152,7 @@ where
         Target::AuthInfo(_) if req.method() != Method::DELETE => "userRef",
         _ => return Verdict::Pass(req),
     };
-    body_guarded(app, req, &place, field).await
+    body_guarded(app, req, &place, field, checked_team.as_deref()).await
 }
 
 /// A write to `users/<uid>`: refused when SCIM manages the user.
@@ -189,14 +194,15 @@ async fn team_guarded(
     }
 }
 
-/// A write to an existing binding: refused when the team it binds is managed. A binding Grafana
-/// does not show the caller passes: Grafana answers the write itself.
-async fn binding_guarded<B>(
+/// The team of an existing binding, checked: `Err` is the refusal when that team is managed (or
+/// cannot be checked), `Ok(None)` a binding Grafana does not show the caller (Grafana answers the
+/// write itself), `Ok(Some(uid))` an unmanaged team's UID.
+async fn bound_team<B>(
     app: &App,
     req: &Request<B>,
     place: &Place<'_>,
     name: &str,
-) -> Result<Option<Response<Body>>, Response<Body>> {
+) -> Result<Option<String>, Response<Body>> {
     let found = app
         .grafana
         .team_binding_as(
@@ -209,8 +215,12 @@ async fn binding_guarded<B>(
         .await;
     match found {
         Ok(binding) => {
+            let team = binding.spec.team_ref.name;
             let headers = place.caller_headers(req.headers());
-            team_guarded(app, &headers, req.uri().query(), &binding.spec.team_ref.name).await
+            match team_guarded(app, &headers, req.uri().query(), &team).await? {
+                Some(refusal) => Err(refusal),
+                None => Ok(Some(team)),
+            }
         }
         Err(e) if e.is_not_found() || e.is_unauthorized() => Ok(None),
         Err(e) => Err(unverifiable(app, "team", &e.to_string())),
@@ -234,8 +244,15 @@ async fn auth_info_guarded(app: &App, name: &str) -> Result<Option<Response<Body
 }
 
 /// A binding's or auth info's body: refused when a team (`teamRef`) or user (`userRef`) it names
-/// is managed, or when it cannot be read as JSON; otherwise forwarded as read.
-async fn body_guarded<B>(app: &App, req: Request<B>, place: &Place<'_>, field: &str) -> Verdict<B>
+/// is managed, or when it cannot be read as JSON; otherwise forwarded as read. `checked` is a
+/// name already found unmanaged for this request, not asked of Grafana again.
+async fn body_guarded<B>(
+    app: &App,
+    req: Request<B>,
+    place: &Place<'_>,
+    field: &str,
+    checked: Option<&str>,
+) -> Verdict<B>
 where
     B: HttpBody<Data = Bytes>,
     B::Error: Into<BoxError>,
@@ -269,7 +286,7 @@ where
         return Verdict::Refuse(too_many(app));
     }
     let headers = place.caller_headers(&parts.headers);
-    for name in &names {
+    for name in names.iter().filter(|n| Some(n.as_str()) != checked) {
         let decided = match field {
             "teamRef" => team_guarded(app, &headers, parts.uri.query(), name).await,
             _ => user_guarded(app, name).await,
@@ -330,7 +347,6 @@ fn too_many(app: &App) -> Response<Body> {
 
 /// A Kubernetes `Status` failure, counted by kind.
 fn refuse(app: &App, kind: &'static str, status: StatusCode, reason: &str, message: &str) -> Response<Body> {
-    app.metrics.guard_refusals.get_or_create(&crate::metrics::KindLabels { kind }).inc();
     let body = json!({
         "kind": "Status",
         "apiVersion": "v1",
@@ -340,10 +356,7 @@ fn refuse(app: &App, kind: &'static str, status: StatusCode, reason: &str, messa
         "reason": reason,
         "code": status.as_u16(),
     });
-    let mut res = Response::new(full(body.to_string()));
-    *res.status_mut() = status;
-    res.headers_mut().insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
-    res
+    super::counted(app, kind, status, &body)
 }
 
 #[cfg(test)]

@@ -11,8 +11,7 @@
 //! email change).
 
 use bytes::Bytes;
-use http::header::CONTENT_TYPE;
-use http::{HeaderValue, Method, Request, Response, StatusCode};
+use http::{Method, Request, Response, StatusCode};
 use http_body::Body as HttpBody;
 use serde_json::{json, Value};
 
@@ -214,11 +213,7 @@ async fn renames(app: &App, org: i64, team_id: i64, body: &[u8]) -> Option<bool>
 
 /// Grafana's error body for `message`, counted under `kind` in `guard_refusals_total`.
 fn refused(app: &App, kind: &'static str, status: StatusCode, message: &str) -> Response<Body> {
-    app.metrics.guard_refusals.get_or_create(&crate::metrics::KindLabels { kind }).inc();
-    let mut res = Response::new(full(json!({"message": message, "traceID": ""}).to_string()));
-    *res.status_mut() = status;
-    res.headers_mut().insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
-    res
+    super::counted(app, kind, status, &json!({"message": message, "traceID": ""}))
 }
 
 #[cfg(test)]

@@ -87,16 +87,12 @@ pub fn wants_body(method: &Method, api_path: &str) -> bool {
 fn settings_update_disables_saml(body: &[u8]) -> bool {
     use crate::guard::go_json::{folds_equal, Members};
     let Some(members) = Members::of_body(body) else { return true };
-    let saml_sections = |field: &str| -> Option<Vec<Value>> {
+    let saml_sections = |field: &str| -> Option<Vec<&Value>> {
         match members.field(field) {
             None | Some(Value::Null) => Some(Vec::new()),
-            Some(Value::Object(sections)) => Some(
-                sections
-                    .iter()
-                    .filter(|(k, _)| folds_equal(k, "auth.saml"))
-                    .map(|(_, v)| v.clone())
-                    .collect(),
-            ),
+            Some(Value::Object(sections)) => {
+                Some(sections.iter().filter(|(k, _)| folds_equal(k, "auth.saml")).map(|(_, v)| v).collect())
+            }
             Some(_) => None,
         }
     };
