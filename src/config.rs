@@ -140,6 +140,9 @@ pub struct ScimConfig {
     pub on_delete: OnDelete,
     /// Logins or emails never modified through SCIM (the sidecar's own credential always is).
     pub protected_users: Vec<String>,
+    /// Logins of Grafana server admins a create may adopt (case-insensitive). Any other server
+    /// admin is never taken over through SCIM; a Grafana service-account token never takes one over.
+    pub adoptable_admins: Vec<String>,
     /// Largest result set a filter may produce (`filter.maxResults`); larger scans answer `tooMany`.
     pub max_results: usize,
     /// Page size used when the IdP gives no `count`.
@@ -284,6 +287,7 @@ impl Default for ScimConfig {
             default_role: defaults::DEFAULT_ROLE.into(),
             on_delete: OnDelete::Deactivate,
             protected_users: Vec::new(),
+            adoptable_admins: Vec::new(),
             max_results: 1000,
             default_page_size: 100,
         }

@@ -180,6 +180,14 @@ pub trait MappingStore: Send + Sync + 'static {
     async fn users_by_user_name_any_org(&self, user_name: &str) -> Result<Vec<UserRecord>, StoreError>;
     /// Any org, exact (the login gate finds a person by the external UID of an assertion).
     async fn users_by_external_id_any_org(&self, external_id: &str) -> Result<Vec<UserRecord>, StoreError>;
+    /// Managed records (deleted ones included), any org, whose `externalId` equals `external_id`
+    /// ignoring ASCII case (both backends fold only `A`–`Z`): who already holds an external
+    /// identity, which belongs to one person (one Grafana user, in any number of orgs). Served
+    /// from an index.
+    async fn managed_users_by_external_id_folded(
+        &self,
+        external_id: &str,
+    ) -> Result<Vec<UserRecord>, StoreError>;
     /// True when any org has a `managed` row for this Grafana user (deleted rows included:
     /// a hidden user still exists in Grafana). Served from an index.
     async fn is_managed_grafana_user(&self, grafana_user_id: i64) -> Result<bool, StoreError>;

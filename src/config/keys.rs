@@ -68,6 +68,7 @@ pub const KEYS: &[Key] = &[
     key("scim", "default_role", Str),
     key("scim", "on_delete", Str),
     key("scim", "protected_users", StrList),
+    key("scim", "adoptable_admins", StrList),
     key("scim", "max_results", Int),
     key("scim", "default_page_size", Int),
     key("policy", "require_saml", Bool),

@@ -165,6 +165,9 @@ fn scim(config: &Config, c: &mut Check<'_>) {
     if s.protected_users.iter().any(|u| u.trim().is_empty()) {
         c.fail("[scim] protected_users", "entries must not be empty");
     }
+    if s.adoptable_admins.iter().any(|u| u.trim().is_empty()) {
+        c.fail("[scim] adoptable_admins", "entries must not be empty");
+    }
     c.positive("[scim] grafana_token_cache_ttl", s.grafana_token_cache_ttl);
 }
 

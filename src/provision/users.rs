@@ -6,10 +6,13 @@
 //! Submodules: [`view`] (representation, shared steps), [`encoded`] (the same representation
 //! written straight to bytes for import pages), [`read`] (get, list, filters),
 //! [`create`] (create, adopt, revive), [`update`] (PUT, PATCH, DELETE), [`lifecycle`]
-//! (deactivation and reactivation). Nothing here parses HTTP: `scim_api` does.
+//! (deactivation and reactivation), [`authority`] (who may write which Grafana user),
+//! [`external_id`] (one person per externalId). Nothing here parses HTTP: `scim_api` does.
 
+mod authority;
 mod create;
 mod encoded;
+mod external_id;
 mod lifecycle;
 mod read;
 mod update;
@@ -37,8 +40,11 @@ use crate::store::LocalLocks;
 pub struct UsersState {
     /// Grafana's `[users] auto_assign_org` and `auto_assign_org_role`, read once.
     auto_assign: OnceCell<Option<(bool, String)>>,
-    /// Serialises this process's creates of one userName (see `create`).
+    /// Serialises this process's creates of one userName, and its writes of one externalId
+    /// (see `create`, `external_id`).
     creating: LocalLocks,
+    /// The sidecar's own Grafana user, asked for once (`authority`).
+    own: OnceCell<authority::OwnAccount>,
 }
 
 impl UsersState {

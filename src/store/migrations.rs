@@ -13,7 +13,7 @@ pub struct Step {
 }
 
 /// The newest schema version this binary knows.
-pub const LATEST: i64 = 5;
+pub const LATEST: i64 = 6;
 
 /// SQLite steps. The unique indexes carry the names from [`super::constraints`].
 pub const SQLITE: &[Step] = &[
@@ -132,6 +132,15 @@ DROP INDEX scim_users_email_idx;
 CREATE INDEX scim_users_email_idx ON scim_users (email) WHERE managed;
 ",
     },
+    Step {
+        version: 6,
+        // An externalId belongs to one person: a create or update checks who holds it in any
+        // org, ignoring ASCII case (stricter than the login gate's exact match), among managed
+        // records. SQLite's `lower` folds ASCII letters only.
+        sql: "
+CREATE INDEX scim_users_external_id_folded_idx ON scim_users (lower(external_id)) WHERE managed;
+",
+    },
 ];
 
 /// PostgreSQL steps; the same shape with native types.
@@ -229,6 +238,14 @@ ALTER TABLE scim_users DROP CONSTRAINT scim_users_external_id_uq;
 CREATE UNIQUE INDEX scim_users_external_id_uq ON scim_users (external_id, org_id) WHERE external_id IS NOT NULL;
 DROP INDEX scim_users_email_idx;
 CREATE INDEX scim_users_email_idx ON scim_users (email) WHERE managed;
+",
+    },
+    Step {
+        version: 6,
+        // As SQLite's step 6; `lower` under the `C` collation folds ASCII letters only, as
+        // SQLite's does, so both backends find the same holders.
+        sql: "
+CREATE INDEX scim_users_external_id_folded_idx ON scim_users (lower(external_id COLLATE \"C\")) WHERE managed;
 ",
     },
 ];

@@ -289,6 +289,13 @@ impl MappingStore for PgStore {
         self.users(lookups::USERS_BY_EXTERNAL_ID_ANY_ORG, &[&external_id]).await
     }
 
+    async fn managed_users_by_external_id_folded(
+        &self,
+        external_id: &str,
+    ) -> Result<Vec<UserRecord>, StoreError> {
+        self.users(lookups::MANAGED_USERS_BY_EXTERNAL_ID_FOLDED, &[&external_id]).await
+    }
+
     async fn is_managed_grafana_user(&self, grafana_user_id: i64) -> Result<bool, StoreError> {
         self.one(sql::IS_MANAGED_USER, &[&grafana_user_id]).await
     }

@@ -67,6 +67,9 @@ pub(crate) const IS_MANAGED_TEAM_SQLITE: &str =
 pub(crate) const IS_MANAGED_TEAM_PG: &str =
     "SELECT EXISTS (SELECT 1 FROM scim_groups WHERE grafana_team_id = $1 \
      AND NOT deleted AND (attributes::jsonb ->> '_managed') = 'true')";
+/// Managed users whose `externalId` equals `$1` ignoring ASCII case (SQLite's `lower` folds
+/// ASCII only); the expression is the index's (migration 6).
+pub(crate) const EXTERNAL_ID_FOLDED_SQLITE: &str = "lower(external_id) = lower($1) AND managed";
 pub(crate) const IS_MANAGED_UID: &str =
     "SELECT EXISTS (SELECT 1 FROM scim_users WHERE grafana_uid = $1 AND managed)";
 /// Managed, visible users cut off by removal from their org (`restore.mode = removed_from_org`):

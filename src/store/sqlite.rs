@@ -383,6 +383,13 @@ impl MappingStore for SqliteStore {
         self.users("external_id = $1", vec![s(external_id)]).await
     }
 
+    async fn managed_users_by_external_id_folded(
+        &self,
+        external_id: &str,
+    ) -> Result<Vec<UserRecord>, StoreError> {
+        self.users(sql::EXTERNAL_ID_FOLDED_SQLITE, vec![s(external_id)]).await
+    }
+
     async fn is_managed_grafana_user(&self, grafana_user_id: i64) -> Result<bool, StoreError> {
         Ok(self.probe(sql::IS_MANAGED_USER, vec![V::Integer(grafana_user_id)]).await? != 0)
     }
@@ -558,6 +565,7 @@ mod tests {
             sql::select_user("org_id = $1 AND external_id = $2"),
             sql::select_user("external_id = $1"),
             sql::select_user("email = $1 AND managed"),
+            sql::select_user(sql::EXTERNAL_ID_FOLDED_SQLITE),
             sql::select_group("org_id = $1 AND display_name_key = $2"),
         ];
         // Counted on every unfiltered page, and listed at the end of the last one: a search of

@@ -9,7 +9,10 @@ use serde_json::json;
 use super::migrations::LATEST;
 use super::*;
 
+mod external_ids;
 mod locks;
+
+use self::external_ids::external_id_holders_any_org_fold_ascii_case;
 
 use self::locks::{
     lock_cancelled_waiter_leaves_no_holder, lock_is_exclusive, lock_second_holder_other_instance,
@@ -490,6 +493,7 @@ suite!(
     insert_many_each_on_its_own,
     group_crud,
     case_insensitive_lookups,
+    external_id_holders_any_org_fold_ascii_case,
     user_uniqueness,
     group_uniqueness,
     concurrent_inserts_one_wins,

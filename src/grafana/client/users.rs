@@ -37,6 +37,11 @@ impl GrafanaClient {
         self.send_json(Call::get("/api/user".into()).auth(super::Auth::Caller { headers, query })).await
     }
 
+    /// `GET /api/user` as the sidecar's own credential: its own Grafana user.
+    pub async fn current_user(&self) -> Result<UserProfile, GrafanaError> {
+        self.send_json(Call::get("/api/user".into())).await
+    }
+
     /// `GET /api/users/:id`.
     pub async fn get_user(&self, id: i64) -> Result<UserProfile, GrafanaError> {
         self.send_json(Call::get(format!("/api/users/{id}"))).await

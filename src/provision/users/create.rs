@@ -16,10 +16,10 @@ use rand::Rng;
 use serde_json::Value;
 use tracing::info;
 
+use super::authority::{authorize, check_names, Act};
+use super::external_id;
 use super::lifecycle::{cut_off, restore_access, save};
-use super::view::{
-    check_protected, grafana_error, present_owned, store_error, stored_doc, text, view_from_profile,
-};
+use super::view::{grafana_error, present_owned, store_error, stored_doc, text, view_from_profile};
 use super::UsersState;
 use crate::config::Secret;
 use crate::grafana::model::UserProfile;
@@ -29,7 +29,6 @@ use crate::scim::error::ScimError;
 use crate::scim::projection::Projection;
 use crate::scim::resource::{canonicalize, location};
 use crate::scim::ResourceType;
-use crate::scim_api::auth::Principal;
 use crate::scim_api::context::{ScimContext, ScimRequest, ScimResponse};
 use crate::store::{name_key, UserRecord};
 
@@ -45,11 +44,15 @@ pub async fn create(
     let user_name =
         text(&doc, "userName").ok_or_else(|| ScimError::invalid_value("userName is required"))?.to_string();
     let fields = grafana_fields(&doc);
-    check_protected(ctx, &fields.login, &fields.email)?;
+    check_names(ctx, &fields.login, &fields.email).await?;
     let active = doc.get("active").and_then(Value::as_bool).unwrap_or(true);
     let external_id = text(&doc, "externalId").map(str::to_string);
     let store = &ctx.app.store;
     let _creating = state.creating.lock(&format!("{}:{}", ctx.org_id, user_name.to_lowercase())).await;
+    let _ext_lock = match &external_id {
+        Some(x) => Some(external_id::lock(ctx, x).await),
+        None => None,
+    };
 
     let claims = store
         .users_claiming(ctx.org_id, &user_name, external_id.as_deref())
@@ -75,6 +78,9 @@ pub async fn create(
     }
     if let Some(deleted) = by_name.iter().chain(by_ext.iter()).find(|r| r.deleted).cloned() {
         return revive(ctx, deleted, doc, &fields, active, &projection).await;
+    }
+    if let Some(x) = &external_id {
+        external_id::check_for_create(ctx, x, &fields).await?;
     }
 
     // Optimistic: create first (one call for a new person). Grafana answers 412 when the login or
@@ -159,10 +165,7 @@ async fn adopt(
     profile: &UserProfile,
     fields: &GrafanaUserFields,
 ) -> Result<GrafanaUserView, ScimError> {
-    check_protected(ctx, &profile.login, &profile.email)?;
-    if ctx.principal == Principal::GrafanaToken {
-        check_within_org(ctx, profile).await?;
-    }
+    authorize(ctx, profile, Act::Create, true).await?;
     let owner =
         ctx.app.store.user_by_grafana_id(ctx.org_id, profile.id).await.map_err(|e| store_error(&e))?;
     if owner.is_some_and(|r| r.managed && !r.deleted) {
@@ -180,27 +183,6 @@ async fn adopt(
     }
     info!(grafana_user = profile.id, "adopted an existing grafana user");
     Ok(view)
-}
-
-/// A Grafana service-account token speaks for one org, while the sidecar acts with a server
-/// admin's credential: adopting a server admin, or a user of another org, would let that org's
-/// admins rename, disable or delete them instance-wide. Such users are left alone (409); static
-/// tokens, which the operator configured, are not limited.
-async fn check_within_org(ctx: &ScimContext<'_>, profile: &UserProfile) -> Result<(), ScimError> {
-    let beyond = || {
-        ScimError::uniqueness(
-            "a Grafana user with this login or email exists beyond this org (a server admin, or a member of \
-             another org); a Grafana token of this org cannot take it over",
-        )
-    };
-    if profile.is_grafana_admin {
-        return Err(beyond());
-    }
-    let orgs = ctx.app.grafana.user_orgs(profile.id).await.map_err(|e| grafana_error(&e))?;
-    if orgs.iter().any(|o| o.org_id != ctx.org_id) {
-        return Err(beyond());
-    }
-    Ok(())
 }
 
 /// One `PUT /api/users/:id` with login, email and name together. Grafana refuses it for users
@@ -278,12 +260,18 @@ async fn revive(
     active: bool,
     projection: &Projection,
 ) -> Result<ScimResponse, ScimError> {
-    let Some(mut view) = super::view::grafana_user(ctx, rec.grafana_user_id).await? else {
+    let Some(profile) = super::view::grafana_profile(ctx, rec.grafana_user_id).await? else {
         // The Grafana user is gone: drop the stale record and let the IdP retry a fresh create.
         super::view::forget(ctx, &rec).await;
         return Err(ScimError::service_unavailable("stale record removed; retry the request"));
     };
-    check_protected(ctx, &view.login, &view.email)?;
+    // A hidden user comes back under SCIM: judged as a takeover (it may have become a server
+    // admin, or joined another org, while hidden).
+    authorize(ctx, &profile, Act::Create, true).await?;
+    if let Some(x) = text(&doc, "externalId") {
+        external_id::check_for(ctx, x, rec.grafana_user_id).await?;
+    }
+    let mut view = view_from_profile(&profile);
     if differs(&view, fields) {
         push_fields(ctx, &mut view, fields).await?;
     }

@@ -6,10 +6,12 @@
 
 use serde_json::Value;
 
+use super::authority::{authorize, check_names, Act};
 use super::create::push_fields;
+use super::external_id;
 use super::lifecycle::{cut_off, restore_access, save};
 use super::view::{
-    check_protected, grafana_error, load, present, present_owned, store_error, stored_doc, text,
+    grafana_error, load_profile, present, present_owned, store_error, stored_doc, text, view_from_profile,
 };
 use crate::config::OnDelete;
 use crate::metrics::KindLabels;
@@ -39,8 +41,9 @@ pub async fn write(
     let projection = Projection::parse(req.query_param("attributes"), req.query_param("excludedAttributes"))?;
     let patch_req = if patch { Some(PatchRequest::parse(body)?) } else { None };
     let _lock = lock(ctx, id).await?;
-    let (mut rec, mut view) = load(ctx, id).await?;
-    check_protected(ctx, &view.login, &view.email)?;
+    let (mut rec, profile) = load_profile(ctx, id).await?;
+    authorize(ctx, &profile, Act::Write, !rec.managed).await?;
+    let mut view = view_from_profile(&profile);
     let current = present(ctx, &rec, Some(&view));
     if_match(req.if_match.as_deref(), &current.etag)?;
 
@@ -57,7 +60,7 @@ pub async fn write(
     let user_name =
         text(&doc, "userName").ok_or_else(|| ScimError::invalid_value("userName is required"))?.to_string();
     let fields = grafana_fields(&doc);
-    check_protected(ctx, &fields.login, &fields.email)?;
+    check_names(ctx, &fields.login, &fields.email).await?;
     let store = &ctx.app.store;
     if let Some(other) = store.user_by_user_name(ctx.org_id, &user_name).await.map_err(|e| store_error(&e))? {
         if other.scim_id != rec.scim_id && (other.managed || other.deleted) {
@@ -65,12 +68,17 @@ pub async fn write(
         }
     }
     let external_id = text(&doc, "externalId").map(str::to_string);
+    let _ext_lock = match &external_id {
+        Some(x) => Some(external_id::lock(ctx, x).await),
+        None => None,
+    };
     if let Some(x) = &external_id {
         if let Some(other) = store.user_by_external_id(ctx.org_id, x).await.map_err(|e| store_error(&e))? {
             if other.scim_id != rec.scim_id {
                 return Err(ScimError::uniqueness("another user has this externalId"));
             }
         }
+        external_id::check_for(ctx, x, rec.grafana_user_id).await?;
     }
     // An omitted `active` keeps the current state: deactivation must be asked for explicitly.
     let was_active = current.body.get("active").and_then(Value::as_bool).unwrap_or(true);
@@ -103,8 +111,9 @@ pub async fn write(
 /// Handles `DELETE /Users/{id}`.
 pub async fn delete(ctx: &ScimContext<'_>, id: &str, req: &ScimRequest) -> Result<ScimResponse, ScimError> {
     let _lock = lock(ctx, id).await?;
-    let (mut rec, view) = load(ctx, id).await?;
-    check_protected(ctx, &view.login, &view.email)?;
+    let (mut rec, profile) = load_profile(ctx, id).await?;
+    authorize(ctx, &profile, Act::Write, !rec.managed).await?;
+    let view = view_from_profile(&profile);
     if_match(req.if_match.as_deref(), &present(ctx, &rec, Some(&view)).etag)?;
     match ctx.app.config.scim.on_delete {
         OnDelete::Delete => {

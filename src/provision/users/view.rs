@@ -1,5 +1,5 @@
 //! Presentation and shared plumbing of the Users handlers: the SCIM representation of a record,
-//! error mapping, protected-user checks and the few Grafana/store steps every operation shares.
+//! error mapping and the few Grafana/store steps every operation shares.
 //!
 //! It decides nothing about lifecycle (see `lifecycle`) and never writes Grafana.
 
@@ -145,21 +145,6 @@ pub fn store_error(e: &StoreError) -> ScimError {
     }
 }
 
-/// The sidecar's own Grafana credential and `[scim] protected_users` are never modified
-/// through SCIM.
-pub fn is_protected(ctx: &ScimContext<'_>, login: &str, email: &str) -> bool {
-    let cfg = &ctx.app.config;
-    let eq = |a: &str, b: &str| !a.is_empty() && a.trim().eq_ignore_ascii_case(b.trim());
-    eq(login, &cfg.grafana.user) || cfg.scim.protected_users.iter().any(|p| eq(login, p) || eq(email, p))
-}
-
-pub fn check_protected(ctx: &ScimContext<'_>, login: &str, email: &str) -> Result<(), ScimError> {
-    if is_protected(ctx, login, email) {
-        return Err(ScimError::forbidden("this user is protected and cannot be modified through SCIM"));
-    }
-    Ok(())
-}
-
 /// SCIM ids are UUIDs: anything else is unknown without asking the store or Grafana.
 pub fn is_scim_id(id: &str) -> bool {
     id.len() == 36 && uuid::Uuid::parse_str(id).is_ok()
@@ -182,8 +167,13 @@ pub fn text<'a>(doc: &'a Value, name: &str) -> Option<&'a str> {
 
 /// The Grafana user behind a record, or `None` when it was deleted in Grafana.
 pub async fn grafana_user(ctx: &ScimContext<'_>, id: i64) -> Result<Option<GrafanaUserView>, ScimError> {
+    Ok(grafana_profile(ctx, id).await?.as_ref().map(view_from_profile))
+}
+
+/// [`grafana_user`] with everything Grafana says of the user (server admin or not).
+pub async fn grafana_profile(ctx: &ScimContext<'_>, id: i64) -> Result<Option<UserProfile>, ScimError> {
     match ctx.app.grafana.get_user(id).await {
-        Ok(p) => Ok(Some(view_from_profile(&p))),
+        Ok(p) => Ok(Some(p)),
         Err(e) if e.is_not_found() => Ok(None),
         Err(e) => Err(grafana_error(&e)),
     }
@@ -192,6 +182,12 @@ pub async fn grafana_user(ctx: &ScimContext<'_>, id: i64) -> Result<Option<Grafa
 /// A visible record and its Grafana user. Records of users deleted in Grafana are dropped
 /// (the user is gone; a later create starts afresh).
 pub async fn load(ctx: &ScimContext<'_>, id: &str) -> Result<(UserRecord, GrafanaUserView), ScimError> {
+    let (rec, profile) = load_profile(ctx, id).await?;
+    Ok((rec, view_from_profile(&profile)))
+}
+
+/// [`load`] with Grafana's whole profile of the user, which a write judges (`authority`).
+pub async fn load_profile(ctx: &ScimContext<'_>, id: &str) -> Result<(UserRecord, UserProfile), ScimError> {
     if !is_scim_id(id) {
         return Err(ScimError::not_found(format!("no user with id {id:?}")));
     }
@@ -202,8 +198,8 @@ pub async fn load(ctx: &ScimContext<'_>, id: &str) -> Result<(UserRecord, Grafan
         .map_err(|e| store_error(&e))?
         .filter(|r| !r.deleted)
         .ok_or_else(|| ScimError::not_found(format!("no user with id {id:?}")))?;
-    match grafana_user(ctx, rec.grafana_user_id).await? {
-        Some(view) => Ok((rec, view)),
+    match grafana_profile(ctx, rec.grafana_user_id).await? {
+        Some(profile) => Ok((rec, profile)),
         None => {
             forget(ctx, &rec).await;
             Err(ScimError::not_found(format!("no user with id {id:?}")))

@@ -27,6 +27,10 @@ pub(super) const USERS_BY_IDS: &str = "org_id + 0 = $1 AND scim_id = ANY($2)";
 pub(super) const MANAGED_USERS_BY_EMAIL: &str = "email = $1 AND managed";
 pub(super) const USERS_BY_NAME_ANY_ORG: &str = "user_name_key = $1";
 pub(super) const USERS_BY_EXTERNAL_ID_ANY_ORG: &str = "external_id = $1";
+/// `lower` under the `C` collation folds ASCII letters only, as SQLite's `lower` does
+/// (`sql::EXTERNAL_ID_FOLDED_SQLITE`); the expression is the index's (migration 6).
+pub(super) const MANAGED_USERS_BY_EXTERNAL_ID_FOLDED: &str =
+    "lower(external_id COLLATE \"C\") = lower($1 COLLATE \"C\") AND managed";
 
 /// `WHERE` clauses for `SELECT … FROM scim_groups`.
 pub(super) const GROUP_BY_ID: &str = "org_id = $1 AND scim_id = $2";
@@ -91,6 +95,12 @@ mod tests {
                 "('x42')",
                 "scim_users_external_id_uq",
                 "external_id =",
+            ),
+            (
+                select_user(MANAGED_USERS_BY_EXTERNAL_ID_FOLDED),
+                "('X42')",
+                "scim_users_external_id_folded_idx",
+                "lower(",
             ),
             (users_claiming(), "(1, 'u42', 'x42')", "scim_users_user_name_uq", "user_name_key ="),
             (users_claiming(), "(1, 'u42', 'x42')", "scim_users_external_id_uq", "external_id ="),
