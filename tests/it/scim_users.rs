@@ -1,8 +1,10 @@
 //! SCIM Users end to end: the real sidecar in front of the Grafana emulator, with Grafana's state
 //! asserted after each step and upstream call counts checked against the budgets.
 
+mod authority;
 mod budgets;
 mod entra;
+mod external_ids;
 mod faults;
 mod guard;
 mod lifecycle;
