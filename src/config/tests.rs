@@ -181,3 +181,17 @@ fn the_shipped_sidecar_toml_is_valid_and_matches_the_defaults() {
     let loaded = load(&sources(Some(path), &[], Overrides::default())).unwrap();
     assert_eq!(loaded.config, super::Config::default());
 }
+
+#[test]
+fn adoptable_admins_load_from_toml_and_env_and_must_not_be_empty() {
+    let f = file_with("[scim]\nadoptable_admins = [\"ops\"]\n");
+    let c = load(&sources(Some(f.path().into()), &[], Overrides::default())).unwrap().config;
+    assert_eq!(c.scim.adoptable_admins, vec!["ops".to_string()]);
+    let env = [("SIDECAR_SCIM_ADOPTABLE_ADMINS", "ops,Root@example.com")];
+    let c = load(&sources(None, &env, Overrides::default())).unwrap().config;
+    assert_eq!(c.scim.adoptable_admins, vec!["ops".to_string(), "Root@example.com".to_string()]);
+    assert!(super::Config::default().scim.adoptable_admins.is_empty(), "nobody by default");
+    let f = file_with("[scim]\nadoptable_admins = [\" \"]\n");
+    let text = load(&sources(Some(f.path().into()), &[], Overrides::default())).unwrap_err().to_string();
+    assert!(text.contains("[scim] adoptable_admins"), "{text}");
+}

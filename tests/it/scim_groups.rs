@@ -1,5 +1,6 @@
 //! SCIM Groups against the emulator: the exact Grafana member set is asserted after every step.
 
+mod authority;
 mod flows;
 mod iam;
 mod okta;
