@@ -136,9 +136,29 @@ CREATE INDEX scim_users_email_idx ON scim_users (email) WHERE managed;
         version: 6,
         // An externalId belongs to one person: a create or update checks who holds it in any
         // org, ignoring ASCII case (stricter than the login gate's exact match), among managed
-        // records. SQLite's `lower` folds ASCII letters only.
+        // records. SQLite's `lower` folds ASCII letters only. The triggers make the database
+        // the last word (two writers, two replicas): a managed row may not take an externalId
+        // (or keep one while changing person) that a managed row of another Grafana user holds.
+        // Rows whose key, person and managed flag are unchanged pass (a deactivation never fails
+        // on rows written before this rule). The message names the unique key's column, so it
+        // maps to `scim_users_external_id_uq`.
         sql: "
 CREATE INDEX scim_users_external_id_folded_idx ON scim_users (lower(external_id)) WHERE managed;
+CREATE TRIGGER scim_users_external_id_person_ins BEFORE INSERT ON scim_users
+WHEN NEW.managed AND NEW.external_id IS NOT NULL
+BEGIN
+    SELECT RAISE(ABORT, 'UNIQUE constraint failed: scim_users.external_id')
+    WHERE EXISTS (SELECT 1 FROM scim_users WHERE lower(external_id) = lower(NEW.external_id)
+        AND managed AND grafana_user_id <> NEW.grafana_user_id);
+END;
+CREATE TRIGGER scim_users_external_id_person_upd BEFORE UPDATE ON scim_users
+WHEN NEW.managed AND NEW.external_id IS NOT NULL AND (OLD.external_id IS NOT NEW.external_id
+    OR NOT OLD.managed OR OLD.grafana_user_id <> NEW.grafana_user_id)
+BEGIN
+    SELECT RAISE(ABORT, 'UNIQUE constraint failed: scim_users.external_id')
+    WHERE EXISTS (SELECT 1 FROM scim_users WHERE lower(external_id) = lower(NEW.external_id)
+        AND managed AND grafana_user_id <> NEW.grafana_user_id);
+END;
 ",
     },
 ];
@@ -243,9 +263,32 @@ CREATE INDEX scim_users_email_idx ON scim_users (email) WHERE managed;
     Step {
         version: 6,
         // As SQLite's step 6; `lower` under the `C` collation folds ASCII letters only, as
-        // SQLite's does, so both backends find the same holders.
+        // SQLite's does, so both backends find the same holders. The trigger takes a
+        // transaction-scoped advisory lock on the folded key before it looks, so of two
+        // replicas writing one key the second waits for the first's commit and then sees its row
+        // (each statement of a volatile function takes a new snapshot under READ COMMITTED).
         sql: "
 CREATE INDEX scim_users_external_id_folded_idx ON scim_users (lower(external_id COLLATE \"C\")) WHERE managed;
+CREATE FUNCTION scim_users_external_id_person() RETURNS trigger LANGUAGE plpgsql AS $fn$
+BEGIN
+    IF NOT NEW.managed OR NEW.external_id IS NULL THEN
+        RETURN NEW;
+    END IF;
+    IF TG_OP = 'UPDATE' AND OLD.managed AND OLD.external_id IS NOT DISTINCT FROM NEW.external_id
+        AND OLD.grafana_user_id = NEW.grafana_user_id THEN
+        RETURN NEW;
+    END IF;
+    PERFORM pg_advisory_xact_lock(hashtext('scim-external-id:' || lower(NEW.external_id COLLATE \"C\")));
+    IF EXISTS (SELECT 1 FROM scim_users WHERE lower(external_id COLLATE \"C\") = lower(NEW.external_id COLLATE \"C\")
+        AND managed AND grafana_user_id <> NEW.grafana_user_id) THEN
+        RAISE EXCEPTION 'externalId held by another person'
+            USING ERRCODE = 'unique_violation', CONSTRAINT = 'scim_users_external_id_uq';
+    END IF;
+    RETURN NEW;
+END
+$fn$;
+CREATE TRIGGER scim_users_external_id_person BEFORE INSERT OR UPDATE ON scim_users
+    FOR EACH ROW EXECUTE FUNCTION scim_users_external_id_person();
 ",
     },
 ];

@@ -12,7 +12,10 @@ use super::*;
 mod external_ids;
 mod locks;
 
-use self::external_ids::external_id_holders_any_org_fold_ascii_case;
+use self::external_ids::{
+    an_external_id_belongs_to_one_grafana_user, external_id_holders_any_org_fold_ascii_case,
+    racing_holders_of_one_external_id_one_wins,
+};
 
 use self::locks::{
     lock_cancelled_waiter_leaves_no_holder, lock_is_exclusive, lock_second_holder_other_instance,
@@ -234,7 +237,10 @@ async fn user_uniqueness(h: &Harness) {
     let mut ext = user(1, 3, "carol");
     ext.external_id = Some("X".into());
     conflict_on(s.insert_user(&ext).await, constraints::USER_EXTERNAL_ID);
+    // Another person may not hold it in another ASCII case either (migration 6).
     ext.external_id = Some("x".into());
+    conflict_on(s.insert_user(&ext).await, constraints::USER_EXTERNAL_ID);
+    ext.external_id = Some("Y".into());
     s.insert_user(&ext).await.unwrap();
     conflict_on(s.insert_user(&user(1, 1, "dave")).await, constraints::USER_GRAFANA_ID);
     let mut same_id = user(1, 4, "erin");
@@ -494,6 +500,8 @@ suite!(
     group_crud,
     case_insensitive_lookups,
     external_id_holders_any_org_fold_ascii_case,
+    an_external_id_belongs_to_one_grafana_user,
+    racing_holders_of_one_external_id_one_wins,
     user_uniqueness,
     group_uniqueness,
     concurrent_inserts_one_wins,

@@ -11,9 +11,11 @@
 //! differ from another person's by case alone. Records of a Grafana user deleted behind the
 //! sidecar's back hold nobody's identity and are dropped when found.
 //!
-//! Writes of one externalId are serialised within a process; across replicas two writes giving one
-//! new externalId to different people at the same instant could both pass (a window the IdP's own
-//! ordering of writes closes in practice).
+//! Writes of one externalId are serialised within a process, so the loser of a race is refused
+//! before it touches Grafana. The store enforces the rule itself (migration 6: a trigger, under a
+//! transaction-scoped advisory lock on PostgreSQL), so two replicas racing to give one externalId
+//! to two people record one of them; the other answers 409 when it writes its record, as the
+//! loser of a userName race does.
 
 use std::collections::BTreeSet;
 

@@ -1,7 +1,9 @@
 //! The any-org externalId holder lookup: managed records only, deleted ones included, ASCII case
-//! folded alike on both backends (non-ASCII letters are compared as they are).
+//! folded alike on both backends (non-ASCII letters are compared as they are); and the database's
+//! own rule that one externalId belongs to one Grafana user.
 
-use super::{user, Harness};
+use super::{conflict_on, user, Harness};
+use crate::store::constraints::USER_EXTERNAL_ID;
 
 pub(super) async fn external_id_holders_any_org_fold_ascii_case(h: &Harness) {
     let s = &h.store;
@@ -11,7 +13,7 @@ pub(super) async fn external_id_holders_any_org_fold_ascii_case(h: &Harness) {
     b.external_id = Some("ext-abc".into());
     b.deleted = true;
     b.active = false;
-    let mut other = user(3, 2, "bob");
+    let mut other = user(3, 1, "alice");
     other.external_id = Some("EXT-abc".into());
     let mut seen = user(4, 3, "carol");
     seen.external_id = Some("ext-ABC".into());
@@ -34,4 +36,61 @@ pub(super) async fn external_id_holders_any_org_fold_ascii_case(h: &Harness) {
         s.managed_users_by_external_id_folded("ext-é").await.unwrap().is_empty(),
         "only ASCII letters are folded, on both backends"
     );
+}
+
+pub(super) async fn an_external_id_belongs_to_one_grafana_user(h: &Harness) {
+    let s = &h.store;
+    let mut a = user(1, 1, "alice");
+    a.external_id = Some("ext-A".into());
+    s.insert_user(&a).await.unwrap();
+    // The same person in another org: fine. Another person, any org, any ASCII case: refused.
+    let mut same = user(2, 1, "alice");
+    same.external_id = Some("EXT-a".into());
+    s.insert_user(&same).await.unwrap();
+    for org in [1, 3] {
+        let mut decoy = user(org, 2, &format!("decoy{org}"));
+        decoy.external_id = Some("Ext-A".into());
+        conflict_on(s.insert_user(&decoy).await, USER_EXTERNAL_ID);
+    }
+    // Unmanaged rows do not hold identities.
+    let mut seen = user(3, 3, "seen");
+    seen.external_id = Some("ext-a".into());
+    seen.managed = false;
+    s.insert_user(&seen).await.unwrap();
+    // Nor may an update give it to another person, or make such a row managed.
+    let mut bob = user(3, 4, "bob");
+    s.insert_user(&bob).await.unwrap();
+    bob.external_id = Some("EXT-A".into());
+    conflict_on(s.update_user(&bob, 1).await.map(drop), USER_EXTERNAL_ID);
+    seen.managed = true;
+    conflict_on(s.update_user(&seen, 1).await.map(drop), USER_EXTERNAL_ID);
+    // The holder itself is updated as before, and releases the key once it drops it.
+    a.active = false;
+    a.version = s.update_user(&a, 1).await.unwrap();
+    a.external_id = None;
+    s.update_user(&a, a.version).await.unwrap();
+    s.delete_user_record(2, &same.scim_id).await.unwrap();
+    s.update_user(&bob, 1).await.unwrap();
+}
+
+/// Writers racing to give one externalId to different people, each org its own (no unique index
+/// spans orgs), through two store instances (two replicas): exactly one wins.
+pub(super) async fn racing_holders_of_one_external_id_one_wins(h: &Harness) {
+    let other = h.reopen().await.unwrap();
+    let mut tasks = Vec::new();
+    for i in 0..16i64 {
+        let s = if i % 2 == 0 { h.store.clone() } else { other.clone() };
+        let mut r = user(100 + i, 100 + i, "racer");
+        r.external_id = Some(if i % 3 == 0 { "RACE-X" } else { "race-x" }.into());
+        tasks.push(tokio::spawn(async move { s.insert_user(&r).await }));
+    }
+    let mut ok = 0;
+    for t in tasks {
+        match t.await.unwrap() {
+            Ok(()) => ok += 1,
+            Err(e) => conflict_on(Err(e), USER_EXTERNAL_ID),
+        }
+    }
+    assert_eq!(ok, 1);
+    assert_eq!(h.store.managed_users_by_external_id_folded("Race-X").await.unwrap().len(), 1);
 }
