@@ -78,7 +78,11 @@ pub async fn write(
                 return Err(ScimError::uniqueness("another user has this externalId"));
             }
         }
-        external_id::check_for(ctx, x, rec.grafana_user_id).await?;
+        // Only a write that gives the record this externalId (or takes the user over) can give it
+        // to a second person; a write keeping it (a deactivation) never fails on its holders.
+        if !rec.managed || rec.external_id.as_deref() != Some(x.as_str()) {
+            external_id::check_for(ctx, x, rec.grafana_user_id).await?;
+        }
     }
     // An omitted `active` keeps the current state: deactivation must be asked for explicitly.
     let was_active = current.body.get("active").and_then(Value::as_bool).unwrap_or(true);
