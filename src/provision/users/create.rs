@@ -7,9 +7,11 @@
 //! in, and the other request answers 409 (`uniqueness`). Both requests resolve to the same Grafana
 //! user, since Grafana refuses the second create of a login (412) and the loser adopts the winner's.
 //!
-//! Order: store lookups (a live managed record → 409; a deleted one → revive), then Grafana by
-//! login, then by email (an unowned Grafana user is adopted, as Grafana does), else create in
-//! Grafana, and only then write the record. A crash after the Grafana create leaves a Grafana
+//! Order: protected names (`authority::check_names`), store lookups (a live managed record → 409;
+//! a deleted one → revive), the externalId's holders in every org (`external_id`), then Grafana
+//! by login, then by email (an unowned Grafana user is adopted, as Grafana does, once
+//! `authority::authorize` allows taking it over), else create in Grafana, and only then write the
+//! record. A crash after the Grafana create leaves a Grafana
 //! user the retried POST finds by login and adopts: never a duplicate, never a dangling record.
 
 use rand::Rng;

@@ -1,6 +1,10 @@
 //! `PUT`, `PATCH` and `DELETE /Users/{id}`: the stored document changes first in memory, Grafana
 //! gets at most one profile update plus the (de)activation steps, then the record is written.
 //!
+//! Every write is first judged by `authority::authorize` against Grafana's current copy of the
+//! user (a Grafana token only within its org; never the sidecar's own account), and a new
+//! externalId must not belong to another person (`external_id`); Grafana is untouched otherwise.
+//!
 //! Writes to one user are serialised by a store lock on its SCIM id (across replicas on
 //! PostgreSQL), so the optimistic version check only fails on a real bug.
 
