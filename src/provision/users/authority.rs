@@ -108,20 +108,36 @@ pub async fn authorize(
     {
         return Err(protected_error());
     }
-    let token = ctx.principal == Principal::GrafanaToken;
-    if target.is_grafana_admin {
-        let adoptable = !token && ctx.app.config.scim.adoptable_admins.iter().any(|a| same(a, &target.login));
-        if token || (taking_over && !adoptable) {
-            info!(grafana_user = target.id, "refused a scim write to a grafana server admin");
-            return Err(refusal(act, "is a Grafana server admin"));
+    if ctx.principal == Principal::GrafanaToken {
+        // One answer for both reasons: the org's admins learn no more than that the user is
+        // beyond their org.
+        let beyond = target.is_grafana_admin
+            || ctx
+                .app
+                .grafana
+                .user_orgs(target.id)
+                .await
+                .map_err(|e| grafana_error(&e))?
+                .iter()
+                .any(|o| o.org_id != ctx.org_id);
+        if beyond {
+            info!(grafana_user = target.id, "refused a grafana token's write to a user beyond its org");
+            return Err(refusal(
+                act,
+                "is beyond this org (a server admin, or a member of another org); a Grafana token of this \
+                 org may not",
+            ));
         }
-    }
-    if token {
-        let orgs = ctx.app.grafana.user_orgs(target.id).await.map_err(|e| grafana_error(&e))?;
-        if orgs.iter().any(|o| o.org_id != ctx.org_id) {
-            info!(grafana_user = target.id, "refused a grafana token's write to a member of another org");
-            return Err(refusal(act, "is a member of another org"));
-        }
+    } else if target.is_grafana_admin
+        && taking_over
+        && !ctx.app.config.scim.adoptable_admins.iter().any(|a| same(a, &target.login))
+    {
+        info!(grafana_user = target.id, "refused taking over a grafana server admin");
+        return Err(refusal(
+            act,
+            "is a Grafana server admin, whom SCIM takes over only when [scim] adoptable_admins lists \
+             their login; SCIM may not",
+        ));
     }
     Ok(())
 }
@@ -129,11 +145,9 @@ pub async fn authorize(
 fn refusal(act: Act, why: &str) -> ScimError {
     match act {
         Act::Create => ScimError::uniqueness(format!(
-            "a Grafana user with this login or email exists and {why}; this token may not take it over"
+            "a Grafana user with this login or email exists and {why} take it over"
         )),
-        Act::Write => ScimError::forbidden(format!(
-            "the Grafana user behind this SCIM user {why}; this token may not modify it"
-        )),
+        Act::Write => ScimError::forbidden(format!("the Grafana user behind this SCIM user {why} modify it")),
     }
 }
 

@@ -230,7 +230,9 @@ async fn server_admins_are_adopted_only_when_listed() {
         user_body("OPS@EXAMPLE.COM", "ops-mail@example.com", None),
         user_body("fresh-login", "OPS-MAIL@example.com", None),
     ] {
-        assert_scim_error(&h.post("Users", body.clone()).await, 409, Some("uniqueness"));
+        let a = h.post("Users", body.clone()).await;
+        assert_scim_error(&a, 409, Some("uniqueness"));
+        assert!(a.json()["detail"].as_str().unwrap().contains("adoptable_admins"), "{a:?}");
         let a = h.call_as(Method::POST, "Users", Some(body), Some(&token)).await;
         assert_scim_error(&a, 409, Some("uniqueness"));
         assert_eq!(snapshot(&h, ops), before, "untouched");
