@@ -4,9 +4,10 @@
 //!
 //! A team is SCIM-managed when a live group record written by SCIM maps it
 //! (`MappingStore::is_managed_grafana_team`). Grafana (10.2 and later) also takes a team UID
-//! wherever it takes a team id; a UID is resolved to its id by asking Grafana for the team as the
-//! caller, so it resolves in the org the caller's own request would (a record made before
-//! Grafana's create answer carried UIDs has none to look up). Must not touch any other request,
+//! wherever it takes a team id; a UID is first looked up in the store's own records
+//! (`MappingStore::managed_team_by_uid`), whatever org the caller selects, and only otherwise
+//! resolved by asking Grafana for the team as the caller, so it resolves in the org the caller's
+//! own request would (a record made before Grafana's create answer carried UIDs has none). Must not touch any other request,
 //! and reads a body only for `PUT /api/teams/:id` of a managed team (to tell a rename from an
 //! email change).
 
@@ -156,9 +157,10 @@ fn caller_org<B>(req: &Request<B>) -> Option<i64> {
         .and_then(|v| v.trim().parse::<i64>().ok())
 }
 
-/// The id of the team `uid` names where the caller's request would act (`None`: no such team
-/// there, or the caller is not signed in, so Grafana refuses the request itself). When Grafana
-/// cannot say, the request is refused: letting it pass could undo SCIM's state.
+/// The id of the team `uid` names: a managed team's, by the store's own record, whatever org the
+/// caller names; else the team's where the caller's request would act (`None`: no such team
+/// there, or the caller is not signed in, so Grafana refuses the request itself). When neither
+/// can say, the request is refused: letting it pass could undo SCIM's state.
 async fn resolve_uid<B>(app: &App, req: &Request<B>, uid: &str) -> Result<Option<i64>, Response<Body>> {
     team_id_by_uid(app, req.headers(), req.uri().query(), uid).await.map_err(|e| {
         tracing::warn!(error = %e, "cannot resolve a team uid in a guarded path");
@@ -171,15 +173,22 @@ async fn resolve_uid<B>(app: &App, req: &Request<B>, uid: &str) -> Result<Option
     })
 }
 
-/// The id of the team `uid` names, asked of Grafana as the caller whose request carried
-/// `headers` and `query`, so it resolves in the org that request acts in; `None` when Grafana
-/// finds none there or does not know the caller (it then refuses the caller's request itself).
+/// The id of the team `uid` names: first the managed team the store's own record gives that UID
+/// (independent of any org the caller selects), else asked of Grafana as the caller whose
+/// request carried `headers` and `query`, so it resolves in the org that request acts in (a
+/// record made before Grafana's create answer carried UIDs has none); `None` when Grafana finds
+/// none there or does not know the caller (it then refuses the caller's request itself).
 pub(super) async fn team_id_by_uid(
     app: &App,
     headers: &http::HeaderMap,
     query: Option<&str>,
     uid: &str,
-) -> Result<Option<i64>, crate::grafana::GrafanaError> {
+) -> Result<Option<i64>, String> {
+    match app.store.managed_team_by_uid(uid).await {
+        Ok(Some(id)) => return Ok(Some(id)),
+        Ok(None) => {}
+        Err(e) => return Err(e.to_string()),
+    }
     if uid == "search" {
         // `GET /api/teams/search` is Grafana's team search, not a lookup; no team SCIM made has
         // that UID (Grafana generates them).
@@ -188,7 +197,7 @@ pub(super) async fn team_id_by_uid(
     match app.grafana.team_as(uid, headers, query).await {
         Ok(team) => Ok(Some(team.id)),
         Err(e) if e.is_not_found() || e.is_unauthorized() => Ok(None),
-        Err(e) => Err(e),
+        Err(e) => Err(e.to_string()),
     }
 }
 

@@ -67,6 +67,14 @@ pub(crate) const IS_MANAGED_TEAM_SQLITE: &str =
 pub(crate) const IS_MANAGED_TEAM_PG: &str =
     "SELECT EXISTS (SELECT 1 FROM scim_groups WHERE grafana_team_id = $1 \
      AND NOT deleted AND (attributes::jsonb ->> '_managed') = 'true')";
+/// The team id of the live SCIM-managed record whose team has this UID, 0 when none (a UID
+/// identifies a team in one org; a record names its team's org, so no org selector is needed).
+pub(crate) const MANAGED_TEAM_BY_UID_SQLITE: &str =
+    "SELECT COALESCE((SELECT grafana_team_id FROM scim_groups WHERE grafana_team_uid = $1 \
+     AND NOT deleted AND json_extract(attributes, '$._managed') = 1 LIMIT 1), 0)";
+pub(crate) const MANAGED_TEAM_BY_UID_PG: &str =
+    "SELECT COALESCE((SELECT grafana_team_id FROM scim_groups WHERE grafana_team_uid = $1 \
+     AND NOT deleted AND (attributes::jsonb ->> '_managed') = 'true' LIMIT 1), 0)::BIGINT";
 pub(crate) const IS_MANAGED_UID: &str =
     "SELECT EXISTS (SELECT 1 FROM scim_users WHERE grafana_uid = $1 AND managed)";
 /// Managed, visible users cut off by removal from their org (`restore.mode = removed_from_org`):
