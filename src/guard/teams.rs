@@ -122,7 +122,6 @@ where
         Action::Members => MEMBERS,
         Action::Permissions => PERMISSIONS,
         Action::Update => {
-            let org = caller_org(&req).unwrap_or(1);
             let (parts, body) = req.into_parts();
             let Ok(bytes) = read_capped(body, app.config.server.max_body_bytes).await else {
                 return Verdict::Refuse(refused(
@@ -132,7 +131,7 @@ where
                     "bad request data",
                 ));
             };
-            match renames(app, org, team, &bytes).await {
+            match renames(app, team, &bytes).await {
                 Some(false) => return Verdict::PassRead(Request::from_parts(parts, full(bytes))),
                 Some(true) => RENAME,
                 None => {
@@ -147,14 +146,6 @@ where
         }
     };
     Verdict::Refuse(refused(app, "team", StatusCode::BAD_REQUEST, message))
-}
-
-/// The org a request names with `X-Grafana-Org-Id` (Grafana ignores a value it cannot parse).
-fn caller_org<B>(req: &Request<B>) -> Option<i64> {
-    req.headers()
-        .get(crate::grafana::client::ORG_HEADER)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.trim().parse::<i64>().ok())
 }
 
 /// The id of the team `uid` names: a managed team's, by the store's own record, whatever org the
@@ -201,11 +192,12 @@ pub(super) async fn team_id_by_uid(
     }
 }
 
-/// Whether an update body renames managed team `team_id` (in the caller's org), the body read as
-/// Grafana reads it ([`super::go_json`]); `None` when it cannot be read so. Grafana keeps the name
+/// Whether an update body renames managed team `team_id`, compared with the store's own record
+/// of that team (whatever org the caller selects), the body read as Grafana reads it
+/// ([`super::go_json`]); `None` when it cannot be read so. Grafana keeps the name
 /// when the body's is absent, null or empty (its update skips empty columns) and refuses a name
 /// that is not a string.
-async fn renames(app: &App, org: i64, team_id: i64, body: &[u8]) -> Option<bool> {
+async fn renames(app: &App, team_id: i64, body: &[u8]) -> Option<bool> {
     let members = super::go_json::Members::of_body(body)?;
     let name = match members.field("name") {
         None | Some(Value::Null) => return Some(false),
@@ -213,10 +205,14 @@ async fn renames(app: &App, org: i64, team_id: i64, body: &[u8]) -> Option<bool>
         Some(Value::String(name)) => name,
         Some(_) => return None,
     };
-    Some(match app.store.group_by_grafana_id(org, team_id).await {
-        Ok(Some(r)) => r.display_name != *name,
-        // The record lives in another org (or the store failed): refuse rather than guess.
-        _ => true,
+    let managed = |r: &&crate::store::GroupRecord| r.attributes.get("_managed") == Some(&Value::Bool(true));
+    Some(match app.store.live_groups_by_team(team_id).await {
+        Ok(records) => match records.iter().find(managed) {
+            Some(r) => r.display_name != *name,
+            None => true,
+        },
+        // The store failed: refuse rather than guess.
+        Err(_) => true,
     })
 }
 

@@ -373,6 +373,10 @@ impl MappingStore for PgStore {
         self.one(sql::IS_MANAGED_TEAM_PG, &[&team_id]).await
     }
 
+    async fn live_groups_by_team(&self, team_id: i64) -> Result<Vec<GroupRecord>, StoreError> {
+        self.groups(sql::LIVE_GROUPS_BY_TEAM, &[&team_id]).await
+    }
+
     async fn managed_team_by_uid(&self, uid: &str) -> Result<Option<i64>, StoreError> {
         let id: i64 = self.one(sql::MANAGED_TEAM_BY_UID_PG, &[&uid]).await?;
         Ok((id != 0).then_some(id))

@@ -75,6 +75,8 @@ pub(crate) const MANAGED_TEAM_BY_UID_SQLITE: &str =
 pub(crate) const MANAGED_TEAM_BY_UID_PG: &str =
     "SELECT COALESCE((SELECT grafana_team_id FROM scim_groups WHERE grafana_team_uid = $1 \
      AND NOT deleted AND (attributes::jsonb ->> '_managed') = 'true' LIMIT 1), 0)::BIGINT";
+/// Filter: the live group records of one Grafana team, in any org.
+pub(crate) const LIVE_GROUPS_BY_TEAM: &str = "grafana_team_id = $1 AND NOT deleted";
 pub(crate) const IS_MANAGED_UID: &str =
     "SELECT EXISTS (SELECT 1 FROM scim_users WHERE grafana_uid = $1 AND managed)";
 /// Managed, visible users cut off by removal from their org (`restore.mode = removed_from_org`):

@@ -148,6 +148,33 @@ async fn a_managed_team_is_recognised_whatever_org_the_caller_selects() {
     let t = h.grafana.team(team).unwrap();
     assert_eq!(t.name, "Managed");
     assert!(h.grafana.team_members(team).is_empty());
+    // A rename is told from an email change by the store's own record, not by the org the caller
+    // names: the same name passes the guard whatever the selector (Grafana then answers for the
+    // org it acts in), a new one is refused.
+    let same = json!({"name": "Managed", "email": "new@example.com"});
+    for extra in [vec![], vec![("x-grafana-org-id", org2_text.as_str())]] {
+        let mut headers = vec![("authorization", admin.as_str())];
+        headers.extend(extra.clone());
+        let (status, text, _) =
+            send(&h, Method::PUT, &format!("/api/teams/{team}"), &headers, Some(same.clone())).await;
+        assert!(!text.contains("provisioned teams"), "{extra:?}: {status} {text}");
+        let renamed = json!({"name": "Renamed", "email": "new@example.com"});
+        let (status, text, _) =
+            send(&h, Method::PUT, &format!("/api/teams/{team}"), &headers, Some(renamed)).await;
+        assert_eq!(status, 400, "{extra:?}: {text}");
+    }
+    assert_eq!(h.grafana.team(team).unwrap().name, "Managed");
+    // Users are global: an org selector changes nothing either.
+    create(&h, "kim@example.com", "kim@example.com").await;
+    let kim = grafana_id(&h, "kim@example.com");
+    let kim_uid = h.grafana.user(kim).unwrap().uid;
+    for path in [format!("/api/users/{kim}?targetOrgId={org2}"), format!("/api/users/{kim_uid}")] {
+        let headers = [("authorization", admin.as_str()), ("x-grafana-org-id", org2_text.as_str())];
+        let edit = json!({"login": "x", "email": "x@example.com", "name": "X"});
+        let (status, text, _) = send(&h, Method::PUT, &path, &headers, Some(edit)).await;
+        assert_eq!(status, 403, "{path}: {text}");
+    }
+    assert_eq!(h.grafana.user(kim).unwrap().login, "kim@example.com");
 }
 
 /// Item 8: a caller Grafana would not authenticate gets Grafana's own 401 for a write to a
