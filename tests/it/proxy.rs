@@ -208,6 +208,33 @@ async fn websocket_echo_through_proxy() {
     ws.close(None).await.unwrap();
 }
 
+/// Issue 25 item 3: a WebSocket handshake is normalised like any request: identity headers and
+/// fields named in `Connection` are gone, the forwarding chain is rebuilt, the upgrade still works.
+#[tokio::test]
+async fn websocket_handshakes_lose_identity_and_connection_named_headers() {
+    use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+    let up = Upstream::start().await;
+    let (proxy, _) = spawn_proxy(&up.url, false).await;
+    let mut req = format!("ws://{}/api/live/ws", proxy.addr).into_client_request().unwrap();
+    let h = req.headers_mut();
+    h.insert("connection", "Upgrade, X-Grafana-Org-Id".parse().unwrap());
+    h.insert("x-grafana-org-id", "2".parse().unwrap());
+    h.insert("x-webauth-user", "admin".parse().unwrap());
+    h.insert("x-forwarded-for", "10.0.0.1".parse().unwrap());
+    h.insert("x-real-ip", "10.0.0.1".parse().unwrap());
+    let (mut ws, res) = tokio_tungstenite::connect_async(req).await.unwrap();
+    assert_eq!(res.status(), StatusCode::SWITCHING_PROTOCOLS);
+    let seen: Vec<&str> = res.headers()["x-seen-headers"].to_str().unwrap().split(',').collect();
+    for gone in ["x-grafana-org-id", "x-webauth-user", "x-real-ip"] {
+        assert!(!seen.contains(&gone), "{gone} reached the upstream: {seen:?}");
+    }
+    assert!(seen.contains(&"upgrade") && seen.contains(&"sec-websocket-key"), "{seen:?}");
+    assert_eq!(res.headers()["x-seen-forwarded-for"], "127.0.0.1");
+    ws.send(Message::Text("still live".into())).await.unwrap();
+    assert_eq!(ws.next().await.unwrap().unwrap(), Message::Text("still live".into()));
+    ws.close(None).await.unwrap();
+}
+
 #[tokio::test]
 async fn declined_upgrade_closes_the_connection() {
     let up = Upstream::start().await;
