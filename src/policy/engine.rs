@@ -155,7 +155,13 @@ impl PolicyEngine {
 
     /// Observes Grafana now, records the result (metrics, logs, last known) and returns it.
     async fn refresh_now(&self) -> Arc<PolicyReport> {
-        let report = Arc::new(self.observe().await);
+        let mut report = self.observe().await;
+        if report.header_logins.auth_proxy_enabled.is_none() {
+            // Grafana's settings could not be read this time: keep stripping the header names
+            // it was last seen to use rather than none.
+            report.header_logins.header_names = self.identity_header_names();
+        }
+        let report = Arc::new(report);
         self.record(&report);
         if let Ok(mut last) = self.inner.last.write() {
             *last = Some(report.clone());

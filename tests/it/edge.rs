@@ -284,6 +284,17 @@ async fn grafanas_identity_headers_never_reach_it_through_the_sidecar() {
     )
     .unwrap();
     assert_eq!(ready["policy"]["auth_proxy"], "violated", "{ready}");
+    // While Grafana's settings cannot be read, the names last seen are still stripped.
+    h.grafana.reset_calls();
+    h.grafana.fail_next("GET", "/api/admin/settings", 500, 1000);
+    let g = &h.grafana;
+    eventually("a refresh met unreadable settings", || async {
+        g.calls().iter().any(|c| c.path == "/api/admin/settings" && c.status == 500)
+    })
+    .await;
+    let (status, _, _) = send(&h, Method::GET, "/api/user", &[("x-remote-user", "admin")], None).await;
+    assert_eq!(status, 401);
+    h.grafana.clear_faults();
 }
 
 /// Item 10: a write whose path does not decode to UTF-8 is refused with 400 and never forwarded.
