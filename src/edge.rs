@@ -9,9 +9,9 @@
 //! - removes the identity headers of `[server] strip_headers` (Grafana's auth-proxy
 //!   `X-WEBAUTH-*` by default) and the header names Grafana's own `[auth.proxy]` and
 //!   `[auth.jwt]` settings use, as last read from Grafana;
-//! - unless the TCP peer is in `[server] trusted_proxies`, removes the client's
-//!   `X-Forwarded-For`, `X-Forwarded-Host`, `X-Forwarded-Proto`, `Forwarded` and `X-Real-IP`,
-//!   so the proxy rebuilds them from the connection alone.
+//! - unless the TCP peer is in `[server] trusted_proxies`, removes the client's `X-Forwarded-*`
+//!   (`-For`, `-Host`, `-Proto`, `-Port`, …), `Forwarded` and `X-Real-IP`, so the proxy rebuilds
+//!   the chain from the connection alone.
 //!
 //! Pure header work: this module neither routes nor sends anything.
 
@@ -23,9 +23,9 @@ use http::{Request, Version};
 use crate::config::ServerConfig;
 use crate::proxy::headers;
 
-/// Headers that carry the chain of proxies a request went through; kept only from trusted peers.
-const FORWARDING: [&str; 5] =
-    ["x-forwarded-for", "x-forwarded-host", "x-forwarded-proto", "forwarded", "x-real-ip"];
+/// Headers that carry the chain of proxies a request went through (besides every `X-Forwarded-*`);
+/// kept only from trusted peers.
+const FORWARDING: [&str; 2] = ["forwarded", "x-real-ip"];
 
 /// Headers no strip rule may remove: the sidecar's and Grafana's own authentication and the
 /// message's framing depend on them.
@@ -141,7 +141,7 @@ impl Edge {
             .filter(|name| {
                 let n = name.as_str();
                 self.strip.iter().chain(grafana.iter()).any(|r| r.matches(n))
-                    || (!trusted && FORWARDING.contains(&n))
+                    || (!trusted && (FORWARDING.contains(&n) || n.starts_with("x-forwarded-")))
             })
             .cloned()
             .collect();
@@ -207,6 +207,7 @@ mod tests {
             ("x-real-ip", "1.2.3.4"),
             ("forwarded", "for=1.2.3.4"),
             ("x-forwarded-host", "evil.example"),
+            ("x-forwarded-port", "443"),
             ("te", "trailers"),
             ("accept", "*/*"),
         ]);
