@@ -80,6 +80,10 @@ pub struct App {
     pub policy: PolicyEngine,
     /// State of the SCIM Groups handlers (Grafana version, known org members).
     pub groups: crate::provision::groups::GroupsState,
+    /// How every request is normalised before routing (`[server] trusted_proxies`, `strip_headers`).
+    pub edge: crate::edge::Edge,
+    /// Guarded writes' callers as Grafana authenticates them, cached briefly.
+    pub callers: crate::guard::caller::Callers,
 }
 
 impl App {
@@ -112,7 +116,21 @@ impl App {
         )?
         .map(|gate| gate.with_http_client(http.clone()));
         let groups = crate::provision::groups::GroupsState::default();
-        Ok(Arc::new(Self { config, metrics, forwarder, grafana, store, scim, gate, policy, groups }))
+        let edge = crate::edge::Edge::new(&config.server);
+        let callers = crate::guard::caller::Callers::default();
+        Ok(Arc::new(Self {
+            config,
+            metrics,
+            forwarder,
+            grafana,
+            store,
+            scim,
+            gate,
+            policy,
+            groups,
+            edge,
+            callers,
+        }))
     }
 }
 

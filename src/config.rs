@@ -62,6 +62,14 @@ pub struct ServerConfig {
     /// Idle keep-alive connections are closed after this long.
     #[serde(with = "duration")]
     pub idle_timeout: Duration,
+    /// Peers (CIDRs such as `10.0.0.0/8`, or single addresses) whose `X-Forwarded-For`,
+    /// `X-Forwarded-Host`, `X-Forwarded-Proto` and `X-Real-IP` are kept; from anyone else they
+    /// are replaced. Empty: trust no peer.
+    pub trusted_proxies: Vec<String>,
+    /// Request headers removed from every client request before anything reads it (names, any
+    /// case; a trailing `*` matches any name with that prefix). The names Grafana's
+    /// `[auth.proxy]` and `[auth.jwt]` settings use are removed too.
+    pub strip_headers: Vec<String>,
 }
 
 /// `[admin]`: health, readiness and metrics.
@@ -231,6 +239,8 @@ pub mod defaults {
     pub const DEFAULT_ROLE: &str = "Viewer";
     pub const ACS_PATH: &str = "/saml/acs";
     pub const EXTERNAL_UID_ATTRIBUTE: &str = "userUID";
+    /// `[server] strip_headers`: Grafana's auth-proxy identity headers.
+    pub const STRIP_HEADERS: &[&str] = &["X-WEBAUTH-USER", "X-WEBAUTH-*"];
 }
 
 impl Default for ServerConfig {
@@ -244,6 +254,8 @@ impl Default for ServerConfig {
             max_body_bytes: 4 * 1024 * 1024,
             shutdown_grace: Duration::from_secs(30),
             idle_timeout: Duration::from_secs(90),
+            trusted_proxies: Vec::new(),
+            strip_headers: defaults::STRIP_HEADERS.iter().map(|h| (*h).to_string()).collect(),
         }
     }
 }

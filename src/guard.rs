@@ -5,6 +5,7 @@
 //! Kubernetes-style identity API); this dispatcher stays small and only builds the Grafana-style
 //! refusal. Guards never modify anything.
 
+pub mod caller;
 pub mod go_json;
 pub mod iam;
 pub mod teams;
@@ -35,9 +36,23 @@ pub fn may_refuse(method: &Method) -> bool {
 }
 
 /// The refusal or `None` to let `req` through. `path` is its path as Grafana resolves it
-/// ([`crate::route_path`]), not as received.
-pub async fn check<B>(app: &App, req: &Request<B>, path: &str) -> Option<Response<Body>> {
-    users::check(app, req, path).await
+/// ([`crate::route_path`]), not as received; `caller` who Grafana says sent it, when known.
+pub async fn check<B>(
+    app: &App,
+    req: &Request<B>,
+    path: &str,
+    caller: Option<caller::Caller>,
+) -> Option<Response<Body>> {
+    users::check(app, req, path, caller).await
+}
+
+/// Whether any guard (these and [`crate::policy::guard`]) may refuse `method path`, `path` as
+/// Grafana resolves it: the requests whose caller is authenticated first.
+pub fn is_guarded(app: &App, method: &Method, path: &str) -> bool {
+    users::subject(method, path).is_some()
+        || teams::classify(method, path).is_some()
+        || iam::classify(method, path).is_some()
+        || (app.policy.scim_active() && crate::policy::guard::guards(method, path))
 }
 
 /// A Grafana-shaped JSON error (`message`, `messageId`, `statusCode`).

@@ -14,6 +14,7 @@ pub mod body;
 pub mod cli;
 pub mod commands;
 pub mod config;
+pub mod edge;
 pub mod grafana;
 pub mod guard;
 pub mod login_gate;

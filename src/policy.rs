@@ -5,6 +5,7 @@
 
 mod engine;
 pub mod guard;
+pub mod header_logins;
 pub mod logins;
 pub mod observe;
 mod permit;

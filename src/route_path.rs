@@ -32,6 +32,12 @@ pub fn route_path<'a>(raw: &'a str, sub_path: &str) -> Cow<'a, str> {
     }
 }
 
+/// Whether `raw` percent-decodes to valid UTF-8. Grafana routes the raw bytes; a decider that
+/// reads them as text (with U+FFFD for what is not) must not decide on such a path.
+pub fn decodes_to_utf8(raw: &str) -> bool {
+    percent_encoding::percent_decode_str(raw).decode_utf8().is_ok()
+}
+
 /// The non-empty segments of a path from [`route_path`].
 pub fn segments(path: &str) -> impl Iterator<Item = &str> {
     path.split('/').filter(|s| !s.is_empty())
@@ -62,6 +68,9 @@ mod tests {
         assert_eq!(route_path("/gr%61fanasaml/acs", "/grafana"), "saml/acs");
         assert_eq!(route_path("/api/users/%FF", ""), "/api/users/\u{FFFD}");
         assert_eq!(route_path("/api/users/%", ""), "/api/users/%");
+        assert!(decodes_to_utf8("/api/users/%C3%A9t%C3%A9"));
+        assert!(!decodes_to_utf8("/api/users/%FF"));
+        assert!(!decodes_to_utf8("/api/users/%C3"));
     }
 
     #[test]

@@ -1,18 +1,22 @@
 //! The public listener's dispatch: SCIM, the SAML gate, passthrough guards, or the proxy.
 //!
-//! Each request is classified once into a route class (a small closed set used as the metrics
-//! label and in the completion log event) and handled by exactly one component.
+//! Each request is first normalised ([`crate::edge`]: hop-by-hop and identity headers, the
+//! forwarding chain), so every component and the request forwarded read the same headers; it is
+//! then classified once into a route class (a small closed set used as the metrics label and in
+//! the completion log event) and handled by exactly one component. A guarded write's caller is
+//! authenticated by Grafana before any guard decides ([`crate::guard::caller`]).
 
 use std::sync::Arc;
 use std::time::Instant;
 
-use http::{Request, Response};
+use http::{Request, Response, StatusCode};
 use hyper::body::Incoming;
-use tracing::info;
+use tracing::{info, warn};
 
 use crate::app::App;
 use crate::body::Body;
-use crate::guard::Verdict;
+use crate::guard::caller::Caller;
+use crate::guard::{refusal, Verdict};
 use crate::metrics::KindLabels;
 use crate::policy::guard::{screen, Screened};
 use crate::proxy::headers::is_upgrade_request;
@@ -30,8 +34,9 @@ pub mod class {
 }
 
 /// Handles one request on the public listener and records its completion.
-pub async fn handle(app: Arc<App>, req: Request<Incoming>, info: ClientInfo) -> Response<Body> {
+pub async fn handle(app: Arc<App>, mut req: Request<Incoming>, info: ClientInfo) -> Response<Body> {
     let started = Instant::now();
+    app.edge.normalise(&mut req, info.addr.ip(), &app.policy.identity_header_names());
     let method = req.method().clone();
     let path_class;
     let response = if app.scim.scim_path(req.uri().path()).is_some() {
@@ -39,7 +44,11 @@ pub async fn handle(app: Arc<App>, req: Request<Incoming>, info: ClientInfo) -> 
         Box::pin(crate::scim_api::handle(&app, req, info)).await
     } else if let Some(gate) = gate_for(&app, &req) {
         path_class = class::SAML_ACS;
-        Box::pin(gate.handle(req, info, &app.forwarder)).await
+        if req.method() == http::Method::POST {
+            Box::pin(gate.handle(req, info, &app.forwarder)).await
+        } else {
+            acs_method_not_allowed()
+        }
     } else if !crate::guard::may_refuse(req.method()) {
         // Reads (and WebSocket handshakes, which are GETs) go straight through: no guard refuses them.
         path_class = if is_upgrade_request(req.headers()) { class::WEBSOCKET } else { class::PROXY };
@@ -73,24 +82,61 @@ pub async fn handle(app: Arc<App>, req: Request<Incoming>, info: ClientInfo) -> 
     response
 }
 
-/// The login gate, when it is on and `req` posts to its ACS path, however spelled
-/// ([`crate::route_path`]: `/saml/%61cs` and `/saml/acs/` reach Grafana's ACS handler too).
+/// The login gate, when it is on and `req` is addressed to its ACS path with any method, however
+/// spelled ([`crate::route_path`]: `/saml/%61cs` and `/saml/acs/` reach Grafana's ACS handler too).
 fn gate_for<'a>(app: &'a App, req: &Request<Incoming>) -> Option<&'a crate::login_gate::LoginGate> {
-    app.gate
-        .as_ref()
-        .filter(|g| req.method() == http::Method::POST && app.scim.reaches(req.uri().path(), g.acs_path()))
+    app.gate.as_ref().filter(|g| app.scim.reaches(req.uri().path(), g.acs_path()))
 }
 
-/// A write on its way to Grafana: the policy screen, then the users, teams and identity-API
+/// The gate's answer to anything but `POST` on the ACS path: nothing else reaches Grafana there.
+fn acs_method_not_allowed() -> Response<Body> {
+    let body = serde_json::json!({"message": "Method Not Allowed", "statusCode": 405});
+    let mut res = Response::new(crate::body::full(body.to_string()));
+    *res.status_mut() = http::StatusCode::METHOD_NOT_ALLOWED;
+    let headers = res.headers_mut();
+    headers.insert(http::header::ALLOW, http::HeaderValue::from_static("POST"));
+    headers.insert(http::header::CONTENT_TYPE, http::HeaderValue::from_static("application/json"));
+    res
+}
+
+/// A write on its way to Grafana: a path that does not decode to UTF-8 is refused; a guarded
+/// route's caller is authenticated by Grafana first (one it would not authenticate is forwarded
+/// untouched, for Grafana to answer); then the policy screen, the users, teams and identity-API
 /// guards, then the proxy. They decide on the path as Grafana will resolve it
 /// ([`crate::route_path`]); the request is forwarded as received. Returns the route class with
 /// the response.
 async fn guarded(app: &App, req: Request<Incoming>, info: ClientInfo) -> (&'static str, Response<Body>) {
+    if !crate::route_path::decodes_to_utf8(req.uri().path()) {
+        let message = "the request path is not valid UTF-8 once percent-decoded";
+        return (
+            class::GUARD,
+            refusal(app, "unreadable", StatusCode::BAD_REQUEST, message, "scim-sidecar.bad-path"),
+        );
+    }
     let api_path = app.scim.route_path(req.uri().path()).into_owned();
+    let mut caller = None;
+    if crate::guard::is_guarded(app, req.method(), &api_path) {
+        match app.callers.identify(&app.grafana, req.headers(), req.uri().query()).await {
+            Ok(Caller::Unauthenticated) => return (class::PROXY, app.forwarder.forward(req, info).await),
+            Ok(known) => caller = Some(known),
+            Err(e) => {
+                warn!(error = %e, "cannot authenticate the caller of a guarded write");
+                let message = "Cannot verify the caller with Grafana; try again";
+                let res = refusal(
+                    app,
+                    "caller_unknown",
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    message,
+                    "scim-sidecar.guard-unavailable",
+                );
+                return (class::GUARD, res);
+            }
+        }
+    }
     // A body the policy screen read still goes through the other guards: some routes have both.
     match screen(&app.policy, req, &api_path, app.config.server.max_body_bytes).await {
-        Screened::Pass(req) => through_guards(app, req, &api_path, info).await,
-        Screened::Buffered(req) => through_guards(app, req, &api_path, info).await,
+        Screened::Pass(req) => through_guards(app, req, &api_path, info, caller).await,
+        Screened::Buffered(req) => through_guards(app, req, &api_path, info, caller).await,
         Screened::Refused(res) => (class::GUARD, res),
     }
 }
@@ -101,12 +147,13 @@ async fn through_guards<B>(
     req: Request<B>,
     api_path: &str,
     info: ClientInfo,
+    caller: Option<Caller>,
 ) -> (&'static str, Response<Body>)
 where
     B: http_body::Body<Data = bytes::Bytes> + Send + 'static,
     B::Error: Into<crate::body::BoxError>,
 {
-    if let Some(refused) = crate::guard::check(app, &req, api_path).await {
+    if let Some(refused) = crate::guard::check(app, &req, api_path, caller).await {
         return (class::GUARD, refused);
     }
     let req = match crate::guard::teams::check(app, req, api_path).await {

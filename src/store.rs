@@ -232,6 +232,11 @@ pub trait MappingStore: Send + Sync + 'static {
     /// True when a non-deleted group maps this team (deleted groups' teams are gone from Grafana
     /// and their ids may be reused).
     async fn is_managed_grafana_team(&self, grafana_team_id: i64) -> Result<bool, StoreError>;
+    /// The live records mapping Grafana team `grafana_team_id`, in whatever org (team ids are
+    /// unique across Grafana's orgs).
+    async fn live_groups_by_team(&self, grafana_team_id: i64) -> Result<Vec<GroupRecord>, StoreError>;
+    /// The id of the team a live SCIM-managed record maps, found by the team's UID.
+    async fn managed_team_by_uid(&self, grafana_team_uid: &str) -> Result<Option<i64>, StoreError>;
     async fn delete_group_record(&self, org_id: i64, scim_id: &str) -> Result<(), StoreError>;
     async fn count_groups(&self, org_id: i64) -> Result<i64, StoreError>;
 

@@ -48,6 +48,8 @@ pub const KEYS: &[Key] = &[
     key("server", "max_body_bytes", Int),
     key("server", "shutdown_grace", Str),
     key("server", "idle_timeout", Str),
+    key("server", "trusted_proxies", StrList),
+    key("server", "strip_headers", StrList),
     key("admin", "listen", Str),
     key("grafana", "url", Str),
     key("grafana", "user", Str),

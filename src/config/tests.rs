@@ -195,3 +195,23 @@ fn adoptable_admins_load_from_toml_and_env_and_must_not_be_empty() {
     let text = load(&sources(Some(f.path().into()), &[], Overrides::default())).unwrap_err().to_string();
     assert!(text.contains("[scim] adoptable_admins"), "{text}");
 }
+
+#[test]
+fn edge_keys_load_from_file_and_env_and_are_validated() {
+    let env = [("SIDECAR_SERVER_TRUSTED_PROXIES", "10.0.0.0/8, 192.0.2.1"), ("SIDECAR_SCIM_TOKEN", TOKEN)];
+    let c = load(&sources(None, &env, Overrides::default())).unwrap().config;
+    assert_eq!(c.server.trusted_proxies, ["10.0.0.0/8", "192.0.2.1"]);
+    assert_eq!(c.server.strip_headers, ["X-WEBAUTH-USER", "X-WEBAUTH-*"]);
+    let f = file_with("[server]\nstrip_headers = [\"X-Remote-*\"]\n");
+    let c = load(&sources(Some(f.path().into()), &env, Overrides::default())).unwrap().config;
+    assert_eq!(c.server.strip_headers, ["X-Remote-*"]);
+    let f = file_with(
+        "[server]\ntrusted_proxies = [\"10.0.0.0/33\", \"proxy.example\"]\n\
+         strip_headers = [\"Authorization\", \"bad name\", \"co*\"]\n",
+    );
+    let env = [("SIDECAR_SCIM_TOKEN", TOKEN)];
+    let text = load(&sources(Some(f.path().into()), &env, Overrides::default())).unwrap_err().to_string();
+    for needle in ["`10.0.0.0/33`", "`proxy.example`", "`Authorization`", "`bad name`", "`co*`"] {
+        assert!(text.contains(needle), "missing {needle:?} in:\n{text}");
+    }
+}

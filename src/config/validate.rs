@@ -83,6 +83,18 @@ fn server(config: &Config, c: &mut Check<'_>) {
     if s.max_body_bytes < 1024 {
         c.fail("[server] max_body_bytes", "must be at least 1024");
     }
+    for cidr in s.trusted_proxies.iter().filter(|c| crate::edge::Cidr::parse(c).is_none()) {
+        c.fail("[server] trusted_proxies", format!("`{cidr}` is not an address or CIDR such as 10.0.0.0/8"));
+    }
+    for name in s.strip_headers.iter().filter(|h| crate::edge::HeaderRule::parse(h).is_none()) {
+        c.fail(
+            "[server] strip_headers",
+            format!(
+                "`{name}` is not a header name (a trailing `*` matches a prefix), or names one the \
+                 sidecar needs (Authorization, Cookie, Host, Content-Length, Content-Type)"
+            ),
+        );
+    }
 }
 
 fn grafana(config: &Config, c: &mut Check<'_>) {

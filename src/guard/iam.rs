@@ -179,7 +179,7 @@ async fn team_guarded(
     let id = match super::teams::team_id_by_uid(app, headers, query, uid).await {
         Ok(Some(id)) => id,
         Ok(None) => return Ok(None),
-        Err(e) => return Err(unverifiable(app, "team", &e.to_string())),
+        Err(e) => return Err(unverifiable(app, "team", &e)),
     };
     match app.store.is_managed_grafana_team(id).await {
         Ok(true) => Ok(Some(managed(

@@ -4,9 +4,10 @@
 //!
 //! A team is SCIM-managed when a live group record written by SCIM maps it
 //! (`MappingStore::is_managed_grafana_team`). Grafana (10.2 and later) also takes a team UID
-//! wherever it takes a team id; a UID is resolved to its id by asking Grafana for the team as the
-//! caller, so it resolves in the org the caller's own request would (a record made before
-//! Grafana's create answer carried UIDs has none to look up). Must not touch any other request,
+//! wherever it takes a team id; a UID is first looked up in the store's own records
+//! (`MappingStore::managed_team_by_uid`), whatever org the caller selects, and only otherwise
+//! resolved by asking Grafana for the team as the caller, so it resolves in the org the caller's
+//! own request would (a record made before Grafana's create answer carried UIDs has none). Must not touch any other request,
 //! and reads a body only for `PUT /api/teams/:id` of a managed team (to tell a rename from an
 //! email change).
 
@@ -121,7 +122,6 @@ where
         Action::Members => MEMBERS,
         Action::Permissions => PERMISSIONS,
         Action::Update => {
-            let org = caller_org(&req).unwrap_or(1);
             let (parts, body) = req.into_parts();
             let Ok(bytes) = read_capped(body, app.config.server.max_body_bytes).await else {
                 return Verdict::Refuse(refused(
@@ -131,7 +131,7 @@ where
                     "bad request data",
                 ));
             };
-            match renames(app, org, team, &bytes).await {
+            match renames(app, team, &bytes).await {
                 Some(false) => return Verdict::PassRead(Request::from_parts(parts, full(bytes))),
                 Some(true) => RENAME,
                 None => {
@@ -148,17 +148,10 @@ where
     Verdict::Refuse(refused(app, "team", StatusCode::BAD_REQUEST, message))
 }
 
-/// The org a request names with `X-Grafana-Org-Id` (Grafana ignores a value it cannot parse).
-fn caller_org<B>(req: &Request<B>) -> Option<i64> {
-    req.headers()
-        .get(crate::grafana::client::ORG_HEADER)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.trim().parse::<i64>().ok())
-}
-
-/// The id of the team `uid` names where the caller's request would act (`None`: no such team
-/// there, or the caller is not signed in, so Grafana refuses the request itself). When Grafana
-/// cannot say, the request is refused: letting it pass could undo SCIM's state.
+/// The id of the team `uid` names: a managed team's, by the store's own record, whatever org the
+/// caller names; else the team's where the caller's request would act (`None`: no such team
+/// there, or the caller is not signed in, so Grafana refuses the request itself). When neither
+/// can say, the request is refused: letting it pass could undo SCIM's state.
 async fn resolve_uid<B>(app: &App, req: &Request<B>, uid: &str) -> Result<Option<i64>, Response<Body>> {
     team_id_by_uid(app, req.headers(), req.uri().query(), uid).await.map_err(|e| {
         tracing::warn!(error = %e, "cannot resolve a team uid in a guarded path");
@@ -171,15 +164,22 @@ async fn resolve_uid<B>(app: &App, req: &Request<B>, uid: &str) -> Result<Option
     })
 }
 
-/// The id of the team `uid` names, asked of Grafana as the caller whose request carried
-/// `headers` and `query`, so it resolves in the org that request acts in; `None` when Grafana
-/// finds none there or does not know the caller (it then refuses the caller's request itself).
+/// The id of the team `uid` names: first the managed team the store's own record gives that UID
+/// (independent of any org the caller selects), else asked of Grafana as the caller whose
+/// request carried `headers` and `query`, so it resolves in the org that request acts in (a
+/// record made before Grafana's create answer carried UIDs has none); `None` when Grafana finds
+/// none there or does not know the caller (it then refuses the caller's request itself).
 pub(super) async fn team_id_by_uid(
     app: &App,
     headers: &http::HeaderMap,
     query: Option<&str>,
     uid: &str,
-) -> Result<Option<i64>, crate::grafana::GrafanaError> {
+) -> Result<Option<i64>, String> {
+    match app.store.managed_team_by_uid(uid).await {
+        Ok(Some(id)) => return Ok(Some(id)),
+        Ok(None) => {}
+        Err(e) => return Err(e.to_string()),
+    }
     if uid == "search" {
         // `GET /api/teams/search` is Grafana's team search, not a lookup; no team SCIM made has
         // that UID (Grafana generates them).
@@ -188,15 +188,16 @@ pub(super) async fn team_id_by_uid(
     match app.grafana.team_as(uid, headers, query).await {
         Ok(team) => Ok(Some(team.id)),
         Err(e) if e.is_not_found() || e.is_unauthorized() => Ok(None),
-        Err(e) => Err(e),
+        Err(e) => Err(e.to_string()),
     }
 }
 
-/// Whether an update body renames managed team `team_id` (in the caller's org), the body read as
-/// Grafana reads it ([`super::go_json`]); `None` when it cannot be read so. Grafana keeps the name
+/// Whether an update body renames managed team `team_id`, compared with the store's own record
+/// of that team (whatever org the caller selects), the body read as Grafana reads it
+/// ([`super::go_json`]); `None` when it cannot be read so. Grafana keeps the name
 /// when the body's is absent, null or empty (its update skips empty columns) and refuses a name
 /// that is not a string.
-async fn renames(app: &App, org: i64, team_id: i64, body: &[u8]) -> Option<bool> {
+async fn renames(app: &App, team_id: i64, body: &[u8]) -> Option<bool> {
     let members = super::go_json::Members::of_body(body)?;
     let name = match members.field("name") {
         None | Some(Value::Null) => return Some(false),
@@ -204,10 +205,14 @@ async fn renames(app: &App, org: i64, team_id: i64, body: &[u8]) -> Option<bool>
         Some(Value::String(name)) => name,
         Some(_) => return None,
     };
-    Some(match app.store.group_by_grafana_id(org, team_id).await {
-        Ok(Some(r)) => r.display_name != *name,
-        // The record lives in another org (or the store failed): refuse rather than guess.
-        _ => true,
+    let managed = |r: &&crate::store::GroupRecord| r.attributes.get("_managed") == Some(&Value::Bool(true));
+    Some(match app.store.live_groups_by_team(team_id).await {
+        Ok(records) => match records.iter().find(managed) {
+            Some(r) => r.display_name != *name,
+            None => true,
+        },
+        // The store failed: refuse rather than guess.
+        Err(_) => true,
     })
 }
 

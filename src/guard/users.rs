@@ -12,6 +12,7 @@
 use http::{Method, Request, Response, StatusCode};
 use tracing::warn;
 
+use super::caller::Caller;
 use crate::app::App;
 use crate::body::Body;
 
@@ -56,20 +57,29 @@ pub(super) fn subject<'a>(method: &Method, path: &'a str) -> Option<Subject<'a>>
     }
 }
 
-/// The refusal, or `None` to let `req` through; `path` as Grafana resolves it. Grafana is asked
-/// who the caller is with `req`'s own headers and query.
-pub async fn check<B>(app: &App, req: &Request<B>, path: &str) -> Option<Response<Body>> {
+/// The refusal, or `None` to let `req` through; `path` as Grafana resolves it. `caller` is who
+/// Grafana says sent it ([`super::caller`]), asked of Grafana with `req`'s own headers and query
+/// when not given.
+pub async fn check<B>(
+    app: &App,
+    req: &Request<B>,
+    path: &str,
+    caller: Option<Caller>,
+) -> Option<Response<Body>> {
     let subject = subject(req.method(), path)?;
     let store = &app.store;
     let managed = match subject {
         Subject::Id(id) => store.is_managed_grafana_user(id).await.map_err(|e| e.to_string()),
         Subject::Uid(uid) => managed_uid(app, uid).await,
         Subject::Caller => {
-            let me = app.grafana.current_user_as(req.headers(), req.uri().query()).await;
+            let me = match caller {
+                Some(known) => Ok(known),
+                None => app.callers.identify(&app.grafana, req.headers(), req.uri().query()).await,
+            };
             match me {
-                Ok(p) => store.is_managed_grafana_user(p.id).await.map_err(|e| e.to_string()),
+                Ok(Caller::User(id)) => store.is_managed_grafana_user(id).await.map_err(|e| e.to_string()),
                 // Grafana refuses the caller the same way when the request goes through.
-                Err(e) if e.status().is_some_and(|s| s.is_client_error()) => return None,
+                Ok(Caller::Unauthenticated | Caller::Other) => return None,
                 Err(e) => Err(e.to_string()),
             }
         }

@@ -23,7 +23,7 @@ use tracing::{info, warn};
 
 use super::observe::observe;
 use super::permit::{GroupsPermit, PolicyRefusal, UsersPermit};
-use super::report::{check, judge, PolicyReport};
+use super::report::{check, judge, CheckResult, PolicyReport};
 use super::saml::{SamlSource, SamlState};
 use super::team_sync::TeamSyncState;
 use super::Verdict;
@@ -100,7 +100,21 @@ impl PolicyEngine {
 
     /// One uncached observation of Grafana (for `scim-sidecar check`); records nothing.
     pub async fn observe(&self) -> PolicyReport {
-        observe(&self.inner.grafana, &self.inner.config, &self.inner.credential_user).await
+        let mut report = observe(&self.inner.grafana, &self.inner.config, &self.inner.credential_user).await;
+        let verdict = super::header_logins::verdict(&report.header_logins);
+        report.checks.push(CheckResult {
+            check: check::AUTH_PROXY,
+            enforced: self.inner.scim_active,
+            verdict,
+        });
+        report
+    }
+
+    /// The identity header names Grafana's settings use, as last observed (any age: a stale
+    /// list only strips names Grafana no longer reads). Never waits.
+    pub fn identity_header_names(&self) -> Vec<String> {
+        let Ok(last) = self.inner.last.read() else { return Vec::new() };
+        last.as_ref().map(|r| r.header_logins.header_names.clone()).unwrap_or_default()
     }
 
     /// The current report, waiting at most `check_timeout` for a fresh one.
@@ -141,7 +155,13 @@ impl PolicyEngine {
 
     /// Observes Grafana now, records the result (metrics, logs, last known) and returns it.
     async fn refresh_now(&self) -> Arc<PolicyReport> {
-        let report = Arc::new(self.observe().await);
+        let mut report = self.observe().await;
+        if report.header_logins.auth_proxy_enabled.is_none() {
+            // Grafana's settings could not be read this time: keep stripping the header names
+            // it was last seen to use rather than none.
+            report.header_logins.header_names = self.identity_header_names();
+        }
+        let report = Arc::new(report);
         self.record(&report);
         if let Ok(mut last) = self.inner.last.write() {
             *last = Some(report.clone());
@@ -165,13 +185,19 @@ impl PolicyEngine {
     /// A report in which every observed check is undetermined for `reason`.
     fn undetermined(&self, reason: String) -> PolicyReport {
         let saml = SamlState::bare(Verdict::Undetermined(reason.clone()), SamlSource::None);
+        let reason_again = reason.clone();
         let team_sync = TeamSyncState {
             verdict: Verdict::Undetermined(reason),
             licensed: None,
             linked_teams: Vec::new(),
             warning: None,
         };
-        let checks = judge(&self.inner.config, &saml, &team_sync, None);
+        let mut checks = judge(&self.inner.config, &saml, &team_sync, None);
+        checks.push(CheckResult {
+            check: check::AUTH_PROXY,
+            enforced: self.inner.scim_active,
+            verdict: Verdict::Undetermined(reason_again),
+        });
         PolicyReport {
             grafana_version: None,
             grafana_edition: None,
@@ -179,6 +205,7 @@ impl PolicyEngine {
             team_sync,
             other_logins: None,
             credential_is_server_admin: None,
+            header_logins: Default::default(),
             checks,
             observed_at: chrono::Utc::now(),
             observed: Instant::now(),

@@ -71,6 +71,20 @@ fn is_admin_settings(method: &Method, segs: &[String]) -> bool {
     method == Method::PUT && matches!(segs, [a, b, c] if a == "api" && b == "admin" && c == "settings")
 }
 
+/// Whether [`check`] may refuse `method api_path`, whatever the body (a superset).
+pub fn guards(method: &Method, api_path: &str) -> bool {
+    if !crate::guard::may_refuse(method) {
+        return false;
+    }
+    let segs = segments(api_path);
+    (method == Method::POST && is_team_groups(&segs))
+        || identity_api_object(&segs).is_some_and(|(resource, _)| {
+            matches!(resource, "externalgroupmappings" | "ssosettings" | "teams")
+        })
+        || is_admin_settings(method, &segs)
+        || is_saml_sso_settings(&segs)
+}
+
 /// Whether [`check`] needs the request body for this request.
 pub fn wants_body(method: &Method, api_path: &str) -> bool {
     let segs = segments(api_path);

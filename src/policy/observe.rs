@@ -147,6 +147,7 @@ pub async fn observe(client: &GrafanaClient, config: &PolicyConfig, credential_u
         team_sync: team_sync_state,
         other_logins,
         credential_is_server_admin,
+        header_logins: super::header_logins::from_admin_settings(admin_value),
         checks,
         observed_at: chrono::Utc::now(),
         observed: Instant::now(),

@@ -81,6 +81,17 @@ pub fn human_with(report: &PolicyReport, store: &str, extra: &str) -> String {
                     let _ = writeln!(out, "  warning: {w}");
                 }
             }
+            check::AUTH_PROXY => {
+                verdict_line(&mut out, "Grafana's auth proxy is off", c.enforced, &c.verdict);
+                let names = &report.header_logins.header_names;
+                if !names.is_empty() {
+                    let _ = writeln!(
+                        out,
+                        "  identity headers removed from client requests: {}",
+                        names.join(", ")
+                    );
+                }
+            }
             _ => {
                 verdict_line(&mut out, "SAML is the only login method", c.enforced, &c.verdict);
                 match &report.other_logins {

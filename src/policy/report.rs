@@ -19,8 +19,10 @@ pub mod check {
     pub const STRICT_SAML_ONLY: &str = "strict_saml_only";
     /// Not observed: `[policy] group_sync = false` refuses `/Groups` by configuration.
     pub const GROUP_SYNC: &str = "group_sync";
+    /// Grafana's auth proxy is off (enforced while SCIM is active).
+    pub const AUTH_PROXY: &str = "auth_proxy";
     /// Every check the engine observes, in report order.
-    pub const ALL: [&str; 3] = [SAML, TEAM_SYNC, STRICT_SAML_ONLY];
+    pub const ALL: [&str; 4] = [SAML, TEAM_SYNC, STRICT_SAML_ONLY, AUTH_PROXY];
 }
 
 /// One judged check.
@@ -45,6 +47,8 @@ pub struct PolicyReport {
     pub other_logins: Option<Vec<String>>,
     /// Whether the configured Grafana credential is a server admin (`None`: unknown).
     pub credential_is_server_admin: Option<bool>,
+    /// Grafana's header-based logins: auth proxy on or off, the header names to strip.
+    pub header_logins: super::header_logins::HeaderLogins,
     /// The judged checks, in [`check::ALL`] order.
     pub checks: Vec<CheckResult>,
     /// When the observation finished (RFC 3339).
@@ -134,6 +138,7 @@ mod tests {
             team_sync: team_sync(Verdict::Satisfied),
             other_logins: None,
             credential_is_server_admin: None,
+            header_logins: Default::default(),
             checks,
             observed_at: chrono::Utc::now(),
             observed: Instant::now(),

@@ -380,6 +380,15 @@ impl MappingStore for PgStore {
         self.one(sql::IS_MANAGED_TEAM_PG, &[&team_id]).await
     }
 
+    async fn live_groups_by_team(&self, team_id: i64) -> Result<Vec<GroupRecord>, StoreError> {
+        self.groups(sql::LIVE_GROUPS_BY_TEAM, &[&team_id]).await
+    }
+
+    async fn managed_team_by_uid(&self, uid: &str) -> Result<Option<i64>, StoreError> {
+        let id: i64 = self.one(sql::MANAGED_TEAM_BY_UID_PG, &[&uid]).await?;
+        Ok((id != 0).then_some(id))
+    }
+
     async fn delete_group_record(&self, org_id: i64, scim_id: &str) -> Result<(), StoreError> {
         match self.execute(sql::DELETE_GROUP, &[&org_id, &scim_id]).await? {
             0 => Err(StoreError::NotFound),

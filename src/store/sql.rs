@@ -70,6 +70,16 @@ pub(crate) const IS_MANAGED_TEAM_PG: &str =
 /// Managed users whose `externalId` equals `$1` ignoring ASCII case (SQLite's `lower` folds
 /// ASCII only); the expression is the index's (migration 6).
 pub(crate) const EXTERNAL_ID_FOLDED_SQLITE: &str = "lower(external_id) = lower($1) AND managed";
+/// The team id of the live SCIM-managed record whose team has this UID, 0 when none (a UID
+/// identifies a team in one org; a record names its team's org, so no org selector is needed).
+pub(crate) const MANAGED_TEAM_BY_UID_SQLITE: &str =
+    "SELECT COALESCE((SELECT grafana_team_id FROM scim_groups WHERE grafana_team_uid = $1 \
+     AND NOT deleted AND json_extract(attributes, '$._managed') = 1 LIMIT 1), 0)";
+pub(crate) const MANAGED_TEAM_BY_UID_PG: &str =
+    "SELECT COALESCE((SELECT grafana_team_id FROM scim_groups WHERE grafana_team_uid = $1 \
+     AND NOT deleted AND (attributes::jsonb ->> '_managed') = 'true' LIMIT 1), 0)::BIGINT";
+/// Filter: the live group records of one Grafana team, in any org.
+pub(crate) const LIVE_GROUPS_BY_TEAM: &str = "grafana_team_id = $1 AND NOT deleted";
 pub(crate) const IS_MANAGED_UID: &str =
     "SELECT EXISTS (SELECT 1 FROM scim_users WHERE grafana_uid = $1 AND managed)";
 /// Managed, visible users cut off by removal from their org (`restore.mode = removed_from_org`):

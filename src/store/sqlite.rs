@@ -501,6 +501,15 @@ impl MappingStore for SqliteStore {
         Ok(self.probe(sql::IS_MANAGED_TEAM_SQLITE, vec![V::Integer(team_id)]).await? != 0)
     }
 
+    async fn live_groups_by_team(&self, team_id: i64) -> Result<Vec<GroupRecord>, StoreError> {
+        self.groups(sql::LIVE_GROUPS_BY_TEAM, vec![V::Integer(team_id)]).await
+    }
+
+    async fn managed_team_by_uid(&self, uid: &str) -> Result<Option<i64>, StoreError> {
+        let id = self.probe(sql::MANAGED_TEAM_BY_UID_SQLITE, vec![s(uid)]).await?;
+        Ok((id != 0).then_some(id))
+    }
+
     async fn delete_group_record(&self, org_id: i64, scim_id: &str) -> Result<(), StoreError> {
         let id = scim_id.to_owned();
         let n =

@@ -191,6 +191,12 @@ async fn group_crud(h: &Harness) {
     seen.attributes = json!({"displayName": "Seen only"});
     s.insert_group(&seen).await.unwrap();
     assert!(!s.is_managed_grafana_team(8).await.unwrap());
+    // By UID and by team id alone, whatever the org: only SCIM-managed live records count.
+    assert_eq!(s.managed_team_by_uid("t7").await.unwrap(), Some(7));
+    assert_eq!(s.managed_team_by_uid("t8").await.unwrap(), None);
+    assert_eq!(s.managed_team_by_uid("t9").await.unwrap(), None);
+    assert_eq!(s.live_groups_by_team(7).await.unwrap(), vec![g.clone()]);
+    assert_eq!(s.live_groups_by_team(8).await.unwrap().len(), 1);
     s.delete_group_record(1, &seen.scim_id).await.unwrap();
     let mut renamed = g.clone();
     renamed.display_name = "Platform".into();
@@ -201,6 +207,8 @@ async fn group_crud(h: &Harness) {
     s.delete_group_record(1, &g.scim_id).await.unwrap();
     assert!(matches!(s.delete_group_record(1, &g.scim_id).await, Err(StoreError::NotFound)));
     assert!(!s.is_managed_grafana_team(7).await.unwrap());
+    assert_eq!(s.managed_team_by_uid("t7").await.unwrap(), None);
+    assert!(s.live_groups_by_team(7).await.unwrap().is_empty());
 }
 
 async fn case_insensitive_lookups(h: &Harness) {

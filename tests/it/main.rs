@@ -5,6 +5,7 @@
 
 mod admin;
 mod cli;
+mod edge;
 mod login_gate;
 mod login_gate_grafana;
 mod policy;

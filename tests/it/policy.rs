@@ -449,3 +449,30 @@ async fn check_command_exit_codes_and_output() {
     assert_eq!(code, 2, "{text}");
     assert!(text.contains("Result: UNDETERMINED"), "{text}");
 }
+
+/// Issue 25 item 3: `check` reports Grafana's auth proxy, switched on while SCIM is active, as a
+/// violation (behind the sidecar its IP allow-list only ever sees the sidecar).
+#[tokio::test]
+async fn check_reports_grafanas_auth_proxy_as_a_violation() {
+    let g = emulator(EmulatorOptions::enterprise()).await;
+    g.set_ini("auth.proxy", "enabled", "true");
+    g.set_ini("auth.proxy", "header_name", "X-Remote-User");
+    let url = g.url();
+    let (code, text) = tokio::task::spawn_blocking(move || run_check(&url, false)).await.unwrap();
+    assert_eq!(code, 1, "{text}");
+    assert!(text.contains("Grafana's auth proxy is off: VIOLATED"), "{text}");
+    assert!(text.contains("x-remote-user"), "{text}");
+    let url = g.url();
+    let (code, text) = tokio::task::spawn_blocking(move || run_check(&url, true)).await.unwrap();
+    assert_eq!(code, 1, "{text}");
+    let v: serde_json::Value = serde_json::from_str(&text).unwrap();
+    let check = v["report"]["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["check"] == "auth_proxy")
+        .unwrap()
+        .clone();
+    assert_eq!(check["enforced"], true, "{check}");
+    assert!(check["verdict"].to_string().contains("auth proxy"), "{check}");
+}

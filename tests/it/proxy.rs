@@ -28,21 +28,56 @@ fn header_values(doc: &serde_json::Value, name: &str) -> Vec<String> {
         .collect()
 }
 
+/// A request carrying a spoofed forwarding chain and identity headers.
+fn spoofed(url: &str) -> Request<scim_sidecar::body::Body> {
+    Request::get(format!("{url}/api/search?query=a%20b"))
+        .header(header::HOST, "grafana.example.com")
+        .header("x-forwarded-for", "10.0.0.1")
+        .header("X-Real-IP", "10.0.0.1")
+        .header("forwarded", "for=10.0.0.1")
+        .header("x-forwarded-host", "evil.example")
+        .header("x-forwarded-proto", "https")
+        .header("X-WEBAUTH-USER", "admin")
+        .header("x-webauth-groups", "admins")
+        .header("x-custom-user", "admin")
+        .body(scim_sidecar::body::empty())
+        .unwrap()
+}
+
+/// Issue 25 item 3: from a peer that is not a trusted proxy, the forwarding chain is rebuilt from
+/// the connection and Grafana's auth-proxy headers are removed.
 #[tokio::test]
 async fn preserves_host_and_appends_forwarded_headers() {
     let up = Upstream::start().await;
     let (proxy, _) = spawn_proxy(&up.url, false).await;
-    let req = Request::get(format!("{}/api/search?query=a%20b", proxy.url))
-        .header(header::HOST, "grafana.example.com")
-        .header("x-forwarded-for", "10.0.0.1")
-        .body(scim_sidecar::body::empty())
-        .unwrap();
-    let doc = json(client::http1().request(req).await.unwrap()).await;
+    let doc = json(client::http1().request(spoofed(&proxy.url)).await.unwrap()).await;
     assert_eq!(doc["path"], "/api/search?query=a%20b");
     assert_eq!(header_values(&doc, "host"), ["grafana.example.com"]);
-    assert_eq!(header_values(&doc, "x-forwarded-for"), ["10.0.0.1, 127.0.0.1"]);
+    assert_eq!(header_values(&doc, "x-forwarded-for"), ["127.0.0.1"]);
     assert_eq!(header_values(&doc, "x-forwarded-proto"), ["http"]);
     assert_eq!(header_values(&doc, "x-forwarded-host"), ["grafana.example.com"]);
+    for gone in ["x-real-ip", "forwarded", "x-webauth-user", "x-webauth-groups"] {
+        assert!(header_values(&doc, gone).is_empty(), "{gone} was forwarded");
+    }
+    assert_eq!(header_values(&doc, "x-custom-user"), ["admin"]);
+}
+
+/// A trusted proxy's chain is kept and appended to; `strip_headers` replaces the default list.
+#[tokio::test]
+async fn trusted_proxies_keep_their_chain_and_strip_headers_is_configurable() {
+    let up = Upstream::start().await;
+    let server = scim_sidecar::config::ServerConfig {
+        trusted_proxies: vec!["127.0.0.0/8".into()],
+        strip_headers: vec!["X-Custom-*".into()],
+        ..server_config()
+    };
+    let proxy = spawn_proxy_with(server, grafana_config(&up.url), None).await;
+    let doc = json(client::http1().request(spoofed(&proxy.url)).await.unwrap()).await;
+    assert_eq!(header_values(&doc, "x-forwarded-for"), ["10.0.0.1, 127.0.0.1"]);
+    assert_eq!(header_values(&doc, "x-real-ip"), ["10.0.0.1"]);
+    assert_eq!(header_values(&doc, "x-forwarded-host"), ["evil.example, grafana.example.com"]);
+    assert!(header_values(&doc, "x-custom-user").is_empty());
+    assert_eq!(header_values(&doc, "x-webauth-user"), ["admin"]);
 }
 
 #[tokio::test]
@@ -170,6 +205,33 @@ async fn websocket_echo_through_proxy() {
     let blob = vec![7u8; 200_000];
     ws.send(Message::Binary(blob.clone())).await.unwrap();
     assert_eq!(ws.next().await.unwrap().unwrap(), Message::Binary(blob));
+    ws.close(None).await.unwrap();
+}
+
+/// Issue 25 item 3: a WebSocket handshake is normalised like any request: identity headers and
+/// fields named in `Connection` are gone, the forwarding chain is rebuilt, the upgrade still works.
+#[tokio::test]
+async fn websocket_handshakes_lose_identity_and_connection_named_headers() {
+    use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+    let up = Upstream::start().await;
+    let (proxy, _) = spawn_proxy(&up.url, false).await;
+    let mut req = format!("ws://{}/api/live/ws", proxy.addr).into_client_request().unwrap();
+    let h = req.headers_mut();
+    h.insert("connection", "Upgrade, X-Grafana-Org-Id".parse().unwrap());
+    h.insert("x-grafana-org-id", "2".parse().unwrap());
+    h.insert("x-webauth-user", "admin".parse().unwrap());
+    h.insert("x-forwarded-for", "10.0.0.1".parse().unwrap());
+    h.insert("x-real-ip", "10.0.0.1".parse().unwrap());
+    let (mut ws, res) = tokio_tungstenite::connect_async(req).await.unwrap();
+    assert_eq!(res.status(), StatusCode::SWITCHING_PROTOCOLS);
+    let seen: Vec<&str> = res.headers()["x-seen-headers"].to_str().unwrap().split(',').collect();
+    for gone in ["x-grafana-org-id", "x-webauth-user", "x-real-ip"] {
+        assert!(!seen.contains(&gone), "{gone} reached the upstream: {seen:?}");
+    }
+    assert!(seen.contains(&"upgrade") && seen.contains(&"sec-websocket-key"), "{seen:?}");
+    assert_eq!(res.headers()["x-seen-forwarded-for"], "127.0.0.1");
+    ws.send(Message::Text("still live".into())).await.unwrap();
+    assert_eq!(ws.next().await.unwrap().unwrap(), Message::Text("still live".into()));
     ws.close(None).await.unwrap();
 }
 

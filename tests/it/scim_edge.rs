@@ -171,10 +171,17 @@ async fn passthrough_guards_see_every_spelling_grafana_routes() {
     assert_eq!(h.grafana.team_members(team).len(), 1, "no member was added");
     assert!(h.grafana.team_groups(team).is_empty(), "no Team Sync link was made");
     assert_eq!(h.grafana.user(kim).unwrap().login, "kim@example.com");
-    // When Grafana cannot resolve the UID, the write is refused rather than let through.
+    // A managed team's UID is known from the store's own record: Grafana is not asked.
     h.grafana.fail_next("GET", &format!("/api/teams/{team_uid}"), 500, 1);
-    assert_eq!(send(Method::DELETE, format!("/api/teams/{team_uid}"), json!({})).await, 503);
+    assert_eq!(send(Method::DELETE, format!("/api/teams/{team_uid}"), json!({})).await, 400);
     assert!(h.grafana.team_by_name(1, "Eng").is_some());
+    // When Grafana cannot resolve a UID the store does not know, the write is refused rather
+    // than let through.
+    let other = h.grafana.create_team(1, "Other");
+    let other_uid = h.grafana.team(other).unwrap().uid;
+    h.grafana.fail_next("GET", &format!("/api/teams/{other_uid}"), 500, 1);
+    assert_eq!(send(Method::DELETE, format!("/api/teams/{other_uid}"), json!({})).await, 503);
+    assert!(h.grafana.team(other).is_some());
     // A team SCIM does not manage is written through, by its UID too.
     let plain = h.grafana.create_team(1, "Plain");
     let plain_uid = h.grafana.team(plain).unwrap().uid;

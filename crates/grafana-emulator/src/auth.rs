@@ -189,6 +189,9 @@ pub fn authenticate(st: &mut State, req: &Req) -> Result<Ident, Reply> {
             return password_ident(st, req, user, password);
         }
     }
+    if let Some(ident) = auth_proxy_ident(st, req) {
+        return ident;
+    }
     if let Some(c) = cookie(req, "grafana_session") {
         return match st.sessions.get(&c) {
             Some(s) => user_ident(st, req, s.user_id),
@@ -196,6 +199,21 @@ pub fn authenticate(st: &mut State, req: &Req) -> Result<Ident, Reply> {
         };
     }
     Err(Reply::unauthorized("Unauthorized", "auth.unauthorized"))
+}
+
+/// `[auth.proxy]`: with it enabled, the login in its header signs that user in (`header_property
+/// = username`; no IP allow-list is modelled: the emulator trusts every peer, as Grafana does with
+/// an empty `whitelist`). `None` when auth proxy is off or the header is absent.
+fn auth_proxy_ident(st: &State, req: &Req) -> Option<Result<Ident, Reply>> {
+    if !st.ini_value("auth.proxy", "enabled", "false").eq_ignore_ascii_case("true") {
+        return None;
+    }
+    let header = st.ini_value("auth.proxy", "header_name", "X-WEBAUTH-USER").to_ascii_lowercase();
+    let login = req.header(&header)?.trim().to_string();
+    Some(match st.users.id_by_login(&login) {
+        Some(id) => user_ident(st, req, id),
+        None => Err(Reply::unauthorized("Unauthorized", "auth-proxy.unauthorized")),
+    })
 }
 
 /// Checks a login (or email) and password.

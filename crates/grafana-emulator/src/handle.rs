@@ -318,6 +318,15 @@ impl EmulatorHandle {
         self.with_state(|s| s.seed_token.clone())
     }
 
+    /// Sets an ini setting (`section`, `key` as in `grafana.ini`), as a restart with that
+    /// configuration would: `/api/admin/settings` shows it, and `[auth.proxy]` `enabled` /
+    /// `header_name` switch auth-proxy logins on.
+    pub fn set_ini(&self, section: &str, key: &str, value: &str) {
+        self.with_state(|s| {
+            s.ini.entry(section.to_string()).or_default().insert(key.to_string(), value.to_string());
+        });
+    }
+
     /// `Authorization` header value for the admin user.
     pub fn admin_basic_auth(&self) -> String {
         use base64::Engine;

@@ -83,6 +83,9 @@ pub struct State {
     pub acs: Vec<RecordedRequest>,
     /// Token seeded by `seed_admin_token`.
     pub seed_token: Option<String>,
+    /// ini settings set by tests (section → key → value), shown by `/api/admin/settings` over
+    /// Grafana's defaults; `[auth.proxy]` ones also drive authentication.
+    pub ini: std::collections::BTreeMap<String, std::collections::BTreeMap<String, String>>,
 }
 
 /// A random uid in Grafana's newest format: 14 lowercase alphanumerics starting with a letter.
@@ -105,6 +108,11 @@ pub fn new_secret(len: usize) -> String {
 }
 
 impl State {
+    /// An ini setting set by a test, else `default` (Grafana's `defaults.ini`).
+    pub fn ini_value(&self, section: &str, key: &str, default: &str) -> String {
+        self.ini.get(section).and_then(|s| s.get(key)).cloned().unwrap_or_else(|| default.to_string())
+    }
+
     /// Seed state: org 1 `Main Org.`, user 1 `admin`, server admin and Admin of org 1.
     pub fn new(opts: EmulatorOptions, root_url: String) -> Self {
         let mut st = State {
@@ -119,6 +127,7 @@ impl State {
             faults: Faults::default(),
             acs: Vec::new(),
             seed_token: None,
+            ini: std::collections::BTreeMap::new(),
             opts,
         };
         let _ = st.orgs.create("Main Org.");

@@ -7,7 +7,8 @@
 //!   `{"len": .., "sha256": ..}`.
 //! - `/sleep?ms=N`: answers after N ms; [`Upstream::sleeping`] counts started sleeps.
 //! - `/hop`: a response carrying hop-by-hop fields.
-//! - `/api/live/ws`: WebSocket echo.
+//! - `/api/live/ws`: WebSocket echo; the handshake answer lists the request's header names, and
+//!   `X-Forwarded-For` as received, in `x-seen-headers` / `x-seen-forwarded-for`.
 //! - anything else: the request (method, path, version, headers) as JSON.
 
 use std::convert::Infallible;
@@ -200,6 +201,9 @@ fn websocket(mut req: Request<Incoming>) -> Response<Body> {
     let Some(key) = req.headers().get("sec-websocket-key").cloned() else {
         return Response::builder().status(StatusCode::BAD_REQUEST).body(body::empty()).unwrap();
     };
+    let seen: Vec<&str> = req.headers().keys().map(http::HeaderName::as_str).collect();
+    let seen = seen.join(",");
+    let forwarded_for = req.headers().get("x-forwarded-for").cloned();
     let on_upgrade = hyper::upgrade::on(&mut req);
     tokio::spawn(async move {
         let Ok(upgraded) = on_upgrade.await else { return };
@@ -214,11 +218,16 @@ fn websocket(mut req: Request<Incoming>) -> Response<Body> {
         }
     });
     let accept = tokio_tungstenite::tungstenite::handshake::derive_accept_key(key.as_bytes());
-    Response::builder()
+    let mut res = Response::builder()
         .status(StatusCode::SWITCHING_PROTOCOLS)
         .header(header::CONNECTION, "upgrade")
         .header(header::UPGRADE, "websocket")
         .header("sec-websocket-accept", accept)
+        .header("x-seen-headers", seen)
         .body(body::empty())
-        .unwrap()
+        .unwrap();
+    if let Some(v) = forwarded_for {
+        res.headers_mut().insert("x-seen-forwarded-for", v);
+    }
+    res
 }

@@ -235,6 +235,22 @@ fn settings(cx: &mut Cx) -> Res {
         "DEFAULT": { "app_mode": "production", "instance_name": "grafana-emulator" },
         "auth.basic": { "enabled": "true" },
         "server": { "root_url": st.root_url },
+        "auth.proxy": {
+            "enabled": st.ini_value("auth.proxy", "enabled", "false"),
+            "header_name": st.ini_value("auth.proxy", "header_name", "X-WEBAUTH-USER"),
+            "header_property": st.ini_value("auth.proxy", "header_property", "username"),
+            "auto_sign_up": st.ini_value("auth.proxy", "auto_sign_up", "true"),
+            "sync_ttl": "60",
+            "whitelist": st.ini_value("auth.proxy", "whitelist", ""),
+            "headers": st.ini_value("auth.proxy", "headers", ""),
+            "headers_encoded": "false",
+            "enable_login_token": "false",
+        },
+        "auth.jwt": {
+            "enabled": st.ini_value("auth.jwt", "enabled", "false"),
+            "header_name": st.ini_value("auth.jwt", "header_name", ""),
+            "email_claim": "", "username_claim": "", "jwk_set_url": "", "auto_sign_up": "false",
+        },
         "users": {
             "auto_assign_org": st.opts.auto_assign_org.to_string(),
             "auto_assign_org_id": st.opts.auto_assign_org_id.to_string(),

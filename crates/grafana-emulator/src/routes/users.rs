@@ -18,6 +18,7 @@ pub fn route(cx: &mut Cx, m: &Method, segs: &[&str]) -> Option<Res> {
         ("GET", ["api", "users", "lookup"]) => lookup(cx),
         ("GET", ["api", "users", id]) => get(cx, id),
         ("PUT", ["api", "users", id]) => update(cx, id),
+        ("PUT", ["api", "user"]) => update_signed_in(cx),
         ("GET", ["api", "users", id, "orgs"]) => orgs(cx, id),
         ("GET", ["api", "users", id, "teams"]) => teams(cx, id),
         _ => return None,
@@ -122,13 +123,26 @@ fn current(cx: &mut Cx) -> Res {
 
 fn update(cx: &mut Cx, raw: &str) -> Res {
     cx.server_admin("users:write")?;
+    let id = cx.user_param(raw, "id")?;
+    apply_update(cx, id)
+}
+
+/// `PUT /api/user`: the signed-in user edits their own login, email and name, with the same
+/// validation as the admin edit; a service account has no profile to edit here.
+fn update_signed_in(cx: &mut Cx) -> Res {
+    match cx.ident()?.principal {
+        Principal::User(id) => apply_update(cx, id),
+        Principal::ServiceAccount { .. } => Err(Reply::msg(400, "Failed to parse user id")),
+    }
+}
+
+fn apply_update(cx: &mut Cx, id: i64) -> Res {
     let v = cx.st.version();
     let b = cx.body()?;
     let (Ok(email), Ok(name), Ok(login)) = (b.str("email"), b.str("name"), b.str("login")) else {
         return Err(bad_request_data());
     };
     let (email, mut login) = (email.trim().to_string(), login.trim().to_string());
-    let id = cx.user_param(raw, "id")?;
     let Some(user) = cx.st.users.get(id) else {
         return match v {
             crate::profile::VersionProfile::V10 => Ok(Reply::msg(200, "User updated")),
