@@ -107,6 +107,7 @@ impl App {
             &config.grafana.url,
             config.server.max_body_bytes,
             store.clone(),
+            grafana.clone(),
             policy.clone(),
             metrics.clone(),
         )?

@@ -33,6 +33,7 @@
 pub mod decide;
 pub mod form;
 pub mod metadata;
+pub mod resolve;
 pub mod respond;
 pub mod settings;
 pub mod verify;
@@ -49,7 +50,7 @@ use crate::config::SamlGateConfig;
 use crate::metrics::{KindLabels, Metrics};
 use crate::policy::PolicyEngine;
 use crate::proxy::{ClientInfo, Forwarder};
-use crate::store::{MappingStore, UserRecord};
+use crate::store::MappingStore;
 
 use decide::{Decision, Identity, Refusal};
 use metadata::{MetadataError, Source};
@@ -74,6 +75,7 @@ pub struct LoginGate {
     sp_key: Option<SpKey>,
     metadata: Source,
     store: Arc<dyn MappingStore>,
+    grafana: crate::grafana::GrafanaClient,
     metrics: Metrics,
 }
 
@@ -95,6 +97,7 @@ impl LoginGate {
         grafana_url: &str,
         max_body_bytes: usize,
         store: Arc<dyn MappingStore>,
+        grafana: crate::grafana::GrafanaClient,
         policy: PolicyEngine,
         metrics: Metrics,
     ) -> Result<Option<Self>, GateError> {
@@ -120,6 +123,7 @@ impl LoginGate {
             sp_key,
             metadata,
             store,
+            grafana,
             metrics,
         }))
     }
@@ -232,10 +236,11 @@ impl LoginGate {
             warn!("saml login refused: assertion has neither the login nor the email attribute");
             return Err(Refusal::Invalid);
         }
-        let candidates = self.candidates(&identity).await.map_err(|e| {
-            warn!(error = %e, "saml login refused: store unavailable");
-            Refusal::Unavailable
-        })?;
+        let candidates =
+            resolve::candidates(self.store.as_ref(), &self.grafana, &identity).await.map_err(|e| {
+                warn!(error = %e, "saml login refused: cannot resolve the account");
+                Refusal::Unavailable
+            })?;
         match decide::decide(&identity, &candidates, self.config.reject_non_provisioned_users) {
             Decision::Forward => {
                 info!(login = ?identity.login, "saml login allowed");
@@ -246,22 +251,6 @@ impl LoginGate {
                 Err(r)
             }
         }
-    }
-
-    async fn candidates(&self, identity: &Identity) -> Result<Vec<UserRecord>, crate::store::StoreError> {
-        let mut found = Vec::new();
-        if let Some(login) = &identity.login {
-            found.extend(self.store.users_by_user_name_any_org(login).await?);
-        }
-        if let Some(email) = &identity.email {
-            found.extend(self.store.managed_users_by_email(email).await?);
-        }
-        // The person under the same external UID, whatever their login or email now: a managed
-        // user the IdP renamed after SCIM deactivated them is still deactivated.
-        if let Some(uid) = identity.external_uid.as_deref().map(str::trim).filter(|u| !u.is_empty()) {
-            found.extend(self.store.users_by_external_id_any_org(uid).await?);
-        }
-        Ok(found)
     }
 
     fn count(&self, kind: &'static str) {

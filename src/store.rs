@@ -180,6 +180,9 @@ pub trait MappingStore: Send + Sync + 'static {
     async fn users_by_user_name_any_org(&self, user_name: &str) -> Result<Vec<UserRecord>, StoreError>;
     /// Any org, exact (the login gate finds a person by the external UID of an assertion).
     async fn users_by_external_id_any_org(&self, external_id: &str) -> Result<Vec<UserRecord>, StoreError>;
+    /// Every record of this Grafana user, any org (deleted ones included): the login gate judges
+    /// the account Grafana will sign into by all of its records.
+    async fn users_of_grafana_user(&self, grafana_user_id: i64) -> Result<Vec<UserRecord>, StoreError>;
     /// True when any org has a `managed` row for this Grafana user (deleted rows included:
     /// a hidden user still exists in Grafana). Served from an index.
     async fn is_managed_grafana_user(&self, grafana_user_id: i64) -> Result<bool, StoreError>;

@@ -289,6 +289,10 @@ impl MappingStore for PgStore {
         self.users(lookups::USERS_BY_EXTERNAL_ID_ANY_ORG, &[&external_id]).await
     }
 
+    async fn users_of_grafana_user(&self, grafana_user_id: i64) -> Result<Vec<UserRecord>, StoreError> {
+        self.users(lookups::USERS_OF_GRAFANA_USER, &[&grafana_user_id]).await
+    }
+
     async fn is_managed_grafana_user(&self, grafana_user_id: i64) -> Result<bool, StoreError> {
         self.one(sql::IS_MANAGED_USER, &[&grafana_user_id]).await
     }

@@ -383,6 +383,10 @@ impl MappingStore for SqliteStore {
         self.users("external_id = $1", vec![s(external_id)]).await
     }
 
+    async fn users_of_grafana_user(&self, grafana_user_id: i64) -> Result<Vec<UserRecord>, StoreError> {
+        self.users("grafana_user_id = $1", vec![V::Integer(grafana_user_id)]).await
+    }
+
     async fn is_managed_grafana_user(&self, grafana_user_id: i64) -> Result<bool, StoreError> {
         Ok(self.probe(sql::IS_MANAGED_USER, vec![V::Integer(grafana_user_id)]).await? != 0)
     }

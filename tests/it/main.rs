@@ -6,6 +6,7 @@
 mod admin;
 mod cli;
 mod login_gate;
+mod login_gate_accounts;
 mod login_gate_grafana;
 mod policy;
 mod proxy;

@@ -27,6 +27,7 @@ pub(super) const USERS_BY_IDS: &str = "org_id + 0 = $1 AND scim_id = ANY($2)";
 pub(super) const MANAGED_USERS_BY_EMAIL: &str = "email = $1 AND managed";
 pub(super) const USERS_BY_NAME_ANY_ORG: &str = "user_name_key = $1";
 pub(super) const USERS_BY_EXTERNAL_ID_ANY_ORG: &str = "external_id = $1";
+pub(super) const USERS_OF_GRAFANA_USER: &str = "grafana_user_id = $1";
 
 /// `WHERE` clauses for `SELECT … FROM scim_groups`.
 pub(super) const GROUP_BY_ID: &str = "org_id = $1 AND scim_id = $2";
@@ -92,6 +93,7 @@ mod tests {
                 "scim_users_external_id_uq",
                 "external_id =",
             ),
+            (select_user(USERS_OF_GRAFANA_USER), "(42)", "scim_users_grafana_id_uq", "grafana_user_id ="),
             (users_claiming(), "(1, 'u42', 'x42')", "scim_users_user_name_uq", "user_name_key ="),
             (users_claiming(), "(1, 'u42', 'x42')", "scim_users_external_id_uq", "external_id ="),
             (select_group(GROUP_BY_ID), "(1, 'g-42')", "scim_groups_pkey", "scim_id ="),
