@@ -7,6 +7,7 @@
 
 pub mod go_json;
 pub mod iam;
+pub mod password_reset;
 pub mod teams;
 pub mod users;
 
