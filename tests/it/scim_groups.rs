@@ -1,5 +1,6 @@
 //! SCIM Groups against the emulator: the exact Grafana member set is asserted after every step.
 
+mod deactivated;
 mod flows;
 mod iam;
 mod okta;
