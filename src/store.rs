@@ -30,6 +30,10 @@ use serde_json::Value;
 pub(crate) use lock::LocalLocks;
 pub use lock::ResourceLock;
 
+/// The [`MappingStore::lock_rw`] key deactivation (exclusive) and group member writes (shared)
+/// serialise on.
+pub const USER_ACCESS_LOCK: &str = "user-access";
+
 /// Largest number of ids one `*_by_grafana_ids` call accepts; callers page far below this.
 pub const MAX_IDS_PER_LOOKUP: usize = 10_000;
 
@@ -237,6 +241,10 @@ pub trait MappingStore: Send + Sync + 'static {
     /// Serialises work on `key` across tasks (SQLite) or replicas (PostgreSQL advisory lock);
     /// released when the guard drops.
     async fn lock(&self, key: &str) -> Result<ResourceLock, StoreError>;
+    /// A readers-writer lock on `key`: many shared holders, or one exclusive (across replicas
+    /// with PostgreSQL: shared and exclusive advisory locks). Deactivation holds `user-access`
+    /// exclusively and group member writes hold it shared. Use a key only with this method.
+    async fn lock_rw(&self, key: &str, exclusive: bool) -> Result<ResourceLock, StoreError>;
 }
 
 /// Which backend a store URL names.

@@ -76,6 +76,20 @@ pub(super) async fn apply(
     desired: &[UserRecord],
     current: Option<&[TeamMember]>,
 ) -> Result<(), ScimError> {
+    // Shared with other group writes, exclusive to deactivation and reactivation; the members'
+    // records are read again under it, so an activity change that just finished is seen.
+    let _access = ctx.app.store.lock_rw(crate::store::USER_ACCESS_LOCK, false).await.map_err(store_err)?;
+    let desired = fresh(ctx, desired).await?;
+    apply_locked(ctx, team_id, &desired, current).await
+}
+
+/// [`apply`] under the access lock.
+async fn apply_locked(
+    ctx: &ScimContext<'_>,
+    team_id: i64,
+    desired: &[UserRecord],
+    current: Option<&[TeamMember]>,
+) -> Result<(), ScimError> {
     let bulk = ctx.app.groups.bulk_members(ctx).await;
     let want: HashMap<i64, &UserRecord> = desired.iter().map(|u| (u.grafana_user_id, u)).collect();
     let in_team: HashSet<i64> = current.map(|c| c.iter().map(|m| m.user_id).collect()).unwrap_or_default();
@@ -90,7 +104,7 @@ pub(super) async fn apply(
         }
         // No bulk route after all: read what the create left and fall through.
         let fresh = ctx.app.grafana.team_members(ctx.org_id, team_id).await.map_err(upstream)?;
-        return Box::pin(apply(ctx, team_id, desired, Some(&fresh))).await;
+        return Box::pin(apply_locked(ctx, team_id, desired, Some(&fresh))).await;
     };
     let have: HashSet<i64> = current.iter().map(|m| m.user_id).collect();
     let to_add: Vec<&UserRecord> = desired.iter().filter(|u| !have.contains(&u.grafana_user_id)).collect();
@@ -146,6 +160,12 @@ pub(super) async fn apply(
         }
     }
     Ok(())
+}
+
+/// `users` as the store has them now (under the access lock).
+async fn fresh(ctx: &ScimContext<'_>, users: &[UserRecord]) -> Result<Vec<UserRecord>, ScimError> {
+    let ids: Vec<String> = users.iter().map(|u| u.scim_id.clone()).collect();
+    resolve(ctx, &ids).await
 }
 
 /// Remembers `team_id` in each deactivated user's restore state (for this org) instead of adding

@@ -108,6 +108,12 @@ fn count(ctx: &ScimContext<'_>, operation: &'static str, outcome: &'static str) 
         .inc();
 }
 
+/// Held exclusively while a user is cut off or restored: group member writes hold it shared, so
+/// none of them adds a member between reading the teams to remember and leaving the org.
+async fn access_lock(ctx: &ScimContext<'_>) -> Result<crate::store::ResourceLock, ScimError> {
+    ctx.app.store.lock_rw(crate::store::USER_ACCESS_LOCK, true).await.map_err(|e| store_error(&e))
+}
+
 /// Writes `rec` (optimistic version) and adopts the new version.
 pub async fn save(ctx: &ScimContext<'_>, rec: &mut UserRecord) -> Result<(), ScimError> {
     rec.last_modified = chrono::Utc::now();
@@ -126,6 +132,7 @@ pub async fn cut_off(
     leave_org: bool,
 ) -> Result<(), ScimError> {
     let g = &ctx.app.grafana;
+    let _access = access_lock(ctx).await?;
     let original = (rec.active, rec.restore.clone());
     let mut st =
         if rec.active { RestoreState::default() } else { RestoreState::from_value(rec.restore.as_ref()) };
@@ -304,6 +311,7 @@ pub async fn restore_access(
     view: &GrafanaUserView,
 ) -> Result<(), ScimError> {
     let g = &ctx.app.grafana;
+    let _access = access_lock(ctx).await?;
     let st = RestoreState::from_value(rec.restore.as_ref());
     if !st.orgs.is_empty() {
         for org in &st.orgs {
