@@ -77,6 +77,8 @@ pub struct LoginGate {
     store: Arc<dyn MappingStore>,
     grafana: crate::grafana::GrafanaClient,
     metrics: Metrics,
+    /// Bounds logins being checked at once (metadata fetch, blocking verification, lookups).
+    verifying: Arc<tokio::sync::Semaphore>,
 }
 
 impl std::fmt::Debug for LoginGate {
@@ -119,12 +121,13 @@ impl LoginGate {
             config: cfg.clone(),
             grafana_url: grafana_url.to_string(),
             policy,
-            max_body_bytes,
+            max_body_bytes: max_body_bytes.min(cfg.max_post_bytes),
             sp_key,
             metadata,
             store,
             grafana,
             metrics,
+            verifying: Arc::new(tokio::sync::Semaphore::new(cfg.max_concurrent_verifications.max(1))),
         }))
     }
 
@@ -171,6 +174,12 @@ impl LoginGate {
         let value = match form::saml_response(&bytes) {
             Ok(v) => v.into_owned(),
             Err(e) => return self.not_a_form_post(e),
+        };
+        // Never an unbounded queue: past the limit the login is turned away at once.
+        let Ok(_permit) = self.verifying.clone().try_acquire_owned() else {
+            self.count("busy");
+            warn!("saml login refused: too many logins being verified");
+            return respond::refusal(Refusal::Unavailable);
         };
         match self.check(value).await {
             Ok(()) => {

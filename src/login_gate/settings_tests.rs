@@ -19,6 +19,7 @@ fn grafana_state() -> SamlState {
             setting: "sso_settings.idpMetadataUrl",
             url: "https://idp.example.com/md".into(),
         }),
+        idp_metadata_path: None,
     }
 }
 

@@ -8,6 +8,7 @@ mod cli;
 mod login_gate;
 mod login_gate_accounts;
 mod login_gate_grafana;
+mod login_gate_limits;
 mod policy;
 mod proxy;
 mod scim_edge;
