@@ -99,7 +99,7 @@ async fn apply_locked(
     let desired = desired.as_slice();
     let Some(current) = current else {
         ensure_in_org(ctx, desired).await?;
-        if bulk && try_bulk(ctx, team_id, desired, &[]).await? {
+        if bulk && try_bulk(ctx, team_id, desired, &[], &want).await? {
             return Ok(());
         }
         // No bulk route after all: read what the create left and fall through.
@@ -141,7 +141,7 @@ async fn apply_locked(
                 u
             })
             .collect();
-        if try_bulk(ctx, team_id, &members, &admins).await? {
+        if try_bulk(ctx, team_id, &members, &admins, &want).await? {
             return Ok(());
         }
     }
@@ -208,13 +208,14 @@ async fn remember_for_reactivation(
     Ok(())
 }
 
-/// One bulk replace. `Ok(false)` when it could not be used (a user without a usable email, an
+/// One bulk replace (by email: Grafana resolves each, so the result is checked by user id). `Ok(false)` when it could not be used (a user without a usable email, an
 /// email Grafana does not know, or no such route): the caller falls back to single calls.
 async fn try_bulk(
     ctx: &ScimContext<'_>,
     team_id: i64,
     members: &[UserRecord],
     admins: &[String],
+    want: &HashMap<i64, &UserRecord>,
 ) -> Result<bool, ScimError> {
     let mut emails = Vec::with_capacity(members.len());
     for u in members {
@@ -224,7 +225,7 @@ async fn try_bulk(
         }
     }
     match ctx.app.grafana.set_team_members_bulk(ctx.org_id, team_id, &emails, admins).await {
-        Ok(()) => Ok(true),
+        Ok(()) => check_bulk(ctx, team_id, want).await.map(|()| true),
         Err(e) if e.is_not_found() => {
             if e.message() == Some("Not found") {
                 ctx.app.groups.forget_version().await;
@@ -234,6 +235,33 @@ async fn try_bulk(
         }
         Err(e) => Err(upstream(e)),
     }
+}
+
+/// After a bulk replace: Grafana resolved the emails itself, and a stale store email may name
+/// another user. Anyone in the team who is not wanted is removed again, and the write fails.
+async fn check_bulk(
+    ctx: &ScimContext<'_>,
+    team_id: i64,
+    want: &HashMap<i64, &UserRecord>,
+) -> Result<(), ScimError> {
+    let now = ctx.app.grafana.team_members(ctx.org_id, team_id).await.map_err(upstream)?;
+    let strangers: Vec<i64> = now.iter().map(|m| m.user_id).filter(|id| !want.contains_key(id)).collect();
+    if strangers.is_empty() {
+        return Ok(());
+    }
+    for user_id in &strangers {
+        match ctx.app.grafana.remove_team_member(ctx.org_id, team_id, *user_id).await {
+            Ok(()) => {}
+            Err(e) if e.is_not_found() => {}
+            Err(e) => return Err(upstream(e)),
+        }
+    }
+    tracing::warn!(
+        team_id,
+        count = strangers.len(),
+        "bulk member update added users not asked for: removed again"
+    );
+    Err(ScimError::uniqueness("a member's email resolves to another Grafana user"))
 }
 
 /// Adds users who are not (known to be) in the org to it, with the default role.

@@ -61,3 +61,35 @@ async fn org_add_for_a_member_is_checked_against_the_user_id() {
         .await;
     assert!(in_org(&h, 1, victim).is_none(), "the other user was not added: {g:?}");
 }
+
+/// Grafana's bulk member update takes emails: a stale store email that now belongs to another
+/// Grafana user must not leave that user in the team.
+#[tokio::test]
+async fn bulk_member_update_never_leaves_another_user_in_the_team() {
+    let h = Harness::start().await;
+    let id = create(&h, "bulk.stale", "bulk.stale@example.com").await;
+    let other = create(&h, "bulk.other", "bulk.other@example.com").await;
+    let gid = grafana_id(&h, "bulk.stale");
+    // A first group write: the sidecar now knows both users are in org 1.
+    let warm =
+        json!({"schemas": [GROUP_URN], "displayName": "Warm", "members": [{"value": id}, {"value": other}]});
+    assert_eq!(h.post("Groups", warm).await.status, 201);
+    h.grafana.mark_external(gid, "auth.saml");
+    let moved = patch_op(
+        json!([{"op": "replace", "path": "emails", "value": [{"value": "bulk.taken@example.com", "primary": true}]}]),
+    );
+    assert_eq!(h.patch(&format!("Users/{id}"), moved).await.status, 200);
+    let victim = h.grafana.create_user("bulk.victim", "bulk.taken@example.com", "Victim");
+    let g = h
+        .post(
+            "Groups",
+            json!({"schemas": [GROUP_URN], "displayName": "Bulk", "members": [{"value": id}, {"value": other}]}),
+        )
+        .await;
+    assert_eq!(g.status, 409, "{g:?}");
+    assert!(h.grafana.team_by_name(1, "Bulk").is_none(), "nothing half-applied");
+    let team = h.grafana.team_by_name(1, "Bulk").map(|t| t.id);
+    if let Some(team) = team {
+        assert!(h.grafana.team_members(team).iter().all(|(u, _)| *u != victim), "victim in the team: {g:?}");
+    }
+}
