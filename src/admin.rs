@@ -45,12 +45,24 @@ async fn readyz(app: &App) -> Response<Body> {
         // Informational: a policy violation refuses SCIM requests but does not make the sidecar
         // unready (the proxy keeps serving Grafana).
         "policy": policy.summary(),
+        // Informational too: a gate that is off, or cannot obtain IdP metadata, says so here.
+        "saml_gate": {
+            "enabled": app.config.saml_gate.enabled,
+            "warnings": gate_warnings(app, &policy.saml),
+        },
     });
     let status = if grafana_ok && store_ok { StatusCode::OK } else { StatusCode::SERVICE_UNAVAILABLE };
     let mut res = Response::new(full(body.to_string()));
     *res.status_mut() = status;
     res.headers_mut().insert(CONTENT_TYPE, http::HeaderValue::from_static("application/json"));
     res
+}
+
+/// What the login gate would warn about now (`check` shows the same).
+pub fn gate_warnings(app: &App, saml: &crate::policy::saml::SamlState) -> Vec<String> {
+    crate::login_gate::settings::GateReport::new(&app.config.saml_gate, &app.config.grafana.url, saml)
+        .with_scim_active(app.policy.scim_active())
+        .warnings
 }
 
 fn text(status: StatusCode, body: &str) -> Response<Body> {

@@ -111,6 +111,7 @@ impl App {
             &config.grafana.url,
             config.server.max_body_bytes,
             store.clone(),
+            grafana.clone(),
             policy.clone(),
             metrics.clone(),
         )?
@@ -159,6 +160,19 @@ pub async fn run(
         let _ = rx.wait_for(|stop| *stop).await;
     };
     let refresher = app.policy.spawn_refresher(stopped(stop_rx.clone()));
+    // The gate's problems (off while SCIM is configured, no IdP metadata) are logged at start,
+    // before the first login fails.
+    let startup = app.clone();
+    let gate_matters = app.config.saml_gate.enabled || app.policy.scim_active();
+    tokio::spawn(async move {
+        if !gate_matters {
+            return;
+        }
+        let report = startup.policy.report().await;
+        for w in admin::gate_warnings(&startup, &report.saml) {
+            warn!(warning = %w, "saml login gate warning");
+        }
+    });
     let admin_app = app.clone();
     let admin_task = tokio::spawn({
         let server_cfg = app.config.server.clone();

@@ -54,7 +54,8 @@ pub fn check(loaded: &Loaded, json: bool) -> ExitCode {
             Err(e) => return (CHECK_UNDETERMINED, format!("cannot build the Grafana client: {e}\n")),
         };
         let (report, store) = tokio::join!(engine.observe(), store_state(config));
-        let gate = GateReport::new(&config.saml_gate, &config.grafana.url, &report.saml);
+        let gate = GateReport::new(&config.saml_gate, &config.grafana.url, &report.saml)
+            .with_scim_active(engine.scim_active());
         let code = match report.overall() {
             Verdict::Satisfied => CHECK_COMPLIANT,
             Verdict::Violated(_) => CHECK_VIOLATED,

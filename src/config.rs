@@ -208,6 +208,10 @@ pub struct SamlGateConfig {
     /// Tolerated clock difference for `NotBefore`/`NotOnOrAfter`.
     #[serde(with = "duration")]
     pub max_clock_skew: Duration,
+    /// Largest ACS post body read (a SAML response form); larger posts get 413.
+    pub max_post_bytes: usize,
+    /// Most SAML responses verified at once (on blocking threads); more get 503.
+    pub max_concurrent_verifications: usize,
 }
 
 /// Log output format.
@@ -241,6 +245,8 @@ pub mod defaults {
     pub const EXTERNAL_UID_ATTRIBUTE: &str = "userUID";
     /// `[server] strip_headers`: Grafana's auth-proxy identity headers.
     pub const STRIP_HEADERS: &[&str] = &["X-WEBAUTH-USER", "X-WEBAUTH-*"];
+    pub const SAML_MAX_POST_BYTES: usize = 256 * 1024;
+    pub const SAML_MAX_CONCURRENT_VERIFICATIONS: usize = 8;
 }
 
 impl Default for ServerConfig {
@@ -322,7 +328,7 @@ impl Default for PolicyConfig {
 impl Default for SamlGateConfig {
     fn default() -> Self {
         Self {
-            enabled: false,
+            enabled: true,
             acs_path: defaults::ACS_PATH.into(),
             reject_non_provisioned_users: false,
             external_uid_attribute: None,
@@ -334,6 +340,8 @@ impl Default for SamlGateConfig {
             sp_private_key_file: None,
             audience: None,
             max_clock_skew: Duration::from_secs(90),
+            max_post_bytes: defaults::SAML_MAX_POST_BYTES,
+            max_concurrent_verifications: defaults::SAML_MAX_CONCURRENT_VERIFICATIONS,
         }
     }
 }

@@ -8,6 +8,7 @@
 pub mod caller;
 pub mod go_json;
 pub mod iam;
+pub mod password_reset;
 pub mod teams;
 pub mod users;
 

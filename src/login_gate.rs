@@ -33,6 +33,7 @@
 pub mod decide;
 pub mod form;
 pub mod metadata;
+pub mod resolve;
 pub mod respond;
 pub mod settings;
 pub mod verify;
@@ -49,7 +50,7 @@ use crate::config::SamlGateConfig;
 use crate::metrics::{KindLabels, Metrics};
 use crate::policy::PolicyEngine;
 use crate::proxy::{ClientInfo, Forwarder};
-use crate::store::{MappingStore, UserRecord};
+use crate::store::MappingStore;
 
 use decide::{Decision, Identity, Refusal};
 use metadata::{MetadataError, Source};
@@ -74,7 +75,10 @@ pub struct LoginGate {
     sp_key: Option<SpKey>,
     metadata: Source,
     store: Arc<dyn MappingStore>,
+    grafana: crate::grafana::GrafanaClient,
     metrics: Metrics,
+    /// Bounds logins being checked at once (metadata fetch, blocking verification, lookups).
+    verifying: Arc<tokio::sync::Semaphore>,
 }
 
 impl std::fmt::Debug for LoginGate {
@@ -95,6 +99,7 @@ impl LoginGate {
         grafana_url: &str,
         max_body_bytes: usize,
         store: Arc<dyn MappingStore>,
+        grafana: crate::grafana::GrafanaClient,
         policy: PolicyEngine,
         metrics: Metrics,
     ) -> Result<Option<Self>, GateError> {
@@ -116,11 +121,13 @@ impl LoginGate {
             config: cfg.clone(),
             grafana_url: grafana_url.to_string(),
             policy,
-            max_body_bytes,
+            max_body_bytes: max_body_bytes.min(cfg.max_post_bytes),
             sp_key,
             metadata,
             store,
+            grafana,
             metrics,
+            verifying: Arc::new(tokio::sync::Semaphore::new(cfg.max_concurrent_verifications.max(1))),
         }))
     }
 
@@ -167,6 +174,12 @@ impl LoginGate {
         let value = match form::saml_response(&bytes) {
             Ok(v) => v.into_owned(),
             Err(e) => return self.not_a_form_post(e),
+        };
+        // Never an unbounded queue: past the limit the login is turned away at once.
+        let Ok(_permit) = self.verifying.clone().try_acquire_owned() else {
+            self.count("busy");
+            warn!("saml login refused: too many logins being verified");
+            return respond::refusal(Refusal::Unavailable);
         };
         match self.check(value).await {
             Ok(()) => {
@@ -232,10 +245,11 @@ impl LoginGate {
             warn!("saml login refused: assertion has neither the login nor the email attribute");
             return Err(Refusal::Invalid);
         }
-        let candidates = self.candidates(&identity).await.map_err(|e| {
-            warn!(error = %e, "saml login refused: store unavailable");
-            Refusal::Unavailable
-        })?;
+        let candidates =
+            resolve::candidates(self.store.as_ref(), &self.grafana, &identity).await.map_err(|e| {
+                warn!(error = %e, "saml login refused: cannot resolve the account");
+                Refusal::Unavailable
+            })?;
         match decide::decide(&identity, &candidates, self.config.reject_non_provisioned_users) {
             Decision::Forward => {
                 info!(login = ?identity.login, "saml login allowed");
@@ -246,22 +260,6 @@ impl LoginGate {
                 Err(r)
             }
         }
-    }
-
-    async fn candidates(&self, identity: &Identity) -> Result<Vec<UserRecord>, crate::store::StoreError> {
-        let mut found = Vec::new();
-        if let Some(login) = &identity.login {
-            found.extend(self.store.users_by_user_name_any_org(login).await?);
-        }
-        if let Some(email) = &identity.email {
-            found.extend(self.store.managed_users_by_email(email).await?);
-        }
-        // The person under the same external UID, whatever their login or email now: a managed
-        // user the IdP renamed after SCIM deactivated them is still deactivated.
-        if let Some(uid) = identity.external_uid.as_deref().map(str::trim).filter(|u| !u.is_empty()) {
-            found.extend(self.store.users_by_external_id_any_org(uid).await?);
-        }
-        Ok(found)
     }
 
     fn count(&self, kind: &'static str) {

@@ -3,5 +3,6 @@
 
 pub mod groups;
 pub mod identity;
+pub mod org_join;
 pub mod translate;
 pub mod users;

@@ -156,6 +156,11 @@ where
     if let Some(refused) = crate::guard::check(app, &req, api_path, caller).await {
         return (class::GUARD, refused);
     }
+    let req = match crate::guard::password_reset::check(app, req, api_path).await {
+        Verdict::Pass(req) => req,
+        Verdict::PassRead(req) => return (class::PROXY, app.forwarder.forward(req, info).await),
+        Verdict::Refuse(refusal) => return (class::GUARD, refusal),
+    };
     let req = match crate::guard::teams::check(app, req, api_path).await {
         Verdict::Pass(req) => req,
         Verdict::PassRead(req) => return (class::PROXY, app.forwarder.forward(req, info).await),

@@ -30,6 +30,10 @@ use serde_json::Value;
 pub(crate) use lock::LocalLocks;
 pub use lock::ResourceLock;
 
+/// The [`MappingStore::lock_rw`] key deactivation (exclusive) and group member writes (shared)
+/// serialise on.
+pub const USER_ACCESS_LOCK: &str = "user-access";
+
 /// Largest number of ids one `*_by_grafana_ids` call accepts; callers page far below this.
 pub const MAX_IDS_PER_LOOKUP: usize = 10_000;
 
@@ -188,6 +192,9 @@ pub trait MappingStore: Send + Sync + 'static {
         &self,
         external_id: &str,
     ) -> Result<Vec<UserRecord>, StoreError>;
+    /// Every record of this Grafana user, any org (deleted ones included): the login gate judges
+    /// the account Grafana will sign into by all of its records.
+    async fn users_of_grafana_user(&self, grafana_user_id: i64) -> Result<Vec<UserRecord>, StoreError>;
     /// True when any org has a `managed` row for this Grafana user (deleted rows included:
     /// a hidden user still exists in Grafana). Served from an index.
     async fn is_managed_grafana_user(&self, grafana_user_id: i64) -> Result<bool, StoreError>;
@@ -247,6 +254,10 @@ pub trait MappingStore: Send + Sync + 'static {
     /// Serialises work on `key` across tasks (SQLite) or replicas (PostgreSQL advisory lock);
     /// released when the guard drops.
     async fn lock(&self, key: &str) -> Result<ResourceLock, StoreError>;
+    /// A readers-writer lock on `key`: many shared holders, or one exclusive (across replicas
+    /// with PostgreSQL: shared and exclusive advisory locks). Deactivation holds `user-access`
+    /// exclusively and group member writes hold it shared. Use a key only with this method.
+    async fn lock_rw(&self, key: &str, exclusive: bool) -> Result<ResourceLock, StoreError>;
 }
 
 /// Which backend a store URL names.

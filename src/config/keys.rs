@@ -91,6 +91,8 @@ pub const KEYS: &[Key] = &[
     key("saml_gate", "sp_private_key_file", Str),
     key("saml_gate", "audience", Str),
     key("saml_gate", "max_clock_skew", Str),
+    key("saml_gate", "max_post_bytes", Int),
+    key("saml_gate", "max_concurrent_verifications", Int),
     key("log", "format", Str),
     key("log", "level", Str),
 ];

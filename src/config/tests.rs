@@ -215,3 +215,31 @@ fn edge_keys_load_from_file_and_env_and_are_validated() {
         assert!(text.contains(needle), "missing {needle:?} in:\n{text}");
     }
 }
+
+#[test]
+fn the_login_gate_is_on_by_default_and_turning_it_off_under_scim_warns() {
+    let loaded = load(&sources(None, &[], Overrides::default())).unwrap();
+    assert!(loaded.config.saml_gate.enabled, "on by default");
+    assert_eq!(loaded.config.saml_gate.max_post_bytes, 256 * 1024);
+    assert!(!loaded.warnings.iter().any(|w| w.contains("enabled = false")));
+    let env =
+        [("SIDECAR_SAML_GATE_ENABLED", "false"), ("SIDECAR_SCIM_TOKEN", "a-long-enough-scim-token-0123")];
+    let loaded = load(&sources(None, &env, Overrides::default())).unwrap();
+    assert!(!loaded.config.saml_gate.enabled);
+    assert!(
+        loaded.warnings.iter().any(|w| w.contains("[saml_gate] enabled = false while SCIM is configured")),
+        "{:?}",
+        loaded.warnings
+    );
+    // Off without SCIM: nothing is provisioned, nothing to warn about.
+    let loaded =
+        load(&sources(None, &[("SIDECAR_SAML_GATE_ENABLED", "false")], Overrides::default())).unwrap();
+    assert!(!loaded.warnings.iter().any(|w| w.contains("enabled = false")));
+    let env = [
+        ("SIDECAR_SAML_GATE_MAX_POST_BYTES", "1000"),
+        ("SIDECAR_SAML_GATE_MAX_CONCURRENT_VERIFICATIONS", "0"),
+    ];
+    let errors = load(&sources(None, &env, Overrides::default())).unwrap_err();
+    let text = format!("{errors:?}");
+    assert!(text.contains("max_post_bytes") && text.contains("max_concurrent_verifications"), "{text}");
+}

@@ -218,6 +218,18 @@ fn policy_and_gate(config: &Config, c: &mut Check<'_>) {
                 .into(),
         );
     }
+    let scim_active = !config.scim.tokens.is_empty()
+        || config.scim.token_file.is_some()
+        || config.scim.accept_grafana_tokens;
+    if !g.enabled && scim_active {
+        c.warnings.push(crate::login_gate::settings::GATE_OFF_WARNING.into());
+    }
+    if g.max_post_bytes < 1024 {
+        c.fail("[saml_gate] max_post_bytes", "must be at least 1024");
+    }
+    if g.max_concurrent_verifications == 0 {
+        c.fail("[saml_gate] max_concurrent_verifications", "must be at least 1");
+    }
     c.file("[saml_gate] idp_metadata_file", g.idp_metadata_file.as_deref());
     c.file("[saml_gate] sp_private_key_file", g.sp_private_key_file.as_deref());
     for (key, value) in [

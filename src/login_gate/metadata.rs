@@ -14,7 +14,6 @@ use http::{Request, StatusCode};
 use samael::crypto::CertificateDer;
 use samael::metadata::EntityDescriptor;
 use samael::service_provider::ServiceProvider;
-use tokio::sync::Mutex;
 
 use crate::body;
 use crate::policy::saml::IdpMetadataSetting;
@@ -67,7 +66,7 @@ pub fn parse(xml: &str) -> Result<IdpKeys, MetadataError> {
 #[derive(Default)]
 pub struct UrlCache {
     client: Option<Box<UpstreamClient>>,
-    cache: Mutex<Option<(String, Instant, Arc<IdpKeys>)>>,
+    cache: std::sync::Mutex<Option<(String, Instant, Arc<IdpKeys>)>>,
 }
 
 impl UrlCache {
@@ -76,10 +75,15 @@ impl UrlCache {
         self.client = Some(Box::new(client));
     }
 
+    /// The keys for `url`: the cached copy while fresh, else fetched. No lock is held across the
+    /// fetch (a slow or hanging IdP never queues logins behind a mutex); concurrent misses may
+    /// fetch in parallel, and the last good answer wins.
     async fn keys(&self, url: &str) -> Result<Arc<IdpKeys>, String> {
-        let mut cache = self.cache.lock().await;
-        let last = cache.as_ref().filter(|(u, _, _)| u == url);
-        if let Some((_, at, keys)) = last {
+        let last = {
+            let cache = self.cache.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+            cache.as_ref().filter(|(u, _, _)| u == url).map(|(_, at, keys)| (*at, keys.clone()))
+        };
+        if let Some((at, keys)) = &last {
             if at.elapsed() < URL_CACHE_TTL {
                 return Ok(keys.clone());
             }
@@ -90,13 +94,14 @@ impl UrlCache {
         match fetch(client, url).await.and_then(|xml| parse(&xml)) {
             Ok(keys) => {
                 let keys = Arc::new(keys);
+                let mut cache = self.cache.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
                 *cache = Some((url.to_string(), Instant::now(), keys.clone()));
                 Ok(keys)
             }
             Err(e) => match last {
-                Some((_, _, keys)) => {
+                Some((_, keys)) => {
                     tracing::warn!(error = %e, "idp metadata refresh failed, keeping the last copy");
-                    Ok(keys.clone())
+                    Ok(keys)
                 }
                 None => Err(e.to_string()),
             },

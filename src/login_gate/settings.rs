@@ -158,6 +158,12 @@ pub fn resolve(cfg: &SamlGateConfig, grafana_url: &str, saml: Option<&SamlState>
     GateSettings { attributes, audience, acs_url, idp_metadata, grafana_unreadable }
 }
 
+/// What `check-config`, the start-up log, `/readyz` and `check` say when the gate is off while
+/// SCIM is configured.
+pub const GATE_OFF_WARNING: &str = "[saml_gate] enabled = false while SCIM is configured: users SCIM \
+     deactivated or deleted can still sign in with SAML (Grafana keeps their accounts); set \
+     [saml_gate] enabled = true";
+
 /// The gate's part of `scim-sidecar check`.
 #[derive(Debug, Clone, Serialize)]
 pub struct GateReport {
@@ -185,6 +191,12 @@ impl GateReport {
                 );
             }
             match &settings.idp_metadata {
+                IdpPlan::None if saml.idp_metadata_path.is_some() => warnings.push(format!(
+                    "Grafana reads the IdP metadata from the file {}, which the sidecar cannot read: \
+                     every SAML login is refused until [saml_gate] idp_metadata_file (a copy of that \
+                     file), idp_metadata_url or idp_metadata_xml is set",
+                    saml.idp_metadata_path.as_deref().unwrap_or_default()
+                )),
                 IdpPlan::None => warnings.push(
                     "no IdP metadata: none is configured and Grafana's SAML settings carry none readable \
                      (idpMetadata may be redacted); set [saml_gate] idp_metadata_url, idp_metadata_file or \
@@ -216,11 +228,23 @@ impl GateReport {
         }
     }
 
+    /// Adds the warning for a gate turned off while SCIM is configured.
+    #[must_use]
+    pub fn with_scim_active(mut self, scim_active: bool) -> Self {
+        if !self.enabled && scim_active {
+            self.warnings.push(GATE_OFF_WARNING.to_string());
+        }
+        self
+    }
+
     /// Human-readable lines for `check`.
     pub fn human(&self) -> String {
         let mut out = String::from("SAML login gate\n");
         if !self.enabled {
             out.push_str("  disabled ([saml_gate] enabled = false)\n");
+            for w in &self.warnings {
+                let _ = writeln!(out, "  warning: {w}");
+            }
             return out;
         }
         let s = &self.settings;

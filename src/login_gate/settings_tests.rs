@@ -19,6 +19,7 @@ fn grafana_state() -> SamlState {
             setting: "sso_settings.idpMetadataUrl",
             url: "https://idp.example.com/md".into(),
         }),
+        idp_metadata_path: None,
     }
 }
 
@@ -126,8 +127,13 @@ fn report_warns_without_idp_metadata_or_audience_and_renders_sources() {
     let json = serde_json::to_value(&ok).unwrap();
     assert_eq!(json["idp_metadata"]["setting"], "sso_settings.idpMetadataUrl");
 
-    let off = GateReport::new(&SamlGateConfig::default(), GRAFANA, &state);
+    let disabled = SamlGateConfig { enabled: false, ..SamlGateConfig::default() };
+    let off = GateReport::new(&disabled, GRAFANA, &state);
     assert!(off.warnings.is_empty() && off.human().contains("disabled"));
+    // Off while SCIM is configured: the report says so.
+    let off = GateReport::new(&disabled, GRAFANA, &state).with_scim_active(true);
+    assert_eq!(off.warnings, vec![super::GATE_OFF_WARNING.to_string()]);
+    assert!(off.human().contains("enabled = false while SCIM is configured"), "{}", off.human());
 }
 
 #[test]

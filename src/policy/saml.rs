@@ -79,6 +79,9 @@ pub struct SamlState {
     pub sp_entity_id: Option<String>,
     /// Where Grafana's SAML settings say the IdP metadata is, when readable.
     pub idp_metadata: Option<IdpMetadataSetting>,
+    /// A file path Grafana reads the IdP metadata from (`idpMetadataPath` /
+    /// `[auth.saml] idp_metadata_path`): the sidecar cannot read Grafana's file system.
+    pub idp_metadata_path: Option<String>,
 }
 
 impl SamlState {
@@ -96,6 +99,7 @@ impl SamlState {
             external_uid_attribute_named: false,
             sp_entity_id: None,
             idp_metadata: None,
+            idp_metadata_path: None,
         }
     }
 }
@@ -150,7 +154,7 @@ pub fn idp_metadata_setting(obs: &SamlObservations) -> Option<IdpMetadataSetting
         (admin, "idp_metadata", "admin_settings.auth.saml.idp_metadata", true),
         (admin, "idp_metadata_url", "admin_settings.auth.saml.idp_metadata_url", false),
     ];
-    candidates.into_iter().find_map(|(section, key, setting, inline)| {
+    let read = |(section, key, setting, inline): (Option<&Value>, &str, &'static str, bool)| {
         let value = readable(section?.get(key))?;
         if inline {
             (value.len() <= MAX_IDP_METADATA_BYTES * 2)
@@ -158,7 +162,24 @@ pub fn idp_metadata_setting(obs: &SamlObservations) -> Option<IdpMetadataSetting
         } else {
             Some(IdpMetadataSetting::Url { setting, url: value })
         }
-    })
+    };
+    let [a, b, c, d] = candidates;
+    if let Some(found) = read(a).or_else(|| read(b)) {
+        return Some(found);
+    }
+    // SSO settings that name a file path are what Grafana uses: the ini's values do not apply.
+    if readable(sso.and_then(|s| s.get("idpMetadataPath"))).is_some() {
+        return None;
+    }
+    read(c).or_else(|| read(d))
+}
+
+/// The file path Grafana's SAML settings read the IdP metadata from, if any.
+pub fn idp_metadata_path(obs: &SamlObservations) -> Option<String> {
+    let sso = obs.sso_saml.as_body().and_then(|b| b.get("settings"));
+    let admin = obs.admin_settings.as_body().and_then(|b| b.get("auth.saml"));
+    readable(sso.and_then(|s| s.get("idpMetadataPath")))
+        .or_else(|| readable(admin.and_then(|s| s.get("idp_metadata_path"))))
 }
 
 /// A setting that may arrive as `true`, `"true"`, `"True"`, `1` or `"1"`.
@@ -219,6 +240,7 @@ pub fn evaluate(obs: &SamlObservations) -> SamlState {
         acs_url: obs.metadata.as_ref().and_then(|m| m.as_ref().ok().cloned()),
         sp_entity_id: obs.sp_entity_id.clone().filter(|_| matches!(obs.metadata, Some(Ok(_)))),
         idp_metadata: idp_metadata_setting(obs),
+        idp_metadata_path: idp_metadata_path(obs),
     };
     state.verdict = match (enabled, source) {
         (Some(true), _) => match &obs.metadata {

@@ -26,7 +26,7 @@ use tracing::debug;
 
 pub use create::random_password;
 pub use encoded::write_unmanaged;
-pub use lifecycle::RestoreState;
+pub use lifecycle::{OrgRestore, RestoreState};
 pub use read::SCAN_FACTOR;
 pub use view::{presented, Presented};
 

@@ -9,7 +9,7 @@
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, PoisonError};
 
-use tokio::sync::OwnedMutexGuard;
+use tokio::sync::{OwnedMutexGuard, OwnedRwLockReadGuard, OwnedRwLockWriteGuard};
 
 /// Held while the caller works on a locked resource; released on drop.
 #[must_use = "the lock is released as soon as the guard is dropped"]
@@ -19,13 +19,15 @@ pub struct ResourceLock {
 
 enum Inner {
     Local(#[allow(dead_code)] OwnedMutexGuard<()>),
-    Postgres { conn: Option<Box<deadpool_postgres::Object>>, key: String },
+    LocalRead(#[allow(dead_code)] OwnedRwLockReadGuard<()>),
+    LocalWrite(#[allow(dead_code)] OwnedRwLockWriteGuard<()>),
+    Postgres { conn: Option<Box<deadpool_postgres::Object>>, key: String, shared: bool },
 }
 
 impl std::fmt::Debug for ResourceLock {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         let kind = match self.inner {
-            Inner::Local(_) => "local",
+            Inner::Local(_) | Inner::LocalRead(_) | Inner::LocalWrite(_) => "local",
             Inner::Postgres { .. } => "postgres",
         };
         f.debug_struct("ResourceLock").field("kind", &kind).finish()
@@ -33,23 +35,25 @@ impl std::fmt::Debug for ResourceLock {
 }
 
 impl ResourceLock {
-    pub(crate) fn postgres(conn: deadpool_postgres::Object, key: String) -> Self {
-        Self { inner: Inner::Postgres { conn: Some(Box::new(conn)), key } }
+    pub(crate) fn postgres(conn: deadpool_postgres::Object, key: String, shared: bool) -> Self {
+        Self { inner: Inner::Postgres { conn: Some(Box::new(conn)), key, shared } }
     }
 }
 
 impl Drop for ResourceLock {
     fn drop(&mut self) {
-        let Inner::Postgres { conn, key } = &mut self.inner else { return };
+        let Inner::Postgres { conn, key, shared } = &mut self.inner else { return };
         let Some(conn) = conn.take().map(|b| *b) else { return };
         let key = std::mem::take(key);
+        let sql = if *shared {
+            "SELECT pg_advisory_unlock_shared(hashtext($1))"
+        } else {
+            "SELECT pg_advisory_unlock(hashtext($1))"
+        };
         match tokio::runtime::Handle::try_current() {
             Ok(handle) => {
                 handle.spawn(async move {
-                    let unlocked = conn
-                        .query_one("SELECT pg_advisory_unlock(hashtext($1))", &[&key])
-                        .await
-                        .map(|row| row.get::<_, bool>(0));
+                    let unlocked = conn.query_one(sql, &[&key]).await.map(|row| row.get::<_, bool>(0));
                     if !matches!(unlocked, Ok(true)) {
                         tracing::warn!("advisory unlock failed, closing the connection");
                         drop(deadpool_postgres::Object::take(conn));
@@ -80,5 +84,30 @@ impl LocalLocks {
             map.entry(key.to_owned()).or_default().clone()
         };
         ResourceLock { inner: Inner::Local(mutex.lock_owned().await) }
+    }
+}
+
+/// Keyed async readers-writer locks for one process (a key space of their own, apart from
+/// [`LocalLocks`]). Entries nobody holds are pruned lazily.
+#[derive(Debug, Default)]
+pub(crate) struct LocalRwLocks {
+    map: Mutex<HashMap<String, Arc<tokio::sync::RwLock<()>>>>,
+}
+
+impl LocalRwLocks {
+    pub(crate) async fn lock(&self, key: &str, exclusive: bool) -> ResourceLock {
+        let lock = {
+            let mut map = self.map.lock().unwrap_or_else(PoisonError::into_inner);
+            if map.len() >= PRUNE_THRESHOLD {
+                map.retain(|_, m| Arc::strong_count(m) > 1);
+            }
+            map.entry(key.to_owned()).or_default().clone()
+        };
+        let inner = if exclusive {
+            Inner::LocalWrite(lock.write_owned().await)
+        } else {
+            Inner::LocalRead(lock.read_owned().await)
+        };
+        ResourceLock { inner }
     }
 }

@@ -296,6 +296,10 @@ impl MappingStore for PgStore {
         self.users(lookups::MANAGED_USERS_BY_EXTERNAL_ID_FOLDED, &[&external_id]).await
     }
 
+    async fn users_of_grafana_user(&self, grafana_user_id: i64) -> Result<Vec<UserRecord>, StoreError> {
+        self.users(lookups::USERS_OF_GRAFANA_USER, &[&grafana_user_id]).await
+    }
+
     async fn is_managed_grafana_user(&self, grafana_user_id: i64) -> Result<bool, StoreError> {
         self.one(sql::IS_MANAGED_USER, &[&grafana_user_id]).await
     }
@@ -413,14 +417,30 @@ impl MappingStore for PgStore {
     }
 
     async fn lock(&self, key: &str) -> Result<ResourceLock, StoreError> {
+        self.advisory(key, false).await
+    }
+
+    async fn lock_rw(&self, key: &str, exclusive: bool) -> Result<ResourceLock, StoreError> {
+        self.advisory(key, !exclusive).await
+    }
+}
+
+impl PgStore {
+    /// A session advisory lock on `key`, shared or exclusive (the two conflict on one key).
+    async fn advisory(&self, key: &str, shared: bool) -> Result<ResourceLock, StoreError> {
         let conn = self.lock_pool.get().await.map_err(backend)?;
         // If this future is cancelled while waiting, the connection is dropped back to the pool
         // with the lock request still queued; detach it instead so the server drops the request.
         let mut conn = scopeguard_detach(conn);
-        let result = conn.get()?.execute("SELECT pg_advisory_lock(hashtext($1))", &[&key]).await;
+        let sql = if shared {
+            "SELECT pg_advisory_lock_shared(hashtext($1))"
+        } else {
+            "SELECT pg_advisory_lock(hashtext($1))"
+        };
+        let result = conn.get()?.execute(sql, &[&key]).await;
         let conn = conn.defuse()?;
         match result {
-            Ok(_) => Ok(ResourceLock::postgres(conn, key.to_owned())),
+            Ok(_) => Ok(ResourceLock::postgres(conn, key.to_owned(), shared)),
             Err(e) => {
                 drop(Object::take(conn));
                 Err(map_err(e))

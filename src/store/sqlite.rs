@@ -24,7 +24,7 @@ mod writer;
 use self::checkpoint::Checkpointer;
 use self::rows::{check_ids, id_list_filter, miss, query_groups, query_users, s};
 use self::writer::Writer;
-use super::lock::LocalLocks;
+use super::lock::{LocalLocks, LocalRwLocks};
 use super::migrations::{self, LATEST};
 use super::sql::{self, GroupRow, UserRow};
 use super::{GroupRecord, MappingStore, ResourceLock, StoreError, UserRecord};
@@ -53,6 +53,7 @@ pub(crate) struct SqliteStore {
     readers: Vec<Shared>,
     next_reader: AtomicUsize,
     locks: LocalLocks,
+    rw_locks: LocalRwLocks,
 }
 
 fn backend(e: impl std::fmt::Display) -> StoreError {
@@ -143,7 +144,13 @@ impl SqliteStore {
         let writer = Arc::new(Mutex::new(writer));
         let readers = if readers.is_empty() { vec![writer.clone()] } else { readers };
         let writer = Writer::start(writer, checkpointer)?;
-        Ok(Self { writer, readers, next_reader: AtomicUsize::new(0), locks: LocalLocks::default() })
+        Ok(Self {
+            writer,
+            readers,
+            next_reader: AtomicUsize::new(0),
+            locks: LocalLocks::default(),
+            rw_locks: LocalRwLocks::default(),
+        })
     }
 
     /// Runs `f` on the blocking pool with the next reader connection (round robin).
@@ -390,6 +397,10 @@ impl MappingStore for SqliteStore {
         self.users(sql::EXTERNAL_ID_FOLDED_SQLITE, vec![s(external_id)]).await
     }
 
+    async fn users_of_grafana_user(&self, grafana_user_id: i64) -> Result<Vec<UserRecord>, StoreError> {
+        self.users("grafana_user_id = $1", vec![V::Integer(grafana_user_id)]).await
+    }
+
     async fn is_managed_grafana_user(&self, grafana_user_id: i64) -> Result<bool, StoreError> {
         Ok(self.probe(sql::IS_MANAGED_USER, vec![V::Integer(grafana_user_id)]).await? != 0)
     }
@@ -538,6 +549,10 @@ impl MappingStore for SqliteStore {
 
     async fn lock(&self, key: &str) -> Result<ResourceLock, StoreError> {
         Ok(self.locks.lock(key).await)
+    }
+
+    async fn lock_rw(&self, key: &str, exclusive: bool) -> Result<ResourceLock, StoreError> {
+        Ok(self.rw_locks.lock(key, exclusive).await)
     }
 }
 

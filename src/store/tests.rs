@@ -19,7 +19,7 @@ use self::external_ids::{
 
 use self::locks::{
     lock_cancelled_waiter_leaves_no_holder, lock_is_exclusive, lock_second_holder_other_instance,
-    lock_second_holder_same_store,
+    lock_second_holder_same_store, rw_lock_exclusive_waits_for_shared_across_instances,
 };
 
 const PG_BASE: &str = "postgres://postgres@127.0.0.1:5432/test";
@@ -523,6 +523,7 @@ suite!(
     lock_second_holder_same_store,
     lock_second_holder_other_instance,
     lock_cancelled_waiter_leaves_no_holder,
+    rw_lock_exclusive_waits_for_shared_across_instances,
 );
 
 #[test]

@@ -93,13 +93,13 @@ impl Env {
     }
 
     /// An assertion for `claims` signed by the IdP, in a Response.
-    fn signed_response(&self, claims: &Claims) -> String {
+    pub(crate) fn signed_response(&self, claims: &Claims) -> String {
         let xml = saml::response(&saml::assertion(claims, "a-1", true), false);
         saml::sign(self.dir.path(), &xml, &self.idp)
     }
 
     /// Posts `xml` to the ACS; returns the status, the body and the exact bytes sent.
-    async fn post(&self, xml: &str) -> (u16, String, String) {
+    pub(crate) async fn post(&self, xml: &str) -> (u16, String, String) {
         self.post_to("/saml/acs", xml).await
     }
 
@@ -111,7 +111,12 @@ impl Env {
     }
 
     /// Posts `body` to `path_and_query` with `content_type`; returns the status and the body.
-    async fn post_raw(&self, path_and_query: &str, content_type: Option<&str>, body: &str) -> (u16, String) {
+    pub(crate) async fn post_raw(
+        &self,
+        path_and_query: &str,
+        content_type: Option<&str>,
+        body: &str,
+    ) -> (u16, String) {
         let mut req = Request::post(format!("{}{path_and_query}", self.sidecar.url));
         if let Some(ct) = content_type {
             req = req.header("content-type", ct);

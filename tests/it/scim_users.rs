@@ -9,6 +9,7 @@ mod faults;
 mod guard;
 mod lifecycle;
 mod okta;
+mod password_reset;
 mod tokens;
 
 use serde_json::{json, Value};

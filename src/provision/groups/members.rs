@@ -4,14 +4,19 @@
 //! Resolution uses the store only (no Grafana call per member). Application diffs desired vs
 //! current: one bulk replace when more than one member changes and Grafana has the route
 //! (admins who stay keep their Admin permission), single adds/removes otherwise. Users not yet in
-//! the team's org are added to it first with the configured default role.
+//! the team's org are added to it first with the configured default role, by user id
+//! ([`crate::provision::org_join`]: the id Grafana resolves the email or login to is checked).
+//!
+//! A deactivated member is never added to the org or the team: the team is remembered in their
+//! record's restore state instead, so reactivation adds them (a member already in the team stays).
 
 use std::collections::{HashMap, HashSet};
 
 use serde_json::Value;
 
 use super::{store_err, upstream};
-use crate::grafana::model::{OrgMembership, TeamMember, TEAM_PERMISSION_ADMIN};
+use crate::grafana::model::{TeamMember, TEAM_PERMISSION_ADMIN};
+use crate::provision::org_join::{add_user_by_id, JoinError};
 use crate::scim::error::ScimError;
 use crate::scim_api::context::ScimContext;
 use crate::store::UserRecord;
@@ -71,16 +76,35 @@ pub(super) async fn apply(
     desired: &[UserRecord],
     current: Option<&[TeamMember]>,
 ) -> Result<(), ScimError> {
+    // Shared with other group writes, exclusive to deactivation and reactivation; the members'
+    // records are read again under it, so an activity change that just finished is seen.
+    let _access = ctx.app.store.lock_rw(crate::store::USER_ACCESS_LOCK, false).await.map_err(store_err)?;
+    let desired = fresh(ctx, desired).await?;
+    apply_locked(ctx, team_id, &desired, current).await
+}
+
+/// [`apply`] under the access lock.
+async fn apply_locked(
+    ctx: &ScimContext<'_>,
+    team_id: i64,
+    desired: &[UserRecord],
+    current: Option<&[TeamMember]>,
+) -> Result<(), ScimError> {
     let bulk = ctx.app.groups.bulk_members(ctx).await;
     let want: HashMap<i64, &UserRecord> = desired.iter().map(|u| (u.grafana_user_id, u)).collect();
+    let in_team: HashSet<i64> = current.map(|c| c.iter().map(|m| m.user_id).collect()).unwrap_or_default();
+    let (desired, inactive): (Vec<UserRecord>, Vec<UserRecord>) =
+        desired.iter().cloned().partition(|u| u.active || !u.managed || in_team.contains(&u.grafana_user_id));
+    remember_for_reactivation(ctx, team_id, inactive).await?;
+    let desired = desired.as_slice();
     let Some(current) = current else {
         ensure_in_org(ctx, desired).await?;
-        if bulk && try_bulk(ctx, team_id, desired, &[]).await? {
+        if bulk && try_bulk(ctx, team_id, desired, &[], &want).await? {
             return Ok(());
         }
         // No bulk route after all: read what the create left and fall through.
         let fresh = ctx.app.grafana.team_members(ctx.org_id, team_id).await.map_err(upstream)?;
-        return Box::pin(apply(ctx, team_id, desired, Some(&fresh))).await;
+        return Box::pin(apply_locked(ctx, team_id, desired, Some(&fresh))).await;
     };
     let have: HashSet<i64> = current.iter().map(|m| m.user_id).collect();
     let to_add: Vec<&UserRecord> = desired.iter().filter(|u| !have.contains(&u.grafana_user_id)).collect();
@@ -117,7 +141,7 @@ pub(super) async fn apply(
                 u
             })
             .collect();
-        if try_bulk(ctx, team_id, &members, &admins).await? {
+        if try_bulk(ctx, team_id, &members, &admins, &want).await? {
             return Ok(());
         }
     }
@@ -138,13 +162,60 @@ pub(super) async fn apply(
     Ok(())
 }
 
-/// One bulk replace. `Ok(false)` when it could not be used (a user without a usable email, an
+/// `users` as the store has them now (under the access lock).
+async fn fresh(ctx: &ScimContext<'_>, users: &[UserRecord]) -> Result<Vec<UserRecord>, ScimError> {
+    let ids: Vec<String> = users.iter().map(|u| u.scim_id.clone()).collect();
+    resolve(ctx, &ids).await
+}
+
+/// Remembers `team_id` in each deactivated user's restore state (for this org) instead of adding
+/// them to the team now; reactivation joins the org and the team.
+async fn remember_for_reactivation(
+    ctx: &ScimContext<'_>,
+    team_id: i64,
+    inactive: Vec<UserRecord>,
+) -> Result<(), ScimError> {
+    use crate::provision::users::{OrgRestore, RestoreState};
+    for mut rec in inactive {
+        let mut st = RestoreState::from_value(rec.restore.as_ref());
+        let entry = match st.orgs.iter_mut().position(|o| o.org_id == ctx.org_id) {
+            Some(i) => &mut st.orgs[i],
+            None => {
+                let role = if st.removed { st.role.clone() } else { None };
+                let role = role.unwrap_or_else(|| ctx.app.config.scim.default_role.clone());
+                let teams = if st.removed { st.teams.clone() } else { Vec::new() };
+                st.orgs.push(OrgRestore { org_id: ctx.org_id, role, teams });
+                let last = st.orgs.len() - 1;
+                &mut st.orgs[last]
+            }
+        };
+        if entry.teams.contains(&team_id) {
+            continue;
+        }
+        entry.teams.push(team_id);
+        if st.removed && !st.teams.contains(&team_id) {
+            st.teams.push(team_id);
+        }
+        rec.restore = Some(st.to_value());
+        rec.last_modified = chrono::Utc::now();
+        ctx.app.store.update_user(&rec, rec.version).await.map_err(store_err)?;
+        tracing::info!(
+            grafana_user = rec.grafana_user_id,
+            team_id,
+            "deactivated member kept out of the team until reactivation"
+        );
+    }
+    Ok(())
+}
+
+/// One bulk replace (by email: Grafana resolves each, so the result is checked by user id). `Ok(false)` when it could not be used (a user without a usable email, an
 /// email Grafana does not know, or no such route): the caller falls back to single calls.
 async fn try_bulk(
     ctx: &ScimContext<'_>,
     team_id: i64,
     members: &[UserRecord],
     admins: &[String],
+    want: &HashMap<i64, &UserRecord>,
 ) -> Result<bool, ScimError> {
     let mut emails = Vec::with_capacity(members.len());
     for u in members {
@@ -154,7 +225,7 @@ async fn try_bulk(
         }
     }
     match ctx.app.grafana.set_team_members_bulk(ctx.org_id, team_id, &emails, admins).await {
-        Ok(()) => Ok(true),
+        Ok(()) => check_bulk(ctx, team_id, want).await.map(|()| true),
         Err(e) if e.is_not_found() => {
             if e.message() == Some("Not found") {
                 ctx.app.groups.forget_version().await;
@@ -164,6 +235,33 @@ async fn try_bulk(
         }
         Err(e) => Err(upstream(e)),
     }
+}
+
+/// After a bulk replace: Grafana resolved the emails itself, and a stale store email may name
+/// another user. Anyone in the team who is not wanted is removed again, and the write fails.
+async fn check_bulk(
+    ctx: &ScimContext<'_>,
+    team_id: i64,
+    want: &HashMap<i64, &UserRecord>,
+) -> Result<(), ScimError> {
+    let now = ctx.app.grafana.team_members(ctx.org_id, team_id).await.map_err(upstream)?;
+    let strangers: Vec<i64> = now.iter().map(|m| m.user_id).filter(|id| !want.contains_key(id)).collect();
+    if strangers.is_empty() {
+        return Ok(());
+    }
+    for user_id in &strangers {
+        match ctx.app.grafana.remove_team_member(ctx.org_id, team_id, *user_id).await {
+            Ok(()) => {}
+            Err(e) if e.is_not_found() => {}
+            Err(e) => return Err(upstream(e)),
+        }
+    }
+    tracing::warn!(
+        team_id,
+        count = strangers.len(),
+        "bulk member update added users not asked for: removed again"
+    );
+    Err(ScimError::uniqueness("a member's email resolves to another Grafana user"))
 }
 
 /// Adds users who are not (known to be) in the org to it, with the default role.
@@ -200,18 +298,24 @@ async fn ensure_in_org(ctx: &ScimContext<'_>, users: &[UserRecord]) -> Result<()
     }
     let role = ctx.app.config.scim.default_role.as_str();
     for u in unknown {
-        let who = u.email.clone().filter(|e| !e.is_empty()).unwrap_or_else(|| u.user_name.clone());
-        match ctx.app.grafana.add_org_user(ctx.org_id, &who, role).await {
-            Ok(OrgMembership::Added { .. } | OrgMembership::AlreadyMember { .. }) => {
+        let g = &ctx.app.grafana;
+        match add_user_by_id(g, ctx.org_id, u.grafana_user_id, &u.user_name, u.email.as_deref(), role).await {
+            Ok(()) => {
                 cache.insert((ctx.org_id, u.grafana_user_id), ()).await;
             }
-            Err(e) if e.is_not_found() => {
+            Err(JoinError::Grafana(e)) if e.is_not_found() => {
                 return Err(ScimError::invalid_value(format!(
                     "member {:?} no longer exists in Grafana",
                     u.scim_id
                 )))
             }
-            Err(e) => return Err(upstream(e)),
+            Err(JoinError::Grafana(e)) => return Err(upstream(e)),
+            Err(JoinError::OtherUser) => {
+                return Err(ScimError::uniqueness(format!(
+                    "member {:?}: Grafana resolves their email or login to another user",
+                    u.scim_id
+                )))
+            }
         }
     }
     Ok(())

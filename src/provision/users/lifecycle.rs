@@ -2,9 +2,14 @@
 //!
 //! Disabling is the normal path (Grafana revokes the user's sessions on disable). Grafana refuses
 //! to disable users with an external (SAML) login link (500 "Could not disable external user"),
-//! so those have every session revoked and are removed from the org; what to restore (org role,
-//! team ids: org removal drops team memberships, grafana-api §13.2) is persisted in the record
-//! BEFORE the removal, so a crash in between leaves a state a retried request converges from.
+//! so those have every session revoked and are removed from EVERY org they belong to, not only
+//! the namespace's; what to restore (per org: role and team ids, since org removal drops team
+//! memberships, grafana-api §13.2) is persisted in the record BEFORE the removals, so a crash in
+//! between leaves a state a retried request converges from. A removal Grafana refuses midway is
+//! rolled back (the orgs already left are joined again) before the record is. Reactivation
+//! restores every remembered org and team, joining orgs by user id ([`crate::provision::org_join`]).
+//! Both run under the store's exclusive `user-access` lock, which group writes hold shared, so a
+//! member add cannot slip in between reading the teams and leaving the org (and be lost).
 //! This module never decides whether to deactivate: the handlers do.
 
 use serde_json::{json, Value};
@@ -23,10 +28,24 @@ use crate::store::UserRecord;
 pub struct RestoreState {
     /// Disabled in Grafana.
     pub disabled: bool,
-    /// Removed from the org; `role` and `teams` are put back on reactivation.
+    /// Removed from the namespace's org; `role` and `teams` are put back on reactivation.
     pub removed: bool,
     pub role: Option<String>,
     pub teams: Vec<i64>,
+    /// Every org the user was removed from (the namespace's included), with role and teams.
+    pub orgs: Vec<OrgRestore>,
+}
+
+/// One org a deactivated user left: rejoined with `role` and `teams` on reactivation.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct OrgRestore {
+    pub org_id: i64,
+    pub role: String,
+    pub teams: Vec<i64>,
+}
+
+fn ids(v: Option<&Value>) -> Vec<i64> {
+    v.and_then(Value::as_array).map(|a| a.iter().filter_map(Value::as_i64).collect()).unwrap_or_default()
 }
 
 impl RestoreState {
@@ -37,10 +56,21 @@ impl RestoreState {
             disabled: v.get("disabled").and_then(Value::as_bool).unwrap_or(mode == "disabled"),
             removed: mode == "removed_from_org",
             role: v.get("role").and_then(Value::as_str).map(str::to_string),
-            teams: v
-                .get("teams")
+            teams: ids(v.get("teams")),
+            orgs: v
+                .get("orgs")
                 .and_then(Value::as_array)
-                .map(|a| a.iter().filter_map(Value::as_i64).collect())
+                .map(|a| {
+                    a.iter()
+                        .filter_map(|o| {
+                            Some(OrgRestore {
+                                org_id: o.get("org")?.as_i64()?,
+                                role: o.get("role")?.as_str()?.to_string(),
+                                teams: ids(o.get("teams")),
+                            })
+                        })
+                        .collect()
+                })
                 .unwrap_or_default(),
         }
     }
@@ -55,7 +85,9 @@ impl RestoreState {
         } else {
             "sessions_revoked"
         };
-        json!({"mode": mode, "disabled": self.disabled, "role": self.role, "teams": self.teams})
+        let orgs: Vec<Value> =
+            self.orgs.iter().map(|o| json!({"org": o.org_id, "role": o.role, "teams": o.teams})).collect();
+        json!({"mode": mode, "disabled": self.disabled, "role": self.role, "teams": self.teams, "orgs": orgs})
     }
 }
 
@@ -76,6 +108,12 @@ fn count(ctx: &ScimContext<'_>, operation: &'static str, outcome: &'static str) 
         .inc();
 }
 
+/// Held exclusively while a user is cut off or restored: group member writes hold it shared, so
+/// none of them adds a member between reading the teams to remember and leaving the org.
+async fn access_lock(ctx: &ScimContext<'_>) -> Result<crate::store::ResourceLock, ScimError> {
+    ctx.app.store.lock_rw(crate::store::USER_ACCESS_LOCK, true).await.map_err(|e| store_error(&e))
+}
+
 /// Writes `rec` (optimistic version) and adopts the new version.
 pub async fn save(ctx: &ScimContext<'_>, rec: &mut UserRecord) -> Result<(), ScimError> {
     rec.last_modified = chrono::Utc::now();
@@ -94,6 +132,7 @@ pub async fn cut_off(
     leave_org: bool,
 ) -> Result<(), ScimError> {
     let g = &ctx.app.grafana;
+    let _access = access_lock(ctx).await?;
     let original = (rec.active, rec.restore.clone());
     let mut st =
         if rec.active { RestoreState::default() } else { RestoreState::from_value(rec.restore.as_ref()) };
@@ -111,20 +150,87 @@ pub async fn cut_off(
         rec.restore = Some(st.to_value());
         return Ok(());
     }
-    if !st.disabled {
-        match g.logout_user(view.id).await {
-            Ok(()) => {}
-            Err(e) if e.is_not_found() => {}
-            Err(e) => return Err(grafana_error(&e)),
+    if st.disabled {
+        // Disabled, and SCIM DELETE hides the user: only the namespace's org is left.
+        return leave_namespace_org(ctx, rec, view, st, original).await;
+    }
+    match g.logout_user(view.id).await {
+        Ok(()) => {}
+        Err(e) if e.is_not_found() => {}
+        Err(e) => return Err(grafana_error(&e)),
+    }
+    let orgs = remember_orgs(ctx, view).await?;
+    let here = orgs.iter().find(|o| o.org_id == ctx.org_id);
+    // Persist what to restore before the memberships (and with them the team lists) are gone.
+    st.removed = here.is_some() || st.removed;
+    st.role = here.map(|o| o.role.clone()).or(st.role);
+    st.teams = here.map(|o| o.teams.clone()).unwrap_or_default();
+    let mut all = st.orgs.clone();
+    all.retain(|o| !orgs.iter().any(|n| n.org_id == o.org_id));
+    all.extend(orgs.iter().cloned());
+    st.orgs = all;
+    rec.active = false;
+    rec.restore = Some(st.to_value());
+    save(ctx, rec).await?;
+    let mut left: Vec<&OrgRestore> = Vec::new();
+    for org in &orgs {
+        match g.remove_org_user(org.org_id, view.id).await {
+            Ok(()) => left.push(org),
+            Err(e) if e.is_not_found() => left.push(org),
+            Err(e) if is_last_admin_refusal(&e) => {
+                warn!(grafana_user = view.id, org_id = org.org_id, "cannot remove the last org admin: sessions are revoked and the login gate keeps the user out");
+                count(ctx, "deactivate", "last_admin_kept");
+                if org.org_id == ctx.org_id {
+                    st.removed = false;
+                }
+            }
+            Err(e) => {
+                // Undo: the orgs already left are joined again and the record goes back to what
+                // it was, so the retried request sees the same change to make.
+                for done in left {
+                    let _ = rejoin(ctx, view, done).await;
+                }
+                (rec.active, rec.restore) = original;
+                save(ctx, rec).await?;
+                return Err(grafana_error(&e));
+            }
         }
     }
+    rec.restore = Some(st.to_value());
+    Ok(())
+}
+
+/// Every org the user is in, with role and teams.
+async fn remember_orgs(ctx: &ScimContext<'_>, view: &GrafanaUserView) -> Result<Vec<OrgRestore>, ScimError> {
+    let g = &ctx.app.grafana;
+    let memberships = g.user_orgs(view.id).await.map_err(|e| grafana_error(&e))?;
+    let mut out = Vec::with_capacity(memberships.len());
+    for m in memberships {
+        let teams = match g.user_teams(m.org_id, view.id).await {
+            Ok(t) => t.into_iter().map(|t| t.id).collect(),
+            Err(e) if e.is_not_found() => Vec::new(),
+            Err(e) => return Err(grafana_error(&e)),
+        };
+        out.push(OrgRestore { org_id: m.org_id, role: m.role, teams });
+    }
+    Ok(out)
+}
+
+/// The earlier single-org removal, for a disabled user SCIM DELETE hides.
+async fn leave_namespace_org(
+    ctx: &ScimContext<'_>,
+    rec: &mut UserRecord,
+    view: &GrafanaUserView,
+    mut st: RestoreState,
+    original: (bool, Option<Value>),
+) -> Result<(), ScimError> {
+    let g = &ctx.app.grafana;
     let role = org_role(ctx, view).await?;
     let teams = match g.user_teams(ctx.org_id, view.id).await {
         Ok(t) => t.into_iter().map(|t| t.id).collect(),
         Err(e) if e.is_not_found() => Vec::new(),
         Err(e) => return Err(grafana_error(&e)),
     };
-    // Persist what to restore before the membership (and with it the team list) is gone.
     st.removed = true;
     st.role = role.clone().or(st.role);
     st.teams = teams;
@@ -142,8 +248,6 @@ pub async fn cut_off(
                 rec.restore = Some(st.to_value());
             }
             Err(e) => {
-                // Undo the claim: the record goes back to what it was, so the retried request
-                // sees the same change to make and tries the removal again.
                 (rec.active, rec.restore) = original;
                 save(ctx, rec).await?;
                 return Err(grafana_error(&e));
@@ -151,6 +255,41 @@ pub async fn cut_off(
         }
     }
     Ok(())
+}
+
+/// Joins `org` again with its role and teams (teams deleted since are skipped).
+async fn rejoin(ctx: &ScimContext<'_>, view: &GrafanaUserView, org: &OrgRestore) -> Result<(), ScimError> {
+    let g = &ctx.app.grafana;
+    let email = Some(view.email.as_str());
+    match crate::provision::org_join::add_user_by_id(g, org.org_id, view.id, &view.login, email, &org.role)
+        .await
+    {
+        Ok(()) => {}
+        // An org deleted since (Grafana answers 500 for it) is skipped.
+        Err(crate::provision::org_join::JoinError::Grafana(e))
+            if e.is_server_error() && matches!(g.get_org(org.org_id).await, Ok(None)) =>
+        {
+            return Ok(());
+        }
+        Err(e) => return Err(join_error(&e)),
+    }
+    for team in &org.teams {
+        match g.add_team_member(org.org_id, *team, view.id).await {
+            Ok(()) => {}
+            Err(e) if e.is_not_found() || e.is_conflict() => {}
+            Err(e) => return Err(grafana_error(&e)),
+        }
+    }
+    Ok(())
+}
+
+fn join_error(e: &crate::provision::org_join::JoinError) -> ScimError {
+    match e {
+        crate::provision::org_join::JoinError::Grafana(g) => grafana_error(g),
+        crate::provision::org_join::JoinError::OtherUser => {
+            ScimError::uniqueness("Grafana resolves this user's login or email to another user")
+        }
+    }
 }
 
 /// The user's role in the namespace's org, `None` when not a member.
@@ -172,17 +311,16 @@ pub async fn restore_access(
     view: &GrafanaUserView,
 ) -> Result<(), ScimError> {
     let g = &ctx.app.grafana;
+    let _access = access_lock(ctx).await?;
     let st = RestoreState::from_value(rec.restore.as_ref());
-    if st.removed {
-        let role = st.role.clone().unwrap_or_else(|| ctx.app.config.scim.default_role.clone());
-        g.add_org_user(ctx.org_id, &view.login, &role).await.map_err(|e| grafana_error(&e))?;
-        for team in &st.teams {
-            match g.add_team_member(ctx.org_id, *team, view.id).await {
-                Ok(()) => {}
-                Err(e) if e.is_not_found() || e.is_conflict() => {}
-                Err(e) => return Err(grafana_error(&e)),
-            }
+    if !st.orgs.is_empty() {
+        for org in &st.orgs {
+            rejoin(ctx, view, org).await?;
         }
+    } else if st.removed {
+        let role = st.role.clone().unwrap_or_else(|| ctx.app.config.scim.default_role.clone());
+        let org = OrgRestore { org_id: ctx.org_id, role, teams: st.teams.clone() };
+        rejoin(ctx, view, &org).await?;
     }
     if st.disabled || (rec.restore.is_none() && view.disabled) {
         match g.enable_user(view.id).await {
@@ -202,8 +340,13 @@ mod tests {
 
     #[test]
     fn restore_state_round_trips() {
-        let st =
-            RestoreState { disabled: true, removed: true, role: Some("Editor".into()), teams: vec![3, 4] };
+        let st = RestoreState {
+            disabled: true,
+            removed: true,
+            role: Some("Editor".into()),
+            teams: vec![3, 4],
+            orgs: vec![OrgRestore { org_id: 2, role: "Admin".into(), teams: vec![9] }],
+        };
         let v = st.to_value();
         assert_eq!(v["mode"], "removed_from_org");
         assert_eq!(RestoreState::from_value(Some(&v)), st);

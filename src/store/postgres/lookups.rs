@@ -31,6 +31,7 @@ pub(super) const USERS_BY_EXTERNAL_ID_ANY_ORG: &str = "external_id = $1";
 /// (`sql::EXTERNAL_ID_FOLDED_SQLITE`); the expression is the index's (migration 6).
 pub(super) const MANAGED_USERS_BY_EXTERNAL_ID_FOLDED: &str =
     "lower(external_id COLLATE \"C\") = lower($1 COLLATE \"C\") AND managed";
+pub(super) const USERS_OF_GRAFANA_USER: &str = "grafana_user_id = $1";
 
 /// `WHERE` clauses for `SELECT … FROM scim_groups`.
 pub(super) const GROUP_BY_ID: &str = "org_id = $1 AND scim_id = $2";
@@ -102,6 +103,7 @@ mod tests {
                 "scim_users_external_id_folded_idx",
                 "lower(",
             ),
+            (select_user(USERS_OF_GRAFANA_USER), "(42)", "scim_users_grafana_id_uq", "grafana_user_id ="),
             (users_claiming(), "(1, 'u42', 'x42')", "scim_users_user_name_uq", "user_name_key ="),
             (users_claiming(), "(1, 'u42', 'x42')", "scim_users_external_id_uq", "external_id ="),
             (select_group(GROUP_BY_ID), "(1, 'g-42')", "scim_groups_pkey", "scim_id ="),

@@ -108,3 +108,55 @@ pub(super) async fn lock_cancelled_waiter_leaves_no_holder(h: &Harness) {
     let third = tokio::time::timeout(std::time::Duration::from_secs(60), h.store.lock(&key)).await;
     assert!(matches!(third, Ok(Ok(_))), "lock never became free after a cancelled waiter");
 }
+
+/// `lock_rw`: shared holders (group member writes) coexist, an exclusive one (a deactivation),
+/// also from another instance (replica), waits for them, and a shared one waits for it.
+pub(super) async fn rw_lock_exclusive_waits_for_shared_across_instances(h: &Harness) {
+    let other = match h.kind {
+        Kind::Postgres { .. } => h.reopen().await.unwrap(),
+        Kind::Sqlite { .. } => h.store.clone(),
+    };
+    let key = format!("user-access-{}", uuid::Uuid::new_v4());
+    let r1 = h.store.lock_rw(&key, false).await.unwrap();
+    let r2 = other.lock_rw(&key, false).await.unwrap();
+    let (tx, mut rx) = tokio::sync::oneshot::channel();
+    let (o, k) = (other.clone(), key.clone());
+    let writer = tokio::spawn(async move {
+        let guard = o.lock_rw(&k, true).await.unwrap();
+        let _ = tx.send(());
+        guard
+    });
+    settle(h, &key).await;
+    assert!(rx.try_recv().is_err(), "exclusive granted while shared holders held it");
+    drop(r1);
+    for _ in 0..100 {
+        tokio::task::yield_now().await;
+    }
+    assert!(rx.try_recv().is_err(), "exclusive granted while one shared holder remained");
+    drop(r2);
+    rx.await.unwrap();
+    let w = writer.await.unwrap();
+    let (tx, mut rx) = tokio::sync::oneshot::channel();
+    let (s, k) = (h.store.clone(), key.clone());
+    let reader = tokio::spawn(async move {
+        let guard = s.lock_rw(&k, false).await.unwrap();
+        let _ = tx.send(());
+        guard
+    });
+    settle(h, &key).await;
+    assert!(rx.try_recv().is_err(), "shared granted while exclusive held it");
+    drop(w);
+    rx.await.unwrap();
+    drop(reader.await.unwrap());
+}
+
+async fn settle(h: &Harness, key: &str) {
+    match &h.kind {
+        Kind::Postgres { .. } => wait_for_pg_waiter(key).await,
+        Kind::Sqlite { .. } => {
+            for _ in 0..100 {
+                tokio::task::yield_now().await;
+            }
+        }
+    }
+}

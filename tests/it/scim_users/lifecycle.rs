@@ -179,3 +179,36 @@ async fn numeric_external_id_is_never_an_internal_id() {
     );
     assert!(!h.grafana.user(1).unwrap().is_disabled);
 }
+
+/// Grafana refuses to disable a SAML-linked user: the fallback takes them out of every org (not
+/// only the namespace's), with their teams there, and reactivation brings all of it back.
+#[tokio::test]
+async fn external_user_deactivation_leaves_every_org_and_reactivation_restores_all() {
+    let h = Harness::start().await;
+    let id = create(&h, "multi.org@example.com", "multi.org@example.com").await;
+    let gid = grafana_id(&h, "multi.org@example.com");
+    let other = h.grafana.create_org("Other");
+    h.grafana.add_org_user(other, 1, "Admin");
+    h.grafana.add_org_user(other, gid, "Editor");
+    let t1 = h.grafana.create_team(1, "Here");
+    let t2 = h.grafana.create_team(other, "There");
+    h.grafana.add_team_member(t1, gid, 0);
+    h.grafana.add_team_member(t2, gid, 0);
+    h.grafana.mark_external(gid, "auth.saml");
+    let _s = h.grafana.create_session(gid);
+    let off = patch_op(json!([{"op": "replace", "path": "active", "value": false}]));
+    let a = h.patch(&format!("Users/{id}"), off).await;
+    assert_eq!(a.status, 200, "{a:?}");
+    assert_eq!(h.grafana.sessions(gid), 0, "sessions revoked");
+    assert!(in_org(&h, 1, gid).is_none(), "removed from the namespace's org");
+    assert!(in_org(&h, other, gid).is_none(), "removed from the other org too");
+    assert!(h.grafana.user_orgs(gid).is_empty(), "in no org at all");
+    assert!(h.grafana.team_members(t2).is_empty());
+    let on = patch_op(json!([{"op": "replace", "path": "active", "value": true}]));
+    let a = h.patch(&format!("Users/{id}"), on).await;
+    assert_eq!(a.status, 200, "{a:?}");
+    assert!(in_org(&h, 1, gid).is_some());
+    assert_eq!(in_org(&h, other, gid).as_deref(), Some("Editor"), "role in the other org restored");
+    assert_eq!(h.grafana.team_members(t1).len(), 1, "team here restored");
+    assert_eq!(h.grafana.team_members(t2).len(), 1, "team there restored");
+}

@@ -60,6 +60,9 @@ pub async fn spawn_proxy_with(
     tls: Option<&TestCerts>,
 ) -> ProxyHandle {
     let mut config = Config { server, grafana, ..Config::default() };
+    // A bare proxy in front of a fake upstream that records every path: no login gate (which
+    // would read Grafana's SAML settings in the background).
+    config.saml_gate.enabled = false;
     if let Some(certs) = tls {
         config.server.tls_cert_file = Some(certs.cert_file.clone());
         config.server.tls_key_file = Some(certs.key_file.clone());

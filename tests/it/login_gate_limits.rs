@@ -1,0 +1,78 @@
+//! The login gate's defaults and bounds: on by default, warnings where an operator looks
+//! (`/readyz`; `check` and `check-config` are covered with the CLI), a smaller body cap for SAML
+//! posts, and a bounded number of logins being verified at once.
+
+use grafana_emulator::{Emulator, EmulatorOptions};
+use http::Request;
+use scim_sidecar::config::{Config, SamlGateConfig, Secret};
+
+use crate::login_gate::save_grafana_saml;
+use crate::support::client::{body_string, get, http1};
+use crate::support::saml;
+use crate::support::sidecar::{grafana_config, server_config, spawn_sidecar, ProxyHandle};
+
+const TOKEN: &str = "scim-token-for-the-gate-tests-0123456789";
+
+async fn sidecar(emu: &grafana_emulator::EmulatorHandle, gate: SamlGateConfig) -> ProxyHandle {
+    let mut config = Config {
+        server: server_config(),
+        grafana: grafana_config(&emu.url()),
+        saml_gate: gate,
+        ..Config::default()
+    };
+    config.scim.tokens = vec![Secret::new(TOKEN.to_string())];
+    spawn_sidecar(config).await
+}
+
+async fn readyz(s: &ProxyHandle) -> serde_json::Value {
+    let res = get(&http1(), &format!("{}/readyz", s.admin_url)).await;
+    serde_json::from_str(&body_string(res).await).unwrap()
+}
+
+fn warnings(v: &serde_json::Value) -> Vec<String> {
+    v["saml_gate"]["warnings"].as_array().unwrap().iter().map(|w| w.as_str().unwrap().to_string()).collect()
+}
+
+#[tokio::test]
+async fn readyz_warns_when_the_gate_is_off_under_scim() {
+    let emu = Emulator::start(EmulatorOptions::default()).await.unwrap();
+    let s = sidecar(&emu, SamlGateConfig { enabled: false, ..SamlGateConfig::default() }).await;
+    let v = readyz(&s).await;
+    assert_eq!(v["saml_gate"]["enabled"], false);
+    assert!(warnings(&v).iter().any(|w| w.contains("[saml_gate] enabled = false")), "{v}");
+    assert_eq!(v["ready"], true, "a warning, not unreadiness");
+}
+
+/// Grafana reads its IdP metadata from a file the sidecar cannot see: `/readyz` says so, naming
+/// the settings to add, before any login fails.
+#[tokio::test]
+async fn readyz_names_the_setting_to_add_when_grafana_reads_metadata_from_a_file() {
+    let emu = Emulator::start(EmulatorOptions::default()).await.unwrap();
+    save_grafana_saml(
+        &emu,
+        serde_json::json!({"idpMetadataPath": "/etc/grafana/idp.xml", "idpMetadataUrl": ""}),
+    );
+    let s = sidecar(&emu, SamlGateConfig::default()).await;
+    let v = readyz(&s).await;
+    assert_eq!(v["saml_gate"]["enabled"], true, "on by default");
+    let w = warnings(&v);
+    assert!(
+        w.iter().any(|w| w.contains("/etc/grafana/idp.xml") && w.contains("[saml_gate] idp_metadata_file")),
+        "{v}"
+    );
+}
+
+#[tokio::test]
+async fn saml_posts_over_max_post_bytes_get_413_and_never_reach_grafana() {
+    let emu = Emulator::start(EmulatorOptions::default()).await.unwrap();
+    let gate = SamlGateConfig { max_post_bytes: 4096, ..SamlGateConfig::default() };
+    let s = sidecar(&emu, gate).await;
+    let big = saml::form_body(&"x".repeat(8192));
+    let req = Request::post(format!("{}/saml/acs", s.url))
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(scim_sidecar::body::full(big))
+        .unwrap();
+    let res = http1().request(req).await.unwrap();
+    assert_eq!(res.status().as_u16(), 413);
+    assert!(emu.acs_posts().is_empty());
+}
