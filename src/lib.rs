@@ -14,6 +14,8 @@ pub mod body;
 pub mod cli;
 pub mod commands;
 pub mod config;
+#[doc(hidden)]
+pub mod fuzzing;
 pub mod grafana;
 pub mod guard;
 pub mod login_gate;
