@@ -62,6 +62,13 @@ pub struct ServerConfig {
     /// Idle keep-alive connections are closed after this long.
     #[serde(with = "duration")]
     pub idle_timeout: Duration,
+    /// Most connections served at once per listener; past it a new connection is closed at once.
+    pub max_connections: usize,
+    /// Time a client has to send a body the sidecar reads into memory (SCIM, guarded writes).
+    #[serde(with = "duration")]
+    pub body_read_timeout: Duration,
+    /// Most bodies the passthrough guards read into memory at once; past it 503.
+    pub max_buffered_bodies: usize,
 }
 
 /// `[admin]`: health, readiness and metrics.
@@ -241,6 +248,9 @@ impl Default for ServerConfig {
             max_body_bytes: 4 * 1024 * 1024,
             shutdown_grace: Duration::from_secs(30),
             idle_timeout: Duration::from_secs(90),
+            max_connections: 4096,
+            body_read_timeout: Duration::from_secs(30),
+            max_buffered_bodies: 64,
         }
     }
 }

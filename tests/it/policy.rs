@@ -449,3 +449,5 @@ async fn check_command_exit_codes_and_output() {
     assert_eq!(code, 2, "{text}");
     assert!(text.contains("Result: UNDETERMINED"), "{text}");
 }
+
+mod saml_settings;
