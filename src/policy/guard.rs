@@ -129,8 +129,13 @@ fn disables_saml(body: &[u8]) -> bool {
 /// A `PATCH` body that could leave SAML disabled: one whose `settings` (merged into the current
 /// ones) name `enabled` with anything but on, through more than one key, or that cannot be read
 /// as Grafana reads it. A patch without `settings`, or whose `settings` leave `enabled` out,
-/// keeps SAML as it is.
+/// keeps SAML as it is. Keys meaning `enabled` at the top level count too, in case a Grafana
+/// version binds a patch's body as the settings map itself.
 fn patch_disables_saml(body: &[u8]) -> bool {
+    let top = saml_body::top_level(body).map(|top| saml_body::enabled(&top));
+    if top.is_none_or(|top| top == saml_body::Enabled::NotOn) {
+        return true;
+    }
     match saml_body::map_field(body, "settings") {
         Some(saml_body::Field::Absent) => false,
         Some(saml_body::Field::Map(settings)) => saml_body::enabled(&settings) == saml_body::Enabled::NotOn,

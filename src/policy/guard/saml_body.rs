@@ -73,6 +73,14 @@ pub fn map_field(body: &[u8], name: &str) -> Option<Field> {
     Some(merged.map_or(Field::Absent, Field::Map))
 }
 
+/// The body's top-level object as a Go map would hold it (the last of duplicate keys wins);
+/// `None` when the first JSON value is not a readable object.
+pub fn top_level(body: &[u8]) -> Option<Map<String, Value>> {
+    let TopLevel(members) =
+        serde_json::Deserializer::from_slice(body).into_iter::<TopLevel>().next()?.ok()?;
+    Some(members.into_iter().collect())
+}
+
 /// Grafana's `strcase.ToSnake`, rewritten from its documented behaviour (byte-wise; bytes other
 /// than ASCII letters, digits and the four separators pass unchanged).
 pub fn to_snake(key: &str) -> String {
@@ -197,5 +205,9 @@ mod tests {
         assert_eq!(field(r#"{"settings":"off"}"#), None);
         assert_eq!(field("[1]"), None);
         assert_eq!(field(r#"{"settings":{"a":"\ud800"}}"#), None);
+        let top = |b: &str| top_level(b.as_bytes()).map(|m| enabled(&m));
+        assert_eq!(top(r#"{"Enabled":false,"settings":{}}"#), Some(Enabled::NotOn));
+        assert_eq!(top(r#"{"settings":{"enabled":false}}"#), Some(Enabled::Unset));
+        assert_eq!(top("[]"), None);
     }
 }

@@ -29,6 +29,8 @@ async fn saml_disable_guard_reads_settings_as_grafana_does() {
         (Method::PUT, saml, r#"{"settings":{"enabled":true," enabled":false}}"#),
         (Method::PUT, saml, r#"{"settings":{"enabled":true,"ENABLED":true,"Enabled ":false}}"#),
         (Method::PATCH, saml, r#"{"settings":{"enabled":true,"Enabled":false}}"#),
+        // A patch body that is itself the settings map.
+        (Method::PATCH, saml, r#"{" Enabled":false}"#),
         // Several `settings` members merge into one map.
         (Method::PUT, saml, r#"{"settings":{"Enabled":false},"SETTINGS":{"enabled":true}}"#),
         (Method::PATCH, saml, r#"{"settings":{"enabled":false},"Settings":{"allowSignUp":true}}"#),
