@@ -220,6 +220,40 @@ mod tests {
         assert!(matches!(err, ReadError::TooLarge { limit: 4 }));
     }
 
+    fn limits(permits: usize) -> BodyLimits {
+        BodyLimits::new(Duration::from_secs(1), permits, Family::default())
+    }
+
+    fn rejected(l: &BodyLimits, limit: &'static str) -> u64 {
+        l.rejections.get_or_create(&LimitLabels { limit }).get()
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_stalled_body_times_out() {
+        let l = limits(1);
+        let stalled = stream(StreamBody::new(futures_util::stream::pending::<
+            Result<http_body::Frame<Bytes>, BoxError>,
+        >()));
+        let err = l.clone().scope(read_capped(stalled, 10)).await.unwrap_err();
+        assert!(matches!(err, ReadError::TimedOut { .. }), "{err:?}");
+        assert_eq!(err.status(), StatusCode::REQUEST_TIMEOUT);
+        assert_eq!(rejected(&l, "body_read_timeout"), 1);
+    }
+
+    #[tokio::test]
+    async fn guard_reads_past_the_permits_are_busy() {
+        let l = limits(1);
+        let held = l.guard_reads.clone().try_acquire_owned().unwrap();
+        let err = l.clone().scope(read_guarded(full("x"), 10)).await.unwrap_err();
+        assert!(matches!(err, ReadError::Busy), "{err:?}");
+        assert_eq!(err.status(), StatusCode::SERVICE_UNAVAILABLE);
+        assert_eq!(rejected(&l, "buffered_bodies"), 1);
+        drop(held);
+        assert_eq!(&l.clone().scope(read_guarded(full("x"), 10)).await.unwrap()[..], b"x");
+        // Without limits in scope (tools, tests) guard reads are not limited.
+        assert_eq!(&read_guarded(full("y"), 10).await.unwrap()[..], b"y");
+    }
+
     #[tokio::test]
     async fn refuses_on_size_hint() {
         let err = read_capped(full("hello"), 3).await.unwrap_err();
