@@ -115,7 +115,9 @@ fn run(data: &[u8]) {
                 if let Some(got) = req.body {
                     assert_eq!(serde_json::from_slice::<Value>(&body).ok(), Some(got));
                 }
-                let query = std::str::from_utf8(uri).ok().and_then(|u| u.split_once('?')).map(|(_, q)| q);
+                // A fragment is not part of the request target's query (the URI parser drops it).
+                let target = std::str::from_utf8(uri).ok().map(|u| u.split('#').next().unwrap_or(u));
+                let query = target.and_then(|u| u.split_once('?')).map(|(_, q)| q);
                 let pairs: Vec<(String, String)> = query
                     .map(|q| form_urlencoded::parse(q.as_bytes()).into_owned().collect())
                     .unwrap_or_default();
