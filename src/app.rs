@@ -176,10 +176,11 @@ pub async fn run(
     let admin_app = app.clone();
     let admin_task = tokio::spawn({
         let server_cfg = app.config.server.clone();
+        let admin_metrics = app.metrics.clone();
         let rx = stop_rx.clone();
         async move {
             let handler = move |req, _info| admin::handle(admin_app.clone(), req);
-            server::serve(listeners.admin, None, &server_cfg, handler, stopped(rx)).await;
+            server::serve(listeners.admin, None, &server_cfg, &admin_metrics, handler, stopped(rx)).await;
         }
     });
     let public_app = app.clone();
@@ -187,6 +188,7 @@ pub async fn run(
         listeners.public,
         tls,
         &app.config.server,
+        &app.metrics,
         move |req, info| router::handle(public_app.clone(), req, info),
         stopped(stop_rx),
     );

@@ -70,6 +70,13 @@ pub struct ServerConfig {
     /// case; a trailing `*` matches any name with that prefix). The names Grafana's
     /// `[auth.proxy]` and `[auth.jwt]` settings use are removed too.
     pub strip_headers: Vec<String>,
+    /// Most connections served at once per listener; past it a new connection is closed at once.
+    pub max_connections: usize,
+    /// Time a client has to send a body the sidecar reads into memory (SCIM, guarded writes).
+    #[serde(with = "duration")]
+    pub body_read_timeout: Duration,
+    /// Most bodies the passthrough guards read into memory at once; past it 503.
+    pub max_buffered_bodies: usize,
 }
 
 /// `[admin]`: health, readiness and metrics.
@@ -262,6 +269,9 @@ impl Default for ServerConfig {
             idle_timeout: Duration::from_secs(90),
             trusted_proxies: Vec::new(),
             strip_headers: defaults::STRIP_HEADERS.iter().map(|h| (*h).to_string()).collect(),
+            max_connections: 4096,
+            body_read_timeout: Duration::from_secs(30),
+            max_buffered_bodies: 64,
         }
     }
 }

@@ -15,6 +15,8 @@ pub mod cli;
 pub mod commands;
 pub mod config;
 pub mod edge;
+#[doc(hidden)]
+pub mod fuzzing;
 pub mod grafana;
 pub mod guard;
 pub mod login_gate;

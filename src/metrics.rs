@@ -47,6 +47,12 @@ pub struct CheckLabels {
     pub check: &'static str,
 }
 
+/// Labels naming a resource limit (`connections`, `body_read_timeout`, `buffered_bodies`).
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct LimitLabels {
+    pub limit: &'static str,
+}
+
 /// Every metric family, cheap to clone.
 #[derive(Clone)]
 pub struct Metrics {
@@ -73,6 +79,8 @@ pub struct Metrics {
     pub gate_decisions: Family<KindLabels, Counter>,
     /// Passthrough requests refused because they would edit SCIM-managed objects, by kind.
     pub guard_refusals: Family<KindLabels, Counter>,
+    /// Connections or requests turned away by a resource limit of `[server]`, by limit.
+    pub limit_rejections: Family<LimitLabels, Counter>,
 }
 
 fn latency_histogram() -> Histogram {
@@ -95,6 +103,7 @@ impl Metrics {
         let policy_refusals = Family::default();
         let gate_decisions = Family::default();
         let guard_refusals = Family::default();
+        let limit_rejections = Family::default();
         registry.register("http_requests", "Requests served, by route class and status", requests.clone());
         registry.register(
             "http_request_duration_seconds",
@@ -138,6 +147,11 @@ impl Metrics {
             "Passthrough edits of SCIM-managed objects refused",
             guard_refusals.clone(),
         );
+        registry.register(
+            "limit_rejections",
+            "Connections and requests turned away by a [server] resource limit, by limit",
+            limit_rejections.clone(),
+        );
         Self {
             registry: Arc::new(registry),
             requests,
@@ -151,6 +165,7 @@ impl Metrics {
             policy_refusals,
             gate_decisions,
             guard_refusals,
+            limit_rejections,
         }
     }
 

@@ -8,7 +8,7 @@
 
 pub mod auth;
 pub mod context;
-mod decode;
+pub(crate) mod decode;
 mod discovery;
 pub mod respond;
 pub mod route;

@@ -10,6 +10,11 @@
 //!   header-list limit. hyper refuses buffers under 8 KiB, so smaller values are raised to that.
 //! - `idle_timeout`: a connection with no bytes in either direction for this long is shut down
 //!   gracefully (in-flight responses still finish).
+//! - `max_connections`: connections served at once; one accepted past it is closed at once (never
+//!   queued) and counted in `scim_sidecar_limit_rejections_total{limit="connections"}`. An
+//!   upgraded (WebSocket) connection leaves the count when hyper hands it over.
+//! - `body_read_timeout`, `max_buffered_bodies`: set around every request as
+//!   [`crate::body::BodyLimits`], which bound the bodies handlers read into memory.
 //! - shutdown: stop accepting, let connections finish up to `shutdown_grace`, then drop them.
 //!   Upgraded (WebSocket) connections run detached and are not drained.
 //!
@@ -36,13 +41,14 @@ use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use hyper_util::server::conn::auto;
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::TcpListener;
-use tokio::sync::watch;
+use tokio::sync::{watch, OwnedSemaphorePermit, Semaphore};
 use tokio::task::JoinSet;
 use tokio_rustls::TlsAcceptor;
 use tracing::{debug, info, warn};
 
-use crate::body::Body;
+use crate::body::{Body, BodyLimits};
 use crate::config::ServerConfig;
+use crate::metrics::{LimitLabels, Metrics};
 use crate::proxy::{headers, response, ProxyError};
 use activity::{Activity, ActivityIo};
 
@@ -77,11 +83,12 @@ fn builder(cfg: &ServerConfig) -> Builder {
 /// Serves `listener` until `shutdown` completes, then drains connections for `shutdown_grace`.
 ///
 /// `handler` is called once per request; the future it returns is dropped when the client goes
-/// away, which cancels whatever it was doing.
+/// away, which cancels whatever it was doing. `metrics` counts limit rejections.
 pub async fn serve<F, Fut>(
     listener: TcpListener,
     tls: Option<TlsAcceptor>,
     cfg: &ServerConfig,
+    metrics: &Metrics,
     handler: F,
     shutdown: impl Future<Output = ()>,
 ) where
@@ -97,12 +104,22 @@ pub async fn serve<F, Fut>(
         idle: cfg.idle_timeout,
         max_head: cfg.max_header_bytes.max(MIN_H1_BUFFER).saturating_add(1),
     };
+    let slots = Arc::new(Semaphore::new(cfg.max_connections.min(Semaphore::MAX_PERMITS)));
+    let body_limits =
+        BodyLimits::new(cfg.body_read_timeout, cfg.max_buffered_bodies, metrics.limit_rejections.clone());
     loop {
         tokio::select! {
             () = &mut shutdown => break,
             Some(_) = connections.join_next(), if !connections.is_empty() => {}
             accepted = listener.accept() => match accepted {
                 Ok((stream, addr)) => {
+                    let Ok(slot) = slots.clone().try_acquire_owned() else {
+                        // Full: close at once rather than queue; the client sees the connection end.
+                        metrics.limit_rejections.get_or_create(&LimitLabels { limit: "connections" }).inc();
+                        debug!(peer = %addr, "max_connections reached, closing new connection");
+                        drop(stream);
+                        continue;
+                    };
                     let _ = stream.set_nodelay(true);
                     let info = ClientInfo { addr, tls: tls.is_some() };
                     let conn = Connection {
@@ -111,6 +128,8 @@ pub async fn serve<F, Fut>(
                         stop: stop_rx.clone(),
                         limits,
                         info,
+                        body_limits: body_limits.clone(),
+                        _slot: slot,
                     };
                     connections.spawn(conn.run(stream, tls.clone()));
                 }
@@ -149,6 +168,9 @@ struct Connection<F> {
     stop: watch::Receiver<bool>,
     limits: Limits,
     info: ClientInfo,
+    body_limits: BodyLimits,
+    /// This connection's `max_connections` slot, released when the connection ends.
+    _slot: OwnedSemaphorePermit,
 }
 
 impl<F, Fut> Connection<F>
@@ -177,6 +199,7 @@ where
     {
         let info = self.info;
         let handler = self.handler.clone();
+        let body_limits = self.body_limits.clone();
         let first_request = Arc::new(AtomicBool::new(false));
         let seen = first_request.clone();
         let service = hyper::service::service_fn(move |req: Request<Incoming>| {
@@ -185,7 +208,7 @@ where
             let upgrade = http1 && req.headers().contains_key(header::UPGRADE);
             // Framing hyper accepts but we refuse (e.g. `gzip, chunked`) never reaches a handler.
             let outcome = match headers::check_framing(req.headers()) {
-                Ok(()) => Ok(handler(req, info)),
+                Ok(()) => Ok(body_limits.clone().scope(handler(req, info))),
                 Err(e) => Err(response::for_error(&ProxyError::Framing(e))),
             };
             async move {

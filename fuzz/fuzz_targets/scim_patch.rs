@@ -7,7 +7,8 @@ use scim_sidecar::scim::ResourceType;
 fn run(data: &[u8]) {
     let Ok(body) = serde_json::from_slice::<serde_json::Value>(data) else { return };
     let Ok(req) = PatchRequest::parse(&body) else { return };
-    let user = serde_json::json!({"id":"1","userName":"u","emails":[{"value":"a@b","type":"work"}],"active":true});
+    let user =
+        serde_json::json!({"id":"1","userName":"u","emails":[{"value":"a@b","type":"work"}],"active":true});
     let group = serde_json::json!({"id":"g","displayName":"G","members":[{"value":"m1"},{"value":"m2"}]});
     for (rt, res) in [(ResourceType::User, &user), (ResourceType::Group, &group)] {
         let before = res.clone();

@@ -7,6 +7,9 @@ use std::time::Duration;
 use super::load::{ConfigError, Origin};
 use super::Config;
 
+/// Upper bound of the `[server]` connection and body limits (a semaphore's size).
+const MAX_LIMIT: usize = 1_000_000;
+
 /// Org roles Grafana accepts (case-sensitive, grafana-api.md §6).
 pub const ROLES: &[&str] = &["Viewer", "Editor", "Admin", "None"];
 /// Plain SCIM tokens shorter than this are refused: they can be guessed.
@@ -94,6 +97,13 @@ fn server(config: &Config, c: &mut Check<'_>) {
                  sidecar needs (Authorization, Cookie, Host, Content-Length, Content-Type)"
             ),
         );
+    }
+    c.positive("[server] body_read_timeout", s.body_read_timeout);
+    if !(1..=MAX_LIMIT).contains(&s.max_connections) {
+        c.fail("[server] max_connections", "must be between 1 and 1000000");
+    }
+    if !(1..=MAX_LIMIT).contains(&s.max_buffered_bodies) {
+        c.fail("[server] max_buffered_bodies", "must be between 1 and 1000000");
     }
 }
 

@@ -31,7 +31,7 @@ use serde_json::json;
 
 use super::Verdict;
 use crate::app::App;
-use crate::body::{full, read_capped, Body, BoxError};
+use crate::body::{full, read_guarded, Body, BoxError};
 
 /// The identity API's groups: `iam.grafana.app` and the name Grafana 11 served it under.
 const GROUPS: [&str; 2] = ["iam.grafana.app", "identity.grafana.app"];
@@ -267,7 +267,7 @@ where
         ));
     }
     let (parts, body) = req.into_parts();
-    let bytes = match read_capped(body, app.config.server.max_body_bytes).await {
+    let bytes = match read_guarded(body, app.config.server.max_body_bytes).await {
         Ok(bytes) => bytes,
         Err(crate::body::ReadError::TooLarge { .. }) => {
             let message = "the request body is larger than the sidecar reads";
@@ -280,6 +280,18 @@ where
             ));
         }
         Err(crate::body::ReadError::Stream(_)) => return Verdict::Refuse(bad_request(app)),
+        Err(e @ crate::body::ReadError::TimedOut { .. }) => {
+            return Verdict::Refuse(refuse(app, "unreadable", e.status(), "Timeout", &e.to_string()));
+        }
+        Err(e @ crate::body::ReadError::Busy) => {
+            return Verdict::Refuse(refuse(
+                app,
+                "unreadable",
+                e.status(),
+                "ServiceUnavailable",
+                &e.to_string(),
+            ));
+        }
     };
     let Some(names) = refs::names_under(&bytes, field) else { return Verdict::Refuse(bad_request(app)) };
     if names.len() > MAX_REFERENCES {

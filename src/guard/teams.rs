@@ -18,7 +18,7 @@ use serde_json::{json, Value};
 
 use super::Verdict;
 use crate::app::App;
-use crate::body::{full, read_capped, Body, BoxError};
+use crate::body::{full, read_guarded, Body, BoxError, ReadError};
 
 pub const RENAME: &str = "Team name cannot be changed for provisioned teams";
 pub const MEMBERS: &str = "Team memberships cannot be updated for provisioned teams";
@@ -123,13 +123,19 @@ where
         Action::Permissions => PERMISSIONS,
         Action::Update => {
             let (parts, body) = req.into_parts();
-            let Ok(bytes) = read_capped(body, app.config.server.max_body_bytes).await else {
-                return Verdict::Refuse(refused(
-                    app,
-                    "unreadable",
-                    StatusCode::BAD_REQUEST,
-                    "bad request data",
-                ));
+            let bytes = match read_guarded(body, app.config.server.max_body_bytes).await {
+                Ok(bytes) => bytes,
+                Err(e @ (ReadError::TimedOut { .. } | ReadError::Busy)) => {
+                    return Verdict::Refuse(refused(app, "unreadable", e.status(), &e.to_string()));
+                }
+                Err(_) => {
+                    return Verdict::Refuse(refused(
+                        app,
+                        "unreadable",
+                        StatusCode::BAD_REQUEST,
+                        "bad request data",
+                    ));
+                }
             };
             match renames(app, team, &bytes).await {
                 Some(false) => return Verdict::PassRead(Request::from_parts(parts, full(bytes))),

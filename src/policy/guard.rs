@@ -20,9 +20,10 @@ use hyper::body::Incoming;
 use serde_json::Value;
 
 use super::engine::PolicyEngine;
-use super::saml::lenient_bool;
-use crate::body::{full, read_capped, Body, ReadError};
+use crate::body::{full, read_guarded, Body, ReadError};
 use crate::metrics::KindLabels;
+
+mod saml_body;
 
 /// Guard refusal kinds, as metrics labels.
 pub mod kind {
@@ -95,63 +96,64 @@ pub fn wants_body(method: &Method, api_path: &str) -> bool {
 
 /// A runtime settings update (`{"updates": {"auth.saml": {"enabled": "false"}}, "removals":
 /// {"auth.saml": ["enabled"]}}`) that could leave SAML disabled: it sets SAML's `enabled` to
-/// anything but true, or removes it (the ini value, which may be off, takes over), or cannot be
-/// read as Grafana reads it. Section and key names compare ignoring case, more broadly than
-/// Grafana's exact map keys.
+/// anything but `"true"` (or through two keys that mean `enabled`), or removes it (the ini value,
+/// which may be off, takes over), or cannot be read as Grafana reads it ([`saml_body`]: duplicate
+/// `updates`/`removals` members merge). Section names compare trimmed and ignoring case, more
+/// broadly than Grafana's exact map keys.
 fn settings_update_disables_saml(body: &[u8]) -> bool {
-    use crate::guard::go_json::{folds_equal, Members};
-    let Some(members) = Members::of_body(body) else { return true };
-    let saml_sections = |field: &str| -> Option<Vec<&Value>> {
-        match members.field(field) {
-            None | Some(Value::Null) => Some(Vec::new()),
-            Some(Value::Object(sections)) => {
-                Some(sections.iter().filter(|(k, _)| folds_equal(k, "auth.saml")).map(|(_, v)| v).collect())
-            }
-            Some(_) => None,
+    use saml_body::{map_field, Enabled, Field};
+    let saml_sections = |field: &str| -> Option<Vec<Value>> {
+        match map_field(body, field)? {
+            Field::Absent => Some(Vec::new()),
+            Field::Map(sections) => Some(
+                sections
+                    .into_iter()
+                    .filter(|(k, _)| crate::guard::go_json::folds_equal(k.trim(), "auth.saml"))
+                    .map(|(_, v)| v)
+                    .collect(),
+            ),
         }
     };
     let (Some(updates), Some(removals)) = (saml_sections("updates"), saml_sections("removals")) else {
         return true;
     };
-    let sets_off = updates.iter().any(|section| match section {
-        Value::Object(keys) => {
-            keys.iter().any(|(k, v)| folds_equal(k, "enabled") && lenient_bool(Some(v)) != Some(true))
-        }
-        Value::Null => false,
-        _ => true,
-    });
+    let sets_off = updates.len() > 1
+        || updates.iter().any(|section| match section {
+            Value::Object(keys) => saml_body::enabled(keys) == Enabled::NotOn,
+            Value::Null => false,
+            _ => true,
+        });
     let removes = removals.iter().any(|keys| match keys {
-        Value::Array(keys) => keys.iter().any(|k| k.as_str().is_none_or(|k| folds_equal(k, "enabled"))),
+        Value::Array(keys) => keys.iter().any(|k| k.as_str().is_none_or(saml_body::means_enabled)),
         Value::Null => false,
         _ => true,
     });
     sets_off || removes
 }
 
-/// A body that could leave SAML disabled: anything but a `settings` object whose `enabled` is
-/// true, read as Grafana reads it ([`crate::guard::go_json`]: the last `settings` key in any case
-/// wins, trailing bytes are ignored). Every key of `settings` that equals `enabled` in any case
-/// must say true, and a body that cannot be read so counts as disabling.
+/// A `PUT` body that could leave SAML disabled: anything but a `settings` map (as Grafana builds
+/// it, [`saml_body`]) with exactly one key meaning `enabled`, whose value is on.
 fn disables_saml(body: &[u8]) -> bool {
-    use crate::guard::go_json::{folds_equal, Members};
-    let Some(members) = Members::of_body(body) else { return true };
-    let Some(Value::Object(settings)) = members.field("settings") else { return true };
-    let mut enabled = settings.iter().filter(|(k, _)| folds_equal(k, "enabled")).peekable();
-    enabled.peek().is_none() || enabled.any(|(_, v)| lenient_bool(Some(v)) != Some(true))
+    match saml_body::map_field(body, "settings") {
+        Some(saml_body::Field::Map(settings)) => saml_body::enabled(&settings) != saml_body::Enabled::On,
+        _ => true,
+    }
 }
 
 /// A `PATCH` body that could leave SAML disabled: one whose `settings` (merged into the current
-/// ones) name `enabled` with anything but true, or that cannot be read as Grafana reads it. A
-/// patch without `settings`, or whose `settings` leave `enabled` out, keeps SAML as it is.
+/// ones) name `enabled` with anything but on, through more than one key, or that cannot be read
+/// as Grafana reads it. A patch without `settings`, or whose `settings` leave `enabled` out,
+/// keeps SAML as it is. Keys meaning `enabled` at the top level count too, in case a Grafana
+/// version binds a patch's body as the settings map itself.
 fn patch_disables_saml(body: &[u8]) -> bool {
-    use crate::guard::go_json::{folds_equal, Members};
-    let Some(members) = Members::of_body(body) else { return true };
-    match members.field("settings") {
-        None | Some(Value::Null) => false,
-        Some(Value::Object(settings)) => {
-            settings.iter().any(|(k, v)| folds_equal(k, "enabled") && lenient_bool(Some(v)) != Some(true))
-        }
-        Some(_) => true,
+    let top = saml_body::top_level(body).map(|top| saml_body::enabled(&top));
+    if top.is_none_or(|top| top == saml_body::Enabled::NotOn) {
+        return true;
+    }
+    match saml_body::map_field(body, "settings") {
+        Some(saml_body::Field::Absent) => false,
+        Some(saml_body::Field::Map(settings)) => saml_body::enabled(&settings) == saml_body::Enabled::NotOn,
+        None => true,
     }
 }
 
@@ -265,7 +267,7 @@ pub async fn screen(
         };
     }
     let (parts, body) = req.into_parts();
-    let bytes = match read_capped(body, max_body_bytes).await {
+    let bytes = match read_guarded(body, max_body_bytes).await {
         Ok(bytes) => bytes,
         Err(ReadError::TooLarge { .. }) => {
             return Screened::Refused(json_response(StatusCode::PAYLOAD_TOO_LARGE, "request body too large"))
@@ -275,6 +277,12 @@ pub async fn screen(
                 StatusCode::BAD_REQUEST,
                 "could not read the request body",
             ))
+        }
+        Err(e @ ReadError::TimedOut { .. }) => {
+            return Screened::Refused(json_response(e.status(), "request body not received in time"))
+        }
+        Err(e @ ReadError::Busy) => {
+            return Screened::Refused(json_response(e.status(), "too many requests in progress; retry later"))
         }
     };
     match check(engine, &method, api_path, Some(&bytes)).await {

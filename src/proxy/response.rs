@@ -118,6 +118,8 @@ pub fn for_read_error(err: &ReadError) -> Response<Body> {
             debug!(error = %e, "request body could not be read");
             bad_request("request body could not be read")
         }
+        ReadError::TimedOut { .. } => plain(err.status(), "request body not received in time"),
+        ReadError::Busy => plain(err.status(), "too many requests in progress; retry later"),
     }
 }
 

@@ -80,6 +80,9 @@ async fn json_body(req: Request<Incoming>, max_body: usize) -> Result<Value, Sci
             ScimError::payload_too_large(format!("the body exceeds {limit} bytes"))
         }
         ReadError::Stream(_) => ScimError::invalid_syntax("the request body could not be read"),
+        e @ (ReadError::TimedOut { .. } | ReadError::Busy) => {
+            ScimError { status: e.status().as_u16(), scim_type: None, detail: e.to_string() }
+        }
     })?;
     if bytes.iter().all(u8::is_ascii_whitespace) {
         return Err(ScimError::invalid_syntax("a JSON body is required"));

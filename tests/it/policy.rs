@@ -476,3 +476,5 @@ async fn check_reports_grafanas_auth_proxy_as_a_violation() {
     assert_eq!(check["enforced"], true, "{check}");
     assert!(check["verdict"].to_string().contains("auth proxy"), "{check}");
 }
+
+mod saml_settings;

@@ -135,3 +135,5 @@ async fn idle_keep_alive_connection_is_closed() {
     let reply = raw_exchange(proxy.addr, b"GET /echo HTTP/1.1\r\nHost: h\r\n\r\n").await;
     assert!(reply.starts_with("HTTP/1.1 200"), "{reply}");
 }
+
+mod limits;
