@@ -15,6 +15,7 @@
 //! Must not build HTTP responses (the edge does) nor bypass the Grafana client.
 
 mod members;
+mod pending;
 mod precondition;
 mod read;
 mod repr;
