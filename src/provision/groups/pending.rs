@@ -35,7 +35,7 @@ const EDIT_ATTEMPTS: usize = 5;
 /// The team's pending members, by `userName` (a stable order for listings).
 pub(super) async fn of_team(ctx: &ScimContext<'_>, team_id: i64) -> Result<Vec<UserRecord>, ScimError> {
     let mut users = ctx.app.store.pending_team_members(ctx.org_id, team_id).await.map_err(store_err)?;
-    users.sort_by(|a, b| a.user_name.to_lowercase().cmp(&b.user_name.to_lowercase()));
+    users.sort_by_cached_key(|u| u.user_name.to_lowercase());
     Ok(users)
 }
 
