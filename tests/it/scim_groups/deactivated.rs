@@ -214,3 +214,26 @@ async fn pending_members_on_postgres() {
         Harness::start_with(grafana_emulator::EmulatorOptions::default(), move |c| c.store.url = url).await;
     pending_members_are_shown_and_their_removal_sticks(&h).await;
 }
+
+/// A user Grafana could disable stays in the org: a group assigned while disabled shows them and
+/// a PATCH remove keeps reactivation from adding the team.
+#[tokio::test]
+async fn a_disabled_members_pending_team_is_shown_and_forgotten() {
+    let h = Harness::start().await;
+    let off = create(&h, "pend.off", "pend.off@example.com").await;
+    let uid = grafana_id(&h, "pend.off");
+    assert_eq!(h.patch(&format!("Users/{off}"), active(false)).await.status, 200);
+    assert!(in_org(&h, 1, uid).is_some(), "disabled, still in the org");
+    let (dev, posted) = new_group(&h, "Dev", &[&off]).await;
+    let (stay, _) = new_group(&h, "Stay", &[&off]).await;
+    let (members, tag) = shown(&h, &dev).await;
+    assert_eq!((members, tag), (vec![off.clone()], posted));
+    let rm = remove_ops(json!([{"op": "remove", "path": "members", "value": [{"value": off}]}]));
+    assert_eq!(h.patch(&format!("Groups/{dev}"), rm).await.status, 204);
+    assert!(shown(&h, &dev).await.0.is_empty());
+    assert_eq!(shown(&h, &stay).await.0, vec![off.as_str()]);
+    assert_eq!(h.patch(&format!("Users/{off}"), active(true)).await.status, 200);
+    let members = |name: &str| h.grafana.team_members(h.grafana.team_by_name(1, name).unwrap().id);
+    assert!(members("Dev").iter().all(|(u, _)| *u != uid), "removed while disabled: not restored");
+    assert!(members("Stay").iter().any(|(u, _)| *u == uid), "still assigned: restored");
+}
