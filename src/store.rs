@@ -210,6 +210,14 @@ pub trait MappingStore: Send + Sync + 'static {
     ) -> Result<Vec<UserRecord>, StoreError>;
     /// How many rows [`MappingStore::users_detached`] pages over.
     async fn count_users_detached(&self, org_id: i64) -> Result<i64, StoreError>;
+    /// Inactive, non-deleted users of `org_id` whose restore state remembers team
+    /// `grafana_team_id` for that org (reactivation adds them to it): the team's pending members.
+    /// One query on an index the store keeps equal to `restore` (migration 7); order unspecified.
+    async fn pending_team_members(
+        &self,
+        org_id: i64,
+        grafana_team_id: i64,
+    ) -> Result<Vec<UserRecord>, StoreError>;
     /// Removes the mapping row. `NotFound` when there was none.
     async fn delete_user_record(&self, org_id: i64, scim_id: &str) -> Result<(), StoreError>;
     /// Non-deleted users of an org.

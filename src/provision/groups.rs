@@ -2,7 +2,8 @@
 //!
 //! A group is a team. The store keeps the SCIM side (`id`, `externalId`, `displayName` as sent,
 //! `meta`); Grafana is the truth for membership, which is read from the team on every
-//! representation that includes `members` and never otherwise. Writes diff the desired member set
+//! representation that includes `members` and never otherwise, together with the deactivated
+//! members whose restore state remembers the team ([`pending`]). Writes diff the desired member set
 //! against Grafana's and send only the changes: one bulk `PUT /api/teams/:id/members` on Grafana
 //! ≥ 11.1 when more than one member changes, single adds/removes otherwise. Read-modify-write of a
 //! group runs under `store.lock("group:{org}:{id}")`, so concurrent PATCHes never lose an update.
@@ -15,6 +16,7 @@
 //! Must not build HTTP responses (the edge does) nor bypass the Grafana client.
 
 mod members;
+mod pending;
 mod precondition;
 mod read;
 mod repr;

@@ -5,6 +5,8 @@
 //! older binary must not write rows it does not understand. Steps are SQL constants rather than
 //! files so the binary is self-contained.
 
+mod pending_members;
+
 /// One numbered step.
 #[derive(Debug, Clone, Copy)]
 pub struct Step {
@@ -13,7 +15,7 @@ pub struct Step {
 }
 
 /// The newest schema version this binary knows.
-pub const LATEST: i64 = 6;
+pub const LATEST: i64 = 7;
 
 /// SQLite steps. The unique indexes carry the names from [`super::constraints`].
 pub const SQLITE: &[Step] = &[
@@ -161,6 +163,11 @@ BEGIN
 END;
 ",
     },
+    Step {
+        version: 7,
+        // Pending team memberships (`pending_members`).
+        sql: pending_members::SQLITE,
+    },
 ];
 
 /// PostgreSQL steps; the same shape with native types.
@@ -290,6 +297,11 @@ $fn$;
 CREATE TRIGGER scim_users_external_id_person BEFORE INSERT OR UPDATE ON scim_users
     FOR EACH ROW EXECUTE FUNCTION scim_users_external_id_person();
 ",
+    },
+    Step {
+        version: 7,
+        // As SQLite's step 7 (`pending_members`).
+        sql: pending_members::POSTGRES,
     },
 ];
 

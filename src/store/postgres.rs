@@ -321,6 +321,14 @@ impl MappingStore for PgStore {
         self.one(sql::COUNT_DETACHED_USERS, &[&org_id]).await
     }
 
+    async fn pending_team_members(
+        &self,
+        org_id: i64,
+        grafana_team_id: i64,
+    ) -> Result<Vec<UserRecord>, StoreError> {
+        self.users(sql::PENDING_TEAM_MEMBERS, &[&org_id, &grafana_team_id]).await
+    }
+
     async fn delete_user_record(&self, org_id: i64, scim_id: &str) -> Result<(), StoreError> {
         match self.execute(sql::DELETE_USER, &[&org_id, &scim_id]).await? {
             0 => Err(StoreError::NotFound),

@@ -89,6 +89,12 @@ pub(crate) const DETACHED_USERS: &str =
 pub(crate) const COUNT_DETACHED_USERS: &str =
     "SELECT COUNT(*) FROM scim_users WHERE org_id = $1 AND managed \
      AND NOT deleted AND restore LIKE '%\"removed_from_org\"%'";
+/// Inactive, visible users of org `$1` whose restore state remembers team `$2` (pending
+/// members, `scim_pending_team_members`, migration 7): one search of that table's key, then one
+/// primary-key probe per row.
+pub(crate) const PENDING_TEAM_MEMBERS: &str =
+    "scim_id IN (SELECT scim_user_id FROM scim_pending_team_members \
+     WHERE org_id = $1 AND grafana_team_id = $2) AND NOT active AND NOT deleted";
 pub(crate) const COUNT_USERS: &str = "SELECT COUNT(*) FROM scim_users WHERE org_id = $1 AND NOT deleted";
 pub(crate) const COUNT_GROUPS: &str = "SELECT COUNT(*) FROM scim_groups WHERE org_id = $1 AND NOT deleted";
 pub(crate) const DELETE_USER: &str = "DELETE FROM scim_users WHERE org_id = $1 AND scim_id = $2";

@@ -427,6 +427,14 @@ impl MappingStore for SqliteStore {
         self.scalar_i64(sql::COUNT_DETACHED_USERS, vec![V::Integer(org_id)]).await
     }
 
+    async fn pending_team_members(
+        &self,
+        org_id: i64,
+        grafana_team_id: i64,
+    ) -> Result<Vec<UserRecord>, StoreError> {
+        self.users(sql::PENDING_TEAM_MEMBERS, vec![V::Integer(org_id), V::Integer(grafana_team_id)]).await
+    }
+
     async fn delete_user_record(&self, org_id: i64, scim_id: &str) -> Result<(), StoreError> {
         let id = scim_id.to_owned();
         let n =
@@ -591,6 +599,7 @@ mod tests {
             sql::select_user("email = $1 AND managed"),
             sql::select_user(sql::EXTERNAL_ID_FOLDED_SQLITE),
             sql::select_group("org_id = $1 AND display_name_key = $2"),
+            sql::select_user(sql::PENDING_TEAM_MEMBERS),
         ];
         // Counted on every unfiltered page, and listed at the end of the last one: a search of
         // the org by `org_id` would pass the checks above yet read every user in it.

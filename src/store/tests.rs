@@ -430,6 +430,57 @@ async fn detached_users_page_and_uid_guard(h: &Harness) {
     assert!(!s.is_managed_grafana_uid("nope").await.unwrap());
 }
 
+/// Pending team members follow `restore` on every write: the teams remembered for the record's
+/// own org (and the legacy top-level list of a removal), never another org's; inactive and
+/// visible users only; gone with the restore state or the row.
+async fn pending_team_members_follow_restore(h: &Harness) {
+    let s = &h.store;
+    let ids = |v: Vec<UserRecord>| {
+        let mut v: Vec<String> = v.into_iter().map(|u| u.user_name).collect();
+        v.sort();
+        v
+    };
+    let mut a = user(1, 1, "a");
+    a.active = false;
+    a.restore = Some(json!({"mode": "disabled", "orgs": [{"org": 1, "role": "Viewer", "teams": [7, 8]},
+        {"org": 2, "role": "Viewer", "teams": [9]}]}));
+    s.insert_user(&a).await.unwrap();
+    let mut b = user(1, 2, "b");
+    b.active = false;
+    b.restore = Some(json!({"mode": "removed_from_org", "role": "Viewer", "teams": [7]}));
+    s.insert_user(&b).await.unwrap();
+    let mut hidden = user(1, 3, "hidden");
+    hidden.active = false;
+    hidden.deleted = true;
+    hidden.restore = Some(json!({"mode": "removed_from_org", "teams": [7]}));
+    s.insert_user(&hidden).await.unwrap();
+    let mut c = user(1, 4, "c");
+    s.insert_user(&c).await.unwrap();
+
+    assert_eq!(ids(s.pending_team_members(1, 7).await.unwrap()), ["a", "b"]);
+    assert_eq!(ids(s.pending_team_members(1, 8).await.unwrap()), ["a"]);
+    assert!(s.pending_team_members(1, 9).await.unwrap().is_empty());
+    assert!(s.pending_team_members(2, 9).await.unwrap().is_empty());
+
+    a.restore = Some(json!({"mode": "disabled", "orgs": [{"org": 1, "role": "Viewer", "teams": [8]}]}));
+    a.version = s.update_user(&a, a.version).await.unwrap();
+    c.active = false;
+    c.restore = Some(json!({"mode": "disabled", "orgs": [{"org": 1, "role": "Viewer", "teams": [7]}]}));
+    c.version = s.update_user(&c, c.version).await.unwrap();
+    assert_eq!(ids(s.pending_team_members(1, 7).await.unwrap()), ["b", "c"]);
+    // An update that leaves `restore` alone keeps the rows.
+    c.email = Some("c2@example.com".into());
+    c.version = s.update_user(&c, c.version).await.unwrap();
+    assert_eq!(ids(s.pending_team_members(1, 7).await.unwrap()), ["b", "c"]);
+    // Reactivated: the restore state is gone, and so is the membership.
+    c.active = true;
+    c.restore = None;
+    s.update_user(&c, c.version).await.unwrap();
+    s.delete_user_record(1, &b.scim_id).await.unwrap();
+    assert!(s.pending_team_members(1, 7).await.unwrap().is_empty());
+    assert_eq!(ids(s.pending_team_members(1, 8).await.unwrap()), ["a"]);
+}
+
 async fn migrations_idempotent_on_reopen(h: &Harness) {
     let u = user(1, 1, "keep");
     h.store.insert_user(&u).await.unwrap();
@@ -517,6 +568,7 @@ suite!(
     revive_after_delete,
     batch_lookups_and_guards,
     detached_users_page_and_uid_guard,
+    pending_team_members_follow_restore,
     migrations_idempotent_on_reopen,
     downgrade_refused,
     lock_is_exclusive,

@@ -9,6 +9,8 @@
 //!
 //! A deactivated member is never added to the org or the team: the team is remembered in their
 //! record's restore state instead, so reactivation adds them (a member already in the team stays).
+//! Such pending members ([`super::pending`]) the desired set no longer names lose the team from
+//! their restore state.
 
 use std::collections::{HashMap, HashSet};
 
@@ -80,7 +82,13 @@ pub(super) async fn apply(
     // records are read again under it, so an activity change that just finished is seen.
     let _access = ctx.app.store.lock_rw(crate::store::USER_ACCESS_LOCK, false).await.map_err(store_err)?;
     let desired = fresh(ctx, desired).await?;
-    apply_locked(ctx, team_id, &desired, current).await
+    let pending = super::pending::of_team(ctx, team_id).await?;
+    apply_locked(ctx, team_id, &desired, current).await?;
+    // Pending members the group no longer names lose the team from their restore state, once
+    // Grafana holds the rest of the change (a failure before this leaves the group as it was).
+    let kept: HashSet<&str> = desired.iter().map(|u| u.scim_id.as_str()).collect();
+    let dropped = pending.into_iter().filter(|u| !kept.contains(u.scim_id.as_str()));
+    super::pending::forget(ctx, team_id, dropped).await
 }
 
 /// [`apply`] under the access lock.
@@ -95,7 +103,7 @@ async fn apply_locked(
     let in_team: HashSet<i64> = current.map(|c| c.iter().map(|m| m.user_id).collect()).unwrap_or_default();
     let (desired, inactive): (Vec<UserRecord>, Vec<UserRecord>) =
         desired.iter().cloned().partition(|u| u.active || !u.managed || in_team.contains(&u.grafana_user_id));
-    remember_for_reactivation(ctx, team_id, inactive).await?;
+    super::pending::remember(ctx, team_id, inactive).await?;
     let desired = desired.as_slice();
     let Some(current) = current else {
         ensure_in_org(ctx, desired).await?;
@@ -166,46 +174,6 @@ async fn apply_locked(
 async fn fresh(ctx: &ScimContext<'_>, users: &[UserRecord]) -> Result<Vec<UserRecord>, ScimError> {
     let ids: Vec<String> = users.iter().map(|u| u.scim_id.clone()).collect();
     resolve(ctx, &ids).await
-}
-
-/// Remembers `team_id` in each deactivated user's restore state (for this org) instead of adding
-/// them to the team now; reactivation joins the org and the team.
-async fn remember_for_reactivation(
-    ctx: &ScimContext<'_>,
-    team_id: i64,
-    inactive: Vec<UserRecord>,
-) -> Result<(), ScimError> {
-    use crate::provision::users::{OrgRestore, RestoreState};
-    for mut rec in inactive {
-        let mut st = RestoreState::from_value(rec.restore.as_ref());
-        let entry = match st.orgs.iter_mut().position(|o| o.org_id == ctx.org_id) {
-            Some(i) => &mut st.orgs[i],
-            None => {
-                let role = if st.removed { st.role.clone() } else { None };
-                let role = role.unwrap_or_else(|| ctx.app.config.scim.default_role.clone());
-                let teams = if st.removed { st.teams.clone() } else { Vec::new() };
-                st.orgs.push(OrgRestore { org_id: ctx.org_id, role, teams });
-                let last = st.orgs.len() - 1;
-                &mut st.orgs[last]
-            }
-        };
-        if entry.teams.contains(&team_id) {
-            continue;
-        }
-        entry.teams.push(team_id);
-        if st.removed && !st.teams.contains(&team_id) {
-            st.teams.push(team_id);
-        }
-        rec.restore = Some(st.to_value());
-        rec.last_modified = chrono::Utc::now();
-        ctx.app.store.update_user(&rec, rec.version).await.map_err(store_err)?;
-        tracing::info!(
-            grafana_user = rec.grafana_user_id,
-            team_id,
-            "deactivated member kept out of the team until reactivation"
-        );
-    }
-    Ok(())
 }
 
 /// One bulk replace (by email: Grafana resolves each, so the result is checked by user id). `Ok(false)` when it could not be used (a user without a usable email, an

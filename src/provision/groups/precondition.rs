@@ -2,13 +2,13 @@
 //!
 //! A client's tag is checked against the tags a GET would show now: the one over the group with
 //! its members, and the one a GET that left members out shows (a client holding such a copy
-//! asserts nothing about members). Grafana's copies are read only when the header is present.
+//! asserts nothing about members). Grafana's copies are read only when the header is present;
+//! members include the group's pending (deactivated) ones, as a GET shows them.
 
 use std::borrow::Cow;
 
-use super::repr::{member_records, stored_doc, tag};
+use super::repr::{member_ids, stored_doc, tag};
 use super::upstream;
-use crate::grafana::model::TeamMember;
 use crate::scim::error::ScimError;
 use crate::scim_api::context::{ScimContext, ScimRequest};
 use crate::store::GroupRecord;
@@ -17,9 +17,7 @@ use crate::store::GroupRecord;
 pub(super) enum Members<'a> {
     /// Not read: the check reads them (only when the header is present).
     Unread,
-    /// Grafana's list; the check maps it to SCIM ids.
-    Listed(&'a [TeamMember]),
-    /// Already mapped to SCIM ids.
+    /// Already mapped to SCIM ids (pending members included).
     Known(Vec<&'a str>),
 }
 
@@ -44,19 +42,11 @@ pub(super) async fn check(
             Err(e) => return Err(upstream(e)),
         },
     };
-    let fetched;
-    let listed = match members {
+    let list = match members {
         Members::Known(ids) => return matches(header, record, &name, ids),
-        Members::Listed(m) => m,
-        Members::Unread => {
-            fetched =
-                ctx.app.grafana.team_members(ctx.org_id, record.grafana_team_id).await.map_err(upstream)?;
-            &fetched
-        }
+        Members::Unread => super::pending::read(ctx, record.grafana_team_id).await?.1,
     };
-    let users = member_records(ctx, listed).await?;
-    let ids = listed.iter().filter_map(|m| users.get(&m.user_id)).map(|u| u.scim_id.as_str()).collect();
-    matches(header, record, &name, ids)
+    matches(header, record, &name, member_ids(&list))
 }
 
 /// The full tag or the one without members against the header.

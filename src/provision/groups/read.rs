@@ -3,11 +3,12 @@
 //! `displayName eq`, `externalId eq` and `id eq` are direct lookups; a listing without a filter
 //! maps `startIndex`/`count` onto at most two Grafana search pages (ordered by name, so paging is
 //! stable); other filters are evaluated over a scan bounded by `max_results`. Members are read
-//! from Grafana only when the projection keeps them.
+//! only when the projection keeps them: Grafana's, then the group's pending (deactivated) members
+//! from the store ([`super::pending`]).
 
 use serde_json::Value;
 
-use super::repr::{member_records, members_json, resource, team_records};
+use super::repr::{resource, team_records};
 use super::{store_err, upstream};
 use crate::grafana::model::Team;
 use crate::scim::error::ScimError;
@@ -63,13 +64,8 @@ async fn render(
     team: &Team,
     projection: &Projection,
 ) -> Result<(Value, String), ScimError> {
-    let members = if projection.wants("members") {
-        let current = ctx.app.grafana.team_members(ctx.org_id, team.id).await.map_err(upstream)?;
-        let records = member_records(ctx, &current).await?;
-        Some(members_json(ctx, &current, &records))
-    } else {
-        None
-    };
+    let members =
+        if projection.wants("members") { Some(super::pending::read(ctx, team.id).await?.1) } else { None };
     Ok(resource(ctx, record, Some(&team.name), members))
 }
 
@@ -228,13 +224,7 @@ async fn listed(
     with_members: bool,
     projection: &Projection,
 ) -> Result<Value, ScimError> {
-    let members = if with_members {
-        let current = ctx.app.grafana.team_members(ctx.org_id, team.id).await.map_err(upstream)?;
-        let users = member_records(ctx, &current).await?;
-        Some(members_json(ctx, &current, &users))
-    } else {
-        None
-    };
+    let members = if with_members { Some(super::pending::read(ctx, team.id).await?.1) } else { None };
     let (doc, _) = resource(ctx, record, Some(&team.name), members);
     Ok(projection.apply(ResourceType::Group, doc))
 }

@@ -8,10 +8,7 @@ use serde_json::Value;
 use super::members::{self, MAX_MEMBERS};
 use super::precondition::Members;
 use super::read::load;
-use super::repr::{
-    member_ids, member_records, member_value, members_json, new_record, resource, set_attributes,
-    write_projection,
-};
+use super::repr::{member_ids, member_value, new_record, resource, set_attributes, write_projection};
 use super::{store_err, upstream};
 use crate::grafana::model::Team;
 use crate::scim::error::ScimError;
@@ -102,12 +99,12 @@ pub(super) async fn create(ctx: &ScimContext<'_>, req: &ScimRequest) -> Result<S
     };
     // Grafana made the sidecar's user a team Admin; the bulk replace (or the diff) removes it.
     if let Err(e) = members::apply(ctx, created.team_id, &wanted, None).await {
-        let _ = ctx.app.grafana.delete_team(ctx.org_id, created.team_id).await;
+        undo_create(ctx, created.team_id).await;
         return Err(e);
     }
     let record = new_record(ctx.org_id, created.team_id, created.uid, &name, ext);
     if let Err(e) = ctx.app.store.insert_group(&record).await {
-        let _ = ctx.app.grafana.delete_team(ctx.org_id, created.team_id).await;
+        undo_create(ctx, created.team_id).await;
         return Err(conflict_from_store(e));
     }
     // Grafana's copies of these users are not at hand: a user SCIM never wrote shows the name
@@ -120,6 +117,14 @@ pub(super) async fn create(ctx: &ScimContext<'_>, req: &ScimRequest) -> Result<S
         None => doc,
     };
     Ok(ScimResponse::created(shown, loc).with_etag(etag))
+}
+
+/// Rolls a failed create back: the team goes, and with it what deactivated members remember of it.
+async fn undo_create(ctx: &ScimContext<'_>, team_id: i64) {
+    let _ = ctx.app.grafana.delete_team(ctx.org_id, team_id).await;
+    if let Err(e) = super::pending::forget_team(ctx, team_id).await {
+        tracing::warn!(team_id, error = %e.detail, "a rolled-back group is still remembered by deactivated members");
+    }
 }
 
 /// State read under the lock for a PUT or PATCH.
@@ -146,8 +151,13 @@ pub(super) async fn replace(
     let wanted = members::resolve(ctx, &members::values(&doc)?).await?;
     let (_lock, cur) = lock_and_load(ctx, id).await?;
     let current = ctx.app.grafana.team_members(ctx.org_id, cur.team.id).await.map_err(upstream)?;
-    let listed = Members::Listed(&current);
-    super::precondition::check(ctx, req, &cur.record, Some(&cur.team.name), listed).await?;
+    // `If-Match` compares the member list a GET shows (pending members included).
+    let list = match req.if_match {
+        Some(_) => super::pending::listing(ctx, cur.team.id, &current).await?,
+        None => Vec::new(),
+    };
+    let known = Members::Known(member_ids(&list));
+    super::precondition::check(ctx, req, &cur.record, Some(&cur.team.name), known).await?;
     commit(ctx, cur, &doc, Some((&wanted, &current))).await?;
     respond_after_write(ctx, id, req, true).await
 }
@@ -177,8 +187,7 @@ pub(super) async fn patch(
     };
     let mut before = super::repr::stored_doc(&record, None);
     if let Some(cur) = &current {
-        let users = member_records(ctx, cur).await?;
-        let list = members_json(ctx, cur, &users);
+        let list = super::pending::listing(ctx, record.grafana_team_id, cur).await?;
         if !list.is_empty() {
             before.insert("members".into(), Value::Array(list));
         }
@@ -286,13 +295,8 @@ async fn respond_after_write(
     }
     let projection = projection.unwrap_or_default();
     let (record, team) = load(ctx, id).await?;
-    let members = if projection.wants("members") {
-        let current = ctx.app.grafana.team_members(ctx.org_id, team.id).await.map_err(upstream)?;
-        let users = member_records(ctx, &current).await?;
-        Some(members_json(ctx, &current, &users))
-    } else {
-        None
-    };
+    let members =
+        if projection.wants("members") { Some(super::pending::read(ctx, team.id).await?.1) } else { None };
     let (doc, etag) = resource(ctx, &record, Some(&team.name), members);
     Ok(ScimResponse::ok(projection.apply(ResourceType::Group, doc)).with_etag(etag))
 }
@@ -310,6 +314,8 @@ pub(super) async fn delete(
         Err(e) if e.is_not_found() => {}
         Err(e) => return Err(upstream(e)),
     }
+    // Before the record goes: a failure here leaves the group for a retried DELETE to finish.
+    super::pending::forget_team(ctx, record.grafana_team_id).await?;
     match ctx.app.store.delete_group_record(ctx.org_id, id).await {
         Ok(()) | Err(StoreError::NotFound) => Ok(ScimResponse::no_content()),
         Err(e) => Err(store_err(e)),

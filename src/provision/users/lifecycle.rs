@@ -9,7 +9,9 @@
 //! rolled back (the orgs already left are joined again) before the record is. Reactivation
 //! restores every remembered org and team, joining orgs by user id ([`crate::provision::org_join`]).
 //! Both run under the store's exclusive `user-access` lock, which group writes hold shared, so a
-//! member add cannot slip in between reading the teams and leaving the org (and be lost).
+//! member add cannot slip in between reading the teams and leaving the org (and be lost). Group
+//! writes edit a deactivated user's remembered teams (`provision::groups::pending`); both steps
+//! take over what those saved before acting on the restore state.
 //! This module never decides whether to deactivate: the handlers do.
 
 use serde_json::{json, Value};
@@ -114,6 +116,22 @@ async fn access_lock(ctx: &ScimContext<'_>) -> Result<crate::store::ResourceLock
     ctx.app.store.lock_rw(crate::store::USER_ACCESS_LOCK, true).await.map_err(|e| store_error(&e))
 }
 
+/// Group writes edit a deactivated user's restore state (remember or forget a team) under the
+/// shared `user-access` lock, outside the per-user lock this request holds: what they saved since
+/// `rec` was read is taken over under the exclusive lock, so reactivation restores the teams the
+/// IdP assigns now and the final save does not fail on the version they moved.
+async fn adopt_restore(ctx: &ScimContext<'_>, rec: &mut UserRecord) -> Result<(), ScimError> {
+    if rec.active {
+        return Ok(());
+    }
+    let fresh = ctx.app.store.get_user(ctx.org_id, &rec.scim_id).await.map_err(|e| store_error(&e))?;
+    if let Some(fresh) = fresh.filter(|f| !f.active && f.version != rec.version) {
+        rec.restore = fresh.restore;
+        rec.version = fresh.version;
+    }
+    Ok(())
+}
+
 /// Writes `rec` (optimistic version) and adopts the new version.
 pub async fn save(ctx: &ScimContext<'_>, rec: &mut UserRecord) -> Result<(), ScimError> {
     rec.last_modified = chrono::Utc::now();
@@ -133,6 +151,7 @@ pub async fn cut_off(
 ) -> Result<(), ScimError> {
     let g = &ctx.app.grafana;
     let _access = access_lock(ctx).await?;
+    adopt_restore(ctx, rec).await?;
     let original = (rec.active, rec.restore.clone());
     let mut st =
         if rec.active { RestoreState::default() } else { RestoreState::from_value(rec.restore.as_ref()) };
@@ -312,6 +331,7 @@ pub async fn restore_access(
 ) -> Result<(), ScimError> {
     let g = &ctx.app.grafana;
     let _access = access_lock(ctx).await?;
+    adopt_restore(ctx, rec).await?;
     let st = RestoreState::from_value(rec.restore.as_ref());
     if !st.orgs.is_empty() {
         for org in &st.orgs {

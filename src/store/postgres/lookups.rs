@@ -123,6 +123,12 @@ mod tests {
             (sql::IS_MANAGED_USER.into(), "(42)", "scim_users_grafana_id_uq", "grafana_user_id ="),
             (sql::IS_MANAGED_UID.into(), "('uid-42')", "scim_users_managed_uid_idx", "grafana_uid ="),
             (sql::IS_MANAGED_TEAM_PG.into(), "(42)", "scim_groups_grafana_id_uq", "grafana_team_id ="),
+            (
+                select_user(sql::PENDING_TEAM_MEMBERS),
+                "(1, 42)",
+                "scim_pending_team_members_pkey",
+                "grafana_team_id =",
+            ),
         ];
         for (i, (statement, args, _, _)) in cases.iter().enumerate() {
             conn.batch_execute(&format!("PREPARE q{i} AS {statement}; EXECUTE q{i}{args}")).await.unwrap();

@@ -64,3 +64,27 @@ async fn a_version_2_database_migrates_with_its_rows_and_unique_rules() {
     store.insert_user(&user(1, 107, "User7")).await.unwrap();
     assert_eq!(store.users_by_user_name_any_org("user7").await.unwrap().len(), 2);
 }
+
+/// Migration 7 fills the pending team members of users deactivated before it ran.
+#[tokio::test]
+async fn a_version_6_database_gets_the_pending_members_of_its_deactivated_users() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("v6.db").to_string_lossy().into_owned();
+    old_database(&path, 6, 4);
+    let conn = Connection::open(&path).unwrap();
+    conn.execute_batch(
+        r#"UPDATE scim_users SET active = 0, restore = '{"mode":"removed_from_org","teams":[5],"orgs":[{"org":1,"role":"Viewer","teams":[5,6]},{"org":2,"role":"Viewer","teams":[7]}]}' WHERE scim_id = 'id-0';
+           UPDATE scim_users SET active = 0, restore = '{"mode":"removed_from_org","role":"Editor","teams":[5]}' WHERE scim_id = 'id-2';"#,
+    )
+    .unwrap();
+    drop(conn);
+    let store = SqliteStore::open_file(&path, 2).await.unwrap();
+    let ids = |v: Vec<crate::store::UserRecord>| {
+        let mut v: Vec<String> = v.into_iter().map(|u| u.scim_id).collect();
+        v.sort();
+        v
+    };
+    assert_eq!(ids(store.pending_team_members(1, 5).await.unwrap()), ["id-0", "id-2"]);
+    assert_eq!(ids(store.pending_team_members(1, 6).await.unwrap()), ["id-0"]);
+    assert!(store.pending_team_members(2, 7).await.unwrap().is_empty(), "id-0 is a record of org 1");
+}
