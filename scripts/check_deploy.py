@@ -351,7 +351,6 @@ def write_configs(outdir):
     def redirect(text):
         for d in ("/run/secrets/scim-sidecar/", "/run/secrets/", "/run/credentials/scim-sidecar.service/"):
             text = text.replace(d, f"{secrets}/")
-        text = text.replace("grafana-admin-password\"", "grafana-admin-password\"")
         return re.sub(r"sqlite:///var/lib/scim-sidecar/", f"sqlite://{out}/", text)
 
     def emit(name, toml_text, env):
@@ -367,8 +366,7 @@ def write_configs(outdir):
 
     values = yaml.safe_load((DEPLOY / "helm" / "grafana-values.yaml").read_text())
     cm = next(o for o in values["extraObjects"] if o["kind"] == "ConfigMap")
-    text = cm["data"]["sidecar.toml"].replace("/run/secrets/scim-sidecar/", "/run/secrets/")
-    emit("helm", text.replace("scim-token\"", "scim-token\""), {})
+    emit("helm", cm["data"]["sidecar.toml"], {})
 
     compose = yaml.safe_load((DEPLOY / "compose" / "docker-compose.yaml").read_text())
     cenv = dict(compose["services"]["scim-sidecar"]["environment"])
@@ -381,9 +379,8 @@ def write_configs(outdir):
     uenv = {k: v.replace("scim-tokens", "scim-token") for k, v in uenv.items()}
     emit("systemd", (DEPLOY / "systemd" / "sidecar.toml").read_text(), uenv)
 
-    dockerfile = (ROOT / "Dockerfile").read_text()
-    denv = dict(re.findall(r"^\s*(SIDECAR_\w+)=(\S+)", dockerfile, re.M))
-    emit("dockerfile", "", denv)
+    # The image's built-in file, with the compose-style secrets a `docker run` would add.
+    emit("image", (DEPLOY / "docker" / "sidecar.toml").read_text(), {})
 
 
 def main():
