@@ -13,9 +13,9 @@
 #   BUILD_IMAGE    the Rust toolchain image of the build stage (Debian bookworm, like the runtime)
 #   RUNTIME_IMAGE  the runtime base (any Debian bookworm; scripts/build-image.sh passes one it
 #                  made with mmdebstrap, since it cannot pull)
-#   BINARY_STAGE   "build" (default: compile here) or "prebuilt" (copy target/release/scim-sidecar
-#                  from the build context: a binary built on Debian bookworm, as
-#                  scripts/build-image.sh does)
+#   BINARY_STAGE   "build" (default: compile here) or "prebuilt" (copy the binary PREBUILT names
+#                  from the build context, default target/release/scim-sidecar: a binary built
+#                  on Debian bookworm, as scripts/build-image.sh does)
 #
 # The image listens on 0.0.0.0:8080 (public) and 0.0.0.0:9090 (admin) and keeps its SQLite store in
 # the volume /var/lib/scim-sidecar, through /etc/scim-sidecar/sidecar.toml (deploy/docker/), not
@@ -43,7 +43,8 @@ RUN --mount=type=cache,target=/usr/local/cargo/registry \
  && install -D -m 0755 target/release/scim-sidecar /out/scim-sidecar
 
 FROM scratch AS prebuilt
-COPY target/release/scim-sidecar /out/scim-sidecar
+ARG PREBUILT=target/release/scim-sidecar
+COPY ${PREBUILT} /out/scim-sidecar
 
 FROM ${BINARY_STAGE} AS binary
 
