@@ -67,10 +67,12 @@ log "dashboard"
 "$PY" scripts/gen-dashboard.py --check
 
 # --- 3. metric names -------------------------------------------------------------------------
+# The newest build of a binary, debug or release.
 find_bin() {
-  for d in target/debug target/release; do
-    [ -x "$d/$1" ] && { echo "$ROOT/$d/$1"; return; }
-  done
+  local f
+  f=$(ls -t target/debug/"$1" target/release/"$1" 2>/dev/null | head -n1 || true)
+  [ -n "$f" ] && [ -x "$f" ] && echo "$ROOT/$f"
+  return 0
 }
 if [ -n "${CHECK_DEPLOY_NO_BINARY:-}" ]; then
   SIDECAR= EMULATOR=

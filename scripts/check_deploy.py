@@ -33,9 +33,6 @@ K8S_VERSIONS = ["1.29.0", "1.33.0"]
 # Metrics the dashboard and rules may name that the sidecar does not export itself.
 EXTERNAL = {
     "up": "Prometheus: the scrape target answered",
-    "container_memory_working_set_bytes": "kubelet cAdvisor",
-    "container_memory_rss": "kubelet cAdvisor",
-    "container_cpu_usage_seconds_total": "kubelet cAdvisor",
 }
 
 PROMQL_WORDS = {

@@ -4,10 +4,10 @@
 The dashboard is generated so that its dozens of panels share one shape; edit this file, run
 `python3 scripts/gen-dashboard.py`, and commit both. `scripts/check-deploy.sh` fails when the
 committed JSON differs from what this script writes, and checks that every metric the panels
-query is one the sidecar exports (or one of the few named external metrics: Prometheus' `up`,
-the kubelet's cAdvisor container metrics).
+query is one the sidecar exports (or Prometheus' own `up`).
 
-Every `scim_sidecar_*` name below is one `src/metrics.rs` registers. Counters are exported with
+Every `scim_sidecar_*` name below is one `src/metrics.rs` registers, every `process_*` one
+`src/metrics/process.rs` reports. Counters are exported with
 the `_total` suffix, histograms as `_bucket`/`_sum`/`_count` (prometheus-client, OpenMetrics).
 """
 
@@ -181,7 +181,7 @@ def build():
             [(f'sum(up{{{SEL}}})', "up")],
             thresholds={"mode": "absolute", "steps": [{"color": "red", "value": None}, {"color": "green", "value": 1}]},
         ),
-        4,
+        3,
         5,
     )
     L.add(
@@ -202,7 +202,16 @@ def build():
                 ],
             },
         ),
-        8,
+        6,
+        5,
+    )
+    L.add(
+        stat(
+            "Version",
+            "Versions of the selected sidecars (scim_sidecar_build_info) and how many run each.",
+            [(f"count by (version) (scim_sidecar_build_info{{{SEL}}})", "{{version}}")],
+        ),
+        3,
         5,
     )
     L.add(
@@ -457,41 +466,38 @@ def build():
         8,
     )
 
-    L.row("Process (Kubernetes: kubelet cAdvisor metrics)")
+    L.row("Process")
     L.add(
         timeseries(
-            "Sidecar memory",
-            "Working set and RSS of the container named `scim-sidecar` (cAdvisor, scraped from the "
-            "kubelet; adjust the `container` label to your container name). The sidecar itself does not "
-            "export process metrics yet.",
-            [
-                (
-                    'sum by (pod) (container_memory_working_set_bytes{container="scim-sidecar", namespace=~"$namespace"})',
-                    "{{pod}} working set",
-                ),
-                (
-                    'sum by (pod) (container_memory_rss{container="scim-sidecar", namespace=~"$namespace"})',
-                    "{{pod}} rss",
-                ),
-            ],
+            "Memory",
+            "Resident set size of each sidecar process (process_resident_memory_bytes, read from "
+            "/proc/self/status at each scrape).",
+            [(f"process_resident_memory_bytes{{{SEL}}}", "{{instance}} rss")],
             unit="bytes",
         ),
-        12,
+        8,
         8,
     )
     L.add(
         timeseries(
-            "Sidecar CPU",
-            "CPU seconds per second of the container named `scim-sidecar` (cAdvisor).",
-            [
-                (
-                    'sum by (pod) (rate(container_cpu_usage_seconds_total{container="scim-sidecar", namespace=~"$namespace"}[$__rate_interval]))',
-                    "{{pod}}",
-                )
-            ],
+            "CPU",
+            "CPU seconds per second (user + system) of each sidecar process.",
+            [(f"rate(process_cpu_seconds_total{{{SEL}}}[$__rate_interval])", "{{instance}}")],
             unit="percentunit",
         ),
-        12,
+        8,
+        8,
+    )
+    L.add(
+        timeseries(
+            "Open file descriptors",
+            "Open file descriptors (client and Grafana connections, the store) against the soft limit.",
+            [
+                (f"process_open_fds{{{SEL}}}", "{{instance}} open"),
+                (f"process_max_fds{{{SEL}}}", "{{instance}} limit"),
+            ],
+        ),
+        8,
         8,
     )
 
@@ -539,11 +545,6 @@ def build():
                     "instance",
                     "Instance",
                     'label_values(scim_sidecar_http_requests_total{job=~"$job"}, instance)',
-                ),
-                var(
-                    "namespace",
-                    "Namespace (process panels)",
-                    'label_values(container_memory_working_set_bytes{container="scim-sidecar"}, namespace)',
                 ),
             ]
         },
