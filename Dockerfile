@@ -33,6 +33,9 @@ RUN apt-get update \
  && rm -rf /var/lib/apt/lists/*
 WORKDIR /src
 COPY . .
+# `scim-sidecar version` and scim_sidecar_build_info show it: docker build --build-arg
+# SCIM_SIDECAR_COMMIT=$(git rev-parse --short=12 HEAD) . (the context has no .git).
+ARG SCIM_SIDECAR_COMMIT=
 # The repository's release profile keeps line tables for profiling (99 MB); the image does not
 # (about 16 MB stripped).
 ENV CARGO_PROFILE_RELEASE_DEBUG=false \

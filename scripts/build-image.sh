@@ -42,6 +42,8 @@ if [ ${#need[@]} -gt 0 ]; then
 fi
 
 log "binary: cargo build --release, stripped into $WORK/scim-sidecar"
+SCIM_SIDECAR_COMMIT=$(git rev-parse --short=12 HEAD 2>/dev/null || true)
+export SCIM_SIDECAR_COMMIT
 cargo build --release --locked --bin scim-sidecar
 cp target/release/scim-sidecar "$WORK/scim-sidecar"
 strip "$WORK/scim-sidecar"

@@ -91,8 +91,11 @@ impl Metrics {
         let registry = root.sub_registry_with_prefix("scim_sidecar");
         registry.register(
             "build",
-            "The running binary: its version",
-            prometheus_client::metrics::info::Info::new(vec![("version", env!("CARGO_PKG_VERSION"))]),
+            "The running binary: its version, and its commit when the build was given one",
+            prometheus_client::metrics::info::Info::new(vec![
+                ("version", env!("CARGO_PKG_VERSION")),
+                ("commit", option_env!("SCIM_SIDECAR_COMMIT").filter(|c| !c.is_empty()).unwrap_or("unknown")),
+            ]),
         );
         let requests = Family::<RequestLabels, Counter>::default();
         let latency =
@@ -208,7 +211,7 @@ mod tests {
         );
         assert!(text.contains("scim_sidecar_upstream_errors_total{kind=\"timeout\"} 1"), "{text}");
         assert!(text.contains("scim_sidecar_http_request_duration_seconds_bucket"), "{text}");
-        let build = format!("scim_sidecar_build_info{{version=\"{}\"}} 1", env!("CARGO_PKG_VERSION"));
+        let build = format!("scim_sidecar_build_info{{version=\"{}\",commit=", env!("CARGO_PKG_VERSION"));
         assert!(text.contains(&build), "{text}");
         assert!(text.contains("\nprocess_start_time_seconds "), "{text}");
         #[cfg(target_os = "linux")]
