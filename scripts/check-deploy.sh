@@ -80,7 +80,7 @@ else
   SIDECAR=${SCIM_SIDECAR_BIN:-$(find_bin scim-sidecar)}
   EMULATOR=${GRAFANA_EMULATOR_BIN:-$(find_bin examples/grafana-emulator)}
 fi
-DUMP=deploy/prometheus/metrics.txt
+DUMP=${METRICS_DUMP:-deploy/prometheus/metrics.txt}
 free_port() { "$PY" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 if [ -n "$SIDECAR" ] && [ -n "$EMULATOR" ]; then
   log "metric names, against a running sidecar ($SIDECAR)"
