@@ -10,7 +10,8 @@
 #
 # What it checks:
 #  1. deploy/prometheus/alerts.yaml: promtool check rules, and promtool test rules on
-#     alerts.test.yaml (each alert fires, and only, when it should);
+#     alerts.test.yaml (each alert fires, and only, when it should); promtool check config on
+#     deploy/prometheus/prometheus.yml (the compose file's monitoring profile);
 #  2. deploy/grafana/scim-sidecar.json is what scripts/gen-dashboard.py writes;
 #  3. every metric the dashboard and the rules query is exported by the sidecar: against a live
 #     /metrics of the sidecar binary in front of the Grafana emulator when both binaries are
@@ -60,6 +61,7 @@ trap cleanup EXIT
 # --- 1. alert rules --------------------------------------------------------------------------
 log "alert rules (promtool $(promtool --version 2>&1 | head -n1 | awk '{print $3}'))"
 promtool check rules deploy/prometheus/alerts.yaml
+promtool check config deploy/prometheus/prometheus.yml
 (cd deploy/prometheus && promtool test rules alerts.test.yaml)
 
 # --- 2. dashboard ----------------------------------------------------------------------------
@@ -129,7 +131,10 @@ log "Helm values for the grafana chart"
 # --- 6. compose ------------------------------------------------------------------------------
 log "docker-compose ($(docker-compose version --short 2>/dev/null || echo '?'))"
 docker-compose -f deploy/compose/docker-compose.yaml --env-file deploy/compose/example.env config -q
-echo "  deploy/compose/docker-compose.yaml: valid with example.env"
+docker-compose -f deploy/compose/docker-compose.yaml --env-file deploy/compose/example.env \
+  --profile monitoring config -q
+"$PY" -c 'import sys, yaml; [yaml.safe_load(open(f)) for f in sys.argv[1:]]' deploy/compose/grafana-provisioning/*.yaml
+echo "  deploy/compose/docker-compose.yaml: valid with example.env, with and without the monitoring profile"
 
 # --- 7. systemd ------------------------------------------------------------------------------
 log "systemd unit ($(systemd-analyze --version | head -n1))"
