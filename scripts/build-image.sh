@@ -67,12 +67,16 @@ start_emulator() {
   wait_http "http://127.0.0.1:$GPORT/api/health" || true
 }
 
+# Inside a container without CAP_SYS_RESOURCE (as here), runc cannot raise a container's
+# RLIMIT_NOFILE / RLIMIT_NPROC to podman's defaults ("error setting rlimit type 7: operation not
+# permitted"): ask for limits at or below this shell's.
+ULIMITS=(--ulimit "nofile=$(ulimit -Hn):$(ulimit -Hn)" --ulimit "nproc=4096:4096")
 podman_ok=1
 log "podman: import the base, build the Dockerfile, run the image"
 if ! podman import "$WORK/rootfs.tar" "$BASE" >"$WORK/podman.log" 2>&1; then
   podman_ok=0
 fi
-if [ $podman_ok = 1 ] && ! podman build --network=host \
+if [ $podman_ok = 1 ] && ! podman build --network=host "${ULIMITS[@]}" \
     --build-arg RUNTIME_IMAGE="$BASE" --build-arg BINARY_STAGE=prebuilt \
     --build-arg PREBUILT="${WORK#"$ROOT"/}/scim-sidecar" \
     -t "$IMAGE" -f Dockerfile . >>"$WORK/podman.log" 2>&1; then
@@ -82,11 +86,12 @@ if [ $podman_ok = 1 ]; then
   podman image ls "$IMAGE"
   podman image inspect "$IMAGE" --format '  user {{.Config.User}}, ports {{.Config.ExposedPorts}}, volumes {{.Config.Volumes}}, entrypoint {{.Config.Entrypoint}} {{.Config.Cmd}}'
   echo "  \$ podman run --rm $IMAGE version"
-  if out=$(podman run --rm --network=host "$IMAGE" version 2>>"$WORK/podman.log"); then
+  if out=$(podman run --rm --network=host "${ULIMITS[@]}" "$IMAGE" version 2>>"$WORK/podman.log"); then
     echo "  $out"
     start_emulator
     PPORT=$(free_port); APORT=$(free_port)
-    podman run -d --name scim-sidecar-image-test --network=host \
+    podman rm -f scim-sidecar-image-test >/dev/null 2>&1 || true
+    podman run -d --name scim-sidecar-image-test --network=host "${ULIMITS[@]}" \
       -e SIDECAR_SERVER_LISTEN="127.0.0.1:$PPORT" -e SIDECAR_ADMIN_LISTEN="127.0.0.1:$APORT" \
       -e SIDECAR_GRAFANA_URL="http://127.0.0.1:${GPORT:-3000}" \
       "$IMAGE" >/dev/null
