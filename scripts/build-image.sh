@@ -5,6 +5,7 @@
 #
 #   bash scripts/build-image.sh                 # build and test; prints what it proved
 #   IMAGE=scim-sidecar:dev bash scripts/build-image.sh
+#   PREBUILT_BIN=target/image/scim-sidecar bash scripts/build-image.sh   # reuse a built binary
 #
 # No registry is reachable here, so:
 # - the runtime base is made from Debian packages with mmdebstrap (bookworm, minbase variant,
@@ -41,13 +42,20 @@ if [ ${#need[@]} -gt 0 ]; then
   as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need[@]}" uidmap fuse-overlayfs slirp4netns >/dev/null
 fi
 
-log "binary: cargo build --release, stripped into $WORK/scim-sidecar"
-SCIM_SIDECAR_COMMIT=$(git rev-parse --short=12 HEAD 2>/dev/null || true)
-export SCIM_SIDECAR_COMMIT
-cargo build --release --locked --bin scim-sidecar
-cp target/release/scim-sidecar "$WORK/scim-sidecar"
+if [ -n "${PREBUILT_BIN:-}" ]; then
+  # A binary built earlier on this host (Debian bookworm), e.g. by a previous run.
+  log "binary: $PREBUILT_BIN, stripped into $WORK/scim-sidecar"
+  [ "$(realpath "$PREBUILT_BIN")" = "$(realpath -m "$WORK/scim-sidecar")" ] || cp "$PREBUILT_BIN" "$WORK/scim-sidecar"
+else
+  log "binary: cargo build --release, stripped into $WORK/scim-sidecar"
+  SCIM_SIDECAR_COMMIT=$(git rev-parse --short=12 HEAD 2>/dev/null || true)
+  export SCIM_SIDECAR_COMMIT
+  cargo build --release --locked --bin scim-sidecar
+  cp target/release/scim-sidecar "$WORK/scim-sidecar"
+  ls -l target/release/scim-sidecar | awk '{printf "  %s %.1f MB\n", $9, $5/1048576}'
+fi
 strip "$WORK/scim-sidecar"
-ls -l target/release/scim-sidecar "$WORK/scim-sidecar" | awk '{printf "  %s %.1f MB\n", $9, $5/1048576}'
+ls -l "$WORK/scim-sidecar" | awk '{printf "  %s %.1f MB (stripped)\n", $9, $5/1048576}'
 
 log "base: mmdebstrap bookworm (minbase) → $WORK/rootfs.tar"
 if [ ! -s "$WORK/rootfs.tar" ]; then

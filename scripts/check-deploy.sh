@@ -7,6 +7,7 @@
 #   bash scripts/check-deploy.sh                 # every check
 #   SCIM_SIDECAR_BIN=path bash scripts/check-deploy.sh
 #   CHECK_DEPLOY_NO_BINARY=1 bash scripts/check-deploy.sh   # ignore built binaries
+#   CHECK_DEPLOY_WRITE_DUMP=1 bash scripts/check-deploy.sh  # refresh deploy/prometheus/metrics.txt
 #
 # What it checks:
 #  1. deploy/prometheus/alerts.yaml: promtool check rules, and promtool test rules on
@@ -103,10 +104,14 @@ if [ -n "$SIDECAR" ] && [ -n "$EMULATOR" ]; then
   curl -s -o /dev/null -u admin:admin "http://127.0.0.1:$pport/api/org" || true
   curl -fsS "http://127.0.0.1:$aport/metrics" >"$WORK/metrics.txt"
   "$PY" scripts/check_deploy.py metrics "$WORK/metrics.txt"
+  if [ -n "${CHECK_DEPLOY_WRITE_DUMP:-}" ]; then
+    cp "$WORK/metrics.txt" "$DUMP"
+    echo "  wrote $DUMP"
+  fi
   # The committed dump must name the same families as the binary.
   if ! diff <(grep '^# TYPE' "$DUMP" | sort) <(grep '^# TYPE' "$WORK/metrics.txt" | sort); then
     echo "check-deploy: $DUMP is out of date (families differ from the binary's); refresh it with:" >&2
-    echo "  curl -s http://<admin listen>/metrics > $DUMP" >&2
+    echo "  CHECK_DEPLOY_WRITE_DUMP=1 bash scripts/check-deploy.sh" >&2
     exit 1
   fi
 else
