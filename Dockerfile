@@ -55,7 +55,8 @@ FROM ${RUNTIME_IMAGE} AS runtime
 RUN apt-get update \
  && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
       ca-certificates libxmlsec1 libxmlsec1-openssl libxml2 libssl3 \
- && rm -rf /var/lib/apt/lists/* \
+ && apt-get clean \
+ && rm -rf /var/lib/apt/lists/* /var/cache/apt/*.bin \
  && groupadd --system --gid 10001 scim-sidecar \
  && useradd --system --uid 10001 --gid 10001 --home-dir /var/lib/scim-sidecar \
       --shell /usr/sbin/nologin scim-sidecar \

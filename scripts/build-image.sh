@@ -57,12 +57,21 @@ fi
 strip "$WORK/scim-sidecar"
 ls -l "$WORK/scim-sidecar" | awk '{printf "  %s %.1f MB (stripped)\n", $9, $5/1048576}'
 
-log "base: mmdebstrap bookworm (minbase) → $WORK/rootfs.tar"
-if [ ! -s "$WORK/rootfs.tar" ]; then
-  mmdebstrap --variant=minbase --mode=root --format=tar bookworm "$WORK/rootfs.tar.tmp"
-  mv "$WORK/rootfs.tar.tmp" "$WORK/rootfs.tar"
+log "base: mmdebstrap bookworm (minbase, slimmed like debian:bookworm-slim) → $WORK/rootfs-slim.tar"
+if [ ! -s "$WORK/rootfs-slim.tar" ]; then
+  # As the official slim images: no manuals, documentation (but copyrights) or translations,
+  # also for packages installed later (mmdebstrap keeps the dpkg options in the image), and no
+  # apt caches.
+  mmdebstrap --variant=minbase --mode=root --format=tar \
+    --dpkgopt='path-exclude=/usr/share/man/*' --dpkgopt='path-exclude=/usr/share/info/*' \
+    --dpkgopt='path-exclude=/usr/share/doc/*' --dpkgopt='path-include=/usr/share/doc/*/copyright' \
+    --dpkgopt='path-exclude=/usr/share/locale/*' --dpkgopt='path-exclude=/usr/share/lintian/*' \
+    --customize-hook='rm -rf "$1"/var/cache/apt/*.bin "$1"/var/lib/apt/lists/*' \
+    bookworm "$WORK/rootfs-slim.tar.tmp"
+  mv "$WORK/rootfs-slim.tar.tmp" "$WORK/rootfs-slim.tar"
 fi
-ls -l "$WORK/rootfs.tar" | awk '{printf "  %.1f MB\n", $5/1048576}'
+ROOTFS=$WORK/rootfs-slim.tar
+ls -l "$ROOTFS" | awk '{printf "  %.1f MB\n", $5/1048576}'
 
 # The Emulator stands in for Grafana in the runs below.
 EMULATOR=$(ls target/debug/examples/grafana-emulator target/release/examples/grafana-emulator 2>/dev/null | head -n1 || true)
@@ -81,7 +90,7 @@ start_emulator() {
 ULIMITS=(--ulimit "nofile=$(ulimit -Hn):$(ulimit -Hn)" --ulimit "nproc=4096:4096")
 podman_ok=1
 log "podman: import the base, build the Dockerfile, run the image"
-if ! podman import "$WORK/rootfs.tar" "$BASE" >"$WORK/podman.log" 2>&1; then
+if ! podman import "$ROOTFS" "$BASE" >"$WORK/podman.log" 2>&1; then
   podman_ok=0
 fi
 if [ $podman_ok = 1 ] && ! podman build --network=host "${ULIMITS[@]}" \
@@ -127,7 +136,7 @@ log "fallback: the runtime file system in a chroot"
 CHROOT="$WORK/chroot"
 as_root rm -rf "$CHROOT"
 mkdir -p "$CHROOT"
-as_root tar -xf "$WORK/rootfs.tar" -C "$CHROOT"
+as_root tar -xf "$ROOTFS" -C "$CHROOT"
 cp /etc/resolv.conf "$CHROOT/etc/resolv.conf"
 as_root mount -t proc proc "$CHROOT/proc"
 trap 'cleanup; as_root umount "$CHROOT/proc" 2>/dev/null || true' EXIT
