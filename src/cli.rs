@@ -31,11 +31,12 @@ pub struct Cli {
     #[arg(long, global = true, value_name = "URL")]
     pub store_url: Option<String>,
 
-    /// Log format (overrides [log] format).
+    /// Log format (overrides [log] format / SIDECAR_LOG_FORMAT).
     #[arg(long, global = true, value_enum)]
     pub log_format: Option<LogFormatArg>,
 
-    /// Log filter such as `info` or `scim_sidecar=debug` (overrides [log] level; RUST_LOG wins over both).
+    /// Log filter such as `info` or `scim_sidecar=debug` (overrides [log] level / SIDECAR_LOG_LEVEL;
+    /// RUST_LOG wins over both).
     #[arg(long, global = true, value_name = "FILTER")]
     pub log_level: Option<String>,
 
@@ -105,6 +106,22 @@ mod tests {
     #[test]
     fn cli_is_well_formed() {
         Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn every_flag_names_its_environment_variable() {
+        // Operators configure containers through the environment: --help must say which variable
+        // each flag stands for.
+        let cmd = Cli::command();
+        for arg in cmd.get_arguments().filter(|a| a.get_long().is_some_and(|l| l != "help" && l != "version"))
+        {
+            let help = arg.get_help().map(ToString::to_string).unwrap_or_default();
+            assert!(
+                help.contains("SIDECAR_"),
+                "--{} does not name its variable: {help}",
+                arg.get_long().unwrap()
+            );
+        }
     }
 
     #[test]

@@ -14,7 +14,12 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let command = cli.command.clone().unwrap_or(Command::Serve);
     if let Command::Version = command {
-        println!("scim-sidecar {}", env!("CARGO_PKG_VERSION"));
+        // The commit is known when the build was given it (SCIM_SIDECAR_COMMIT, as the Dockerfile
+        // and scripts/build-image.sh do); a build.rs asking git would rebuild the crate at every commit.
+        match option_env!("SCIM_SIDECAR_COMMIT").filter(|c| !c.is_empty()) {
+            Some(commit) => println!("scim-sidecar {} (commit {commit})", env!("CARGO_PKG_VERSION")),
+            None => println!("scim-sidecar {}", env!("CARGO_PKG_VERSION")),
+        }
         return ExitCode::SUCCESS;
     }
     let sources = Sources::from_process(cli.config.clone(), cli.overrides());

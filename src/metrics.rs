@@ -2,6 +2,10 @@
 //!
 //! Families are created here and handed out as cheap clones, so instrumented code never touches
 //! the registry. Label values are small closed sets (route classes, outcomes), never user data.
+//! The sidecar's own families carry the `scim_sidecar_` prefix; the process metrics
+//! ([`process`]) keep the unprefixed `process_*` names every Prometheus client uses.
+
+mod process;
 
 use std::sync::Arc;
 
@@ -90,7 +94,17 @@ fn latency_histogram() -> Histogram {
 
 impl Metrics {
     pub fn new() -> Self {
-        let mut registry = Registry::with_prefix("scim_sidecar");
+        let mut root = Registry::default();
+        root.register_collector(Box::new(process::ProcessCollector::new()));
+        let registry = root.sub_registry_with_prefix("scim_sidecar");
+        registry.register(
+            "build",
+            "The running binary: its version, and its commit when the build was given one",
+            prometheus_client::metrics::info::Info::new(vec![
+                ("version", env!("CARGO_PKG_VERSION")),
+                ("commit", option_env!("SCIM_SIDECAR_COMMIT").filter(|c| !c.is_empty()).unwrap_or("unknown")),
+            ]),
+        );
         let requests = Family::<RequestLabels, Counter>::default();
         let latency =
             Family::<RouteLabels, Histogram>::new_with_constructor(latency_histogram as fn() -> Histogram);
@@ -153,7 +167,7 @@ impl Metrics {
             limit_rejections.clone(),
         );
         Self {
-            registry: Arc::new(registry),
+            registry: Arc::new(root),
             requests,
             latency,
             upstream_errors,
@@ -212,5 +226,14 @@ mod tests {
         );
         assert!(text.contains("scim_sidecar_upstream_errors_total{kind=\"timeout\"} 1"), "{text}");
         assert!(text.contains("scim_sidecar_http_request_duration_seconds_bucket"), "{text}");
+        let build = format!("scim_sidecar_build_info{{version=\"{}\",commit=", env!("CARGO_PKG_VERSION"));
+        assert!(text.contains(&build), "{text}");
+        assert!(text.contains("\nprocess_start_time_seconds "), "{text}");
+        #[cfg(target_os = "linux")]
+        assert!(
+            text.contains("\nprocess_resident_memory_bytes ")
+                && text.contains("\nprocess_cpu_seconds_total "),
+            "{text}"
+        );
     }
 }

@@ -25,10 +25,11 @@ fn sidecar(args: &[&str]) -> Command {
 fn version_prints_the_crate_version() {
     let out = sidecar(&["version"]).output().unwrap();
     assert!(out.status.success());
-    assert_eq!(
-        String::from_utf8_lossy(&out.stdout).trim(),
-        format!("scim-sidecar {}", env!("CARGO_PKG_VERSION"))
-    );
+    let want = match option_env!("SCIM_SIDECAR_COMMIT").filter(|c| !c.is_empty()) {
+        Some(commit) => format!("scim-sidecar {} (commit {commit})", env!("CARGO_PKG_VERSION")),
+        None => format!("scim-sidecar {}", env!("CARGO_PKG_VERSION")),
+    };
+    assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), want);
 }
 
 #[test]
