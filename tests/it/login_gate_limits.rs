@@ -76,3 +76,40 @@ async fn saml_posts_over_max_post_bytes_get_413_and_never_reach_grafana() {
     assert_eq!(res.status().as_u16(), 413);
     assert!(emu.acs_posts().is_empty());
 }
+
+/// Past `max_concurrent_verifications`, a login is turned away at once (503, counted as `busy`),
+/// never queued. The first login holds the only slot while it fetches IdP metadata from a server
+/// that accepts the connection and never answers; the test waits for that connection, not for a
+/// time.
+#[tokio::test]
+async fn logins_past_max_concurrent_verifications_get_503_at_once() {
+    let emu = Emulator::start(EmulatorOptions::default()).await.unwrap();
+    let silent = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let gate = SamlGateConfig {
+        max_concurrent_verifications: 1,
+        idp_metadata_url: Some(format!("http://{}/metadata", silent.local_addr().unwrap())),
+        audience: Some(saml::AUDIENCE.into()),
+        external_uid_attribute: Some("userUID".into()),
+        login_attribute: Some("mail".into()),
+        email_attribute: Some("mail".into()),
+        ..SamlGateConfig::default()
+    };
+    let s = sidecar(&emu, gate).await;
+    let post = |url: String| async move {
+        let req = Request::post(format!("{url}/saml/acs"))
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body(scim_sidecar::body::full(saml::form_body("<samlp:Response/>")))
+            .unwrap();
+        http1().request(req).await.unwrap()
+    };
+    let first = tokio::spawn(post(s.url.clone()));
+    // The first login is inside its slot once it asks the metadata server.
+    let (held, _) = silent.accept().await.unwrap();
+    let res = post(s.url.clone()).await;
+    assert_eq!(res.status().as_u16(), 503);
+    let metrics = body_string(get(&http1(), &format!("{}/metrics", s.admin_url)).await).await;
+    assert!(metrics.contains(r#"scim_sidecar_saml_gate_decisions_total{kind="busy"} 1"#), "{metrics}");
+    assert!(emu.acs_posts().is_empty());
+    first.abort();
+    drop(held);
+}
