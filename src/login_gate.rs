@@ -168,7 +168,10 @@ impl LoginGate {
             Err(e) => {
                 self.count("invalid");
                 warn!(error = %e, "saml login refused: unreadable body");
-                return respond::bad_request(matches!(e, ReadError::TooLarge { .. }));
+                return match e {
+                    ReadError::TimedOut { .. } => respond::too_slow(),
+                    e => respond::bad_request(matches!(e, ReadError::TooLarge { .. })),
+                };
             }
         };
         let value = match form::saml_response(&bytes) {

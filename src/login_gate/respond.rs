@@ -46,6 +46,11 @@ pub fn bad_request(too_large: bool) -> Response<Body> {
     }
 }
 
+/// The page for an ACS post whose body did not arrive within `[server] body_read_timeout`.
+pub fn too_slow() -> Response<Body> {
+    page(StatusCode::REQUEST_TIMEOUT, "The sign-in response did not arrive in time.")
+}
+
 /// A page for a post in a shape the gate does not read (not a URL-encoded form, or an artifact).
 pub fn unsupported_post() -> Response<Body> {
     page(StatusCode::BAD_REQUEST, "The sign-in request was not a SAML response form post.")

@@ -113,3 +113,38 @@ async fn logins_past_max_concurrent_verifications_get_503_at_once() {
     first.abort();
     drop(held);
 }
+
+/// An ACS post whose body does not arrive within `[server] body_read_timeout` gets 408, and
+/// nothing reaches Grafana.
+#[tokio::test]
+async fn slow_saml_posts_get_408() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let emu = Emulator::start(EmulatorOptions::default()).await.unwrap();
+    let mut config = Config {
+        server: scim_sidecar::config::ServerConfig {
+            body_read_timeout: std::time::Duration::from_millis(200),
+            ..server_config()
+        },
+        grafana: grafana_config(&emu.url()),
+        ..Config::default()
+    };
+    config.scim.tokens = vec![Secret::new(TOKEN.to_string())];
+    let s = spawn_sidecar(config).await;
+    let mut conn = tokio::net::TcpStream::connect(s.addr).await.unwrap();
+    conn.write_all(
+        b"POST /saml/acs HTTP/1.1\r\nHost: h\r\nContent-Type: application/x-www-form-urlencoded\r\n\
+          Content-Length: 500\r\n\r\nSAMLResponse=PHNhbWxw",
+    )
+    .await
+    .unwrap();
+    let mut buf = Vec::new();
+    while !String::from_utf8_lossy(&buf).contains("\r\n\r\n") {
+        let mut chunk = [0u8; 1024];
+        let n = conn.read(&mut chunk).await.unwrap();
+        assert!(n > 0, "closed without an answer: {}", String::from_utf8_lossy(&buf));
+        buf.extend_from_slice(&chunk[..n]);
+    }
+    let head = String::from_utf8_lossy(&buf);
+    assert!(head.starts_with("HTTP/1.1 408"), "{head}");
+    assert!(emu.acs_posts().is_empty());
+}
