@@ -12,6 +12,7 @@ mod duration;
 pub mod keys;
 pub mod load;
 mod secret;
+mod service_links;
 mod validate;
 
 #[cfg(test)]

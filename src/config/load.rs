@@ -258,6 +258,8 @@ fn apply_env(table: &mut Table, sources: &Sources, errors: &mut Vec<ConfigError>
         }
         match keys::from_env_name(var) {
             Some(key) => set_from_text(table, key, value, &origin, errors),
+            // Kubernetes' variables for a Service named `sidecar…`: not settings, not errors.
+            None if super::service_links::is_service_link(var, value) => {}
             None => errors.push(ConfigError::new(origin, None, "unknown SIDECAR_ variable")),
         }
     }

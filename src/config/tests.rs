@@ -243,3 +243,18 @@ fn the_login_gate_is_on_by_default_and_turning_it_off_under_scim_warns() {
     let text = format!("{errors:?}");
     assert!(text.contains("max_post_bytes") && text.contains("max_concurrent_verifications"), "{text}");
 }
+
+#[test]
+fn kubernetes_service_link_variables_are_ignored_but_typos_are_not() {
+    let env = [
+        ("SIDECAR_ADMIN_SERVICE_HOST", "10.0.0.7"),
+        ("SIDECAR_ADMIN_SERVICE_PORT", "9090"),
+        ("SIDECAR_ADMIN_PORT", "tcp://10.0.0.7:9090"),
+        ("SIDECAR_ADMIN_PORT_9090_TCP_ADDR", "10.0.0.7"),
+    ];
+    let loaded = load(&sources(None, &env, Overrides::default())).unwrap();
+    assert_eq!(loaded.config, super::Config::default());
+    let env = [("SIDECAR_SERVER_PORT", "8080")];
+    let text = load(&sources(None, &env, Overrides::default())).unwrap_err().to_string();
+    assert!(text.contains("SIDECAR_SERVER_PORT") && text.contains("unknown SIDECAR_ variable"), "{text}");
+}
