@@ -129,18 +129,19 @@ impl Edge {
     }
 
     /// Normalises `req` in place (see the module docs). `grafana_names` are the identity header
-    /// names Grafana's settings use (lower case); entries no rule may remove are ignored.
+    /// names Grafana's settings use (lower case, exact names); those no rule may remove
+    /// ([`NEVER_STRIPPED`]) are ignored.
     pub fn normalise<B>(&self, req: &mut Request<B>, peer: IpAddr, grafana_names: &[String]) {
         let upgrade = req.version() == Version::HTTP_11 && headers::is_upgrade_request(req.headers());
         let map = req.headers_mut();
         headers::strip_hop_by_hop(map, upgrade);
-        let grafana: Vec<HeaderRule> = grafana_names.iter().filter_map(|n| HeaderRule::parse(n)).collect();
         let trusted = self.trusts(peer);
         let doomed: Vec<HeaderName> = map
             .keys()
             .filter(|name| {
                 let n = name.as_str();
-                self.strip.iter().chain(grafana.iter()).any(|r| r.matches(n))
+                self.strip.iter().any(|r| r.matches(n))
+                    || (grafana_names.iter().any(|g| g == n) && !NEVER_STRIPPED.contains(&n))
                     || (!trusted && (FORWARDING.contains(&n) || n.starts_with("x-forwarded-")))
             })
             .cloned()

@@ -36,7 +36,9 @@ pub mod class {
 /// Handles one request on the public listener and records its completion.
 pub async fn handle(app: Arc<App>, mut req: Request<Incoming>, info: ClientInfo) -> Response<Body> {
     let started = Instant::now();
-    app.edge.normalise(&mut req, info.addr.ip(), &app.policy.identity_header_names());
+    let last = app.policy.last_report();
+    let grafana_names = last.as_ref().map_or(&[][..], |r| r.header_logins.header_names.as_slice());
+    app.edge.normalise(&mut req, info.addr.ip(), grafana_names);
     let method = req.method().clone();
     let path_class;
     let response = if app.scim.scim_path(req.uri().path()).is_some() {

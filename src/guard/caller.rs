@@ -111,18 +111,16 @@ impl Callers {
         headers: &HeaderMap,
         query: Option<&str>,
     ) -> Result<Caller, GrafanaError> {
-        let key = key(headers, query);
-        if let Some(known) = self.cache.get(&key).await {
-            return Ok(known);
-        }
-        let caller = match grafana.current_user_as(headers, query).await {
-            Ok(profile) => Caller::User(profile.id),
-            Err(e) if e.is_unauthorized() => Caller::Unauthenticated,
-            Err(e) if e.status().is_some_and(|s| s.is_client_error()) => Caller::Other,
-            Err(e) => return Err(e),
+        // Concurrent first asks for one credential share a single call to Grafana.
+        let ask = async {
+            match grafana.current_user_as(headers, query).await {
+                Ok(profile) => Ok(Caller::User(profile.id)),
+                Err(e) if e.is_unauthorized() => Ok(Caller::Unauthenticated),
+                Err(e) if e.status().is_some_and(|s| s.is_client_error()) => Ok(Caller::Other),
+                Err(e) => Err(e),
+            }
         };
-        self.cache.insert(key, caller).await;
-        Ok(caller)
+        self.cache.try_get_with(key(headers, query), ask).await.map_err(|e| (*e).clone())
     }
 }
 

@@ -27,6 +27,11 @@ impl Members {
     pub fn field(&self, name: &str) -> Option<&Value> {
         self.0.iter().rev().find(|(k, _)| folds_equal(k, name)).map(|(_, v)| v)
     }
+
+    /// Every member in document order, duplicates kept.
+    pub fn into_vec(self) -> Vec<(String, Value)> {
+        self.0
+    }
 }
 
 /// Go's `bytes.EqualFold`, closely enough for field names: each character compared by its

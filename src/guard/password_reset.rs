@@ -21,7 +21,7 @@ use serde_json::{json, Value};
 use super::go_json::Members;
 use super::Verdict;
 use crate::app::App;
-use crate::body::{full, read_capped, BoxError};
+use crate::body::{full, read_guarded, BoxError, ReadError};
 
 const RESET_MESSAGE: &str =
     "Password reset is not available while SCIM provisions users: sign in through your identity provider";
@@ -77,14 +77,21 @@ where
     B::Error: Into<BoxError>,
 {
     let (parts, body) = req.into_parts();
-    let Ok(bytes) = read_capped(body, app.config.server.max_body_bytes).await else {
-        return Verdict::Refuse(super::refusal(
-            app,
-            "unreadable",
-            StatusCode::BAD_REQUEST,
-            "bad request data",
-            "",
-        ));
+    // Read under `[server] max_buffered_bodies` like every guard's read: these callers are anonymous.
+    let bytes = match read_guarded(body, app.config.server.max_body_bytes).await {
+        Ok(bytes) => bytes,
+        Err(e @ (ReadError::TimedOut { .. } | ReadError::Busy)) => {
+            return Verdict::Refuse(super::refusal(app, "unreadable", e.status(), &e.to_string(), ""));
+        }
+        Err(_) => {
+            return Verdict::Refuse(super::refusal(
+                app,
+                "unreadable",
+                StatusCode::BAD_REQUEST,
+                "bad request data",
+                "",
+            ));
+        }
     };
     let who = Members::of_body(&bytes)
         .and_then(|m| m.field("userOrEmail").and_then(Value::as_str).map(str::to_string));

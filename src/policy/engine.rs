@@ -113,8 +113,13 @@ impl PolicyEngine {
     /// The identity header names Grafana's settings use, as last observed (any age: a stale
     /// list only strips names Grafana no longer reads). Never waits.
     pub fn identity_header_names(&self) -> Vec<String> {
-        let Ok(last) = self.inner.last.read() else { return Vec::new() };
-        last.as_ref().map(|r| r.header_logins.header_names.clone()).unwrap_or_default()
+        self.last_report().map(|r| r.header_logins.header_names.clone()).unwrap_or_default()
+    }
+
+    /// The last report of any age (`None` before the first). Never waits and copies nothing but
+    /// an `Arc`, so the edge can read Grafana's identity header names on every request.
+    pub fn last_report(&self) -> Option<Arc<PolicyReport>> {
+        self.inner.last.read().ok()?.clone()
     }
 
     /// The current report, waiting at most `check_timeout` for a fresh one.

@@ -15,33 +15,9 @@
 //! broadly than Grafana, when it folds to `enabled` once trimmed; two such keys in one object are
 //! ambiguous; only JSON `true` or the exact string `"true"` counts as on.
 
-use serde::de::{Deserialize, Deserializer, MapAccess, Visitor};
 use serde_json::{Map, Value};
 
-use crate::guard::go_json::folds_equal;
-
-/// A body's top-level members in document order, duplicates kept.
-struct TopLevel(Vec<(String, Value)>);
-
-impl<'de> Deserialize<'de> for TopLevel {
-    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        struct Collect;
-        impl<'de> Visitor<'de> for Collect {
-            type Value = TopLevel;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("a JSON object")
-            }
-            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<TopLevel, A::Error> {
-                let mut members = Vec::new();
-                while let Some(member) = map.next_entry::<String, Value>()? {
-                    members.push(member);
-                }
-                Ok(TopLevel(members))
-            }
-        }
-        deserializer.deserialize_map(Collect)
-    }
-}
+use crate::guard::go_json::{folds_equal, Members};
 
 /// What Go's decoder leaves in a map-typed struct field.
 #[derive(Debug, PartialEq)]
@@ -57,8 +33,7 @@ pub enum Field {
 /// when the body cannot be read so, or a member is neither an object nor `null` (Grafana answers
 /// 400; the caller refuses rather than guess).
 pub fn map_field(body: &[u8], name: &str) -> Option<Field> {
-    let TopLevel(members) =
-        serde_json::Deserializer::from_slice(body).into_iter::<TopLevel>().next()?.ok()?;
+    let members = Members::of_body(body)?.into_vec();
     let mut merged: Option<Map<String, Value>> = None;
     for (key, value) in members {
         if !folds_equal(&key, name) {
@@ -76,9 +51,7 @@ pub fn map_field(body: &[u8], name: &str) -> Option<Field> {
 /// The body's top-level object as a Go map would hold it (the last of duplicate keys wins);
 /// `None` when the first JSON value is not a readable object.
 pub fn top_level(body: &[u8]) -> Option<Map<String, Value>> {
-    let TopLevel(members) =
-        serde_json::Deserializer::from_slice(body).into_iter::<TopLevel>().next()?.ok()?;
-    Some(members.into_iter().collect())
+    Some(Members::of_body(body)?.into_vec().into_iter().collect())
 }
 
 /// Grafana's `strcase.ToSnake`, rewritten from its documented behaviour (byte-wise; bytes other

@@ -225,14 +225,19 @@ async fn remember_orgs(ctx: &ScimContext<'_>, view: &GrafanaUserView) -> Result<
     let memberships = g.user_orgs(view.id).await.map_err(|e| grafana_error(&e))?;
     let mut out = Vec::with_capacity(memberships.len());
     for m in memberships {
-        let teams = match g.user_teams(m.org_id, view.id).await {
-            Ok(t) => t.into_iter().map(|t| t.id).collect(),
-            Err(e) if e.is_not_found() => Vec::new(),
-            Err(e) => return Err(grafana_error(&e)),
-        };
+        let teams = team_ids(ctx, m.org_id, view.id).await?;
         out.push(OrgRestore { org_id: m.org_id, role: m.role, teams });
     }
     Ok(out)
+}
+
+/// The ids of the teams `user` belongs to in `org` (none when Grafana no longer knows either).
+async fn team_ids(ctx: &ScimContext<'_>, org: i64, user: i64) -> Result<Vec<i64>, ScimError> {
+    match ctx.app.grafana.user_teams(org, user).await {
+        Ok(t) => Ok(t.into_iter().map(|t| t.id).collect()),
+        Err(e) if e.is_not_found() => Ok(Vec::new()),
+        Err(e) => Err(grafana_error(&e)),
+    }
 }
 
 /// The earlier single-org removal, for a disabled user SCIM DELETE hides.
@@ -245,11 +250,7 @@ async fn leave_namespace_org(
 ) -> Result<(), ScimError> {
     let g = &ctx.app.grafana;
     let role = org_role(ctx, view).await?;
-    let teams = match g.user_teams(ctx.org_id, view.id).await {
-        Ok(t) => t.into_iter().map(|t| t.id).collect(),
-        Err(e) if e.is_not_found() => Vec::new(),
-        Err(e) => return Err(grafana_error(&e)),
-    };
+    let teams = team_ids(ctx, ctx.org_id, view.id).await?;
     st.removed = true;
     st.role = role.clone().or(st.role);
     st.teams = teams;
