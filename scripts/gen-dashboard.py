@@ -358,11 +358,11 @@ def build():
     L.row("Grafana")
     L.add(
         timeseries(
-            "Grafana API calls by kind",
-            "Grafana API calls the SCIM translation and the policy make, by operation "
-            "(scim_sidecar_grafana_calls_total). This version registers the family but does not yet "
-            "count into it, so the panel stays empty until a release that does.",
-            [(rate("scim_sidecar_grafana_calls_total", "kind"), "{{kind}}")],
+            "Grafana API calls by route and outcome",
+            "Grafana API calls the sidecar makes itself (SCIM translation, policy, guards, login "
+            "gate), by route (ids and names replaced) and outcome: ok, client_error, server_error, "
+            "timeout, transport (scim_sidecar_grafana_calls_total). Proxied requests are not here.",
+            [(rate("scim_sidecar_grafana_calls_total", "kind, outcome"), "{{kind}} {{outcome}}")],
             unit="reqps",
             stack=True,
         ),

@@ -9,11 +9,52 @@ use http::{Method, Request, Response, StatusCode};
 use hyper::body::Incoming;
 use serde_json::json;
 
-use crate::app::App;
 use crate::body::{full, Body};
+use crate::config::{Config, SamlGateConfig};
+use crate::grafana::GrafanaClient;
+use crate::metrics::Metrics;
+use crate::policy::PolicyEngine;
+use crate::store::MappingStore;
+
+/// What the admin listener reads: built once by the assembly (`app`).
+pub struct Admin {
+    pub metrics: Metrics,
+    pub grafana: GrafanaClient,
+    pub store: Arc<dyn MappingStore>,
+    pub policy: PolicyEngine,
+    /// `[saml_gate]`, and Grafana's URL its warnings are judged against.
+    pub gate: SamlGateConfig,
+    pub grafana_url: String,
+}
+
+impl Admin {
+    pub fn new(
+        config: &Config,
+        metrics: Metrics,
+        grafana: GrafanaClient,
+        store: Arc<dyn MappingStore>,
+        policy: PolicyEngine,
+    ) -> Self {
+        Self {
+            metrics,
+            grafana,
+            store,
+            policy,
+            gate: config.saml_gate.clone(),
+            grafana_url: config.grafana.url.clone(),
+        }
+    }
+
+    /// What the login gate would warn about now (`check` shows the same).
+    pub fn gate_warnings(&self, saml: &crate::policy::saml::SamlState) -> Vec<String> {
+        crate::login_gate::settings::GateReport::new(&self.gate, &self.grafana_url, saml)
+            .with_scim_active(self.policy.scim_active())
+            .warnings
+    }
+}
 
 /// Handles one admin request.
-pub async fn handle(app: Arc<App>, req: Request<Incoming>) -> Response<Body> {
+pub async fn handle(app: Arc<Admin>, req: Request<Incoming>) -> Response<Body> {
     if req.method() != Method::GET && req.method() != Method::HEAD {
         return text(StatusCode::METHOD_NOT_ALLOWED, "method not allowed\n");
     }
@@ -32,7 +73,7 @@ pub async fn handle(app: Arc<App>, req: Request<Incoming>) -> Response<Body> {
     }
 }
 
-async fn readyz(app: &App) -> Response<Body> {
+async fn readyz(app: &Admin) -> Response<Body> {
     let (grafana, store, policy) = tokio::join!(app.grafana.health(), app.store.ping(), app.policy.report());
     let grafana_ok = grafana.is_ok();
     let store_ok = store.is_ok();
@@ -47,8 +88,8 @@ async fn readyz(app: &App) -> Response<Body> {
         "policy": policy.summary(),
         // Informational too: a gate that is off, or cannot obtain IdP metadata, says so here.
         "saml_gate": {
-            "enabled": app.config.saml_gate.enabled,
-            "warnings": gate_warnings(app, &policy.saml),
+            "enabled": app.gate.enabled,
+            "warnings": app.gate_warnings(&policy.saml),
         },
     });
     let status = if grafana_ok && store_ok { StatusCode::OK } else { StatusCode::SERVICE_UNAVAILABLE };
@@ -56,13 +97,6 @@ async fn readyz(app: &App) -> Response<Body> {
     *res.status_mut() = status;
     res.headers_mut().insert(CONTENT_TYPE, http::HeaderValue::from_static("application/json"));
     res
-}
-
-/// What the login gate would warn about now (`check` shows the same).
-pub fn gate_warnings(app: &App, saml: &crate::policy::saml::SamlState) -> Vec<String> {
-    crate::login_gate::settings::GateReport::new(&app.config.saml_gate, &app.config.grafana.url, saml)
-        .with_scim_active(app.policy.scim_active())
-        .warnings
 }
 
 fn text(status: StatusCode, body: &str) -> Response<Body> {

@@ -102,9 +102,10 @@ impl App {
             http.clone(),
             config.grafana.request_timeout,
         )?;
+        let metrics = Metrics::new();
+        let grafana = grafana.counting_calls(metrics.grafana_calls.clone());
         let store = store::open(config.store.url.expose(), config.store.max_connections).await?;
         let scim = crate::scim_api::ScimApi::new(&config.scim, &config.grafana.url);
-        let metrics = Metrics::new();
         let policy = PolicyEngine::new(grafana.clone(), &config, metrics.clone());
         let gate = crate::login_gate::LoginGate::from_config(
             &config.saml_gate,
@@ -162,18 +163,24 @@ pub async fn run(
     let refresher = app.policy.spawn_refresher(stopped(stop_rx.clone()));
     // The gate's problems (off while SCIM is configured, no IdP metadata) are logged at start,
     // before the first login fails.
-    let startup = app.clone();
+    let admin_app = Arc::new(admin::Admin::new(
+        &app.config,
+        app.metrics.clone(),
+        app.grafana.clone(),
+        app.store.clone(),
+        app.policy.clone(),
+    ));
+    let startup = admin_app.clone();
     let gate_matters = app.config.saml_gate.enabled || app.policy.scim_active();
     tokio::spawn(async move {
         if !gate_matters {
             return;
         }
         let report = startup.policy.report().await;
-        for w in admin::gate_warnings(&startup, &report.saml) {
+        for w in startup.gate_warnings(&report.saml) {
             warn!(warning = %w, "saml login gate warning");
         }
     });
-    let admin_app = app.clone();
     let admin_task = tokio::spawn({
         let server_cfg = app.config.server.clone();
         let admin_metrics = app.metrics.clone();

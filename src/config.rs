@@ -57,7 +57,8 @@ pub struct ServerConfig {
     pub max_header_bytes: usize,
     /// Largest SCIM or SAML request body accepted, in bytes (proxied bodies stream and are not capped).
     pub max_body_bytes: usize,
-    /// How long in-flight requests may drain after SIGTERM/SIGINT.
+    /// How long in-flight requests may drain after SIGTERM/SIGINT. The default (20 s) plus a 5 s
+    /// `preStop` sleep stays inside Kubernetes' default 30 s termination grace period.
     #[serde(with = "duration")]
     pub shutdown_grace: Duration,
     /// Idle keep-alive connections are closed after this long.
@@ -266,7 +267,7 @@ impl Default for ServerConfig {
             header_read_timeout: Duration::from_secs(10),
             max_header_bytes: 64 * 1024,
             max_body_bytes: 4 * 1024 * 1024,
-            shutdown_grace: Duration::from_secs(30),
+            shutdown_grace: Duration::from_secs(20),
             idle_timeout: Duration::from_secs(90),
             trusted_proxies: Vec::new(),
             strip_headers: defaults::STRIP_HEADERS.iter().map(|h| (*h).to_string()).collect(),

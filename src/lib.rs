@@ -24,6 +24,7 @@ pub mod metrics;
 pub mod policy;
 pub mod provision;
 pub mod proxy;
+pub mod request_id;
 pub mod route_path;
 pub mod router;
 pub mod scim;

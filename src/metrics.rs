@@ -37,6 +37,15 @@ pub struct KindLabels {
     pub kind: &'static str,
 }
 
+/// Labels of a Grafana API call the sidecar made: its route (`GET /api/users/:id`, ids and names
+/// replaced, see `grafana::client`) and how it ended (`ok`, `client_error`, `server_error`,
+/// `timeout`, `transport`).
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct GrafanaCallLabels {
+    pub kind: String,
+    pub outcome: &'static str,
+}
+
 /// Labels of a SCIM operation.
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 pub struct ScimOpLabels {
@@ -69,8 +78,9 @@ pub struct Metrics {
     pub upstream_errors: Family<KindLabels, Counter>,
     /// SCIM operations by resource, operation and outcome.
     pub scim_operations: Family<ScimOpLabels, Counter>,
-    /// Grafana API calls made by the SCIM translation, by operation.
-    pub grafana_calls: Family<KindLabels, Counter>,
+    /// Grafana API calls the sidecar made (SCIM, policy, guards, the login gate), by route and
+    /// outcome. Proxied requests are not calls: they are in `requests`.
+    pub grafana_calls: Family<GrafanaCallLabels, Counter>,
     /// SCIM attribute updates Grafana refused for SAML users (applied at their next login).
     pub deferred_updates: Counter,
     /// Legacy or vendor-specific request shapes the SCIM normaliser rewrote, by shape.
@@ -136,7 +146,7 @@ impl Metrics {
         );
         registry.register(
             "grafana_calls",
-            "Grafana API calls made for SCIM and policy, by operation",
+            "Grafana API calls the sidecar made itself (SCIM, policy, guards, login gate), by route and outcome",
             grafana_calls.clone(),
         );
         registry.register(

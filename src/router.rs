@@ -11,7 +11,7 @@ use std::time::Instant;
 
 use http::{Request, Response, StatusCode};
 use hyper::body::Incoming;
-use tracing::{info, warn};
+use tracing::{info, warn, Instrument};
 
 use crate::app::App;
 use crate::body::Body;
@@ -34,11 +34,27 @@ pub mod class {
 }
 
 /// Handles one request on the public listener and records its completion.
+/// Every log event of the request carries its `X-Request-Id` ([`crate::request_id`]), which goes
+/// to Grafana with the request and back to the client on the response.
 pub async fn handle(app: Arc<App>, mut req: Request<Incoming>, info: ClientInfo) -> Response<Body> {
     let started = Instant::now();
     let last = app.policy.last_report();
     let grafana_names = last.as_ref().map_or(&[][..], |r| r.header_logins.header_names.as_slice());
     app.edge.normalise(&mut req, info.addr.ip(), grafana_names);
+    let request_id = crate::request_id::assign(req.headers_mut());
+    let span = tracing::info_span!("request", request_id = crate::request_id::as_str(&request_id));
+    let mut response = dispatch(app, req, info, started).instrument(span).await;
+    response.headers_mut().insert(crate::request_id::X_REQUEST_ID.clone(), request_id);
+    response
+}
+
+/// Hands the normalised request to exactly one component and records its completion.
+async fn dispatch(
+    app: Arc<App>,
+    req: Request<Incoming>,
+    info: ClientInfo,
+    started: Instant,
+) -> Response<Body> {
     let method = req.method().clone();
     let path_class;
     let response = if app.scim.scim_path(req.uri().path()).is_some() {

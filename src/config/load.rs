@@ -133,31 +133,32 @@ pub struct Loaded {
 /// Every problem in every layer, at once.
 pub fn load(sources: &Sources) -> Result<Loaded, ConfigErrors> {
     let mut errors = Vec::new();
-    let mut table = Table::new();
+    let mut layers = Layers::default();
 
     let file = choose_file(sources, &mut errors);
     if let Some(path) = &file {
         if let Some(parsed) = read_toml(path, &mut errors) {
-            merge_checked(&mut table, parsed, &Origin::File(path.clone()), &mut errors);
+            merge_checked(&mut layers, parsed, &Origin::File(path.clone()), &mut errors);
         }
     }
-    apply_env(&mut table, sources, &mut errors);
+    apply_env(&mut layers, sources, &mut errors);
     for (flag, section, name, value) in &sources.overrides.values {
         let origin = Origin::Flag(flag);
         match keys::find(section, name) {
-            Some(key) => set_from_text(&mut table, key, value, &origin, &mut errors),
+            Some(key) => set_from_text(&mut layers, key, value, &origin, &mut errors),
             None => errors.push(ConfigError::new(origin, None, format!("no key [{section}] {name}"))),
         }
     }
-    if !errors.is_empty() {
-        return Err(ConfigErrors(errors));
-    }
-
-    let mut config: Config = match Value::Table(table).try_into() {
+    // Values of the right TOML type may still be bad (a duration that does not parse): each is
+    // tried on its own and dropped with an error, so the rest still loads and is validated, and
+    // every problem of every kind is reported in one go.
+    drop_undecodable(&mut layers, &mut errors);
+    let mut config: Config = match Value::Table(layers.table).try_into() {
         Ok(config) => config,
         Err(e) => {
             let origin = file.clone().map_or(Origin::Value, Origin::File);
-            return Err(ConfigErrors(vec![ConfigError::new(origin, None, e.message().to_string())]));
+            errors.push(ConfigError::new(origin, None, e.message().to_string()));
+            return Err(ConfigErrors(errors));
         }
     };
     read_secret_files(&mut config, &mut errors);
@@ -166,6 +167,36 @@ pub fn load(sources: &Sources) -> Result<Loaded, ConfigErrors> {
         Ok(Loaded { config, file, warnings })
     } else {
         Err(ConfigErrors(errors))
+    }
+}
+
+/// The merged layers as one TOML table, with where each key's value came from.
+#[derive(Default)]
+struct Layers {
+    table: Table,
+    /// `(section, key)` → the layer that set the value last.
+    origins: std::collections::BTreeMap<(String, String), Origin>,
+}
+
+/// Removes every value that does not deserialise into its key's type, reporting each.
+fn drop_undecodable(layers: &mut Layers, errors: &mut Vec<ConfigError>) {
+    let mut bad = Vec::new();
+    for (section, body) in &layers.table {
+        let Value::Table(body) = body else { continue };
+        for (name, value) in body {
+            let mut alone = Table::new();
+            alone.insert(section.clone(), Value::Table(Table::from_iter([(name.clone(), value.clone())])));
+            if let Err(e) = Value::Table(alone).try_into::<Config>() {
+                bad.push((section.clone(), name.clone(), e.message().to_string()));
+            }
+        }
+    }
+    for (section, name, message) in bad {
+        if let Some(Value::Table(body)) = layers.table.get_mut(&section) {
+            body.remove(&name);
+        }
+        let origin = layers.origins.get(&(section.clone(), name.clone())).cloned().unwrap_or(Origin::Value);
+        errors.push(ConfigError::new(origin, Some(format!("[{section}] {name}")), message));
     }
 }
 
@@ -217,7 +248,7 @@ fn line_of(text: &str, offset: usize) -> usize {
 }
 
 /// Copies a parsed file into `table`, reporting unknown sections, unknown keys and wrong types.
-fn merge_checked(table: &mut Table, parsed: Table, origin: &Origin, errors: &mut Vec<ConfigError>) {
+fn merge_checked(layers: &mut Layers, parsed: Table, origin: &Origin, errors: &mut Vec<ConfigError>) {
     for (section, body) in parsed {
         let Value::Table(body) = body else {
             errors.push(ConfigError::new(origin.clone(), None, format!("`{section}` must be a [section]")));
@@ -236,13 +267,13 @@ fn merge_checked(table: &mut Table, parsed: Table, origin: &Origin, errors: &mut
                     Some(label),
                     format!("expected {}", kind_name(key.kind)),
                 )),
-                Some(key) => set(table, key, value),
+                Some(key) => set(layers, key, value, origin),
             }
         }
     }
 }
 
-fn apply_env(table: &mut Table, sources: &Sources, errors: &mut Vec<ConfigError>) {
+fn apply_env(layers: &mut Layers, sources: &Sources, errors: &mut Vec<ConfigError>) {
     for (var, value) in &sources.env {
         if var == keys::ENV_CONFIG {
             continue;
@@ -252,12 +283,12 @@ fn apply_env(table: &mut Table, sources: &Sources, errors: &mut Vec<ConfigError>
             if value.is_empty() {
                 errors.push(ConfigError::new(origin, Some("[scim] tokens".into()), "empty token"));
             } else {
-                push_list(table, "scim", "tokens", value.clone());
+                push_list(&mut layers.table, "scim", "tokens", value.clone());
             }
             continue;
         }
         match keys::from_env_name(var) {
-            Some(key) => set_from_text(table, key, value, &origin, errors),
+            Some(key) => set_from_text(layers, key, value, &origin, errors),
             // Kubernetes' variables for a Service named `sidecar…`: not settings, not errors.
             None if super::service_links::is_service_link(var, value) => {}
             None => errors.push(ConfigError::new(origin, None, "unknown SIDECAR_ variable")),
@@ -266,7 +297,7 @@ fn apply_env(table: &mut Table, sources: &Sources, errors: &mut Vec<ConfigError>
 }
 
 /// Parses a flag or environment value into the key's kind.
-fn set_from_text(table: &mut Table, key: &Key, text: &str, origin: &Origin, errors: &mut Vec<ConfigError>) {
+fn set_from_text(layers: &mut Layers, key: &Key, text: &str, origin: &Origin, errors: &mut Vec<ConfigError>) {
     let value = match key.kind {
         Kind::Str => Some(Value::String(text.to_string())),
         Kind::Bool => match text.trim().to_ascii_lowercase().as_str() {
@@ -284,7 +315,7 @@ fn set_from_text(table: &mut Table, key: &Key, text: &str, origin: &Origin, erro
         )),
     };
     match value {
-        Some(value) => set(table, key, value),
+        Some(value) => set(layers, key, value, origin),
         None => errors.push(ConfigError::new(
             origin.clone(),
             Some(format!("[{}] {}", key.section, key.name)),
@@ -293,10 +324,13 @@ fn set_from_text(table: &mut Table, key: &Key, text: &str, origin: &Origin, erro
     }
 }
 
-fn set(table: &mut Table, key: &Key, value: Value) {
-    if let Value::Table(section) = table.entry(key.section).or_insert_with(|| Value::Table(Table::new())) {
+fn set(layers: &mut Layers, key: &Key, value: Value, origin: &Origin) {
+    if let Value::Table(section) =
+        layers.table.entry(key.section).or_insert_with(|| Value::Table(Table::new()))
+    {
         section.insert(key.name.to_string(), value);
     }
+    layers.origins.insert((key.section.to_string(), key.name.to_string()), origin.clone());
 }
 
 fn push_list(table: &mut Table, section: &str, name: &str, item: String) {

@@ -116,8 +116,9 @@ fn every_problem_is_reported_at_once() {
     let env = [("SIDECAR_GRAFANA_TYPO", "x"), ("SIDECAR_POLICY_GROUP_SYNC", "maybe")];
     let errors = load(&sources(Some(f.path().into()), &env, Overrides::default())).unwrap_err();
     let text = errors.to_string();
-    // Layer problems stop before semantic validation, but all of them are listed.
+    // Layer problems (unknown names, wrong types) and value problems are listed together.
     for needle in [
+        "[server] listen",
         "[server] bogus: unknown key",
         "unknown section [nosuch]",
         "insecure_skip_verify: expected a boolean",
@@ -126,7 +127,37 @@ fn every_problem_is_reported_at_once() {
     ] {
         assert!(text.contains(needle), "missing {needle:?} in:\n{text}");
     }
-    assert_eq!(errors.0.len(), 5, "{text}");
+    assert_eq!(errors.0.len(), 6, "{text}");
+}
+
+#[test]
+fn undecodable_values_unknown_keys_and_semantic_problems_are_reported_together() {
+    let f = file_with(
+        "[server]\nshutdown_grace = \"soon\"\ntypo_key = 1\nlisten = \"nope\"\n[scim]\non_delete = \"shred\"\n\
+         default_role = \"Boss\"\n[policy]\ncache_ttl = \"0s\"\n",
+    );
+    let env = [("SIDECAR_SERVER_IDLE_TIMEOUT", "a while")];
+    let errors = load(&sources(Some(f.path().into()), &env, Overrides::default())).unwrap_err();
+    let text = errors.to_string();
+    let file = f.path().display().to_string();
+    for needle in [
+        format!("{file}: [server] shutdown_grace"),
+        format!("{file}: [server] typo_key: unknown key"),
+        format!("{file}: [scim] on_delete"),
+        "environment SIDECAR_SERVER_IDLE_TIMEOUT: [server] idle_timeout".to_string(),
+        "[server] listen".to_string(),
+        "[scim] default_role".to_string(),
+        "[policy] cache_ttl".to_string(),
+    ] {
+        assert!(text.contains(&needle), "missing {needle:?} in:\n{text}");
+    }
+    assert_eq!(errors.0.len(), 7, "{text}");
+}
+
+#[test]
+fn the_default_drain_fits_kubernetes_default_grace_period_with_a_pre_stop_sleep() {
+    let c = load(&sources(None, &[], Overrides::default())).unwrap().config;
+    assert!(c.server.shutdown_grace + Duration::from_secs(5) < Duration::from_secs(30));
 }
 
 #[test]

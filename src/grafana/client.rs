@@ -22,7 +22,11 @@ use serde::de::DeserializeOwned;
 use serde::Serialize;
 
 use super::error::GrafanaError;
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::family::Family;
+
 use crate::config::Secret;
+use crate::metrics::GrafanaCallLabels;
 use crate::upstream::UpstreamClient;
 
 /// Largest Grafana answer read into memory (user searches of 1000 hits stay far below).
@@ -66,12 +70,76 @@ pub struct GrafanaClient {
     inner: Arc<Inner>,
 }
 
+#[derive(Clone)]
 struct Inner {
     /// Base URL without trailing slash; may carry a sub-path.
     base: String,
     basic: HeaderValue,
     http: UpstreamClient,
     timeout: Duration,
+    /// `grafana_calls_total`, when the client is counted.
+    calls: Option<Family<GrafanaCallLabels, Counter>>,
+}
+
+/// Words of Grafana's API routes the client calls; any other path segment is an id or a name and
+/// is replaced in the `grafana_calls_total` route label, which keeps its values few and free of
+/// logins, emails and team names.
+const ROUTE_WORDS: &[&str] = &[
+    "access-control",
+    "admin",
+    "api",
+    "disable",
+    "enable",
+    "frontend",
+    "groups",
+    "health",
+    "logout",
+    "lookup",
+    "members",
+    "metadata",
+    "name",
+    "org",
+    "orgs",
+    "password",
+    "permissions",
+    "saml",
+    "search",
+    "settings",
+    "sso-settings",
+    "teams",
+    "user",
+    "users",
+    "v1",
+];
+
+/// `GET /api/users/:id` for `GET /api/users/42`: the method and the path with every segment that
+/// is not a route word replaced (`:id` for digits, `:name` otherwise).
+fn route_label(method: &Method, path: &str) -> String {
+    let mut label = String::with_capacity(path.len() + 8);
+    label.push_str(method.as_str());
+    label.push(' ');
+    for segment in path.split('/').filter(|s| !s.is_empty()) {
+        label.push('/');
+        if ROUTE_WORDS.contains(&segment) {
+            label.push_str(segment);
+        } else if segment.bytes().all(|b| b.is_ascii_digit()) {
+            label.push_str(":id");
+        } else {
+            label.push_str(":name");
+        }
+    }
+    label
+}
+
+/// How a call ended, as the `outcome` label.
+fn call_outcome(result: &Result<Answer, GrafanaError>) -> &'static str {
+    match result {
+        Ok(a) if a.status.is_success() || a.status.is_redirection() || a.status.is_informational() => "ok",
+        Ok(a) if a.status.is_client_error() => "client_error",
+        Ok(_) => "server_error",
+        Err(GrafanaError::Timeout) => "timeout",
+        Err(_) => "transport",
+    }
 }
 
 impl std::fmt::Debug for GrafanaClient {
@@ -183,7 +251,15 @@ impl GrafanaClient {
             .map_err(|_| GrafanaError::Request("credential is not a valid header value".into()))?;
         basic.set_sensitive(true);
         let base = url.as_str().trim_end_matches('/').to_owned();
-        Ok(Self { inner: Arc::new(Inner { base, basic, http, timeout: request_timeout }) })
+        Ok(Self { inner: Arc::new(Inner { base, basic, http, timeout: request_timeout, calls: None }) })
+    }
+
+    /// The same client, counting every call in `calls` (`grafana_calls_total`).
+    #[must_use]
+    pub fn counting_calls(self, calls: Family<GrafanaCallLabels, Counter>) -> Self {
+        let mut inner = (*self.inner).clone();
+        inner.calls = Some(calls);
+        Self { inner: Arc::new(inner) }
     }
 
     /// Sends `call` and reads the whole answer, whatever its status.
@@ -202,7 +278,13 @@ impl GrafanaClient {
                 .to_bytes();
             Ok::<_, GrafanaError>(Answer { status: parts.status, headers: parts.headers, body })
         };
-        let answer = tokio::time::timeout(inner.timeout, work).await.map_err(|_| GrafanaError::Timeout)??;
+        let result = tokio::time::timeout(inner.timeout, work).await.unwrap_or(Err(GrafanaError::Timeout));
+        if let Some(calls) = &inner.calls {
+            let labels =
+                GrafanaCallLabels { kind: route_label(&method, &path), outcome: call_outcome(&result) };
+            calls.get_or_create(&labels).inc();
+        }
+        let answer = result?;
         tracing::debug!(%method, %path, status = answer.status.as_u16(), "grafana call");
         Ok(answer)
     }
@@ -287,4 +369,25 @@ fn transport(e: hyper_util::client::legacy::Error) -> GrafanaError {
         source = s.source();
     }
     GrafanaError::Transport(msg)
+}
+
+#[cfg(test)]
+mod route_label_tests {
+    use super::*;
+
+    #[test]
+    fn ids_and_names_never_reach_the_label() {
+        let cases = [
+            (Method::GET, "/api/users/42", "GET /api/users/:id"),
+            (Method::GET, "/api/users/jane%40example.com", "GET /api/users/:name"),
+            (Method::PUT, "/api/teams/7/members", "PUT /api/teams/:id/members"),
+            (Method::DELETE, "/api/teams/7/members/9", "DELETE /api/teams/:id/members/:id"),
+            (Method::GET, "/grafana/api/orgs/name/Main%20Org", "GET /:name/api/orgs/name/:name"),
+            (Method::PUT, "/api/v1/sso-settings/saml", "PUT /api/v1/sso-settings/saml"),
+            (Method::GET, "/api/health", "GET /api/health"),
+        ];
+        for (method, path, want) in cases {
+            assert_eq!(route_label(&method, path), want);
+        }
+    }
 }

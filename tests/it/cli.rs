@@ -86,8 +86,10 @@ fn check_config_lists_every_problem_and_exits_64() {
         .unwrap();
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(64), "{stderr}");
+    // Issue 28: the value problem (`url`) is listed with the layer problems, not after them.
     for needle in [
-        "3 problems",
+        "4 problems",
+        "[grafana] url",
         "[grafana] typo: unknown key",
         "unknown section [nosuch]",
         "require_saml: expected a boolean",

@@ -62,6 +62,45 @@ async fn preserves_host_and_appends_forwarded_headers() {
     assert_eq!(header_values(&doc, "x-custom-user"), ["admin"]);
 }
 
+/// Issue 28: a well-formed `X-Request-Id` is kept, forwarded to Grafana and returned; a missing,
+/// repeated or malformed one is replaced by a fresh UUID, the same on both sides.
+#[tokio::test]
+async fn request_ids_are_kept_or_generated_and_reach_grafana_and_the_client() {
+    let up = Upstream::start().await;
+    let (proxy, _) = spawn_proxy(&up.url, false).await;
+    let send = |ids: &'static [&'static str]| {
+        let mut req = Request::get(format!("{}/api/search", proxy.url));
+        for id in ids {
+            req = req.header("x-request-id", *id);
+        }
+        client::http1().request(req.body(scim_sidecar::body::empty()).unwrap())
+    };
+    let res = send(&["lb-7f3a.1"]).await.unwrap();
+    assert_eq!(res.headers()["x-request-id"], "lb-7f3a.1");
+    assert_eq!(header_values(&json(res).await, "x-request-id"), ["lb-7f3a.1"]);
+
+    let mut seen = std::collections::HashSet::new();
+    for ids in [&[][..], &["two words"], &["a", "b"], &["x\"y"]] {
+        let res = send(ids).await.unwrap();
+        let returned = res.headers()["x-request-id"].to_str().unwrap().to_string();
+        assert!(uuid::Uuid::parse_str(&returned).is_ok(), "{ids:?} → {returned}");
+        assert_eq!(
+            header_values(&json(res).await, "x-request-id"),
+            std::slice::from_ref(&returned),
+            "{ids:?}"
+        );
+        assert!(seen.insert(returned), "ids repeat");
+    }
+    // Answers the sidecar makes itself carry one too.
+    let down = client::http1()
+        .request(
+            Request::get(format!("{}/scim/v2/Users", proxy.url)).body(scim_sidecar::body::empty()).unwrap(),
+        )
+        .await
+        .unwrap();
+    assert!(down.headers().contains_key("x-request-id"));
+}
+
 /// A trusted proxy's chain is kept and appended to; `strip_headers` replaces the default list.
 #[tokio::test]
 async fn trusted_proxies_keep_their_chain_and_strip_headers_is_configurable() {
