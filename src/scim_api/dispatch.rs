@@ -202,3 +202,41 @@ fn write_view(kind: ResourceType, req: &ScimRequest) -> Result<Option<Projection
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn request(method: Method, target: Target, query: &[(&str, &str)]) -> ScimRequest {
+        ScimRequest {
+            method,
+            target,
+            query: query.iter().map(|(k, v)| ((*k).to_string(), (*v).to_string())).collect(),
+            body: None,
+            if_match: None,
+            if_none_match: None,
+        }
+    }
+
+    #[test]
+    fn every_served_method_has_one_operation_label() {
+        let id = || Target::Resource("x".into());
+        assert_eq!(operation(&Method::GET, &Target::Collection), Some(ScimOperation::List));
+        assert_eq!(operation(&Method::POST, &Target::Search), Some(ScimOperation::Search));
+        assert_eq!(operation(&Method::POST, &Target::Collection), Some(ScimOperation::Create));
+        assert_eq!(operation(&Method::GET, &id()), Some(ScimOperation::Get));
+        assert_eq!(operation(&Method::PUT, &id()), Some(ScimOperation::Replace));
+        assert_eq!(operation(&Method::PATCH, &id()), Some(ScimOperation::Patch));
+        assert_eq!(operation(&Method::DELETE, &id()), Some(ScimOperation::Delete));
+        assert_eq!(operation(&Method::DELETE, &Target::Collection), None);
+    }
+
+    #[test]
+    fn writes_show_users_always_and_groups_only_when_a_projection_is_asked() {
+        let plain = request(Method::PATCH, Target::Resource("x".into()), &[]);
+        assert_eq!(write_view(ResourceType::User, &plain).unwrap(), Some(Projection::default()));
+        assert_eq!(write_view(ResourceType::Group, &plain).unwrap(), None);
+        let asked = request(Method::PATCH, Target::Resource("x".into()), &[("attributes", "displayName")]);
+        assert!(write_view(ResourceType::Group, &asked).unwrap().is_some());
+    }
+}
