@@ -78,8 +78,6 @@ pub struct App {
     pub gate: Option<crate::login_gate::LoginGate>,
     /// SAML-only and Team Sync policy: cached report and SCIM permits.
     pub policy: PolicyEngine,
-    /// State of the SCIM Groups handlers (Grafana version, known org members).
-    pub groups: crate::provision::groups::GroupsState,
     /// How every request is normalised before routing (`[server] trusted_proxies`, `strip_headers`).
     pub edge: crate::edge::Edge,
     /// Guarded writes' callers as Grafana authenticates them, cached briefly.
@@ -105,8 +103,15 @@ impl App {
         let metrics = Metrics::new();
         let grafana = grafana.counting_calls(metrics.grafana_calls.clone());
         let store = store::open(config.store.url.expose(), config.store.max_connections).await?;
-        let scim = crate::scim_api::ScimApi::new(&config.scim, &config.grafana.url);
         let policy = PolicyEngine::new(grafana.clone(), &config, metrics.clone());
+        let provisioner = crate::provision::Provisioner::new(
+            grafana.clone(),
+            store.clone(),
+            crate::provision::Settings::from_config(&config),
+            metrics.clone(),
+        );
+        let scim =
+            crate::scim_api::ScimApi::new(&config, Arc::new(provisioner), policy.clone(), metrics.clone());
         let gate = crate::login_gate::LoginGate::from_config(
             &config.saml_gate,
             &config.grafana.url,
@@ -117,22 +122,9 @@ impl App {
             metrics.clone(),
         )?
         .map(|gate| gate.with_http_client(http.clone()));
-        let groups = crate::provision::groups::GroupsState::default();
         let edge = crate::edge::Edge::new(&config.server);
         let callers = crate::guard::caller::Callers::default();
-        Ok(Arc::new(Self {
-            config,
-            metrics,
-            forwarder,
-            grafana,
-            store,
-            scim,
-            gate,
-            policy,
-            groups,
-            edge,
-            callers,
-        }))
+        Ok(Arc::new(Self { config, metrics, forwarder, grafana, store, scim, gate, policy, edge, callers }))
     }
 }
 

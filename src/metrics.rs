@@ -46,12 +46,96 @@ pub struct GrafanaCallLabels {
     pub outcome: &'static str,
 }
 
-/// Labels of a SCIM operation.
+/// Labels of a SCIM operation. Built only from [`ScimResource`], [`ScimOperation`] and
+/// [`ScimOutcome`], so every resource type counts under the same values.
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 pub struct ScimOpLabels {
     pub resource: &'static str,
     pub operation: &'static str,
     pub outcome: &'static str,
+}
+
+impl ScimOpLabels {
+    pub fn new(resource: ScimResource, operation: ScimOperation, outcome: ScimOutcome) -> Self {
+        Self { resource: resource.label(), operation: operation.label(), outcome: outcome.label() }
+    }
+}
+
+/// `resource` of `scim_operations_total`: the SCIM resource type.
+#[derive(Clone, Copy, Debug, Hash, PartialEq, Eq)]
+pub enum ScimResource {
+    User,
+    Group,
+}
+
+impl ScimResource {
+    pub fn label(self) -> &'static str {
+        match self {
+            Self::User => "User",
+            Self::Group => "Group",
+        }
+    }
+}
+
+/// `operation` of `scim_operations_total`.
+#[derive(Clone, Copy, Debug, Hash, PartialEq, Eq)]
+pub enum ScimOperation {
+    /// `GET /{Type}/{id}`.
+    Get,
+    /// `GET /{Type}`.
+    List,
+    /// `POST /{Type}/.search`.
+    Search,
+    /// `POST /{Type}`.
+    Create,
+    /// `PUT /{Type}/{id}`.
+    Replace,
+    /// `PATCH /{Type}/{id}`.
+    Patch,
+    /// `DELETE /{Type}/{id}`.
+    Delete,
+    /// A step of a user's deactivation, counted by provisioning (only with
+    /// [`ScimOutcome::LastAdminKept`]).
+    Deactivate,
+}
+
+impl ScimOperation {
+    pub fn label(self) -> &'static str {
+        match self {
+            Self::Get => "get",
+            Self::List => "list",
+            Self::Search => "search",
+            Self::Create => "create",
+            Self::Replace => "replace",
+            Self::Patch => "patch",
+            Self::Delete => "delete",
+            Self::Deactivate => "deactivate",
+        }
+    }
+}
+
+/// `outcome` of `scim_operations_total`.
+#[derive(Clone, Copy, Debug, Hash, PartialEq, Eq)]
+pub enum ScimOutcome {
+    /// Answered with 2xx or 304.
+    Ok,
+    /// Answered with a 4xx (policy, authority, uniqueness, a bad request).
+    Refused,
+    /// Answered with a 5xx (Grafana or the store failed).
+    Error,
+    /// A deactivation left Grafana's last org admin in its org (sessions revoked instead).
+    LastAdminKept,
+}
+
+impl ScimOutcome {
+    pub fn label(self) -> &'static str {
+        match self {
+            Self::Ok => "ok",
+            Self::Refused => "refused",
+            Self::Error => "error",
+            Self::LastAdminKept => "last_admin_kept",
+        }
+    }
 }
 
 /// Labels of a policy check.

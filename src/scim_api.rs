@@ -1,15 +1,19 @@
 //! The SCIM HTTP edge: routing, authentication, request decoding and response encoding.
 //!
 //! It owns no business logic. A request under a SCIM base path ([`route`]) is authenticated
-//! ([`auth`]), decoded into a [`context::ScimRequest`], handed to the Users or Groups handlers in
-//! `provision`, and the answer (or a `ScimError`) is encoded by [`respond`], the single place that
-//! builds SCIM HTTP responses. Discovery documents are served here directly: they describe the
+//! ([`auth`]), decoded into a [`context::ScimRequest`], turned into a typed provisioning operation
+//! and run on Users or Groups by the one dispatcher (`dispatch`), whose outcome becomes the
+//! answer; a provisioning failure becomes a SCIM error in [`failure`] (one exhaustive `match`),
+//! and [`respond`] is the single place that builds SCIM HTTP responses. Discovery documents are served here directly: they describe the
 //! sidecar, not Grafana.
 
 pub mod auth;
 pub mod context;
 pub(crate) mod decode;
 mod discovery;
+mod dispatch;
+pub mod failure;
+mod paths;
 pub mod respond;
 pub mod route;
 
@@ -23,153 +27,171 @@ use tracing::debug;
 
 use crate::app::App;
 use crate::body::Body;
+use crate::metrics::Metrics;
+use crate::policy::PolicyEngine;
+use crate::provision::{Groups, ProvisionError, Provisioner, Scope, Users};
 use crate::scim::error::ScimError;
 use crate::server::ClientInfo;
-use context::{ScimContext, Target};
+use context::Target;
+use dispatch::Dispatch;
+use failure::Failure;
+pub use paths::ScimPaths;
 use route::{Endpoint, Kind, Namespace};
 
 /// Long-lived state of the SCIM edge.
 pub struct ScimApi {
     pub auth: auth::Authenticator,
-    /// Grafana's sub-path (`serve_from_sub_path`), e.g. `/grafana`, or empty. SCIM is also served
-    /// under it, so IdP URLs built from Grafana's public URL keep working.
-    sub_path: String,
-    /// [`Self::sub_path`] percent-decoded, as Grafana trims it ([`crate::route_path`]).
-    decoded_sub_path: String,
-    /// State of the Users handler (cached Grafana settings).
-    pub users: crate::provision::users::UsersState,
+    /// Provisioning, which the edge alone calls.
+    provisioner: Arc<Provisioner>,
+    /// Policy permits: Users need SAML, Groups also need Team Sync off.
+    policy: PolicyEngine,
+    metrics: Metrics,
+    /// Where SCIM is served, and how Grafana resolves paths (its sub-path).
+    paths: ScimPaths,
+    /// `[server] max_body_bytes`: the cap on a SCIM request body.
+    max_body_bytes: usize,
     /// Orgs known to exist (namespace `org-<N>`), so existence is not asked of Grafana per request.
     known_orgs: moka::future::Cache<i64, ()>,
 }
 
 impl ScimApi {
-    pub fn new(config: &crate::config::ScimConfig, grafana_url: &str) -> Self {
-        let sub_path = url::Url::parse(grafana_url)
-            .map(|u| u.path().trim_end_matches('/').to_string())
-            .unwrap_or_default();
-        let decoded_sub_path = crate::route_path::route_path(&sub_path, "").into_owned();
+    pub fn new(
+        config: &crate::config::Config,
+        provisioner: Arc<Provisioner>,
+        policy: PolicyEngine,
+        metrics: Metrics,
+    ) -> Self {
         Self {
-            auth: auth::Authenticator::new(config),
-            sub_path,
-            decoded_sub_path,
-            users: crate::provision::users::UsersState::new(),
+            auth: auth::Authenticator::new(&config.scim),
+            provisioner,
+            policy,
+            metrics,
+            paths: ScimPaths::new(&config.grafana.url),
+            max_body_bytes: config.server.max_body_bytes,
             known_orgs: moka::future::Cache::builder()
                 .max_capacity(10_000)
                 .time_to_live(Duration::from_secs(300))
                 .build(),
         }
     }
-}
 
-impl ScimApi {
-    /// The request path `raw` as Grafana's router resolves it: percent-decoded, without Grafana's
-    /// sub-path ([`crate::route_path`]). Guards and the login gate decide on this.
+    /// The request path `raw` as Grafana's router resolves it ([`ScimPaths::route_path`]).
     pub fn route_path<'a>(&self, raw: &'a str) -> std::borrow::Cow<'a, str> {
-        crate::route_path::route_path(raw, &self.decoded_sub_path)
+        self.paths.route_path(raw)
     }
 
-    /// Whether the request path `raw` reaches the Grafana route `route` (a path as configured,
-    /// e.g. the SAML ACS path, with or without Grafana's sub-path).
+    /// Whether `raw` reaches the Grafana route `route` ([`ScimPaths::reaches`]).
     pub fn reaches(&self, raw: &str, route: &str) -> bool {
-        crate::route_path::same_route(&self.route_path(raw), &self.route_path(route))
+        self.paths.reaches(raw, route)
     }
 
-    /// The path relative to the SCIM-serving root when `path` is a SCIM path (directly, or under
-    /// Grafana's sub-path), with the prefix that was stripped.
+    /// The path relative to the SCIM-serving root when `path` is a SCIM path
+    /// ([`ScimPaths::scim_path`]).
     pub fn scim_path<'a>(&self, path: &'a str) -> Option<(&'a str, &'a str)> {
-        if route::is_scim_path(path) {
-            return Some(("", path));
-        }
-        if self.sub_path.is_empty() {
-            return None;
-        }
-        let rest = path.strip_prefix(self.sub_path.as_str())?;
-        route::is_scim_path(rest).then(|| (&path[..self.sub_path.len()], rest))
+        self.paths.scim_path(path)
+    }
+
+    /// `[scim] max_results`, as discovery states it.
+    fn max_results(&self) -> usize {
+        self.provisioner.settings.scim.max_results
     }
 }
 
 /// Handles a request under a SCIM base path.
 pub async fn handle(app: &Arc<App>, req: Request<Incoming>, info: ClientInfo) -> Response<Body> {
-    match serve(app, req, info).await {
+    let api = &app.scim;
+    match api.serve(req, info).await {
         Ok(answer) => respond::success(answer),
-        Err(err) => {
+        Err(failure) => {
+            let err = &failure.error;
             debug!(status = err.status, scim_type = ?err.scim_type, detail = %err.detail, "scim error");
-            respond::error(&err)
+            respond::failure(&failure)
         }
     }
 }
 
-async fn serve(
-    app: &Arc<App>,
-    req: Request<Incoming>,
-    info: ClientInfo,
-) -> Result<context::ScimResponse, ScimError> {
-    let Some((prefix, path)) = app
-        .scim
-        .scim_path(req.uri().path())
-        .and_then(|(prefix, rest)| route::parse(rest).map(|p| (prefix.to_string(), p)))
-    else {
-        return Err(ScimError::not_found("not a SCIM endpoint"));
-    };
-    let org_id = match &path.namespace {
-        Namespace::Unknown(ns) => return Err(ScimError::not_found(format!("invalid namespace {ns:?}"))),
-        ns => ns.org_id().unwrap_or(1),
-    };
-    let (kind, target) = match &path.endpoint {
-        Endpoint::Unknown => return Err(ScimError::not_found("no such SCIM endpoint")),
-        Endpoint::Me => return Err(ScimError::not_implemented("/Me is not supported")),
-        Endpoint::Bulk => return Err(ScimError::not_implemented("bulk operations are not supported")),
-        Endpoint::RootSearch => {
-            return Err(ScimError::not_implemented(
-                "search at the root is not supported; use /Users/.search or /Groups/.search",
+impl ScimApi {
+    async fn serve(
+        &self,
+        req: Request<Incoming>,
+        info: ClientInfo,
+    ) -> Result<context::ScimResponse, Failure> {
+        let Some((prefix, path)) = self
+            .scim_path(req.uri().path())
+            .and_then(|(prefix, rest)| route::parse(rest).map(|p| (prefix.to_string(), p)))
+        else {
+            return Err(ScimError::not_found("not a SCIM endpoint").into());
+        };
+        let org_id = match &path.namespace {
+            Namespace::Unknown(ns) => {
+                return Err(ScimError::not_found(format!("invalid namespace {ns:?}")).into())
+            }
+            ns => ns.org_id().unwrap_or(1),
+        };
+        let (kind, target) = match &path.endpoint {
+            Endpoint::Unknown => return Err(ScimError::not_found("no such SCIM endpoint").into()),
+            Endpoint::Me => return Err(ScimError::not_implemented("/Me is not supported").into()),
+            Endpoint::Bulk => {
+                return Err(ScimError::not_implemented("bulk operations are not supported").into())
+            }
+            Endpoint::RootSearch => {
+                return Err(ScimError::not_implemented(
+                    "search at the root is not supported; use /Users/.search or /Groups/.search",
+                )
+                .into())
+            }
+            Endpoint::Collection(k) => (Some(*k), Target::Collection),
+            Endpoint::Resource(k, id) => (Some(*k), Target::Resource(id.clone())),
+            Endpoint::Search(k) => (Some(*k), Target::Search),
+            _ => (None, Target::Collection),
+        };
+        let grafana = &self.provisioner.grafana;
+        let authorization = req.headers().get(AUTHORIZATION).and_then(|v| v.to_str().ok());
+        let groups = kind == Some(Kind::Groups);
+        let principal = self.auth.authenticate(authorization, org_id, groups, grafana).await?;
+        self.ensure_org(org_id, &path.namespace).await?;
+        let base_url = decode::base_url(&req, info, &format!("{prefix}{}", path.base));
+
+        let Some(kind) = kind else {
+            return Ok(discovery::serve(self.max_results(), &req, &path.endpoint, &base_url)?);
+        };
+        // Policy before anything touches Grafana: discovery (above) is exempt, Users need SAML,
+        // Groups also need Team Sync off. Each resource takes the permit it was granted.
+        let scim_req = decode::request(req, target, self.max_body_bytes).await?;
+        let scope = Scope { prov: &self.provisioner, org_id, principal, base_url };
+        let dispatch = Dispatch { metrics: &self.metrics, max_results: self.max_results() };
+        match kind {
+            Kind::Users => {
+                let permit = self.policy.permit_users().await?;
+                dispatch.run(&Users, &permit, &scope, scim_req).await
+            }
+            Kind::Groups => {
+                let permit = self.policy.permit_groups().await?;
+                dispatch.run(&Groups, &permit, &scope, scim_req).await
+            }
+        }
+    }
+
+    /// `org-<N>` must name an existing Grafana org. Grafana failing to say is answered as every
+    /// Grafana failure is ([`failure`]).
+    async fn ensure_org(&self, org_id: i64, ns: &Namespace) -> Result<(), Failure> {
+        if org_id == 1 || self.known_orgs.get(&org_id).await.is_some() {
+            return Ok(());
+        }
+        match self.provisioner.grafana.get_org(org_id).await {
+            Ok(Some(_)) => {
+                self.known_orgs.insert(org_id, ()).await;
+                Ok(())
+            }
+            Ok(None) => Err(ScimError::not_found(format!(
+                "invalid namespace {:?}: no such Grafana org",
+                ns_label(ns)
             ))
-        }
-        Endpoint::Collection(k) => (Some(*k), Target::Collection),
-        Endpoint::Resource(k, id) => (Some(*k), Target::Resource(id.clone())),
-        Endpoint::Search(k) => (Some(*k), Target::Search),
-        _ => (None, Target::Collection),
-    };
-    let authorization = req.headers().get(AUTHORIZATION).and_then(|v| v.to_str().ok());
-    let groups = kind == Some(Kind::Groups);
-    let principal = app.scim.auth.authenticate(authorization, org_id, groups, &app.grafana).await?;
-    ensure_org(app, org_id, &path.namespace).await?;
-    let base_url = decode::base_url(&req, info, &format!("{prefix}{}", path.base));
-
-    let Some(kind) = kind else {
-        return discovery::serve(app, &req, &path.endpoint, &base_url);
-    };
-    // Policy before anything touches Grafana: discovery (above) is exempt, Users need SAML,
-    // Groups also need Team Sync off. Each handler takes the permit it was granted.
-    let scim_req = decode::request(req, target, app.config.server.max_body_bytes).await?;
-    let ctx = ScimContext { app, org_id, principal, base_url };
-    match kind {
-        Kind::Users => {
-            let permit = app.policy.permit_users().await?;
-            crate::provision::users::handle(&ctx, &permit, scim_req).await
-        }
-        Kind::Groups => {
-            let permit = app.policy.permit_groups().await?;
-            crate::provision::groups::handle(&ctx, &permit, scim_req).await
-        }
-    }
-}
-
-/// `org-<N>` must name an existing Grafana org.
-async fn ensure_org(app: &App, org_id: i64, ns: &Namespace) -> Result<(), ScimError> {
-    if org_id == 1 || app.scim.known_orgs.get(&org_id).await.is_some() {
-        return Ok(());
-    }
-    match app.grafana.get_org(org_id).await {
-        Ok(Some(_)) => {
-            app.scim.known_orgs.insert(org_id, ()).await;
-            Ok(())
-        }
-        Ok(None) => {
-            Err(ScimError::not_found(format!("invalid namespace {:?}: no such Grafana org", ns_label(ns))))
-        }
-        Err(e) => {
-            debug!(error = %e, "cannot check the namespace's org");
-            Err(ScimError::service_unavailable("cannot reach Grafana to resolve the namespace"))
+            .into()),
+            Err(e) => {
+                debug!(error = %e, "cannot check the namespace's org");
+                Err(ProvisionError::from(e).into())
+            }
         }
     }
 }
@@ -193,11 +215,11 @@ pub(crate) fn method_allowed(target: &Target, method: &Method) -> bool {
 
 #[cfg(test)]
 mod tests {
-    use super::ScimApi;
+    use super::ScimPaths;
 
     #[test]
     fn routes_are_reached_as_grafana_resolves_paths_under_its_sub_path() {
-        let api = ScimApi::new(&crate::config::ScimConfig::default(), "http://grafana:3000/grafana/");
+        let api = ScimPaths::new("http://grafana:3000/grafana/");
         for path in
             ["/grafana/saml/acs", "/saml/acs", "/saml/acs/", "/grafanasaml/acs", "/gr%61fana/saml/%61cs"]
         {

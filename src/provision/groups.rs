@@ -13,10 +13,12 @@
 //! managed; the flag lives in the record's attributes under [`MANAGED_KEY`], which the store's
 //! `is_managed_grafana_team` checks. It never appears in SCIM output.
 //!
-//! Must not build HTTP responses (the edge does) nor bypass the Grafana client.
+//! Operations arrive typed ([`Op`]) and leave as an [`Outcome`]; nothing here knows HTTP, and
+//! nothing bypasses the Grafana client.
 
 mod members;
 mod pending;
+mod plan;
 mod precondition;
 mod read;
 mod repr;
@@ -24,12 +26,9 @@ mod write;
 
 use std::time::Duration;
 
-use http::Method;
-
 use crate::grafana::model::Version;
 use crate::grafana::GrafanaError;
-use crate::scim::error::ScimError;
-use crate::scim_api::context::{ScimContext, ScimRequest, ScimResponse, Target};
+use crate::provision::{Op, Outcome, ProvisionError, Scope};
 use crate::store::StoreError;
 
 /// Attribute key marking a SCIM-managed group record (see the module docs).
@@ -38,7 +37,7 @@ pub const MANAGED_KEY: &str = "_managed";
 /// Bulk member replacement exists from this Grafana version on.
 const BULK_SINCE: (u32, u32) = (11, 1);
 
-/// Per-process state of the Groups handlers, held by the `App`.
+/// Per-process state of the Groups operations, held by the `Provisioner`.
 pub struct GroupsState {
     /// Grafana's version, read from `/api/health` (re-read every few minutes: upgrades happen).
     version: moka::future::Cache<(), Option<Version>>,
@@ -61,10 +60,10 @@ impl Default for GroupsState {
 
 impl GroupsState {
     /// Whether Grafana serves the bulk members route; unknown (health failed) counts as no.
-    pub(crate) async fn bulk_members(&self, ctx: &ScimContext<'_>) -> bool {
+    pub(crate) async fn bulk_members(&self, ctx: &Scope<'_>) -> bool {
         let version = self
             .version
-            .get_with((), async { ctx.app.grafana.health().await.ok().and_then(|h| h.parsed_version()) })
+            .get_with((), async { ctx.prov.grafana.health().await.ok().and_then(|h| h.parsed_version()) })
             .await;
         version.is_some_and(|v| v.at_least(BULK_SINCE.0, BULK_SINCE.1))
     }
@@ -75,62 +74,31 @@ impl GroupsState {
     }
 }
 
-/// Handles a request under `/Groups`.
-pub async fn handle(
-    ctx: &ScimContext<'_>,
-    _permit: &crate::policy::GroupsPermit,
-    req: ScimRequest,
-) -> Result<ScimResponse, ScimError> {
-    let op = operation(&req);
-    let result = match (&req.method, &req.target) {
-        (&Method::GET, Target::Collection) => read::list(ctx, &req).await,
-        (&Method::POST, Target::Search) => read::search(ctx, &req).await,
-        (&Method::GET, Target::Resource(id)) => read::get(ctx, id, &req).await,
-        (&Method::POST, Target::Collection) => write::create(ctx, &req).await,
-        (&Method::PUT, Target::Resource(id)) => write::replace(ctx, id, &req).await,
-        (&Method::PATCH, Target::Resource(id)) => write::patch(ctx, id, &req).await,
-        (&Method::DELETE, Target::Resource(id)) => write::delete(ctx, id, &req).await,
-        (m, _) => Err(ScimError::method_not_allowed(format!("{m} is not allowed here"))),
-    };
-    let outcome = match &result {
-        Ok(_) => "ok",
-        Err(e) if e.status >= 500 => "error",
-        Err(_) => "rejected",
-    };
-    ctx.app
-        .metrics
-        .scim_operations
-        .get_or_create(&crate::metrics::ScimOpLabels { resource: "groups", operation: op, outcome })
-        .inc();
-    result
-}
-
-fn operation(req: &ScimRequest) -> &'static str {
-    match (&req.method, &req.target) {
-        (&Method::GET, Target::Resource(_)) => "get",
-        (&Method::GET, _) | (&Method::POST, Target::Search) => "list",
-        (&Method::POST, _) => "create",
-        (&Method::PUT, _) => "replace",
-        (&Method::PATCH, _) => "patch",
-        (&Method::DELETE, _) => "delete",
-        _ => "other",
+/// Runs a Groups operation.
+pub(crate) async fn execute(ctx: &Scope<'_>, op: Op) -> Result<Outcome, ProvisionError> {
+    match op {
+        Op::Get { id, view } => read::get(ctx, &id, &view).await.map(Outcome::Current),
+        Op::List { query, view } => read::list(ctx, query, &view).await.map(Outcome::Listed),
+        Op::Create { body } => write::create(ctx, &body).await.map(Outcome::Created),
+        Op::Replace { id, body, expected, view } => {
+            write::replace(ctx, &id, &body, expected.as_deref(), &view).await.map(Outcome::Current)
+        }
+        Op::Patch { id, patch, expected, view } => {
+            let shown = write::patch(ctx, &id, &patch, expected.as_deref(), view.as_ref()).await?;
+            Ok(shown.map_or(Outcome::Done, Outcome::Current))
+        }
+        Op::Delete { id, expected } => {
+            write::delete(ctx, &id, expected.as_deref()).await.map(|()| Outcome::Done)
+        }
     }
 }
 
-/// A Grafana failure as the IdP should see it: 5xx upstream trouble, never internals.
-pub(crate) fn upstream(e: GrafanaError) -> ScimError {
-    tracing::warn!(error = %e, "grafana call failed");
-    match e.status().map(|s| s.as_u16()) {
-        Some(s) if s >= 500 => ScimError::bad_gateway("Grafana failed to process the request"),
-        Some(_) => ScimError::bad_gateway(format!(
-            "Grafana refused the request: {}",
-            e.message().unwrap_or("no message")
-        )),
-        None => ScimError::service_unavailable("cannot reach Grafana"),
-    }
+/// A Grafana failure, classified ([`ProvisionError`]'s `From`).
+pub(crate) fn upstream(e: GrafanaError) -> ProvisionError {
+    e.into()
 }
 
-pub(crate) fn store_err(e: StoreError) -> ScimError {
-    tracing::warn!(error = %e, "mapping store failed");
-    ScimError::service_unavailable("the mapping store is unavailable")
+/// A store failure, classified ([`ProvisionError`]'s `From`).
+pub(crate) fn store_err(e: StoreError) -> ProvisionError {
+    e.into()
 }

@@ -7,7 +7,8 @@
 //! written straight to bytes for import pages), [`read`] (get, list, filters),
 //! [`create`] (create, adopt, revive), [`update`] (PUT, PATCH, DELETE), [`lifecycle`]
 //! (deactivation and reactivation), [`authority`] (who may write which Grafana user),
-//! [`external_id`] (one person per externalId). Nothing here parses HTTP: `scim_api` does.
+//! [`external_id`] (one person per externalId). Operations arrive typed ([`Op`]) and leave as an
+//! [`Outcome`]: nothing here knows HTTP.
 
 mod authority;
 mod create;
@@ -18,9 +19,6 @@ mod read;
 mod update;
 mod view;
 
-use std::time::Instant;
-
-use http::Method;
 use tokio::sync::OnceCell;
 use tracing::debug;
 
@@ -30,12 +28,10 @@ pub use lifecycle::{OrgRestore, RestoreState};
 pub use read::SCAN_FACTOR;
 pub use view::{presented, Presented};
 
-use crate::metrics::ScimOpLabels;
-use crate::scim::error::ScimError;
-use crate::scim_api::context::{ScimContext, ScimRequest, ScimResponse, Target};
+use crate::provision::{Op, Outcome, ProvisionError, Scope};
 use crate::store::LocalLocks;
 
-/// Long-lived state of the Users handler (held by `ScimApi`).
+/// Long-lived state of the Users operations (held by the `Provisioner`).
 #[derive(Debug, Default)]
 pub struct UsersState {
     /// Grafana's `[users] auto_assign_org` and `auto_assign_org_role`, read once.
@@ -54,10 +50,10 @@ impl UsersState {
 
     /// `(auto_assign_org, auto_assign_org_role)`, `None` when Grafana would not say (the
     /// caller then adds the membership explicitly).
-    async fn auto_assign(&self, ctx: &ScimContext<'_>) -> Option<(bool, String)> {
+    async fn auto_assign(&self, ctx: &Scope<'_>) -> Option<(bool, String)> {
         self.auto_assign
             .get_or_init(|| async {
-                match ctx.app.grafana.admin_settings().await {
+                match ctx.prov.grafana.admin_settings().await {
                     Ok(s) => {
                         let on = s.get_bool("users", "auto_assign_org").unwrap_or(true);
                         // With auto-assignment on, Grafana puts the user in the explicit orgId
@@ -76,34 +72,26 @@ impl UsersState {
     }
 }
 
-/// Handles a request under `/Users`.
-pub async fn handle(
-    ctx: &ScimContext<'_>,
-    _permit: &crate::policy::UsersPermit,
-    req: ScimRequest,
-) -> Result<ScimResponse, ScimError> {
-    let started = Instant::now();
-    let state = &ctx.app.scim.users;
-    let (operation, result) = match (&req.method, &req.target) {
-        (&Method::GET, Target::Collection) => ("list", read::list(ctx, &req, false).await),
-        (&Method::POST, Target::Search) => ("search", read::list(ctx, &req, true).await),
-        (&Method::POST, Target::Collection) => ("create", create::create(ctx, state, &req).await),
-        (&Method::GET, Target::Resource(id)) => ("get", read::get(ctx, id, &req).await),
-        (&Method::PUT, Target::Resource(id)) => ("replace", update::write(ctx, id, &req, false).await),
-        (&Method::PATCH, Target::Resource(id)) => ("patch", update::write(ctx, id, &req, true).await),
-        (&Method::DELETE, Target::Resource(id)) => ("delete", update::delete(ctx, id, &req).await),
-        _ => ("other", Err(ScimError::method_not_allowed("method not allowed on this endpoint"))),
-    };
-    let outcome = match &result {
-        Ok(_) => "ok",
-        Err(e) if e.status >= 500 => "error",
-        Err(_) => "refused",
-    };
-    ctx.app
-        .metrics
-        .scim_operations
-        .get_or_create(&ScimOpLabels { resource: "User", operation, outcome })
-        .inc();
-    debug!(operation, outcome, elapsed_ms = started.elapsed().as_secs_f64() * 1000.0, "scim users operation");
-    result
+/// Runs a Users operation.
+pub(crate) async fn execute(ctx: &Scope<'_>, op: Op) -> Result<Outcome, ProvisionError> {
+    let state = &ctx.prov.users;
+    match op {
+        Op::Get { id, view: _ } => read::get(ctx, &id).await.map(Outcome::Current),
+        Op::List { query, view } => read::list(ctx, query, &view).await,
+        Op::Create { body } => create::create(ctx, state, body).await.map(Outcome::Created),
+        Op::Replace { id, body, expected, view: _ } => {
+            update::write(ctx, &id, update::Change::Replace(body), expected.as_deref())
+                .await
+                .map(Outcome::Current)
+        }
+        // Users always show the resource after a PATCH (the edge answers 200).
+        Op::Patch { id, patch, expected, view: _ } => {
+            update::write(ctx, &id, update::Change::Patch(patch), expected.as_deref())
+                .await
+                .map(Outcome::Current)
+        }
+        Op::Delete { id, expected } => {
+            update::delete(ctx, &id, expected.as_deref()).await.map(|()| Outcome::Done)
+        }
+    }
 }

@@ -25,14 +25,7 @@ pub const USER_ACTIONS: &[&str] = &["org.users:read", "org.users:write", "org.us
 /// Permissions a Grafana token needs for `/Groups`, on top of [`USER_ACTIONS`], each over all teams.
 pub const GROUP_ACTIONS: &[&str] = &["teams:read", "teams:create", "teams:write", "teams:delete"];
 
-/// Who made an authenticated SCIM request.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Principal {
-    /// One of the configured static tokens.
-    StaticToken,
-    /// A Grafana service-account token Grafana vouched for.
-    GrafanaToken,
-}
+pub use crate::provision::Principal;
 
 /// A cached verdict about one Grafana token in one org.
 #[derive(Debug, Clone)]

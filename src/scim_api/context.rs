@@ -1,13 +1,11 @@
-//! What a SCIM resource handler receives and returns, free of HTTP types.
+//! A SCIM request as the edge decoded it ([`ScimRequest`]) and the answer before encoding
+//! ([`ScimResponse`]).
 //!
-//! The edge (`scim_api`) decodes the request into a [`ScimRequest`] and a [`ScimContext`]; the
-//! Users and Groups handlers in `provision` answer with a [`ScimResponse`] or a `ScimError`, and
-//! the edge encodes either as `application/scim+json`.
+//! `decode` builds the request; `dispatch` turns it into a provisioning operation and the
+//! operation's outcome into a `ScimResponse`, which `respond` encodes as `application/scim+json`.
 
 use http::Method;
 use serde_json::Value;
-
-use crate::app::App;
 
 /// Which part of a resource collection the request addresses.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -18,19 +16,6 @@ pub enum Target {
     Resource(String),
     /// `POST /Users/.search`, `POST /Groups/.search`.
     Search,
-}
-
-/// The environment of one SCIM request.
-pub struct ScimContext<'a> {
-    pub app: &'a App,
-    /// The Grafana org the namespace names.
-    pub org_id: i64,
-    /// Who authenticated: a static token the operator configured, or a Grafana service-account
-    /// token scoped to `org_id` (which may not take over users beyond that org).
-    pub principal: super::auth::Principal,
-    /// Absolute base URL as the client addressed it (scheme, host, base path): `meta.location` and
-    /// `Location` are built from it.
-    pub base_url: String,
 }
 
 /// A decoded SCIM request.
@@ -58,7 +43,7 @@ impl ScimRequest {
 #[derive(Debug, Clone, PartialEq)]
 pub enum Payload {
     Json(Value),
-    /// A JSON document a handler encoded itself (`provision::users::encoded`).
+    /// A JSON document provisioning encoded itself (`provision::users::encoded`).
     Encoded(Vec<u8>),
 }
 

@@ -6,19 +6,14 @@ use hyper::body::Incoming;
 
 use super::context::ScimResponse;
 use super::route::Endpoint;
-use crate::app::App;
 use crate::scim::discovery::{self, DiscoveryConfig};
 use crate::scim::error::ScimError;
 
 /// What the sidecar supports, stated truthfully.
-pub fn config(app: &App) -> DiscoveryConfig {
+pub fn config(max_results: usize) -> DiscoveryConfig {
     // Users and Groups both send weak ETags (`meta.version` and the `ETag` header), answer
     // `If-None-Match` with 304 and refuse a stale `If-Match` with 412; sorting is not offered.
-    DiscoveryConfig {
-        max_results: app.config.scim.max_results,
-        etag_supported: true,
-        ..DiscoveryConfig::default()
-    }
+    DiscoveryConfig { max_results, etag_supported: true, ..DiscoveryConfig::default() }
 }
 
 /// Serves one discovery endpoint.
@@ -26,7 +21,7 @@ pub fn config(app: &App) -> DiscoveryConfig {
 /// # Errors
 /// 405 for methods other than GET, 403 for a `filter` (RFC 7644 §4), 404 for unknown names.
 pub fn serve(
-    app: &App,
+    max_results: usize,
     req: &Request<Incoming>,
     endpoint: &Endpoint,
     base: &str,
@@ -42,7 +37,7 @@ pub fn serve(
         return Err(ScimError::forbidden("filtering is not supported on discovery endpoints"));
     }
     let body = match endpoint {
-        Endpoint::ServiceProviderConfig => discovery::service_provider_config(&config(app), base),
+        Endpoint::ServiceProviderConfig => discovery::service_provider_config(&config(max_results), base),
         Endpoint::ResourceTypes => discovery::resource_types(base),
         Endpoint::ResourceType(name) => discovery::resource_type_by_name(name, base)
             .ok_or_else(|| ScimError::not_found(format!("no resource type {name:?}")))?,

@@ -1,7 +1,7 @@
 //! The one place SCIM answers become HTTP responses: `application/scim+json` for every body,
 //! errors as RFC 7644 §3.12 documents.
 
-use http::header::{HeaderValue, CONTENT_TYPE, ETAG, LOCATION, WWW_AUTHENTICATE};
+use http::header::{HeaderValue, CONTENT_TYPE, ETAG, LOCATION, RETRY_AFTER, WWW_AUTHENTICATE};
 use http::{Response, StatusCode};
 use serde_json::Value;
 
@@ -46,6 +46,15 @@ pub fn success(answer: ScimResponse) -> Response<Body> {
 fn encoded_size_hint(v: &Value) -> usize {
     let listed = v.get("Resources").and_then(Value::as_array).map_or(0, Vec::len);
     1024 * (listed + 1)
+}
+
+/// Encodes a failure: the error, and `Retry-After` when it carries one (RFC 9110 §10.2.3).
+pub fn failure(f: &super::failure::Failure) -> Response<Body> {
+    let mut res = error(&f.error);
+    if let Some(secs) = f.retry_after {
+        res.headers_mut().insert(RETRY_AFTER, HeaderValue::from(secs));
+    }
+    res
 }
 
 /// Encodes an error. 401 answers carry `WWW-Authenticate: Bearer` (RFC 6750 §3).

@@ -14,6 +14,7 @@ mod policy;
 mod proxy;
 mod scim_edge;
 mod scim_groups;
+mod scim_outcomes;
 mod scim_users;
 mod server;
 mod support;

@@ -19,25 +19,25 @@ use serde_json::Value;
 use super::{store_err, upstream};
 use crate::grafana::model::{TeamMember, TEAM_PERMISSION_ADMIN};
 use crate::provision::org_join::{add_user_by_id, JoinError};
-use crate::scim::error::ScimError;
-use crate::scim_api::context::ScimContext;
+use crate::provision::ProvisionError;
+use crate::provision::Scope;
 use crate::store::UserRecord;
 
 /// Most members a group may hold in one request (Okta sends 256 per PATCH; PUT sends all).
 pub(super) const MAX_MEMBERS: usize = 100_000;
 
 /// Member ids (`members[].value`) of a canonical group document, deduplicated, in order.
-pub(super) fn values(doc: &Value) -> Result<Vec<String>, ScimError> {
+pub(super) fn values(doc: &Value) -> Result<Vec<String>, ProvisionError> {
     let Some(items) = doc.get("members").and_then(Value::as_array) else { return Ok(Vec::new()) };
     if items.len() > MAX_MEMBERS {
-        return Err(ScimError::invalid_value(format!("more than {MAX_MEMBERS} members")));
+        return Err(ProvisionError::invalid_value(format!("more than {MAX_MEMBERS} members")));
     }
     let mut seen = HashSet::with_capacity(items.len());
     let mut out = Vec::with_capacity(items.len());
     for item in items {
         let Some(v) = item.get("value").and_then(Value::as_str).map(str::trim).filter(|v| !v.is_empty())
         else {
-            return Err(ScimError::invalid_value("every member needs a value (a SCIM user id)"));
+            return Err(ProvisionError::invalid_value("every member needs a value (a SCIM user id)"));
         };
         if seen.insert(v.to_string()) {
             out.push(v.to_string());
@@ -48,8 +48,8 @@ pub(super) fn values(doc: &Value) -> Result<Vec<String>, ScimError> {
 
 /// The users `ids` name in this namespace. Any unknown (or hidden) id → 400 `invalidValue`
 /// naming it; nothing has been applied at that point.
-pub(super) async fn resolve(ctx: &ScimContext<'_>, ids: &[String]) -> Result<Vec<UserRecord>, ScimError> {
-    let store = ctx.app.store.as_ref();
+pub(super) async fn resolve(ctx: &Scope<'_>, ids: &[String]) -> Result<Vec<UserRecord>, ProvisionError> {
+    let store = ctx.prov.store.as_ref();
     let mut found: HashMap<String, UserRecord> = HashMap::with_capacity(ids.len());
     for chunk in ids.chunks(crate::store::MAX_IDS_PER_LOOKUP) {
         for rec in store.users_by_scim_ids(ctx.org_id, chunk).await.map_err(store_err)? {
@@ -61,7 +61,7 @@ pub(super) async fn resolve(ctx: &ScimContext<'_>, ids: &[String]) -> Result<Vec
         match found.remove(id).filter(|r| !r.deleted) {
             Some(r) => out.push(r),
             None => {
-                return Err(ScimError::invalid_value(format!(
+                return Err(ProvisionError::invalid_value(format!(
                     "member {id:?} is not a user of this namespace"
                 )))
             }
@@ -73,14 +73,14 @@ pub(super) async fn resolve(ctx: &ScimContext<'_>, ids: &[String]) -> Result<Vec
 /// Makes the team's members exactly `desired`. `current` is `None` right after the sidecar
 /// created the team on a Grafana with the bulk route (one bulk call replaces the creator too).
 pub(super) async fn apply(
-    ctx: &ScimContext<'_>,
+    ctx: &Scope<'_>,
     team_id: i64,
     desired: &[UserRecord],
     current: Option<&[TeamMember]>,
-) -> Result<(), ScimError> {
+) -> Result<(), ProvisionError> {
     // Shared with other group writes, exclusive to deactivation and reactivation; the members'
     // records are read again under it, so an activity change that just finished is seen.
-    let _access = ctx.app.store.lock_rw(crate::store::USER_ACCESS_LOCK, false).await.map_err(store_err)?;
+    let _access = ctx.prov.store.lock_rw(crate::store::USER_ACCESS_LOCK, false).await.map_err(store_err)?;
     let desired = fresh(ctx, desired).await?;
     let pending = super::pending::of_team(ctx, team_id).await?;
     apply_locked(ctx, team_id, &desired, current).await?;
@@ -93,12 +93,12 @@ pub(super) async fn apply(
 
 /// [`apply`] under the access lock.
 async fn apply_locked(
-    ctx: &ScimContext<'_>,
+    ctx: &Scope<'_>,
     team_id: i64,
     desired: &[UserRecord],
     current: Option<&[TeamMember]>,
-) -> Result<(), ScimError> {
-    let bulk = ctx.app.groups.bulk_members(ctx).await;
+) -> Result<(), ProvisionError> {
+    let bulk = ctx.prov.groups.bulk_members(ctx).await;
     let want: HashMap<i64, &UserRecord> = desired.iter().map(|u| (u.grafana_user_id, u)).collect();
     let in_team: HashSet<i64> = current.map(|c| c.iter().map(|m| m.user_id).collect()).unwrap_or_default();
     let (desired, inactive): (Vec<UserRecord>, Vec<UserRecord>) =
@@ -111,7 +111,7 @@ async fn apply_locked(
             return Ok(());
         }
         // No bulk route after all: read what the create left and fall through.
-        let fresh = ctx.app.grafana.team_members(ctx.org_id, team_id).await.map_err(upstream)?;
+        let fresh = ctx.prov.grafana.team_members(ctx.org_id, team_id).await.map_err(upstream)?;
         return Box::pin(apply_locked(ctx, team_id, desired, Some(&fresh))).await;
     };
     let have: HashSet<i64> = current.iter().map(|m| m.user_id).collect();
@@ -119,7 +119,7 @@ async fn apply_locked(
     let to_remove: Vec<i64> = current.iter().map(|m| m.user_id).filter(|id| !want.contains_key(id)).collect();
     for m in current {
         // Team members are org members (Grafana drops memberships with the org membership).
-        ctx.app.groups.org_members.insert((ctx.org_id, m.user_id), ()).await;
+        ctx.prov.groups.org_members.insert((ctx.org_id, m.user_id), ()).await;
     }
     let changes = to_add.len() + to_remove.len();
     if changes == 0 {
@@ -154,14 +154,14 @@ async fn apply_locked(
         }
     }
     for user in to_add {
-        match ctx.app.grafana.add_team_member(ctx.org_id, team_id, user.grafana_user_id).await {
+        match ctx.prov.grafana.add_team_member(ctx.org_id, team_id, user.grafana_user_id).await {
             Ok(()) => {}
             Err(e) if e.is_conflict() => {}
             Err(e) => return Err(upstream(e)),
         }
     }
     for user_id in to_remove {
-        match ctx.app.grafana.remove_team_member(ctx.org_id, team_id, user_id).await {
+        match ctx.prov.grafana.remove_team_member(ctx.org_id, team_id, user_id).await {
             Ok(()) => {}
             Err(e) if e.is_not_found() => {}
             Err(e) => return Err(upstream(e)),
@@ -171,7 +171,7 @@ async fn apply_locked(
 }
 
 /// `users` as the store has them now (under the access lock).
-async fn fresh(ctx: &ScimContext<'_>, users: &[UserRecord]) -> Result<Vec<UserRecord>, ScimError> {
+async fn fresh(ctx: &Scope<'_>, users: &[UserRecord]) -> Result<Vec<UserRecord>, ProvisionError> {
     let ids: Vec<String> = users.iter().map(|u| u.scim_id.clone()).collect();
     resolve(ctx, &ids).await
 }
@@ -179,12 +179,12 @@ async fn fresh(ctx: &ScimContext<'_>, users: &[UserRecord]) -> Result<Vec<UserRe
 /// One bulk replace (by email: Grafana resolves each, so the result is checked by user id). `Ok(false)` when it could not be used (a user without a usable email, an
 /// email Grafana does not know, or no such route): the caller falls back to single calls.
 async fn try_bulk(
-    ctx: &ScimContext<'_>,
+    ctx: &Scope<'_>,
     team_id: i64,
     members: &[UserRecord],
     admins: &[String],
     want: &HashMap<i64, &UserRecord>,
-) -> Result<bool, ScimError> {
+) -> Result<bool, ProvisionError> {
     let mut emails = Vec::with_capacity(members.len());
     for u in members {
         match u.email.as_deref().map(str::trim).filter(|e| !e.is_empty()) {
@@ -192,11 +192,11 @@ async fn try_bulk(
             None => return Ok(false),
         }
     }
-    match ctx.app.grafana.set_team_members_bulk(ctx.org_id, team_id, &emails, admins).await {
+    match ctx.prov.grafana.set_team_members_bulk(ctx.org_id, team_id, &emails, admins).await {
         Ok(()) => check_bulk(ctx, team_id, want).await.map(|()| true),
         Err(e) if e.is_not_found() => {
             if e.message() == Some("Not found") {
-                ctx.app.groups.forget_version().await;
+                ctx.prov.groups.forget_version().await;
             }
             tracing::debug!(error = %e, "bulk member update not applied, using single calls");
             Ok(false)
@@ -208,17 +208,17 @@ async fn try_bulk(
 /// After a bulk replace: Grafana resolved the emails itself, and a stale store email may name
 /// another user. Anyone in the team who is not wanted is removed again, and the write fails.
 async fn check_bulk(
-    ctx: &ScimContext<'_>,
+    ctx: &Scope<'_>,
     team_id: i64,
     want: &HashMap<i64, &UserRecord>,
-) -> Result<(), ScimError> {
-    let now = ctx.app.grafana.team_members(ctx.org_id, team_id).await.map_err(upstream)?;
+) -> Result<(), ProvisionError> {
+    let now = ctx.prov.grafana.team_members(ctx.org_id, team_id).await.map_err(upstream)?;
     let strangers: Vec<i64> = now.iter().map(|m| m.user_id).filter(|id| !want.contains_key(id)).collect();
     if strangers.is_empty() {
         return Ok(());
     }
     for user_id in &strangers {
-        match ctx.app.grafana.remove_team_member(ctx.org_id, team_id, *user_id).await {
+        match ctx.prov.grafana.remove_team_member(ctx.org_id, team_id, *user_id).await {
             Ok(()) => {}
             Err(e) if e.is_not_found() => {}
             Err(e) => return Err(upstream(e)),
@@ -229,12 +229,12 @@ async fn check_bulk(
         count = strangers.len(),
         "bulk member update added users not asked for: removed again"
     );
-    Err(ScimError::uniqueness("a member's email resolves to another Grafana user"))
+    Err(ProvisionError::uniqueness("a member's email resolves to another Grafana user"))
 }
 
 /// Adds users who are not (known to be) in the org to it, with the default role.
-async fn ensure_in_org(ctx: &ScimContext<'_>, users: &[UserRecord]) -> Result<(), ScimError> {
-    let cache = &ctx.app.groups.org_members;
+async fn ensure_in_org(ctx: &Scope<'_>, users: &[UserRecord]) -> Result<(), ProvisionError> {
+    let cache = &ctx.prov.groups.org_members;
     let mut unknown: Vec<&UserRecord> = Vec::new();
     for u in users {
         if cache.get(&(ctx.org_id, u.grafana_user_id)).await.is_none() {
@@ -246,7 +246,7 @@ async fn ensure_in_org(ctx: &ScimContext<'_>, users: &[UserRecord]) -> Result<()
         let mut page = 1u32;
         loop {
             let res =
-                ctx.app.grafana.search_org_users(ctx.org_id, "", page, ORG_PAGE).await.map_err(upstream)?;
+                ctx.prov.grafana.search_org_users(ctx.org_id, "", page, ORG_PAGE).await.map_err(upstream)?;
             for ou in &res.org_users {
                 cache.insert((ctx.org_id, ou.user_id), ()).await;
             }
@@ -264,22 +264,22 @@ async fn ensure_in_org(ctx: &ScimContext<'_>, users: &[UserRecord]) -> Result<()
         }
         unknown = still;
     }
-    let role = ctx.app.config.scim.default_role.as_str();
+    let role = ctx.prov.settings.scim.default_role.as_str();
     for u in unknown {
-        let g = &ctx.app.grafana;
+        let g = &ctx.prov.grafana;
         match add_user_by_id(g, ctx.org_id, u.grafana_user_id, &u.user_name, u.email.as_deref(), role).await {
             Ok(()) => {
                 cache.insert((ctx.org_id, u.grafana_user_id), ()).await;
             }
             Err(JoinError::Grafana(e)) if e.is_not_found() => {
-                return Err(ScimError::invalid_value(format!(
+                return Err(ProvisionError::invalid_value(format!(
                     "member {:?} no longer exists in Grafana",
                     u.scim_id
                 )))
             }
             Err(JoinError::Grafana(e)) => return Err(upstream(e)),
             Err(JoinError::OtherUser) => {
-                return Err(ScimError::uniqueness(format!(
+                return Err(ProvisionError::uniqueness(format!(
                     "member {:?}: Grafana resolves their email or login to another user",
                     u.scim_id
                 )))

@@ -25,16 +25,16 @@ use super::repr::{member_ids, member_records, member_value, members_json};
 use super::{store_err, upstream};
 use crate::grafana::model::TeamMember;
 use crate::provision::users::{OrgRestore, RestoreState};
-use crate::scim::error::ScimError;
-use crate::scim_api::context::ScimContext;
+use crate::provision::ProvisionError;
+use crate::provision::Scope;
 use crate::store::{StoreError, UserRecord, USER_ACCESS_LOCK};
 
 /// Attempts at a restore-state edit that lost an optimistic-version race to another group write.
 const EDIT_ATTEMPTS: usize = 5;
 
 /// The team's pending members, by `userName` (a stable order for listings).
-pub(super) async fn of_team(ctx: &ScimContext<'_>, team_id: i64) -> Result<Vec<UserRecord>, ScimError> {
-    let mut users = ctx.app.store.pending_team_members(ctx.org_id, team_id).await.map_err(store_err)?;
+pub(super) async fn of_team(ctx: &Scope<'_>, team_id: i64) -> Result<Vec<UserRecord>, ProvisionError> {
+    let mut users = ctx.prov.store.pending_team_members(ctx.org_id, team_id).await.map_err(store_err)?;
     users.sort_by_cached_key(|u| u.user_name.to_lowercase());
     Ok(users)
 }
@@ -42,10 +42,10 @@ pub(super) async fn of_team(ctx: &ScimContext<'_>, team_id: i64) -> Result<Vec<U
 /// `members` of the team from Grafana's list `current` (already read), then its pending members
 /// that list does not hold.
 pub(super) async fn listing(
-    ctx: &ScimContext<'_>,
+    ctx: &Scope<'_>,
     team_id: i64,
     current: &[TeamMember],
-) -> Result<Vec<Value>, ScimError> {
+) -> Result<Vec<Value>, ProvisionError> {
     let records = member_records(ctx, current).await?;
     let mut list = members_json(ctx, current, &records);
     let pending = of_team(ctx, team_id).await?;
@@ -60,10 +60,10 @@ pub(super) async fn listing(
 
 /// Reads Grafana's members of the team and returns them with the group's whole `members` list.
 pub(super) async fn read(
-    ctx: &ScimContext<'_>,
+    ctx: &Scope<'_>,
     team_id: i64,
-) -> Result<(Vec<TeamMember>, Vec<Value>), ScimError> {
-    let current = ctx.app.grafana.team_members(ctx.org_id, team_id).await.map_err(upstream)?;
+) -> Result<(Vec<TeamMember>, Vec<Value>), ProvisionError> {
+    let current = ctx.prov.grafana.team_members(ctx.org_id, team_id).await.map_err(upstream)?;
     let list = listing(ctx, team_id, &current).await?;
     Ok((current, list))
 }
@@ -72,11 +72,11 @@ pub(super) async fn read(
 /// them to the team now; reactivation joins the org and the team. Already remembered: no write.
 /// The caller holds the `user-access` lock.
 pub(super) async fn remember(
-    ctx: &ScimContext<'_>,
+    ctx: &Scope<'_>,
     team_id: i64,
     inactive: Vec<UserRecord>,
-) -> Result<(), ScimError> {
-    let default_role = ctx.app.config.scim.default_role.clone();
+) -> Result<(), ProvisionError> {
+    let default_role = ctx.prov.settings.scim.default_role.clone();
     for rec in inactive {
         let (user, scim_id) = (rec.grafana_user_id, rec.scim_id.clone());
         let saved = edit(ctx, rec, true, |st| {
@@ -116,10 +116,10 @@ pub(super) async fn remember(
 /// Drops `team_id` from the restore state of `users` (pending members the group no longer
 /// holds), so reactivation does not add it. The caller holds the `user-access` lock.
 pub(super) async fn forget(
-    ctx: &ScimContext<'_>,
+    ctx: &Scope<'_>,
     team_id: i64,
     users: impl IntoIterator<Item = UserRecord>,
-) -> Result<(), ScimError> {
+) -> Result<(), ProvisionError> {
     for rec in users {
         let scim_id = rec.scim_id.clone();
         let saved = edit(ctx, rec, false, |st| {
@@ -143,8 +143,8 @@ pub(super) async fn forget(
 }
 
 /// Forgets the team for every pending member (the group is gone), under the `user-access` lock.
-pub(super) async fn forget_team(ctx: &ScimContext<'_>, team_id: i64) -> Result<(), ScimError> {
-    let _access = ctx.app.store.lock_rw(USER_ACCESS_LOCK, false).await.map_err(store_err)?;
+pub(super) async fn forget_team(ctx: &Scope<'_>, team_id: i64) -> Result<(), ProvisionError> {
+    let _access = ctx.prov.store.lock_rw(USER_ACCESS_LOCK, false).await.map_err(store_err)?;
     let pending = of_team(ctx, team_id).await?;
     forget(ctx, team_id, pending).await
 }
@@ -155,12 +155,12 @@ pub(super) async fn forget_team(ctx: &ScimContext<'_>, team_id: i64) -> Result<(
 /// the record is read again and the change applied to that. `without_state` lets `change` run on
 /// a user who has none yet.
 async fn edit(
-    ctx: &ScimContext<'_>,
+    ctx: &Scope<'_>,
     mut rec: UserRecord,
     without_state: bool,
     change: impl Fn(&mut RestoreState) -> bool,
-) -> Result<bool, ScimError> {
-    let store = ctx.app.store.as_ref();
+) -> Result<bool, ProvisionError> {
+    let store = ctx.prov.store.as_ref();
     for _ in 0..EDIT_ATTEMPTS {
         if rec.active || rec.deleted || (rec.restore.is_none() && !without_state) {
             return Ok(false);
@@ -182,5 +182,5 @@ async fn edit(
             Err(e) => return Err(store_err(e)),
         }
     }
-    Err(ScimError::service_unavailable("a member's record keeps changing; retry the request"))
+    Err(ProvisionError::retry("a member's record keeps changing; retry the request"))
 }

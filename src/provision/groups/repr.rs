@@ -10,10 +10,10 @@ use super::{store_err, MANAGED_KEY};
 use crate::grafana::model::{Team, TeamMember};
 use crate::provision::identity::{ensure_group_records, ensure_user_records, GrafanaTeamView};
 use crate::provision::translate::GrafanaUserView;
-use crate::scim::error::ScimError;
+use crate::provision::ProvisionError;
+use crate::provision::Scope;
 use crate::scim::resource::{finish_with_meta, location, Meta};
 use crate::scim::ResourceType;
-use crate::scim_api::context::ScimContext;
 use crate::store::{GroupRecord, UserRecord};
 
 /// Grafana's view of a team member, as the identity mapping wants it.
@@ -34,18 +34,18 @@ pub(super) fn team_view(t: &Team) -> GrafanaTeamView {
 
 /// The user records of Grafana team members (recording first sightings), keyed by Grafana id.
 pub(super) async fn member_records(
-    ctx: &ScimContext<'_>,
+    ctx: &Scope<'_>,
     members: &[TeamMember],
-) -> Result<HashMap<i64, UserRecord>, ScimError> {
+) -> Result<HashMap<i64, UserRecord>, ProvisionError> {
     let views: Vec<GrafanaUserView> = members.iter().map(member_view).collect();
-    ensure_user_records(ctx.app.store.as_ref(), ctx.org_id, &views).await.map_err(store_err)
+    ensure_user_records(ctx.prov.store.as_ref(), ctx.org_id, &views).await.map_err(store_err)
 }
 
 /// One `members` element. Its `display` is what SCIM shows as the user's `displayName`: for a
 /// managed user the stored one; for a user SCIM never wrote, Grafana's name (`grafana_name`, when
 /// the caller holds Grafana's copy), else what an older version stored at first sight. Either
 /// falls back to the userName.
-pub(super) fn member_value(ctx: &ScimContext<'_>, user: &UserRecord, grafana_name: Option<&str>) -> Value {
+pub(super) fn member_value(ctx: &Scope<'_>, user: &UserRecord, grafana_name: Option<&str>) -> Value {
     let stored = || user.attributes.get("displayName").and_then(Value::as_str).filter(|s| !s.is_empty());
     let from_grafana = grafana_name.map(str::trim).filter(|s| !s.is_empty() && !user.managed);
     let display = from_grafana.or_else(stored).unwrap_or(&user.user_name);
@@ -59,7 +59,7 @@ pub(super) fn member_value(ctx: &ScimContext<'_>, user: &UserRecord, grafana_nam
 
 /// `members` for the users in `records`, in Grafana's member order.
 pub(super) fn members_json(
-    ctx: &ScimContext<'_>,
+    ctx: &Scope<'_>,
     members: &[TeamMember],
     records: &HashMap<i64, UserRecord>,
 ) -> Vec<Value> {
@@ -83,7 +83,7 @@ pub(super) fn stored_doc(record: &GroupRecord, team_name: Option<&str>) -> Map<S
 
 /// The full representation and its ETag. `members` is `None` when they were not fetched.
 pub(super) fn resource(
-    ctx: &ScimContext<'_>,
+    ctx: &Scope<'_>,
     record: &GroupRecord,
     team_name: Option<&str>,
     members: Option<Vec<Value>>,
@@ -130,12 +130,12 @@ pub(super) fn member_ids(members: &[Value]) -> Vec<&str> {
 
 /// The records of `teams` (recording first sightings), in the teams' order.
 pub(super) async fn team_records(
-    ctx: &ScimContext<'_>,
+    ctx: &Scope<'_>,
     teams: &[Team],
-) -> Result<Vec<GroupRecord>, ScimError> {
+) -> Result<Vec<GroupRecord>, ProvisionError> {
     let views: Vec<GrafanaTeamView> = teams.iter().map(team_view).collect();
     let mut found =
-        ensure_group_records(ctx.app.store.as_ref(), ctx.org_id, &views).await.map_err(store_err)?;
+        ensure_group_records(ctx.prov.store.as_ref(), ctx.org_id, &views).await.map_err(store_err)?;
     Ok(teams.iter().filter_map(|t| found.remove(&t.id)).collect())
 }
 
@@ -170,16 +170,4 @@ pub(super) fn set_attributes(rec: &mut GroupRecord) {
     let mut doc = stored_doc(rec, None);
     doc.insert(MANAGED_KEY.into(), Value::Bool(true));
     rec.attributes = Value::Object(doc);
-}
-
-/// `attributes` / `excludedAttributes` of a write request's query, for 200 answers.
-pub(super) fn write_projection(
-    req: &crate::scim_api::context::ScimRequest,
-) -> Result<Option<crate::scim::projection::Projection>, ScimError> {
-    let attrs = req.query_param("attributes");
-    let excluded = req.query_param("excludedAttributes");
-    if attrs.is_none() && excluded.is_none() {
-        return Ok(None);
-    }
-    crate::scim::projection::Projection::parse(attrs, excluded).map(Some)
 }

@@ -1,99 +1,85 @@
 //! POST, PUT, PATCH and DELETE of groups.
 //!
 //! Every write validates the whole request (names, member references) before the first Grafana
-//! write, and runs under the group's store lock so concurrent writers serialise.
+//! write, and runs under the group's store lock so concurrent writers serialise. A replace or a
+//! PATCH reads as four steps, each once: **load** the group under its lock (record, and Grafana's
+//! members when the write sets them), check `If-Match`, apply the request to the current
+//! document and **decide** the steps ([`super::plan`], pure), **commit** them ([`commit`]: the
+//! uniqueness checks, the rename, the members, the record), and build the **outcome** from a
+//! fresh read when the caller wants the resource back.
 
-use serde_json::Value;
+use serde_json::{Map, Value};
 
-use super::members::{self, MAX_MEMBERS};
+use super::members;
+use super::plan::{decide, display_name, external_id, Plan};
 use super::precondition::Members;
 use super::read::load;
-use super::repr::{member_ids, member_value, new_record, resource, set_attributes, write_projection};
+use super::repr::{member_ids, member_value, new_record, resource, set_attributes};
 use super::{store_err, upstream};
-use crate::grafana::model::Team;
-use crate::scim::error::ScimError;
+use crate::grafana::model::{Team, TeamMember};
+use crate::provision::{ProvisionError, Scope, Shown};
 use crate::scim::patch::PatchRequest;
-use crate::scim::resource::{canonicalize, location};
+use crate::scim::projection::Projection;
+use crate::scim::resource::canonicalize;
 use crate::scim::ResourceType;
-use crate::scim_api::context::{ScimContext, ScimRequest, ScimResponse};
-use crate::store::{GroupRecord, StoreError, UserRecord};
+use crate::store::{GroupRecord, ResourceLock, StoreError};
 
-fn body(req: &ScimRequest) -> Result<&Value, ScimError> {
-    req.body.as_ref().ok_or_else(|| ScimError::invalid_syntax("a JSON body is required"))
-}
-
-fn display_name(doc: &Value) -> Result<String, ScimError> {
-    doc.get("displayName")
-        .and_then(Value::as_str)
-        .map(str::trim)
-        .filter(|n| !n.is_empty())
-        .map(str::to_string)
-        .ok_or_else(|| ScimError::invalid_value("displayName is required"))
-}
-
-fn external_id(doc: &Value) -> Option<String> {
-    doc.get("externalId").and_then(Value::as_str).filter(|s| !s.is_empty()).map(str::to_string)
+async fn lock(ctx: &Scope<'_>, id: &str) -> Result<ResourceLock, ProvisionError> {
+    ctx.prov.store.lock(&format!("group:{}:{id}", ctx.org_id)).await.map_err(store_err)
 }
 
 /// 409 when another group of the org already uses `name` (case-insensitive), in the store or in
 /// Grafana; `except` is the team being renamed.
-async fn check_name_free(ctx: &ScimContext<'_>, name: &str, except: Option<i64>) -> Result<(), ScimError> {
+async fn check_name_free(ctx: &Scope<'_>, name: &str, except: Option<i64>) -> Result<(), ProvisionError> {
     let taken = |id: i64| except != Some(id);
-    if let Some(r) = ctx.app.store.group_by_display_name(ctx.org_id, name).await.map_err(store_err)? {
+    if let Some(r) = ctx.prov.store.group_by_display_name(ctx.org_id, name).await.map_err(store_err)? {
         if !r.deleted && taken(r.grafana_team_id) {
             // The record may be stale (team deleted by hand); Grafana decides below.
-            if ctx.app.grafana.get_team(ctx.org_id, r.grafana_team_id).await.is_ok() {
-                return Err(ScimError::uniqueness(format!("a group named {name:?} already exists")));
+            if ctx.prov.grafana.get_team(ctx.org_id, r.grafana_team_id).await.is_ok() {
+                return Err(ProvisionError::uniqueness(format!("a group named {name:?} already exists")));
             }
-            ctx.app.store.delete_group_record(ctx.org_id, &r.scim_id).await.map_err(store_err)?;
+            ctx.prov.store.delete_group_record(ctx.org_id, &r.scim_id).await.map_err(store_err)?;
         }
     }
     if super::read::teams_named(ctx, name).await?.iter().any(|t| taken(t.id)) {
-        return Err(ScimError::uniqueness(format!("a group named {name:?} already exists")));
+        return Err(ProvisionError::uniqueness(format!("a group named {name:?} already exists")));
     }
     Ok(())
 }
 
 async fn check_external_id_free(
-    ctx: &ScimContext<'_>,
+    ctx: &Scope<'_>,
     ext: Option<&str>,
     except: Option<&str>,
-) -> Result<(), ScimError> {
+) -> Result<(), ProvisionError> {
     let Some(ext) = ext else { return Ok(()) };
-    match ctx.app.store.group_by_external_id(ctx.org_id, ext).await.map_err(store_err)? {
+    match ctx.prov.store.group_by_external_id(ctx.org_id, ext).await.map_err(store_err)? {
         Some(r) if !r.deleted && Some(r.scim_id.as_str()) != except => {
-            Err(ScimError::uniqueness(format!("a group with externalId {ext:?} already exists")))
+            Err(ProvisionError::uniqueness(format!("a group with externalId {ext:?} already exists")))
         }
         _ => Ok(()),
     }
 }
 
-fn conflict_from_store(e: StoreError) -> ScimError {
-    match e {
-        StoreError::Conflict { constraint } => {
-            ScimError::uniqueness(format!("the group conflicts with an existing one ({constraint})"))
-        }
-        other => store_err(other),
-    }
-}
-
-pub(super) async fn create(ctx: &ScimContext<'_>, req: &ScimRequest) -> Result<ScimResponse, ScimError> {
-    let doc = canonicalize(ResourceType::Group, body(req)?)?;
+/// `POST /Groups`: the team, its members, then the record; a failure after the team was made
+/// deletes it again.
+pub(super) async fn create(ctx: &Scope<'_>, body: &Value) -> Result<Shown, ProvisionError> {
+    let doc = canonicalize(ResourceType::Group, body)?;
     let name = display_name(&doc)?;
     let ext = external_id(&doc);
     let wanted = members::resolve(ctx, &members::values(&doc)?).await?;
     let _lock = ctx
-        .app
+        .prov
         .store
         .lock(&format!("group:{}:name:{}", ctx.org_id, name.to_lowercase()))
         .await
         .map_err(store_err)?;
     check_external_id_free(ctx, ext.as_deref(), None).await?;
     check_name_free(ctx, &name, None).await?;
-    let created = match ctx.app.grafana.create_team(ctx.org_id, &name, "").await {
+    let created = match ctx.prov.grafana.create_team(ctx.org_id, &name, "").await {
         Ok(c) => c,
         Err(e) if e.is_conflict() => {
-            return Err(ScimError::uniqueness(format!("a group named {name:?} already exists")))
+            return Err(ProvisionError::uniqueness(format!("a group named {name:?} already exists")))
         }
         Err(e) => return Err(upstream(e)),
     };
@@ -103,7 +89,7 @@ pub(super) async fn create(ctx: &ScimContext<'_>, req: &ScimRequest) -> Result<S
         return Err(e);
     }
     let record = new_record(ctx.org_id, created.team_id, created.uid, &name, ext);
-    if let Err(e) = ctx.app.store.insert_group(&record).await {
+    if let Err(e) = ctx.prov.store.insert_group(&record).await {
         undo_create(ctx, created.team_id).await;
         return Err(conflict_from_store(e));
     }
@@ -111,213 +97,181 @@ pub(super) async fn create(ctx: &ScimContext<'_>, req: &ScimRequest) -> Result<S
     // stored at first sight by older versions, else its userName (a GET shows Grafana's name).
     let member_docs: Vec<Value> = wanted.iter().map(|u| member_value(ctx, u, None)).collect();
     let (doc, etag) = resource(ctx, &record, None, Some(member_docs));
-    let loc = location(&ctx.base_url, ResourceType::Group, &record.scim_id);
-    let shown = match write_projection(req)? {
-        Some(p) => p.apply(ResourceType::Group, doc),
-        None => doc,
-    };
-    Ok(ScimResponse::created(shown, loc).with_etag(etag))
+    Ok(Shown { id: record.scim_id, body: doc, etag })
 }
 
 /// Rolls a failed create back: the team goes, and with it what deactivated members remember of it.
-async fn undo_create(ctx: &ScimContext<'_>, team_id: i64) {
-    let _ = ctx.app.grafana.delete_team(ctx.org_id, team_id).await;
+async fn undo_create(ctx: &Scope<'_>, team_id: i64) {
+    let _ = ctx.prov.grafana.delete_team(ctx.org_id, team_id).await;
     if let Err(e) = super::pending::forget_team(ctx, team_id).await {
-        tracing::warn!(team_id, error = %e.detail, "a rolled-back group is still remembered by deactivated members");
+        tracing::warn!(team_id, error = %e, "a rolled-back group is still remembered by deactivated members");
     }
 }
 
-/// State read under the lock for a PUT or PATCH.
-struct Current {
+/// A group as a replace or PATCH found it under its lock.
+struct Loaded {
     record: GroupRecord,
-    team: Team,
+    /// Grafana's team, when already read (a replace reads it; a PATCH only when renaming).
+    team: Option<Team>,
+    /// Grafana's members, when the write sets them.
+    members: Option<Vec<TeamMember>>,
 }
 
-async fn lock_and_load(
-    ctx: &ScimContext<'_>,
-    id: &str,
-) -> Result<(crate::store::ResourceLock, Current), ScimError> {
-    let lock = ctx.app.store.lock(&format!("group:{}:{id}", ctx.org_id)).await.map_err(store_err)?;
-    let (record, team) = load(ctx, id).await?;
-    Ok((lock, Current { record, team }))
-}
-
+/// `PUT /Groups/{id}`: the group as it is afterwards.
 pub(super) async fn replace(
-    ctx: &ScimContext<'_>,
+    ctx: &Scope<'_>,
     id: &str,
-    req: &ScimRequest,
-) -> Result<ScimResponse, ScimError> {
-    let doc = canonicalize(ResourceType::Group, body(req)?)?;
-    let wanted = members::resolve(ctx, &members::values(&doc)?).await?;
-    let (_lock, cur) = lock_and_load(ctx, id).await?;
-    let current = ctx.app.grafana.team_members(ctx.org_id, cur.team.id).await.map_err(upstream)?;
-    // `If-Match` compares the member list a GET shows (pending members included).
-    let list = match req.if_match {
-        Some(_) => super::pending::listing(ctx, cur.team.id, &current).await?,
-        None => Vec::new(),
-    };
-    let known = Members::Known(member_ids(&list));
-    super::precondition::check(ctx, req, &cur.record, Some(&cur.team.name), known).await?;
-    commit(ctx, cur, &doc, Some((&wanted, &current))).await?;
-    respond_after_write(ctx, id, req, true).await
-}
-
-pub(super) async fn patch(
-    ctx: &ScimContext<'_>,
-    id: &str,
-    req: &ScimRequest,
-) -> Result<ScimResponse, ScimError> {
-    let patch = PatchRequest::parse(body(req)?)?;
-    for shape in patch.legacy_shapes() {
-        ctx.app
-            .metrics
-            .normalised_shapes
-            .get_or_create(&crate::metrics::KindLabels { kind: shape.label() })
-            .inc();
-    }
-    let touches_members = patch.touches("members");
-    let lock = ctx.app.store.lock(&format!("group:{}:{id}", ctx.org_id)).await.map_err(store_err)?;
-    let record = super::read::live_record(ctx, id).await?;
-    // A membership PATCH needs the members (Grafana answers `[]` for a missing team, so the team
-    // is checked only when nothing else would notice it is gone).
-    let current = if touches_members {
-        Some(ctx.app.grafana.team_members(ctx.org_id, record.grafana_team_id).await.map_err(upstream)?)
-    } else {
-        None
-    };
-    let mut before = super::repr::stored_doc(&record, None);
-    if let Some(cur) = &current {
-        let list = super::pending::listing(ctx, record.grafana_team_id, cur).await?;
-        if !list.is_empty() {
-            before.insert("members".into(), Value::Array(list));
-        }
-    }
-    let before = Value::Object(before);
-    // The members just read and mapped (a PATCH that leaves them alone did not read them).
-    let known = match (&current, before.get("members").and_then(Value::as_array)) {
-        (None, _) => Members::Unread,
-        (Some(_), list) => Members::Known(list.map_or_else(Vec::new, |l| member_ids(l))),
-    };
-    super::precondition::check(ctx, req, &record, None, known).await?;
-    let after = patch.apply(ResourceType::Group, &before)?;
-    let new_name = display_name(&after)?;
-    // Okta repeats the rename (with `id`) on every push: an unchanged name costs no write.
-    let renamed = new_name != record.display_name;
-    let wanted =
-        if touches_members { Some(members::resolve(ctx, &members::values(&after)?).await?) } else { None };
-    let team = if renamed { Some(get_team(ctx, record.grafana_team_id, id).await?) } else { None };
-    let cur = Current {
-        team: team.unwrap_or_else(|| Team { id: record.grafana_team_id, ..Team::default() }),
-        record,
-    };
-    let members_step = match (&wanted, &current) {
-        (Some(w), Some(c)) => Some((w.as_slice(), c.as_slice())),
-        _ => None,
-    };
-    commit(ctx, cur, &after, members_step).await?;
-    drop(lock);
-    respond_after_write(ctx, id, req, false).await
-}
-
-fn already_managed(record: &GroupRecord) -> bool {
-    record.attributes.get(super::MANAGED_KEY).and_then(Value::as_bool).unwrap_or(false)
-}
-
-async fn get_team(ctx: &ScimContext<'_>, team_id: i64, id: &str) -> Result<Team, ScimError> {
-    match ctx.app.grafana.get_team(ctx.org_id, team_id).await {
-        Ok(t) => Ok(t),
-        Err(e) if e.is_not_found() => Err(ScimError::not_found(format!("group {id:?} not found"))),
-        Err(e) => Err(upstream(e)),
-    }
-}
-
-/// Applies the new document: rename (only when the name changes), externalId, members, record.
-async fn commit(
-    ctx: &ScimContext<'_>,
-    cur: Current,
-    after: &Value,
-    members_step: Option<(&[UserRecord], &[crate::grafana::model::TeamMember])>,
-) -> Result<(), ScimError> {
-    let Current { mut record, team } = cur;
-    let new_name = display_name(after)?;
-    let ext = external_id(after);
-    if ext != record.external_id {
-        check_external_id_free(ctx, ext.as_deref(), Some(&record.scim_id)).await?;
-    }
-    if new_name != record.display_name {
-        if new_name.to_lowercase() != record.display_name.to_lowercase() {
-            check_name_free(ctx, &new_name, Some(record.grafana_team_id)).await?;
-        }
-        let email = if team.name.is_empty() {
-            get_team(ctx, record.grafana_team_id, &record.scim_id).await?.email
-        } else {
-            team.email.clone()
+    body: &Value,
+    expected: Option<&str>,
+    view: &Projection,
+) -> Result<Shown, ProvisionError> {
+    let after = canonicalize(ResourceType::Group, body)?;
+    {
+        let _lock = lock(ctx, id).await?;
+        // Load.
+        let (record, team) = load(ctx, id).await?;
+        let current = ctx.prov.grafana.team_members(ctx.org_id, team.id).await.map_err(upstream)?;
+        // `If-Match` compares the member list a GET shows (pending members included).
+        let list = match expected {
+            Some(_) => super::pending::listing(ctx, team.id, &current).await?,
+            None => Vec::new(),
         };
-        match ctx.app.grafana.update_team(ctx.org_id, record.grafana_team_id, &new_name, &email).await {
+        let ids = member_ids(&list).into_iter().map(str::to_string).collect();
+        super::precondition::check(ctx, expected, &record, Some(&team.name), Members::Known(ids)).await?;
+        // Decide, commit.
+        let plan = decide(&record, &after, true)?;
+        commit(ctx, Loaded { record, team: Some(team), members: Some(current) }, plan).await?;
+    }
+    shown(ctx, id, view).await
+}
+
+/// `PATCH /Groups/{id}`: the group afterwards when `view` asks for it, else `None`.
+pub(super) async fn patch(
+    ctx: &Scope<'_>,
+    id: &str,
+    patch: &PatchRequest,
+    expected: Option<&str>,
+    view: Option<&Projection>,
+) -> Result<Option<Shown>, ProvisionError> {
+    let sets_members = patch.touches("members");
+    {
+        let _lock = lock(ctx, id).await?;
+        // Load: the record, and the members only for a membership PATCH (Grafana answers `[]`
+        // for a missing team, so the team is checked only when nothing else would notice it is
+        // gone).
+        let record = super::read::live_record(ctx, id).await?;
+        let members = if sets_members {
+            Some(ctx.prov.grafana.team_members(ctx.org_id, record.grafana_team_id).await.map_err(upstream)?)
+        } else {
+            None
+        };
+        let mut before: Map<String, Value> = super::repr::stored_doc(&record, None);
+        let known = match &members {
+            None => Members::Unread,
+            Some(current) => {
+                let list = super::pending::listing(ctx, record.grafana_team_id, current).await?;
+                let ids = member_ids(&list).into_iter().map(str::to_string).collect();
+                if !list.is_empty() {
+                    before.insert("members".into(), Value::Array(list));
+                }
+                Members::Known(ids)
+            }
+        };
+        super::precondition::check(ctx, expected, &record, None, known).await?;
+        // Decide (pure), commit.
+        let after = patch.apply(ResourceType::Group, &Value::Object(before))?;
+        let plan = decide(&record, &after, sets_members)?;
+        commit(ctx, Loaded { record, team: None, members }, plan).await?;
+    }
+    match view {
+        Some(view) => shown(ctx, id, view).await.map(Some),
+        None => Ok(None),
+    }
+}
+
+/// Runs `plan`: member references resolved and the name and externalId checked before the first
+/// Grafana write; then the rename, the members, and the record.
+async fn commit(ctx: &Scope<'_>, loaded: Loaded, plan: Plan) -> Result<(), ProvisionError> {
+    let Loaded { mut record, team, members: current } = loaded;
+    let wanted = match &plan.members {
+        Some(ids) => Some(members::resolve(ctx, ids).await?),
+        None => None,
+    };
+    if plan.check_external_id {
+        check_external_id_free(ctx, plan.external_id.as_deref(), Some(&record.scim_id)).await?;
+    }
+    if plan.rename {
+        if plan.check_name {
+            check_name_free(ctx, &plan.name, Some(record.grafana_team_id)).await?;
+        }
+        let email = match team {
+            Some(t) => t.email,
+            None => get_team(ctx, record.grafana_team_id, &record.scim_id).await?.email,
+        };
+        match ctx.prov.grafana.update_team(ctx.org_id, record.grafana_team_id, &plan.name, &email).await {
             Ok(()) => {}
             Err(e) if e.is_conflict() => {
-                return Err(ScimError::uniqueness(format!("a group named {new_name:?} already exists")))
+                return Err(ProvisionError::uniqueness(format!(
+                    "a group named {:?} already exists",
+                    plan.name
+                )))
             }
             Err(e) if e.is_not_found() => {
-                return Err(ScimError::not_found(format!("group {:?} not found", record.scim_id)))
+                return Err(ProvisionError::not_found(format!("group {:?} not found", record.scim_id)))
             }
             Err(e) => return Err(upstream(e)),
         }
     }
-    if let Some((wanted, current)) = members_step {
-        if wanted.len() > MAX_MEMBERS {
-            return Err(ScimError::invalid_value("too many members"));
-        }
+    if let (Some(wanted), Some(current)) = (&wanted, &current) {
         members::apply(ctx, record.grafana_team_id, wanted, Some(current)).await?;
     }
-    let changed = new_name != record.display_name || ext != record.external_id || !already_managed(&record);
-    if changed || members_step.is_some() {
+    if plan.save {
         let expected = record.version;
-        record.display_name = new_name;
-        record.external_id = ext;
+        record.display_name = plan.name;
+        record.external_id = plan.external_id;
         record.last_modified = chrono::Utc::now();
         set_attributes(&mut record);
-        ctx.app.store.update_group(&record, expected).await.map_err(conflict_from_store)?;
+        ctx.prov.store.update_group(&record, expected).await.map_err(conflict_from_store)?;
     }
     Ok(())
 }
 
-/// 204 for PATCH unless a projection was asked (then 200 with the resource); PUT always 200.
-async fn respond_after_write(
-    ctx: &ScimContext<'_>,
-    id: &str,
-    req: &ScimRequest,
-    always_body: bool,
-) -> Result<ScimResponse, ScimError> {
-    let projection = write_projection(req)?;
-    if projection.is_none() && !always_body {
-        return Ok(ScimResponse::no_content());
+async fn get_team(ctx: &Scope<'_>, team_id: i64, id: &str) -> Result<Team, ProvisionError> {
+    match ctx.prov.grafana.get_team(ctx.org_id, team_id).await {
+        Ok(t) => Ok(t),
+        Err(e) if e.is_not_found() => Err(ProvisionError::not_found(format!("group {id:?} not found"))),
+        Err(e) => Err(upstream(e)),
     }
-    let projection = projection.unwrap_or_default();
-    let (record, team) = load(ctx, id).await?;
-    let members =
-        if projection.wants("members") { Some(super::pending::read(ctx, team.id).await?.1) } else { None };
-    let (doc, etag) = resource(ctx, &record, Some(&team.name), members);
-    Ok(ScimResponse::ok(projection.apply(ResourceType::Group, doc)).with_etag(etag))
 }
 
-pub(super) async fn delete(
-    ctx: &ScimContext<'_>,
-    id: &str,
-    req: &ScimRequest,
-) -> Result<ScimResponse, ScimError> {
-    let _lock = ctx.app.store.lock(&format!("group:{}:{id}", ctx.org_id)).await.map_err(store_err)?;
+/// The group after a write, read afresh (members only when `view` keeps them).
+async fn shown(ctx: &Scope<'_>, id: &str, view: &Projection) -> Result<Shown, ProvisionError> {
+    let (record, team) = load(ctx, id).await?;
+    let members =
+        if view.wants("members") { Some(super::pending::read(ctx, team.id).await?.1) } else { None };
+    let (doc, etag) = resource(ctx, &record, Some(&team.name), members);
+    Ok(Shown { id: record.scim_id, body: doc, etag })
+}
+
+/// A store conflict names a constraint for the log only ([`ProvisionError`]'s `From`).
+fn conflict_from_store(e: StoreError) -> ProvisionError {
+    e.into()
+}
+
+/// `DELETE /Groups/{id}`: the team, what deactivated members remember of it, then the record.
+pub(super) async fn delete(ctx: &Scope<'_>, id: &str, expected: Option<&str>) -> Result<(), ProvisionError> {
+    let _lock = lock(ctx, id).await?;
     let record = super::read::live_record(ctx, id).await?;
-    super::precondition::check(ctx, req, &record, None, Members::Unread).await?;
-    match ctx.app.grafana.delete_team(ctx.org_id, record.grafana_team_id).await {
+    super::precondition::check(ctx, expected, &record, None, Members::Unread).await?;
+    match ctx.prov.grafana.delete_team(ctx.org_id, record.grafana_team_id).await {
         Ok(()) => {}
         Err(e) if e.is_not_found() => {}
         Err(e) => return Err(upstream(e)),
     }
     // Before the record goes: a failure here leaves the group for a retried DELETE to finish.
     super::pending::forget_team(ctx, record.grafana_team_id).await?;
-    match ctx.app.store.delete_group_record(ctx.org_id, id).await {
-        Ok(()) | Err(StoreError::NotFound) => Ok(ScimResponse::no_content()),
+    match ctx.prov.store.delete_group_record(ctx.org_id, id).await {
+        Ok(()) | Err(StoreError::NotFound) => Ok(()),
         Err(e) => Err(store_err(e)),
     }
 }

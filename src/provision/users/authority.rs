@@ -20,9 +20,9 @@ use tracing::info;
 
 use super::view::grafana_error;
 use crate::grafana::model::UserProfile;
-use crate::scim::error::ScimError;
-use crate::scim_api::auth::Principal;
-use crate::scim_api::context::ScimContext;
+use crate::provision::Principal;
+use crate::provision::ProvisionError;
+use crate::provision::Scope;
 
 /// The sidecar's own Grafana user, as Grafana names it.
 #[derive(Debug, Clone)]
@@ -49,27 +49,26 @@ fn same(a: &str, b: &str) -> bool {
 
 /// The sidecar's own Grafana user, asked of Grafana once per process (a failure is not kept:
 /// the next write asks again, and this one fails closed).
-async fn own_account<'a>(ctx: &ScimContext<'a>) -> Result<&'a OwnAccount, ScimError> {
-    ctx.app
-        .scim
+async fn own_account<'a>(ctx: &Scope<'a>) -> Result<&'a OwnAccount, ProvisionError> {
+    ctx.prov
         .users
         .own
         .get_or_try_init(|| async {
-            let me = ctx.app.grafana.current_user().await.map_err(|e| grafana_error(&e))?;
+            let me = ctx.prov.grafana.current_user().await.map_err(|e| grafana_error(&e))?;
             Ok(OwnAccount { id: me.id, login: me.login, email: me.email })
         })
         .await
 }
 
-fn protected_error() -> ScimError {
-    ScimError::forbidden("this user is protected and cannot be modified through SCIM")
+fn protected_error() -> ProvisionError {
+    ProvisionError::forbidden("this user is protected and cannot be modified through SCIM")
 }
 
 /// True when `name` (a login or an email) names the sidecar's own account or a protected user.
 /// Grafana matches a login containing `@` against emails too, so each name is compared with both.
-fn is_protected_name(ctx: &ScimContext<'_>, own: &OwnAccount, name: &str) -> bool {
-    let cfg = &ctx.app.config;
-    [own.login.as_str(), own.email.as_str(), cfg.grafana.user.as_str()]
+fn is_protected_name(ctx: &Scope<'_>, own: &OwnAccount, name: &str) -> bool {
+    let cfg = &ctx.prov.settings;
+    [own.login.as_str(), own.email.as_str(), cfg.grafana_user.as_str()]
         .into_iter()
         .chain(cfg.scim.protected_users.iter().map(String::as_str))
         .any(|p| same(name, p))
@@ -80,7 +79,7 @@ fn is_protected_name(ctx: &ScimContext<'_>, own: &OwnAccount, name: &str) -> boo
 ///
 /// # Errors
 /// 403 for a protected name; Grafana's failure to name the sidecar's own user.
-pub async fn check_names(ctx: &ScimContext<'_>, login: &str, email: &str) -> Result<(), ScimError> {
+pub async fn check_names(ctx: &Scope<'_>, login: &str, email: &str) -> Result<(), ProvisionError> {
     let own = own_account(ctx).await?;
     if is_protected_name(ctx, own, login) || is_protected_name(ctx, own, email) {
         return Err(protected_error());
@@ -96,11 +95,11 @@ pub async fn check_names(ctx: &ScimContext<'_>, login: &str, email: &str) -> Res
 /// 403 for a protected target; 409 (`Act::Create`) or 403 (`Act::Write`) for a target beyond the
 /// caller's authority; Grafana failures while looking.
 pub async fn authorize(
-    ctx: &ScimContext<'_>,
+    ctx: &Scope<'_>,
     target: &UserProfile,
     act: Act,
     taking_over: bool,
-) -> Result<(), ScimError> {
+) -> Result<(), ProvisionError> {
     let own = own_account(ctx).await?;
     if target.id == own.id
         || is_protected_name(ctx, own, &target.login)
@@ -113,7 +112,7 @@ pub async fn authorize(
         // beyond their org.
         let beyond = target.is_grafana_admin
             || ctx
-                .app
+                .prov
                 .grafana
                 .user_orgs(target.id)
                 .await
@@ -130,7 +129,7 @@ pub async fn authorize(
         }
     } else if target.is_grafana_admin
         && taking_over
-        && !ctx.app.config.scim.adoptable_admins.iter().any(|a| same(a, &target.login))
+        && !ctx.prov.settings.scim.adoptable_admins.iter().any(|a| same(a, &target.login))
     {
         info!(grafana_user = target.id, "refused taking over a grafana server admin");
         return Err(refusal(
@@ -142,12 +141,14 @@ pub async fn authorize(
     Ok(())
 }
 
-fn refusal(act: Act, why: &str) -> ScimError {
+fn refusal(act: Act, why: &str) -> ProvisionError {
     match act {
-        Act::Create => ScimError::uniqueness(format!(
+        Act::Create => ProvisionError::uniqueness(format!(
             "a Grafana user with this login or email exists and {why} take it over"
         )),
-        Act::Write => ScimError::forbidden(format!("the Grafana user behind this SCIM user {why} modify it")),
+        Act::Write => {
+            ProvisionError::forbidden(format!("the Grafana user behind this SCIM user {why} modify it"))
+        }
     }
 }
 

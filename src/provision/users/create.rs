@@ -27,29 +27,23 @@ use crate::config::Secret;
 use crate::grafana::model::UserProfile;
 use crate::provision::identity::new_scim_id;
 use crate::provision::translate::{differs, grafana_fields, GrafanaUserFields, GrafanaUserView};
-use crate::scim::error::ScimError;
-use crate::scim::projection::Projection;
-use crate::scim::resource::{canonicalize, location};
+use crate::provision::ProvisionError;
+use crate::provision::{Scope, Shown};
+use crate::scim::resource::canonicalize;
 use crate::scim::ResourceType;
-use crate::scim_api::context::{ScimContext, ScimRequest, ScimResponse};
 use crate::store::{name_key, UserRecord};
 
-/// Handles `POST /Users`.
-pub async fn create(
-    ctx: &ScimContext<'_>,
-    state: &UsersState,
-    req: &ScimRequest,
-) -> Result<ScimResponse, ScimError> {
-    let body = req.body.as_ref().ok_or_else(|| ScimError::invalid_syntax("a User body is required"))?;
-    let projection = Projection::parse(req.query_param("attributes"), req.query_param("excludedAttributes"))?;
-    let doc = stored_doc(canonicalize(ResourceType::User, body)?);
-    let user_name =
-        text(&doc, "userName").ok_or_else(|| ScimError::invalid_value("userName is required"))?.to_string();
+/// `POST /Users`: the created (or adopted, or revived) user.
+pub async fn create(ctx: &Scope<'_>, state: &UsersState, body: Value) -> Result<Shown, ProvisionError> {
+    let doc = stored_doc(canonicalize(ResourceType::User, &body)?);
+    let user_name = text(&doc, "userName")
+        .ok_or_else(|| ProvisionError::invalid_value("userName is required"))?
+        .to_string();
     let fields = grafana_fields(&doc);
     check_names(ctx, &fields.login, &fields.email).await?;
     let active = doc.get("active").and_then(Value::as_bool).unwrap_or(true);
     let external_id = text(&doc, "externalId").map(str::to_string);
-    let store = &ctx.app.store;
+    let store = &ctx.prov.store;
     let _creating = state.creating.lock(&format!("{}:{}", ctx.org_id, user_name.to_lowercase())).await;
     let _ext_lock = match &external_id {
         Some(x) => Some(external_id::lock(ctx, x).await),
@@ -68,7 +62,7 @@ pub async fn create(
         .cloned();
     for rec in by_name.iter().chain(by_ext.iter()) {
         if rec.managed && !rec.deleted {
-            return Err(ScimError::uniqueness(format!(
+            return Err(ProvisionError::uniqueness(format!(
                 "a user with this {} already exists",
                 if by_name.as_ref().is_some_and(|r| r.scim_id == rec.scim_id) {
                     "userName"
@@ -79,7 +73,7 @@ pub async fn create(
         }
     }
     if let Some(deleted) = by_name.iter().chain(by_ext.iter()).find(|r| r.deleted).cloned() {
-        return revive(ctx, deleted, doc, &fields, active, &projection).await;
+        return revive(ctx, deleted, doc, &fields, active).await;
     }
     if let Some(x) = &external_id {
         external_id::check_for_create(ctx, x, &fields).await?;
@@ -88,7 +82,7 @@ pub async fn create(
     // Optimistic: create first (one call for a new person). Grafana answers 412 when the login or
     // email is taken, by a user to adopt or by an earlier attempt that died before the store
     // insert; only then is the existing user looked up. A retried request converges either way.
-    let g = &ctx.app.grafana;
+    let g = &ctx.prov.grafana;
     let mut fresh = false;
     let view = match create_in_grafana(ctx, state, &fields).await? {
         Some(view) => {
@@ -102,7 +96,7 @@ pub async fn create(
                     .lookup_user(&fields.email)
                     .await
                     .map_err(|e| grafana_error(&e))?
-                    .ok_or_else(|| ScimError::uniqueness("Grafana refused the login or email"))?,
+                    .ok_or_else(|| ProvisionError::uniqueness("Grafana refused the login or email"))?,
             };
             adopt(ctx, &profile, &fields).await?
         }
@@ -117,7 +111,7 @@ pub async fn create(
     };
     // A concurrent create (another replica) recorded this Grafana user after `adopt` looked.
     if existing.as_ref().is_some_and(|r| r.managed && !r.deleted) {
-        return Err(ScimError::uniqueness("a user with this userName already exists"));
+        return Err(ProvisionError::uniqueness("a user with this userName already exists"));
     }
     let mut rec = UserRecord {
         scim_id: existing.as_ref().map_or_else(new_scim_id, |r| r.scim_id.clone()),
@@ -145,38 +139,31 @@ pub async fn create(
         cut_off(ctx, &mut rec, &view, false).await?;
         save(ctx, &mut rec).await?;
     }
-    Ok(created(ctx, rec, &view, &projection))
+    Ok(created(ctx, rec, &view))
 }
 
-fn created(
-    ctx: &ScimContext<'_>,
-    rec: UserRecord,
-    view: &GrafanaUserView,
-    projection: &Projection,
-) -> ScimResponse {
-    let location = location(&ctx.base_url, ResourceType::User, &rec.scim_id);
-    let shown = present_owned(ctx, rec, Some(view));
-    let body = projection.apply(ResourceType::User, shown.body);
-    ScimResponse::created(body, location).with_etag(shown.etag)
+fn created(ctx: &Scope<'_>, rec: UserRecord, view: &GrafanaUserView) -> Shown {
+    let id = rec.scim_id.clone();
+    present_owned(ctx, rec, Some(view)).into_shown(id)
 }
 
 /// Takes over an existing Grafana user: refuses one another SCIM identity owns, makes sure it
 /// is a member of the org, and aligns its fields (one update, only when they differ).
 async fn adopt(
-    ctx: &ScimContext<'_>,
+    ctx: &Scope<'_>,
     profile: &UserProfile,
     fields: &GrafanaUserFields,
-) -> Result<GrafanaUserView, ScimError> {
+) -> Result<GrafanaUserView, ProvisionError> {
     authorize(ctx, profile, Act::Create, true).await?;
     let owner =
-        ctx.app.store.user_by_grafana_id(ctx.org_id, profile.id).await.map_err(|e| store_error(&e))?;
+        ctx.prov.store.user_by_grafana_id(ctx.org_id, profile.id).await.map_err(|e| store_error(&e))?;
     if owner.is_some_and(|r| r.managed && !r.deleted) {
-        return Err(ScimError::uniqueness(
+        return Err(ProvisionError::uniqueness(
             "the Grafana user with this login or email belongs to another SCIM user",
         ));
     }
-    let g = &ctx.app.grafana;
-    g.add_org_user(ctx.org_id, &profile.login, &ctx.app.config.scim.default_role)
+    let g = &ctx.prov.grafana;
+    g.add_org_user(ctx.org_id, &profile.login, &ctx.prov.settings.scim.default_role)
         .await
         .map_err(|e| grafana_error(&e))?;
     let mut view = view_from_profile(profile);
@@ -191,12 +178,12 @@ async fn adopt(
 /// who signed in through SAML: the SCIM record still changes and Grafana converges at the next
 /// SAML login (counted in `deferred_updates`).
 pub async fn push_fields(
-    ctx: &ScimContext<'_>,
+    ctx: &Scope<'_>,
     view: &mut GrafanaUserView,
     fields: &GrafanaUserFields,
-) -> Result<(), ScimError> {
+) -> Result<(), ProvisionError> {
     let name = if fields.name.is_empty() { view.name.clone() } else { fields.name.clone() };
-    match ctx.app.grafana.update_user(view.id, &fields.login, &fields.email, &name).await {
+    match ctx.prov.grafana.update_user(view.id, &fields.login, &fields.email, &name).await {
         Ok(()) => {
             view.login = fields.login.clone();
             view.email = fields.email.clone();
@@ -204,7 +191,7 @@ pub async fn push_fields(
             Ok(())
         }
         Err(e) if e.is_forbidden() => {
-            ctx.app.metrics.deferred_updates.inc();
+            ctx.prov.metrics.deferred_updates.inc();
             info!(
                 grafana_user = view.id,
                 "grafana refuses profile updates for this external user: deferred to its next saml login"
@@ -218,11 +205,11 @@ pub async fn push_fields(
 /// Creates the Grafana user with a random password nobody knows (people sign in through SAML).
 /// `None` when Grafana says the login or email is taken.
 async fn create_in_grafana(
-    ctx: &ScimContext<'_>,
+    ctx: &Scope<'_>,
     state: &UsersState,
     fields: &GrafanaUserFields,
-) -> Result<Option<GrafanaUserView>, ScimError> {
-    let g = &ctx.app.grafana;
+) -> Result<Option<GrafanaUserView>, ProvisionError> {
+    let g = &ctx.prov.grafana;
     let password = Secret::new(random_password());
     let created =
         match g.create_user(&fields.login, &fields.email, &fields.name, &password, Some(ctx.org_id)).await {
@@ -233,7 +220,7 @@ async fn create_in_grafana(
     // Grafana puts the new user in `orgId` with its auto-assign role; only a different default
     // role (or another org when auto-assign is off) costs another call.
     let auto = state.auto_assign(ctx).await;
-    let role = &ctx.app.config.scim.default_role;
+    let role = &ctx.prov.settings.scim.default_role;
     match auto {
         Some((true, auto_role)) if auto_role.eq_ignore_ascii_case(role) => {}
         Some((true, _)) => {
@@ -255,17 +242,16 @@ async fn create_in_grafana(
 
 /// A later create with the userName or externalId of a DELETEd user brings it back.
 async fn revive(
-    ctx: &ScimContext<'_>,
+    ctx: &Scope<'_>,
     mut rec: UserRecord,
     doc: Value,
     fields: &GrafanaUserFields,
     active: bool,
-    projection: &Projection,
-) -> Result<ScimResponse, ScimError> {
+) -> Result<Shown, ProvisionError> {
     let Some(profile) = super::view::grafana_profile(ctx, rec.grafana_user_id).await? else {
         // The Grafana user is gone: drop the stale record and let the IdP retry a fresh create.
         super::view::forget(ctx, &rec).await;
-        return Err(ScimError::service_unavailable("stale record removed; retry the request"));
+        return Err(ProvisionError::retry("stale record removed; retry the request"));
     };
     // A hidden user comes back under SCIM: judged as a takeover (it may have become a server
     // admin, or joined another org, while hidden).
@@ -287,7 +273,7 @@ async fn revive(
         restore_access(ctx, &mut rec, &view).await?;
     }
     save(ctx, &mut rec).await?;
-    Ok(created(ctx, rec, &view, projection))
+    Ok(created(ctx, rec, &view))
 }
 
 /// 40 characters with upper, lower, digit and symbol (passes Grafana's strong password policy).

@@ -23,33 +23,33 @@ use tracing::info;
 
 use super::view::{forget, grafana_error, store_error};
 use crate::provision::translate::GrafanaUserFields;
-use crate::scim::error::ScimError;
-use crate::scim_api::context::ScimContext;
+use crate::provision::ProvisionError;
+use crate::provision::Scope;
 use crate::store::{ResourceLock, UserRecord};
 
-fn taken() -> ScimError {
-    ScimError::uniqueness("another user (in this or another org) has this externalId")
+fn taken() -> ProvisionError {
+    ProvisionError::uniqueness("another user (in this or another org) has this externalId")
 }
 
 /// Held while a write checks and records `external_id` (this process only).
-pub async fn lock(ctx: &ScimContext<'_>, external_id: &str) -> ResourceLock {
-    ctx.app.scim.users.creating.lock(&format!("external-id:{}", external_id.to_ascii_lowercase())).await
+pub async fn lock(ctx: &Scope<'_>, external_id: &str) -> ResourceLock {
+    ctx.prov.users.creating.lock(&format!("external-id:{}", external_id.to_ascii_lowercase())).await
 }
 
 /// The Grafana users (other than `except`) whose managed records hold `external_id`, with the
 /// records of users Grafana no longer has dropped.
 async fn other_holders(
-    ctx: &ScimContext<'_>,
+    ctx: &Scope<'_>,
     external_id: &str,
     except: Option<i64>,
-) -> Result<BTreeSet<i64>, ScimError> {
-    let store = &ctx.app.store;
+) -> Result<BTreeSet<i64>, ProvisionError> {
+    let store = &ctx.prov.store;
     let records =
         store.managed_users_by_external_id_folded(external_id).await.map_err(|e| store_error(&e))?;
     let mut live = BTreeSet::new();
     let others: Vec<&UserRecord> = records.iter().filter(|r| Some(r.grafana_user_id) != except).collect();
     for id in others.iter().map(|r| r.grafana_user_id).collect::<BTreeSet<_>>() {
-        match ctx.app.grafana.get_user(id).await {
+        match ctx.prov.grafana.get_user(id).await {
             Ok(_) => {
                 live.insert(id);
             }
@@ -75,10 +75,10 @@ async fn other_holders(
 /// # Errors
 /// 409 `uniqueness` when it is taken; store or Grafana failures.
 pub async fn check_for(
-    ctx: &ScimContext<'_>,
+    ctx: &Scope<'_>,
     external_id: &str,
     grafana_user_id: i64,
-) -> Result<(), ScimError> {
+) -> Result<(), ProvisionError> {
     if other_holders(ctx, external_id, Some(grafana_user_id)).await?.is_empty() {
         Ok(())
     } else {
@@ -93,16 +93,16 @@ pub async fn check_for(
 /// # Errors
 /// 409 `uniqueness` when it is taken by someone else; store or Grafana failures.
 pub async fn check_for_create(
-    ctx: &ScimContext<'_>,
+    ctx: &Scope<'_>,
     external_id: &str,
     fields: &GrafanaUserFields,
-) -> Result<(), ScimError> {
+) -> Result<(), ProvisionError> {
     let holders = other_holders(ctx, external_id, None).await?;
     let Some(&holder) = holders.first() else { return Ok(()) };
     if holders.len() > 1 {
         return Err(taken());
     }
-    let g = &ctx.app.grafana;
+    let g = &ctx.prov.grafana;
     let found = match g.lookup_user(&fields.login).await.map_err(|e| grafana_error(&e))? {
         Some(p) => Some(p),
         None if fields.email.is_empty() => None,

@@ -19,10 +19,10 @@ use tracing::{info, warn};
 
 use super::view::{grafana_error, store_error};
 use crate::grafana::GrafanaError;
-use crate::metrics::ScimOpLabels;
+use crate::metrics::{ScimOpLabels, ScimOperation, ScimOutcome, ScimResource};
 use crate::provision::translate::GrafanaUserView;
-use crate::scim::error::ScimError;
-use crate::scim_api::context::ScimContext;
+use crate::provision::ProvisionError;
+use crate::provision::Scope;
 use crate::store::UserRecord;
 
 /// What was done to a deactivated user, kept in `UserRecord::restore`.
@@ -102,29 +102,27 @@ fn is_last_admin_refusal(e: &GrafanaError) -> bool {
         && e.message().is_some_and(|m| m.to_ascii_lowercase().contains("last"))
 }
 
-fn count(ctx: &ScimContext<'_>, operation: &'static str, outcome: &'static str) {
-    ctx.app
-        .metrics
-        .scim_operations
-        .get_or_create(&ScimOpLabels { resource: "User", operation, outcome })
-        .inc();
+/// Counts a deactivation that kept Grafana's last org admin in place.
+fn count_last_admin_kept(ctx: &Scope<'_>) {
+    let labels = ScimOpLabels::new(ScimResource::User, ScimOperation::Deactivate, ScimOutcome::LastAdminKept);
+    ctx.prov.metrics.scim_operations.get_or_create(&labels).inc();
 }
 
 /// Held exclusively while a user is cut off or restored: group member writes hold it shared, so
 /// none of them adds a member between reading the teams to remember and leaving the org.
-async fn access_lock(ctx: &ScimContext<'_>) -> Result<crate::store::ResourceLock, ScimError> {
-    ctx.app.store.lock_rw(crate::store::USER_ACCESS_LOCK, true).await.map_err(|e| store_error(&e))
+async fn access_lock(ctx: &Scope<'_>) -> Result<crate::store::ResourceLock, ProvisionError> {
+    ctx.prov.store.lock_rw(crate::store::USER_ACCESS_LOCK, true).await.map_err(|e| store_error(&e))
 }
 
 /// Group writes edit a deactivated user's restore state (remember or forget a team) under the
 /// shared `user-access` lock, outside the per-user lock this request holds: what they saved since
 /// `rec` was read is taken over under the exclusive lock, so reactivation restores the teams the
 /// IdP assigns now and the final save does not fail on the version they moved.
-async fn adopt_restore(ctx: &ScimContext<'_>, rec: &mut UserRecord) -> Result<(), ScimError> {
+async fn adopt_restore(ctx: &Scope<'_>, rec: &mut UserRecord) -> Result<(), ProvisionError> {
     if rec.active {
         return Ok(());
     }
-    let fresh = ctx.app.store.get_user(ctx.org_id, &rec.scim_id).await.map_err(|e| store_error(&e))?;
+    let fresh = ctx.prov.store.get_user(ctx.org_id, &rec.scim_id).await.map_err(|e| store_error(&e))?;
     if let Some(fresh) = fresh.filter(|f| !f.active && f.version != rec.version) {
         rec.restore = fresh.restore;
         rec.version = fresh.version;
@@ -133,9 +131,9 @@ async fn adopt_restore(ctx: &ScimContext<'_>, rec: &mut UserRecord) -> Result<()
 }
 
 /// Writes `rec` (optimistic version) and adopts the new version.
-pub async fn save(ctx: &ScimContext<'_>, rec: &mut UserRecord) -> Result<(), ScimError> {
+pub async fn save(ctx: &Scope<'_>, rec: &mut UserRecord) -> Result<(), ProvisionError> {
     rec.last_modified = chrono::Utc::now();
-    let version = ctx.app.store.update_user(rec, rec.version).await.map_err(|e| store_error(&e))?;
+    let version = ctx.prov.store.update_user(rec, rec.version).await.map_err(|e| store_error(&e))?;
     rec.version = version;
     Ok(())
 }
@@ -144,12 +142,12 @@ pub async fn save(ctx: &ScimContext<'_>, rec: &mut UserRecord) -> Result<(), Sci
 /// the user, and org removal keeps Grafana's org listing, hence SCIM paging, exact). Leaves
 /// `rec.active = false` and `rec.restore` set; the caller saves the final record.
 pub async fn cut_off(
-    ctx: &ScimContext<'_>,
+    ctx: &Scope<'_>,
     rec: &mut UserRecord,
     view: &GrafanaUserView,
     leave_org: bool,
-) -> Result<(), ScimError> {
-    let g = &ctx.app.grafana;
+) -> Result<(), ProvisionError> {
+    let g = &ctx.prov.grafana;
     let _access = access_lock(ctx).await?;
     adopt_restore(ctx, rec).await?;
     let original = (rec.active, rec.restore.clone());
@@ -198,7 +196,7 @@ pub async fn cut_off(
             Err(e) if e.is_not_found() => left.push(org),
             Err(e) if is_last_admin_refusal(&e) => {
                 warn!(grafana_user = view.id, org_id = org.org_id, "cannot remove the last org admin: sessions are revoked and the login gate keeps the user out");
-                count(ctx, "deactivate", "last_admin_kept");
+                count_last_admin_kept(ctx);
                 if org.org_id == ctx.org_id {
                     st.removed = false;
                 }
@@ -220,8 +218,8 @@ pub async fn cut_off(
 }
 
 /// Every org the user is in, with role and teams.
-async fn remember_orgs(ctx: &ScimContext<'_>, view: &GrafanaUserView) -> Result<Vec<OrgRestore>, ScimError> {
-    let g = &ctx.app.grafana;
+async fn remember_orgs(ctx: &Scope<'_>, view: &GrafanaUserView) -> Result<Vec<OrgRestore>, ProvisionError> {
+    let g = &ctx.prov.grafana;
     let memberships = g.user_orgs(view.id).await.map_err(|e| grafana_error(&e))?;
     let mut out = Vec::with_capacity(memberships.len());
     for m in memberships {
@@ -232,8 +230,8 @@ async fn remember_orgs(ctx: &ScimContext<'_>, view: &GrafanaUserView) -> Result<
 }
 
 /// The ids of the teams `user` belongs to in `org` (none when Grafana no longer knows either).
-async fn team_ids(ctx: &ScimContext<'_>, org: i64, user: i64) -> Result<Vec<i64>, ScimError> {
-    match ctx.app.grafana.user_teams(org, user).await {
+async fn team_ids(ctx: &Scope<'_>, org: i64, user: i64) -> Result<Vec<i64>, ProvisionError> {
+    match ctx.prov.grafana.user_teams(org, user).await {
         Ok(t) => Ok(t.into_iter().map(|t| t.id).collect()),
         Err(e) if e.is_not_found() => Ok(Vec::new()),
         Err(e) => Err(grafana_error(&e)),
@@ -242,13 +240,13 @@ async fn team_ids(ctx: &ScimContext<'_>, org: i64, user: i64) -> Result<Vec<i64>
 
 /// The earlier single-org removal, for a disabled user SCIM DELETE hides.
 async fn leave_namespace_org(
-    ctx: &ScimContext<'_>,
+    ctx: &Scope<'_>,
     rec: &mut UserRecord,
     view: &GrafanaUserView,
     mut st: RestoreState,
     original: (bool, Option<Value>),
-) -> Result<(), ScimError> {
-    let g = &ctx.app.grafana;
+) -> Result<(), ProvisionError> {
+    let g = &ctx.prov.grafana;
     let role = org_role(ctx, view).await?;
     let teams = team_ids(ctx, ctx.org_id, view.id).await?;
     st.removed = true;
@@ -263,7 +261,7 @@ async fn leave_namespace_org(
             Err(e) if e.is_not_found() => {}
             Err(e) if is_last_admin_refusal(&e) => {
                 warn!(grafana_user = view.id, "cannot remove the last org admin: sessions are revoked and the login gate keeps the user out");
-                count(ctx, "deactivate", "last_admin_kept");
+                count_last_admin_kept(ctx);
                 st.removed = false;
                 rec.restore = Some(st.to_value());
             }
@@ -278,8 +276,8 @@ async fn leave_namespace_org(
 }
 
 /// Joins `org` again with its role and teams (teams deleted since are skipped).
-async fn rejoin(ctx: &ScimContext<'_>, view: &GrafanaUserView, org: &OrgRestore) -> Result<(), ScimError> {
-    let g = &ctx.app.grafana;
+async fn rejoin(ctx: &Scope<'_>, view: &GrafanaUserView, org: &OrgRestore) -> Result<(), ProvisionError> {
+    let g = &ctx.prov.grafana;
     let email = Some(view.email.as_str());
     match crate::provision::org_join::add_user_by_id(g, org.org_id, view.id, &view.login, email, &org.role)
         .await
@@ -291,7 +289,7 @@ async fn rejoin(ctx: &ScimContext<'_>, view: &GrafanaUserView, org: &OrgRestore)
         {
             return Ok(());
         }
-        Err(e) => return Err(join_error(&e)),
+        Err(e) => return Err(e.into()),
     }
     for team in &org.teams {
         match g.add_team_member(org.org_id, *team, view.id).await {
@@ -303,19 +301,10 @@ async fn rejoin(ctx: &ScimContext<'_>, view: &GrafanaUserView, org: &OrgRestore)
     Ok(())
 }
 
-fn join_error(e: &crate::provision::org_join::JoinError) -> ScimError {
-    match e {
-        crate::provision::org_join::JoinError::Grafana(g) => grafana_error(g),
-        crate::provision::org_join::JoinError::OtherUser => {
-            ScimError::uniqueness("Grafana resolves this user's login or email to another user")
-        }
-    }
-}
-
 /// The user's role in the namespace's org, `None` when not a member.
-async fn org_role(ctx: &ScimContext<'_>, view: &GrafanaUserView) -> Result<Option<String>, ScimError> {
+async fn org_role(ctx: &Scope<'_>, view: &GrafanaUserView) -> Result<Option<String>, ProvisionError> {
     let page = ctx
-        .app
+        .prov
         .grafana
         .search_org_users(ctx.org_id, &view.login, 1, 1000)
         .await
@@ -326,11 +315,11 @@ async fn org_role(ctx: &ScimContext<'_>, view: &GrafanaUserView) -> Result<Optio
 /// Undoes [`cut_off`]: back into the org with the remembered role and teams (teams deleted since
 /// are skipped), enabled. Leaves `rec.active = true`, `rec.restore = None`.
 pub async fn restore_access(
-    ctx: &ScimContext<'_>,
+    ctx: &Scope<'_>,
     rec: &mut UserRecord,
     view: &GrafanaUserView,
-) -> Result<(), ScimError> {
-    let g = &ctx.app.grafana;
+) -> Result<(), ProvisionError> {
+    let g = &ctx.prov.grafana;
     let _access = access_lock(ctx).await?;
     adopt_restore(ctx, rec).await?;
     let st = RestoreState::from_value(rec.restore.as_ref());
@@ -339,7 +328,7 @@ pub async fn restore_access(
             rejoin(ctx, view, org).await?;
         }
     } else if st.removed {
-        let role = st.role.clone().unwrap_or_else(|| ctx.app.config.scim.default_role.clone());
+        let role = st.role.clone().unwrap_or_else(|| ctx.prov.settings.scim.default_role.clone());
         let org = OrgRestore { org_id: ctx.org_id, role, teams: st.teams.clone() };
         rejoin(ctx, view, &org).await?;
     }

@@ -17,13 +17,12 @@ use super::view::{
 };
 use crate::provision::identity::ensure_user_records;
 use crate::provision::translate::GrafanaUserView;
-use crate::scim::error::ScimError;
-use crate::scim::etag::if_none_match;
+use crate::provision::ProvisionError;
+use crate::provision::{Outcome, Page, Scope, Shown};
 use crate::scim::filter::{matches, plan, validate, Filter, LookupKey, Plan};
-use crate::scim::list::{page, ListQuery, ListResponse, SearchRequest};
+use crate::scim::list::{page, ListQuery, ListResponse};
 use crate::scim::projection::Projection;
 use crate::scim::ResourceType;
-use crate::scim_api::context::{ScimContext, ScimRequest, ScimResponse};
 use crate::store::UserRecord;
 
 /// A scan looks at no more than this many times `max_results` org users.
@@ -32,33 +31,22 @@ pub const SCAN_FACTOR: usize = 10;
 const SEARCH_PAGE: u32 = 1000;
 
 /// `GET /Users/{id}`: one store read and one Grafana read (to notice users deleted in Grafana).
-pub async fn get(ctx: &ScimContext<'_>, id: &str, req: &ScimRequest) -> Result<ScimResponse, ScimError> {
-    let projection = Projection::parse(req.query_param("attributes"), req.query_param("excludedAttributes"))?;
+pub async fn get(ctx: &Scope<'_>, id: &str) -> Result<Shown, ProvisionError> {
     let (rec, view) = load(ctx, id).await?;
-    let shown = present_owned(ctx, rec, Some(&view));
-    if if_none_match(req.if_none_match.as_deref(), &shown.etag) {
-        return Ok(ScimResponse::not_modified(shown.etag));
-    }
-    Ok(ScimResponse::ok(projection.apply(ResourceType::User, shown.body)).with_etag(shown.etag))
+    let id = rec.scim_id.clone();
+    Ok(present_owned(ctx, rec, Some(&view)).into_shown(id))
 }
 
-/// `GET /Users` and `POST /Users/.search`.
-pub async fn list(ctx: &ScimContext<'_>, req: &ScimRequest, search: bool) -> Result<ScimResponse, ScimError> {
-    let max = ctx.app.config.scim.max_results.max(1);
-    let query = if search {
-        let body =
-            req.body.as_ref().ok_or_else(|| ScimError::invalid_syntax("a SearchRequest body is required"))?;
-        SearchRequest::parse(body, max)?
-    } else {
-        ListQuery::from_query_pairs(req.query.iter().map(|(k, v)| (k.as_str(), v.as_str())), max)?
-    };
-    let projection = query.projection()?;
-    let count = query.count.unwrap_or(ctx.app.config.scim.default_page_size.min(max));
+/// `GET /Users` and `POST /Users/.search`: one page, before projection. `view` only decides the
+/// path: an unfiltered page with the default view is encoded straight to bytes.
+pub async fn list(ctx: &Scope<'_>, query: ListQuery, view: &Projection) -> Result<Outcome, ProvisionError> {
+    let max = ctx.prov.settings.scim.max_results.max(1);
+    let count = query.count.unwrap_or(ctx.prov.settings.scim.default_page_size.min(max));
     let (total, items) = match &query.filter {
         None => {
             let (total, shown) = unfiltered_page(ctx, query.start_index, count).await?;
-            if projection.is_default() {
-                return Ok(encoded_page(ctx, &projection, total, query.start_index, shown));
+            if view.is_default() {
+                return Ok(Outcome::ListedEncoded(encoded_page(ctx, total, query.start_index, shown)));
             }
             (total, shown.into_iter().map(|v| v.present(ctx)).collect())
         }
@@ -68,8 +56,7 @@ pub async fn list(ctx: &ScimContext<'_>, req: &ScimRequest, search: bool) -> Res
             (all.len(), page(&all, query.start_index, count).to_vec())
         }
     };
-    let resources = items.into_iter().map(|r| projection.apply(ResourceType::User, r)).collect();
-    Ok(ScimResponse::ok(ListResponse::new(total, query.start_index, resources)))
+    Ok(Outcome::Listed(Page { total, start_index: query.start_index, resources: items }))
 }
 
 /// A visible user of a listing: its record and, unless it was detached from the org, Grafana's
@@ -80,7 +67,7 @@ struct Visible {
 }
 
 impl Visible {
-    fn present(self, ctx: &ScimContext<'_>) -> Value {
+    fn present(self, ctx: &Scope<'_>) -> Value {
         present_owned(ctx, self.rec, self.view.as_ref()).body
     }
 }
@@ -88,13 +75,8 @@ impl Visible {
 /// The ListResponse of an unfiltered page with the default projection, encoded as it is
 /// written: users SCIM never wrote straight from Grafana's copy (`encoded`), the others through
 /// their `Value`s.
-fn encoded_page(
-    ctx: &ScimContext<'_>,
-    projection: &Projection,
-    total: usize,
-    start_index: usize,
-    shown: Vec<Visible>,
-) -> ScimResponse {
+fn encoded_page(ctx: &Scope<'_>, total: usize, start_index: usize, shown: Vec<Visible>) -> Vec<u8> {
+    let projection = Projection::default();
     let n = shown.len();
     let mut items = Vec::with_capacity(n * 800);
     let mut scratch = Vec::with_capacity(512);
@@ -113,14 +95,15 @@ fn encoded_page(
             }
         }
     }
-    ScimResponse::ok_encoded(ListResponse::encode(total, start_index, n, &items))
+    ListResponse::encode(total, start_index, n, &items)
 }
 
 /// Org-search hits with their records (created for users seen for the first time), in the
 /// search's order; hidden (SCIM-deleted) users are left out.
-async fn visible(ctx: &ScimContext<'_>, views: Vec<GrafanaUserView>) -> Result<Vec<Visible>, ScimError> {
-    let mut records =
-        ensure_user_records(ctx.app.store.as_ref(), ctx.org_id, &views).await.map_err(|e| store_error(&e))?;
+async fn visible(ctx: &Scope<'_>, views: Vec<GrafanaUserView>) -> Result<Vec<Visible>, ProvisionError> {
+    let mut records = ensure_user_records(ctx.prov.store.as_ref(), ctx.org_id, &views)
+        .await
+        .map_err(|e| store_error(&e))?;
     Ok(views
         .into_iter()
         .filter_map(|v| {
@@ -130,19 +113,19 @@ async fn visible(ctx: &ScimContext<'_>, views: Vec<GrafanaUserView>) -> Result<V
 }
 
 /// [`visible`] users, presented.
-async fn present_hits(ctx: &ScimContext<'_>, views: Vec<GrafanaUserView>) -> Result<Vec<Value>, ScimError> {
+async fn present_hits(ctx: &Scope<'_>, views: Vec<GrafanaUserView>) -> Result<Vec<Value>, ProvisionError> {
     Ok(visible(ctx, views).await?.into_iter().map(|v| v.present(ctx)).collect())
 }
 
 /// A window of the visible users without a filter: Grafana's org listing (one or two pages of
 /// `count`) followed by the detached users from the store.
 async fn unfiltered_page(
-    ctx: &ScimContext<'_>,
+    ctx: &Scope<'_>,
     start_index: usize,
     count: usize,
-) -> Result<(usize, Vec<Visible>), ScimError> {
-    let g = &ctx.app.grafana;
-    let store = &ctx.app.store;
+) -> Result<(usize, Vec<Visible>), ProvisionError> {
+    let g = &ctx.prov.grafana;
+    let store = &ctx.prov.store;
     let offset = start_index.max(1) - 1;
     let per = count.max(1);
     let first_page = offset / per + 1;
@@ -191,7 +174,7 @@ fn to_i64(n: usize) -> i64 {
 }
 
 /// Every visible user matching `f`, in a stable order.
-async fn filtered(ctx: &ScimContext<'_>, f: &Filter, max: usize) -> Result<Vec<Value>, ScimError> {
+async fn filtered(ctx: &Scope<'_>, f: &Filter, max: usize) -> Result<Vec<Value>, ProvisionError> {
     let candidates = match plan(ResourceType::User, f) {
         Plan::Lookup { key, .. } => lookup(ctx, &key).await?,
         Plan::LookupAny(keys) => {
@@ -220,13 +203,13 @@ async fn filtered(ctx: &ScimContext<'_>, f: &Filter, max: usize) -> Result<Vec<V
 }
 
 /// The presented users an indexed key names (before any residual filter).
-async fn lookup(ctx: &ScimContext<'_>, key: &LookupKey) -> Result<Vec<Value>, ScimError> {
-    let store = &ctx.app.store;
+async fn lookup(ctx: &Scope<'_>, key: &LookupKey) -> Result<Vec<Value>, ProvisionError> {
+    let store = &ctx.prov.store;
     let org = ctx.org_id;
     match key {
         LookupKey::Id(id) => match load(ctx, id).await {
             Ok((rec, view)) => Ok(vec![present_owned(ctx, rec, Some(&view)).body]),
-            Err(e) if e.status == 404 => Ok(Vec::new()),
+            Err(e) if e.is_not_found() => Ok(Vec::new()),
             Err(e) => Err(e),
         },
         LookupKey::UserName(name) => {
@@ -254,12 +237,14 @@ async fn lookup(ctx: &ScimContext<'_>, key: &LookupKey) -> Result<Vec<Value>, Sc
             }
             Ok(out)
         }
-        LookupKey::DisplayName(_) => Err(ScimError::invalid_filter("displayName lookups apply to Groups")),
+        LookupKey::DisplayName(_) => {
+            Err(ProvisionError::invalid_filter("displayName lookups apply to Groups"))
+        }
     }
 }
 
 /// A stored record, presented after Grafana confirms the user still exists.
-async fn confirmed(ctx: &ScimContext<'_>, rec: UserRecord) -> Result<Vec<Value>, ScimError> {
+async fn confirmed(ctx: &Scope<'_>, rec: UserRecord) -> Result<Vec<Value>, ProvisionError> {
     match grafana_user(ctx, rec.grafana_user_id).await? {
         Some(view) => Ok(vec![present_owned(ctx, rec, Some(&view)).body]),
         None => {
@@ -272,12 +257,12 @@ async fn confirmed(ctx: &ScimContext<'_>, rec: UserRecord) -> Result<Vec<Value>,
 /// One org-scoped Grafana search; hits are compared exactly here (the query is a substring
 /// match with SQL wildcards, grafana-api §13.7).
 async fn search_exact(
-    ctx: &ScimContext<'_>,
+    ctx: &Scope<'_>,
     text: &str,
     keep: impl Fn(&GrafanaUserView) -> bool,
-) -> Result<Vec<Value>, ScimError> {
+) -> Result<Vec<Value>, ProvisionError> {
     let hits = ctx
-        .app
+        .prov
         .grafana
         .search_org_users(ctx.org_id, text, 1, SEARCH_PAGE)
         .await
@@ -289,16 +274,16 @@ async fn search_exact(
 
 /// Evaluates `f` over every visible user, refusing orgs larger than the scan bound and result
 /// sets larger than `max_results`.
-async fn scan(ctx: &ScimContext<'_>, f: &Filter, max: usize) -> Result<Vec<Value>, ScimError> {
+async fn scan(ctx: &Scope<'_>, f: &Filter, max: usize) -> Result<Vec<Value>, ProvisionError> {
     let bound = max.saturating_mul(SCAN_FACTOR);
-    let g = &ctx.app.grafana;
+    let g = &ctx.prov.grafana;
     let mut out = Vec::new();
     let mut page_no = 1u32;
     loop {
         let hits =
             g.search_org_users(ctx.org_id, "", page_no, SEARCH_PAGE).await.map_err(|e| grafana_error(&e))?;
         if usize::try_from(hits.total_count).unwrap_or(usize::MAX) > bound {
-            return Err(ScimError::too_many(format!(
+            return Err(ProvisionError::too_many(format!(
                 "this filter needs a scan of more than {bound} users; filter on userName, externalId, id or emails with eq"
             )));
         }
@@ -311,7 +296,7 @@ async fn scan(ctx: &ScimContext<'_>, f: &Filter, max: usize) -> Result<Vec<Value
             }
         }
         if out.len() > max {
-            return Err(ScimError::too_many(format!("more than {max} users match; narrow the filter")));
+            return Err(ProvisionError::too_many(format!("more than {max} users match; narrow the filter")));
         }
         if last_page {
             break;
@@ -319,7 +304,7 @@ async fn scan(ctx: &ScimContext<'_>, f: &Filter, max: usize) -> Result<Vec<Value
         page_no += 1;
     }
     let detached =
-        ctx.app.store.users_detached(ctx.org_id, 0, to_i64(bound)).await.map_err(|e| store_error(&e))?;
+        ctx.prov.store.users_detached(ctx.org_id, 0, to_i64(bound)).await.map_err(|e| store_error(&e))?;
     for rec in &detached {
         let doc = present(ctx, rec, None).body;
         if matches(f, ResourceType::User, &doc)? {
@@ -327,7 +312,7 @@ async fn scan(ctx: &ScimContext<'_>, f: &Filter, max: usize) -> Result<Vec<Value
         }
     }
     if out.len() > max {
-        return Err(ScimError::too_many(format!("more than {max} users match; narrow the filter")));
+        return Err(ProvisionError::too_many(format!("more than {max} users match; narrow the filter")));
     }
     Ok(out)
 }

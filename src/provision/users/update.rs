@@ -18,57 +18,57 @@ use super::view::{
     grafana_error, load_profile, present, present_owned, store_error, stored_doc, text, view_from_profile,
 };
 use crate::config::OnDelete;
-use crate::metrics::KindLabels;
 use crate::provision::identity::stored_attributes;
 use crate::provision::translate::{differs, grafana_fields};
-use crate::scim::error::ScimError;
-use crate::scim::etag::if_match;
+use crate::provision::ProvisionError;
+use crate::provision::{expect_version, Scope, Shown};
 use crate::scim::patch::PatchRequest;
-use crate::scim::projection::Projection;
 use crate::scim::resource::canonicalize;
 use crate::scim::ResourceType;
-use crate::scim_api::context::{ScimContext, ScimRequest, ScimResponse};
 use crate::store::ResourceLock;
 
-async fn lock(ctx: &ScimContext<'_>, id: &str) -> Result<ResourceLock, ScimError> {
-    ctx.app.store.lock(&format!("user-id:{}:{id}", ctx.org_id)).await.map_err(|e| store_error(&e))
+async fn lock(ctx: &Scope<'_>, id: &str) -> Result<ResourceLock, ProvisionError> {
+    ctx.prov.store.lock(&format!("user-id:{}:{id}", ctx.org_id)).await.map_err(|e| store_error(&e))
 }
 
-/// Handles `PUT` (`patch = false`) and `PATCH` (`patch = true`).
+/// What a `PUT` or `PATCH` asks for.
+pub enum Change {
+    /// The whole document.
+    Replace(serde_json::Value),
+    /// Operations on the current document.
+    Patch(PatchRequest),
+}
+
+/// Handles `PUT` and `PATCH`: the user as it is afterwards.
 pub async fn write(
-    ctx: &ScimContext<'_>,
+    ctx: &Scope<'_>,
     id: &str,
-    req: &ScimRequest,
-    patch: bool,
-) -> Result<ScimResponse, ScimError> {
-    let body = req.body.as_ref().ok_or_else(|| ScimError::invalid_syntax("a request body is required"))?;
-    let projection = Projection::parse(req.query_param("attributes"), req.query_param("excludedAttributes"))?;
-    let patch_req = if patch { Some(PatchRequest::parse(body)?) } else { None };
+    change: Change,
+    expected: Option<&str>,
+) -> Result<Shown, ProvisionError> {
     let _lock = lock(ctx, id).await?;
     let (mut rec, profile) = load_profile(ctx, id).await?;
     authorize(ctx, &profile, Act::Write, !rec.managed).await?;
     let mut view = view_from_profile(&profile);
     let current = present(ctx, &rec, Some(&view));
-    if_match(req.if_match.as_deref(), &current.etag)?;
+    expect_version(expected, &current.etag)?;
 
-    let doc = match &patch_req {
-        Some(p) => {
-            for shape in p.legacy_shapes() {
-                ctx.app.metrics.normalised_shapes.get_or_create(&KindLabels { kind: shape.label() }).inc();
-            }
+    let doc = match &change {
+        Change::Patch(p) => {
             let applied = p.apply(ResourceType::User, &current.body)?;
             stored_doc(canonicalize(ResourceType::User, &stored_attributes(applied))?)
         }
-        None => stored_doc(canonicalize(ResourceType::User, body)?),
+        Change::Replace(body) => stored_doc(canonicalize(ResourceType::User, body)?),
     };
-    let user_name =
-        text(&doc, "userName").ok_or_else(|| ScimError::invalid_value("userName is required"))?.to_string();
+    let user_name = text(&doc, "userName")
+        .ok_or_else(|| ProvisionError::invalid_value("userName is required"))?
+        .to_string();
     let fields = grafana_fields(&doc);
     check_names(ctx, &fields.login, &fields.email).await?;
-    let store = &ctx.app.store;
+    let store = &ctx.prov.store;
     if let Some(other) = store.user_by_user_name(ctx.org_id, &user_name).await.map_err(|e| store_error(&e))? {
         if other.scim_id != rec.scim_id && (other.managed || other.deleted) {
-            return Err(ScimError::uniqueness("another user has this userName"));
+            return Err(ProvisionError::uniqueness("another user has this userName"));
         }
     }
     let external_id = text(&doc, "externalId").map(str::to_string);
@@ -79,7 +79,7 @@ pub async fn write(
     if let Some(x) = &external_id {
         if let Some(other) = store.user_by_external_id(ctx.org_id, x).await.map_err(|e| store_error(&e))? {
             if other.scim_id != rec.scim_id {
-                return Err(ScimError::uniqueness("another user has this externalId"));
+                return Err(ProvisionError::uniqueness("another user has this externalId"));
             }
         }
         // Only a write that gives the record this externalId (or takes the user over) can give it
@@ -112,25 +112,25 @@ pub async fn write(
         restore_access(ctx, &mut rec, &view).await?;
     }
     save(ctx, &mut rec).await?;
-    let shown = present_owned(ctx, rec, Some(&view));
-    Ok(ScimResponse::ok(projection.apply(ResourceType::User, shown.body)).with_etag(shown.etag))
+    let id = rec.scim_id.clone();
+    Ok(present_owned(ctx, rec, Some(&view)).into_shown(id))
 }
 
 /// Handles `DELETE /Users/{id}`.
-pub async fn delete(ctx: &ScimContext<'_>, id: &str, req: &ScimRequest) -> Result<ScimResponse, ScimError> {
+pub async fn delete(ctx: &Scope<'_>, id: &str, expected: Option<&str>) -> Result<(), ProvisionError> {
     let _lock = lock(ctx, id).await?;
     let (mut rec, profile) = load_profile(ctx, id).await?;
     authorize(ctx, &profile, Act::Write, !rec.managed).await?;
     let view = view_from_profile(&profile);
-    if_match(req.if_match.as_deref(), &present(ctx, &rec, Some(&view)).etag)?;
-    match ctx.app.config.scim.on_delete {
+    expect_version(expected, &present(ctx, &rec, Some(&view)).etag)?;
+    match ctx.prov.settings.scim.on_delete {
         OnDelete::Delete => {
-            match ctx.app.grafana.delete_user(view.id).await {
+            match ctx.prov.grafana.delete_user(view.id).await {
                 Ok(()) => {}
                 Err(e) if e.is_not_found() => {}
                 Err(e) => return Err(grafana_error(&e)),
             }
-            match ctx.app.store.delete_user_record(ctx.org_id, &rec.scim_id).await {
+            match ctx.prov.store.delete_user_record(ctx.org_id, &rec.scim_id).await {
                 Ok(()) | Err(crate::store::StoreError::NotFound) => {}
                 Err(e) => return Err(store_error(&e)),
             }
@@ -146,5 +146,5 @@ pub async fn delete(ctx: &ScimContext<'_>, id: &str, req: &ScimRequest) -> Resul
             save(ctx, &mut rec).await?;
         }
     }
-    Ok(ScimResponse::no_content())
+    Ok(())
 }

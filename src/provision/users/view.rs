@@ -7,12 +7,11 @@ use serde_json::Value;
 use tracing::warn;
 
 use crate::grafana::model::{OrgUser, UserProfile};
-use crate::grafana::GrafanaError;
 use crate::provision::translate::{derived_user_doc, GrafanaUserView};
-use crate::scim::error::ScimError;
+use crate::provision::ProvisionError;
+use crate::provision::Scope;
 use crate::scim::resource::{finish, location};
 use crate::scim::ResourceType;
-use crate::scim_api::context::ScimContext;
 use crate::store::{StoreError, UserRecord};
 
 /// One resource as served: the body (with `meta`) and its weak ETag.
@@ -21,10 +20,17 @@ pub struct Presented {
     pub etag: String,
 }
 
+impl Presented {
+    /// The outcome form of this resource, whose SCIM id is `id`.
+    pub fn into_shown(self, id: String) -> crate::provision::Shown {
+        crate::provision::Shown { id, body: self.body, etag: self.etag }
+    }
+}
+
 /// The SCIM representation of `rec`. Unmanaged users (SCIM never wrote them) are shown from
 /// Grafana's current copy when one is at hand; managed users from the stored document, which is
 /// the source of truth (Grafana converges to it).
-pub fn present(ctx: &ScimContext<'_>, rec: &UserRecord, view: Option<&GrafanaUserView>) -> Presented {
+pub fn present(ctx: &Scope<'_>, rec: &UserRecord, view: Option<&GrafanaUserView>) -> Presented {
     presented(&ctx.base_url, rec, view)
 }
 
@@ -36,11 +42,7 @@ pub fn presented(base_url: &str, rec: &UserRecord, view: Option<&GrafanaUserView
 
 /// [`present`] for a record its caller is done with: the stored document moves into the answer
 /// instead of being copied.
-pub fn present_owned(
-    ctx: &ScimContext<'_>,
-    mut rec: UserRecord,
-    view: Option<&GrafanaUserView>,
-) -> Presented {
+pub fn present_owned(ctx: &Scope<'_>, mut rec: UserRecord, view: Option<&GrafanaUserView>) -> Presented {
     let stored = std::mem::take(&mut rec.attributes);
     dress(&ctx.base_url, &rec, view, move || stored)
 }
@@ -115,35 +117,7 @@ pub fn view_from_org_user(u: OrgUser) -> GrafanaUserView {
     }
 }
 
-/// What the IdP is told when Grafana fails. 5xx from the sidecar count toward Entra's
-/// quarantine, so only real upstream failures become 502/503/504.
-pub fn grafana_error(e: &GrafanaError) -> ScimError {
-    if e.is_timeout() {
-        return ScimError::gateway_timeout("Grafana did not answer in time");
-    }
-    if e.is_transport() {
-        return ScimError::service_unavailable("Grafana is unreachable");
-    }
-    match e.status().map(|s| s.as_u16()) {
-        Some(409 | 412) => ScimError::uniqueness("Grafana already has a user with this login or email"),
-        Some(status) => {
-            warn!(status, error = %e, "unexpected grafana answer");
-            ScimError::bad_gateway(format!("Grafana answered {status}"))
-        }
-        None => ScimError::bad_gateway("unexpected answer from Grafana"),
-    }
-}
-
-pub fn store_error(e: &StoreError) -> ScimError {
-    match e {
-        StoreError::Conflict { .. } => ScimError::uniqueness("userName or externalId is already in use"),
-        StoreError::NotFound => ScimError::not_found("user not found"),
-        other => {
-            warn!(error = %other, "mapping store failure");
-            ScimError::service_unavailable("the mapping store is unavailable")
-        }
-    }
-}
+pub use crate::provision::{grafana_error, store_error};
 
 /// SCIM ids are UUIDs: anything else is unknown without asking the store or Grafana.
 pub fn is_scim_id(id: &str) -> bool {
@@ -166,13 +140,13 @@ pub fn text<'a>(doc: &'a Value, name: &str) -> Option<&'a str> {
 }
 
 /// The Grafana user behind a record, or `None` when it was deleted in Grafana.
-pub async fn grafana_user(ctx: &ScimContext<'_>, id: i64) -> Result<Option<GrafanaUserView>, ScimError> {
+pub async fn grafana_user(ctx: &Scope<'_>, id: i64) -> Result<Option<GrafanaUserView>, ProvisionError> {
     Ok(grafana_profile(ctx, id).await?.as_ref().map(view_from_profile))
 }
 
 /// [`grafana_user`] with everything Grafana says of the user (server admin or not).
-pub async fn grafana_profile(ctx: &ScimContext<'_>, id: i64) -> Result<Option<UserProfile>, ScimError> {
-    match ctx.app.grafana.get_user(id).await {
+pub async fn grafana_profile(ctx: &Scope<'_>, id: i64) -> Result<Option<UserProfile>, ProvisionError> {
+    match ctx.prov.grafana.get_user(id).await {
         Ok(p) => Ok(Some(p)),
         Err(e) if e.is_not_found() => Ok(None),
         Err(e) => Err(grafana_error(&e)),
@@ -181,35 +155,35 @@ pub async fn grafana_profile(ctx: &ScimContext<'_>, id: i64) -> Result<Option<Us
 
 /// A visible record and its Grafana user. Records of users deleted in Grafana are dropped
 /// (the user is gone; a later create starts afresh).
-pub async fn load(ctx: &ScimContext<'_>, id: &str) -> Result<(UserRecord, GrafanaUserView), ScimError> {
+pub async fn load(ctx: &Scope<'_>, id: &str) -> Result<(UserRecord, GrafanaUserView), ProvisionError> {
     let (rec, profile) = load_profile(ctx, id).await?;
     Ok((rec, view_from_profile(&profile)))
 }
 
 /// [`load`] with Grafana's whole profile of the user, which a write judges (`authority`).
-pub async fn load_profile(ctx: &ScimContext<'_>, id: &str) -> Result<(UserRecord, UserProfile), ScimError> {
+pub async fn load_profile(ctx: &Scope<'_>, id: &str) -> Result<(UserRecord, UserProfile), ProvisionError> {
     if !is_scim_id(id) {
-        return Err(ScimError::not_found(format!("no user with id {id:?}")));
+        return Err(ProvisionError::not_found(format!("no user with id {id:?}")));
     }
-    let store = &ctx.app.store;
+    let store = &ctx.prov.store;
     let rec = store
         .get_user(ctx.org_id, id)
         .await
         .map_err(|e| store_error(&e))?
         .filter(|r| !r.deleted)
-        .ok_or_else(|| ScimError::not_found(format!("no user with id {id:?}")))?;
+        .ok_or_else(|| ProvisionError::not_found(format!("no user with id {id:?}")))?;
     match grafana_profile(ctx, rec.grafana_user_id).await? {
         Some(profile) => Ok((rec, profile)),
         None => {
             forget(ctx, &rec).await;
-            Err(ScimError::not_found(format!("no user with id {id:?}")))
+            Err(ProvisionError::not_found(format!("no user with id {id:?}")))
         }
     }
 }
 
 /// Drops the record of a user deleted in Grafana behind the sidecar's back.
-pub async fn forget(ctx: &ScimContext<'_>, rec: &UserRecord) {
-    match ctx.app.store.delete_user_record(rec.org_id, &rec.scim_id).await {
+pub async fn forget(ctx: &Scope<'_>, rec: &UserRecord) {
+    match ctx.prov.store.delete_user_record(rec.org_id, &rec.scim_id).await {
         Ok(()) | Err(StoreError::NotFound) => {}
         Err(e) => warn!(error = %e, "cannot drop the record of a user deleted in grafana"),
     }
