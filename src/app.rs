@@ -82,8 +82,8 @@ pub struct App {
     pub groups: crate::provision::groups::GroupsState,
     /// How every request is normalised before routing (`[server] trusted_proxies`, `strip_headers`).
     pub edge: crate::edge::Edge,
-    /// Guarded writes' callers as Grafana authenticates them, cached briefly.
-    pub callers: crate::guard::caller::Callers,
+    /// The passthrough guard pipeline's own state.
+    pub guards: crate::guard::Guards,
 }
 
 impl App {
@@ -118,7 +118,13 @@ impl App {
         .map(|gate| gate.with_http_client(http.clone()));
         let groups = crate::provision::groups::GroupsState::default();
         let edge = crate::edge::Edge::new(&config.server);
-        let callers = crate::guard::caller::Callers::default();
+        let guards = crate::guard::Guards::new(
+            grafana.clone(),
+            store.clone(),
+            policy.clone(),
+            metrics.clone(),
+            config.server.max_body_bytes,
+        );
         Ok(Arc::new(Self {
             config,
             metrics,
@@ -130,7 +136,7 @@ impl App {
             policy,
             groups,
             edge,
-            callers,
+            guards,
         }))
     }
 }

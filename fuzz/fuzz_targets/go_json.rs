@@ -4,7 +4,7 @@
 //! folding and with Go's rune-by-rune folding on the field names guards read.
 #![cfg_attr(feature = "libfuzzer", no_main)]
 
-use scim_sidecar::guard::go_json::{folds_equal, Members};
+use scim_sidecar::go_json::{folds_equal, Members};
 use serde_json::Value;
 
 /// Field names the guards look up (`policy::guard`, `guard::teams`, `guard::iam::refs`).
