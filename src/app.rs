@@ -80,8 +80,8 @@ pub struct App {
     pub policy: PolicyEngine,
     /// How every request is normalised before routing (`[server] trusted_proxies`, `strip_headers`).
     pub edge: crate::edge::Edge,
-    /// Guarded writes' callers as Grafana authenticates them, cached briefly.
-    pub callers: crate::guard::caller::Callers,
+    /// The passthrough guard pipeline's own state.
+    pub guards: crate::guard::Guards,
 }
 
 impl App {
@@ -123,8 +123,14 @@ impl App {
         )?
         .map(|gate| gate.with_http_client(http.clone()));
         let edge = crate::edge::Edge::new(&config.server);
-        let callers = crate::guard::caller::Callers::default();
-        Ok(Arc::new(Self { config, metrics, forwarder, grafana, store, scim, gate, policy, edge, callers }))
+        let guards = crate::guard::Guards::new(
+            grafana.clone(),
+            store.clone(),
+            policy.clone(),
+            metrics.clone(),
+            config.server.max_body_bytes,
+        );
+        Ok(Arc::new(Self { config, metrics, forwarder, grafana, store, scim, gate, policy, edge, guards }))
     }
 }
 

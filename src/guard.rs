@@ -1,86 +1,96 @@
-//! Passthrough guards: Grafana API requests the proxy must refuse because SCIM owns the object.
+//! Passthrough guards: Grafana API writes the proxy refuses because SCIM (or the policy) owns
+//! what they would change. One pipeline decides ([`pipeline::screen`]), one responder answers
+//! ([`respond`]); the router only forwards or sends that answer.
 //!
-//! The router asks [`check`] before forwarding; `Some(response)` is sent instead of proxying.
-//! Each resource family has its own module ([`users`], [`teams`], and [`iam`] for Grafana's
-//! Kubernetes-style identity API); this dispatcher stays small and only builds the Grafana-style
-//! refusal. Guards never modify anything.
+//! - Rules, one module per family, each a pure classification of `method path` plus a decision
+//!   that may ask the store or Grafana: [`users`], [`teams`], [`password_reset`], [`iam`]
+//!   (Grafana's Kubernetes-style identity API, Kubernetes `Status` answers) and [`policy_rules`]
+//!   (Team Sync links, SAML disable).
+//! - [`refusal`]: the one outcome type, [`Refusal`] `{kind, status, dialect, message}`;
+//!   [`respond`]: the one place a refusal becomes a response and is counted in
+//!   `scim_sidecar_guard_refusals_total{kind}`.
+//! - [`payload`]: the body, read at most once and only when a rule needs it.
+//! - [`caller`]: who sends a guarded write, as Grafana authenticates them.
+//!
+//! The guards hold their own narrow state ([`Guards`]) and never modify anything.
 
 pub mod caller;
-pub mod go_json;
 pub mod iam;
 pub mod password_reset;
+pub mod payload;
+pub mod pipeline;
+pub mod policy_rules;
+pub mod refusal;
+mod respond;
 pub mod teams;
 pub mod users;
 
-use http::{Method, Request, Response, StatusCode};
-use serde_json::json;
+use std::sync::Arc;
 
-use crate::app::App;
-use crate::body::Body;
-use crate::metrics::KindLabels;
+use http::Method;
 
-/// What the router should do with a request a body-reading guard ([`teams`], [`iam`]) checked.
-pub enum Verdict<B> {
-    /// Not a guarded route, or nothing SCIM manages: forward as is.
-    Pass(Request<B>),
-    /// The body was read to decide; forward this copy.
-    PassRead(Request<Body>),
-    /// Answer this instead of forwarding.
-    Refuse(Response<Body>),
+use crate::grafana::GrafanaClient;
+use crate::metrics::Metrics;
+use crate::policy::{PolicyEngine, Snapshot};
+use crate::store::MappingStore;
+
+pub use pipeline::{screen, Decision};
+pub use refusal::{Dialect, Kind, Refusal};
+pub use respond::respond;
+
+/// What the guards need, and nothing more: built once by the assembly.
+pub struct Guards {
+    /// Lookups made with the sidecar's credential, or as the caller.
+    pub grafana: GrafanaClient,
+    /// Which users and teams SCIM manages.
+    pub store: Arc<dyn MappingStore>,
+    /// The source of the policy [`Snapshot`] taken once per request.
+    pub policy: PolicyEngine,
+    /// Where refusals are counted.
+    pub metrics: Metrics,
+    /// Guarded writes' callers as Grafana authenticates them, cached briefly.
+    pub callers: caller::Callers,
+    /// `[server] max_body_bytes`: the most a guard reads of a body. (The `[server]
+    /// max_buffered_bodies` permits and `body_read_timeout` are the server's, applied to every
+    /// guard read by [`crate::body::read_guarded`].)
+    pub max_body_bytes: usize,
 }
 
-/// Whether any passthrough guard (these and [`crate::policy::guard`]) can refuse a request with
-/// this method. Every guarded route is a write, so reads skip the guards entirely; the guards'
-/// own route tables (tested below) keep to that rule.
+impl std::fmt::Debug for Guards {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Guards").field("max_body_bytes", &self.max_body_bytes).finish_non_exhaustive()
+    }
+}
+
+impl Guards {
+    pub fn new(
+        grafana: GrafanaClient,
+        store: Arc<dyn MappingStore>,
+        policy: PolicyEngine,
+        metrics: Metrics,
+        max_body_bytes: usize,
+    ) -> Self {
+        Self { grafana, store, policy, metrics, callers: caller::Callers::default(), max_body_bytes }
+    }
+}
+
+/// One guarded write as every rule sees it.
+#[derive(Debug)]
+pub struct Write<'a> {
+    /// Method, URI and headers as received (after [`crate::edge`] normalised them).
+    pub head: &'a http::request::Parts,
+    /// The path as Grafana resolves it ([`crate::route_path`]).
+    pub path: &'a str,
+    /// Who Grafana says sent it, when the pipeline asked ([`pipeline::is_guarded`]).
+    pub caller: Option<caller::Caller>,
+    /// The policy's verdicts for this request.
+    pub policy: Snapshot,
+}
+
+/// Whether any guard can refuse a request with this method. Every guarded route is a write, so
+/// reads skip the guards entirely; the rules' own route tables (tested below) keep to that rule.
 pub fn may_refuse(method: &Method) -> bool {
     !matches!(*method, Method::GET | Method::HEAD | Method::OPTIONS | Method::TRACE)
-}
-
-/// The refusal or `None` to let `req` through. `path` is its path as Grafana resolves it
-/// ([`crate::route_path`]), not as received; `caller` who Grafana says sent it, when known.
-pub async fn check<B>(
-    app: &App,
-    req: &Request<B>,
-    path: &str,
-    caller: Option<caller::Caller>,
-) -> Option<Response<Body>> {
-    users::check(app, req, path, caller).await
-}
-
-/// Whether any guard (these and [`crate::policy::guard`]) may refuse `method path`, `path` as
-/// Grafana resolves it: the requests whose caller is authenticated first.
-pub fn is_guarded(app: &App, method: &Method, path: &str) -> bool {
-    users::subject(method, path).is_some()
-        || teams::classify(method, path).is_some()
-        || iam::classify(method, path).is_some()
-        || (app.policy.scim_active() && crate::policy::guard::guards(method, path))
-}
-
-/// A Grafana-shaped JSON error (`message`, `messageId`, `statusCode`).
-pub(crate) fn refusal(
-    app: &App,
-    kind: &'static str,
-    status: StatusCode,
-    message: &str,
-    message_id: &str,
-) -> Response<Body> {
-    let body = json!({"message": message, "messageId": message_id, "statusCode": status.as_u16()});
-    counted(app, kind, status, &body)
-}
-
-/// `body` as a JSON answer with `status`, counted under `kind` in `guard_refusals_total`. Every
-/// guard's refusal goes through here, whatever its body's shape.
-pub(crate) fn counted(
-    app: &App,
-    kind: &'static str,
-    status: StatusCode,
-    body: &serde_json::Value,
-) -> Response<Body> {
-    app.metrics.guard_refusals.get_or_create(&KindLabels { kind }).inc();
-    let mut res = Response::new(crate::body::full(body.to_string()));
-    *res.status_mut() = status;
-    res.headers_mut().insert(http::header::CONTENT_TYPE, http::HeaderValue::from_static("application/json"));
-    res
 }
 
 #[cfg(test)]

@@ -17,6 +17,7 @@ pub mod config;
 pub mod edge;
 #[doc(hidden)]
 pub mod fuzzing;
+pub mod go_json;
 pub mod grafana;
 pub mod guard;
 pub mod login_gate;

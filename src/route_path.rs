@@ -10,6 +10,8 @@
 //! same handler. A decision made on the raw path would let every such spelling past it.
 //!
 //! [`route_path`] decodes the path once and trims the sub-path; [`segments`] drops empty segments.
+//! The router resolves each request's path once into a [`RoutePath`] and hands that to the login
+//! gate's routing and the guards.
 //! Deciders then compare segments case-insensitively. That is broader than Grafana, whose routes
 //! are case-sensitive and which routes no path with an empty segment, so a decider sees a superset
 //! of the spellings Grafana would route to a guarded handler: one that Grafana would answer with
@@ -29,6 +31,44 @@ pub fn route_path<'a>(raw: &'a str, sub_path: &str) -> Cow<'a, str> {
     match decoded.strip_prefix(sub_path) {
         Some(rest) => Cow::Owned(rest.to_string()),
         None => decoded,
+    }
+}
+
+/// A request's path as Grafana's router resolves it, computed once per request by the router.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RoutePath {
+    resolved: String,
+    utf8: bool,
+}
+
+impl RoutePath {
+    /// The path `raw` (as received) once `sub_path` (Grafana's, percent-decoded, or empty) is
+    /// trimmed: see [`route_path`].
+    pub fn resolve(raw: &str, sub_path: &str) -> Self {
+        Self::new(raw, route_path(raw, sub_path))
+    }
+
+    /// The path `raw` (as received), given `resolved`, its [`route_path`] under Grafana's
+    /// sub-path (as the SCIM edge, which knows that sub-path, resolves it).
+    pub fn new(raw: &str, resolved: Cow<'_, str>) -> Self {
+        Self { resolved: resolved.into_owned(), utf8: decodes_to_utf8(raw) }
+    }
+
+    /// The resolved path.
+    pub fn as_str(&self) -> &str {
+        &self.resolved
+    }
+
+    /// Whether the raw path percent-decodes to valid UTF-8 ([`decodes_to_utf8`]); when it does
+    /// not, [`Self::as_str`] holds U+FFFD in its place and nothing may decide on it.
+    pub fn decodes_to_utf8(&self) -> bool {
+        self.utf8
+    }
+
+    /// Whether this path reaches the route `route` (itself resolved, e.g. the ACS path):
+    /// [`same_route`].
+    pub fn reaches(&self, route: &str) -> bool {
+        same_route(&self.resolved, route)
     }
 }
 
@@ -81,5 +121,13 @@ mod tests {
         assert!(!same_route("/saml/acs/x", "/saml/acs"));
         assert!(!same_route("/saml", "/saml/acs"));
         assert_eq!(segments("//api//users/7/").collect::<Vec<_>>(), ["api", "users", "7"]);
+    }
+
+    #[test]
+    fn a_resolved_path_keeps_what_deciders_need() {
+        let p = RoutePath::resolve("/gr%61fana/saml/%61cs/", "/grafana");
+        assert_eq!(p.as_str(), "/saml/acs/");
+        assert!(p.decodes_to_utf8() && p.reaches("/saml/acs"));
+        assert!(!RoutePath::resolve("/api/users/%FF", "").decodes_to_utf8());
     }
 }

@@ -3,24 +3,24 @@
 //! Each request is first normalised ([`crate::edge`]: hop-by-hop and identity headers, the
 //! forwarding chain), so every component and the request forwarded read the same headers; it is
 //! then classified once into a route class (a small closed set used as the metrics label and in
-//! the completion log event) and handled by exactly one component. A guarded write's caller is
-//! authenticated by Grafana before any guard decides ([`crate::guard::caller`]).
+//! the completion log event) and handled by exactly one component. The path as Grafana resolves
+//! it ([`RoutePath`]) is computed once here and handed to the login gate's routing and the
+//! guards, whose one pipeline ([`crate::guard::screen`]) decides every write.
 
 use std::sync::Arc;
 use std::time::Instant;
 
-use http::{Request, Response, StatusCode};
+use http::{Request, Response};
 use hyper::body::Incoming;
-use tracing::{info, warn, Instrument};
+use tracing::{info, Instrument};
 
 use crate::app::App;
 use crate::body::Body;
-use crate::guard::caller::Caller;
-use crate::guard::{refusal, Verdict};
+use crate::guard::Decision;
 use crate::metrics::KindLabels;
-use crate::policy::guard::{screen, Screened};
 use crate::proxy::headers::is_upgrade_request;
 use crate::proxy::response::Synthetic;
+use crate::route_path::RoutePath;
 use crate::server::ClientInfo;
 
 /// Route classes, as they appear in metrics and logs.
@@ -29,7 +29,7 @@ pub mod class {
     pub const WEBSOCKET: &str = "websocket";
     pub const SCIM: &str = "scim";
     pub const SAML_ACS: &str = "saml_acs";
-    /// A passthrough request refused by a policy guard.
+    /// A passthrough request refused by a guard.
     pub const GUARD: &str = "guard";
 }
 
@@ -60,22 +60,26 @@ async fn dispatch(
     let response = if app.scim.scim_path(req.uri().path()).is_some() {
         path_class = class::SCIM;
         Box::pin(crate::scim_api::handle(&app, req, info)).await
-    } else if let Some(gate) = gate_for(&app, &req) {
-        path_class = class::SAML_ACS;
-        if req.method() == http::Method::POST {
-            Box::pin(gate.handle(req, info, &app.forwarder)).await
-        } else {
-            acs_method_not_allowed()
-        }
-    } else if !crate::guard::may_refuse(req.method()) {
-        // Reads (and WebSocket handshakes, which are GETs) go straight through: no guard refuses them.
-        path_class = if is_upgrade_request(req.headers()) { class::WEBSOCKET } else { class::PROXY };
-        app.forwarder.forward(req, info).await
     } else {
-        // Boxed: the guards' futures are large and only writes pay for them.
-        let (class, response) = Box::pin(guarded(&app, req, info)).await;
-        path_class = class;
-        response
+        let raw = req.uri().path();
+        let path = RoutePath::new(raw, app.scim.route_path(raw));
+        if let Some(gate) = gate_for(&app, &path) {
+            path_class = class::SAML_ACS;
+            if req.method() == http::Method::POST {
+                Box::pin(gate.handle(req, info, &app.forwarder)).await
+            } else {
+                acs_method_not_allowed()
+            }
+        } else if !crate::guard::may_refuse(req.method()) {
+            // Reads (and WebSocket handshakes, which are GETs) go straight through: no guard refuses them.
+            path_class = if is_upgrade_request(req.headers()) { class::WEBSOCKET } else { class::PROXY };
+            app.forwarder.forward(req, info).await
+        } else {
+            // Boxed: the guards' futures are large and only writes pay for them.
+            let (class, response) = Box::pin(guarded(&app, req, &path, info)).await;
+            path_class = class;
+            response
+        }
     };
     let elapsed = started.elapsed();
     let status = response.status().as_u16();
@@ -100,10 +104,10 @@ async fn dispatch(
     response
 }
 
-/// The login gate, when it is on and `req` is addressed to its ACS path with any method, however
-/// spelled ([`crate::route_path`]: `/saml/%61cs` and `/saml/acs/` reach Grafana's ACS handler too).
-fn gate_for<'a>(app: &'a App, req: &Request<Incoming>) -> Option<&'a crate::login_gate::LoginGate> {
-    app.gate.as_ref().filter(|g| app.scim.reaches(req.uri().path(), g.acs_path()))
+/// The login gate, when it is on and `path` is its ACS path with any method, however spelled
+/// ([`crate::route_path`]: `/saml/%61cs` and `/saml/acs/` reach Grafana's ACS handler too).
+fn gate_for<'a>(app: &'a App, path: &RoutePath) -> Option<&'a crate::login_gate::LoginGate> {
+    app.gate.as_ref().filter(|g| path.reaches(&app.scim.route_path(g.acs_path())))
 }
 
 /// The gate's answer to anything but `POST` on the ACS path: nothing else reaches Grafana there.
@@ -117,76 +121,17 @@ fn acs_method_not_allowed() -> Response<Body> {
     res
 }
 
-/// A write on its way to Grafana: a path that does not decode to UTF-8 is refused; a guarded
-/// route's caller is authenticated by Grafana first (one it would not authenticate is forwarded
-/// untouched, for Grafana to answer); then the policy screen, the users, teams and identity-API
-/// guards, then the proxy. They decide on the path as Grafana will resolve it
-/// ([`crate::route_path`]); the request is forwarded as received. Returns the route class with
-/// the response.
-async fn guarded(app: &App, req: Request<Incoming>, info: ClientInfo) -> (&'static str, Response<Body>) {
-    if !crate::route_path::decodes_to_utf8(req.uri().path()) {
-        let message = "the request path is not valid UTF-8 once percent-decoded";
-        return (
-            class::GUARD,
-            refusal(app, "unreadable", StatusCode::BAD_REQUEST, message, "scim-sidecar.bad-path"),
-        );
-    }
-    let api_path = app.scim.route_path(req.uri().path()).into_owned();
-    let mut caller = None;
-    if crate::guard::is_guarded(app, req.method(), &api_path) {
-        match app.callers.identify(&app.grafana, req.headers(), req.uri().query()).await {
-            Ok(Caller::Unauthenticated) => return (class::PROXY, app.forwarder.forward(req, info).await),
-            Ok(known) => caller = Some(known),
-            Err(e) => {
-                warn!(error = %e, "cannot authenticate the caller of a guarded write");
-                let message = "Cannot verify the caller with Grafana; try again";
-                let res = refusal(
-                    app,
-                    "caller_unknown",
-                    StatusCode::SERVICE_UNAVAILABLE,
-                    message,
-                    "scim-sidecar.guard-unavailable",
-                );
-                return (class::GUARD, res);
-            }
-        }
-    }
-    // A body the policy screen read still goes through the other guards: some routes have both.
-    match screen(&app.policy, req, &api_path, app.config.server.max_body_bytes).await {
-        Screened::Pass(req) => through_guards(app, req, &api_path, info, caller).await,
-        Screened::Buffered(req) => through_guards(app, req, &api_path, info, caller).await,
-        Screened::Refused(res) => (class::GUARD, res),
-    }
-}
-
-/// The users, teams and identity-API guards, then the proxy.
-async fn through_guards<B>(
+/// A write on its way to Grafana: the guard pipeline decides ([`crate::guard::screen`]), then
+/// the proxy forwards it or the one guard responder answers. Returns the route class with the
+/// response.
+async fn guarded(
     app: &App,
-    req: Request<B>,
-    api_path: &str,
+    req: Request<Incoming>,
+    path: &RoutePath,
     info: ClientInfo,
-    caller: Option<Caller>,
-) -> (&'static str, Response<Body>)
-where
-    B: http_body::Body<Data = bytes::Bytes> + Send + 'static,
-    B::Error: Into<crate::body::BoxError>,
-{
-    if let Some(refused) = crate::guard::check(app, &req, api_path, caller).await {
-        return (class::GUARD, refused);
-    }
-    let req = match crate::guard::password_reset::check(app, req, api_path).await {
-        Verdict::Pass(req) => req,
-        Verdict::PassRead(req) => return (class::PROXY, app.forwarder.forward(req, info).await),
-        Verdict::Refuse(refusal) => return (class::GUARD, refusal),
-    };
-    let req = match crate::guard::teams::check(app, req, api_path).await {
-        Verdict::Pass(req) => req,
-        Verdict::PassRead(req) => return (class::PROXY, app.forwarder.forward(req, info).await),
-        Verdict::Refuse(refusal) => return (class::GUARD, refusal),
-    };
-    match crate::guard::iam::check(app, req, api_path).await {
-        Verdict::Pass(req) => (class::PROXY, app.forwarder.forward(req, info).await),
-        Verdict::PassRead(req) => (class::PROXY, app.forwarder.forward(req, info).await),
-        Verdict::Refuse(refusal) => (class::GUARD, refusal),
+) -> (&'static str, Response<Body>) {
+    match crate::guard::screen(&app.guards, req, path).await {
+        Decision::Forward(req) => (class::PROXY, app.forwarder.forward(req, info).await),
+        Decision::Refuse(refusal) => (class::GUARD, crate::guard::respond(&app.guards.metrics, &refusal)),
     }
 }

@@ -1,13 +1,13 @@
-//! Fuzz target: the Go-style JSON reader (`guard::go_json`) must never panic, must read exactly
+//! Fuzz target: the Go-style JSON reader (`go_json`) must never panic, must read exactly
 //! the documents serde_json reads as a first value that is an object, must give each field the
 //! value of the last key that folds to it, and its case folding must agree with ASCII case
 //! folding and with Go's rune-by-rune folding on the field names guards read.
 #![cfg_attr(feature = "libfuzzer", no_main)]
 
-use scim_sidecar::guard::go_json::{folds_equal, Members};
+use scim_sidecar::go_json::{folds_equal, Members};
 use serde_json::Value;
 
-/// Field names the guards look up (`policy::guard`, `guard::teams`, `guard::iam::refs`).
+/// Field names the guards look up (`guard::policy_rules`, `guard::teams`, `guard::iam::refs`).
 const FIELDS: &[&str] = &[
     "settings",
     "enabled",

@@ -23,15 +23,12 @@
 
 pub mod refs;
 
-use bytes::Bytes;
 use http::header::CONTENT_TYPE;
-use http::{HeaderValue, Method, Request, Response, StatusCode};
-use http_body::Body as HttpBody;
-use serde_json::json;
+use http::{HeaderValue, Method, StatusCode};
 
-use super::Verdict;
-use crate::app::App;
-use crate::body::{full, read_guarded, Body, BoxError};
+use super::payload::Payload;
+use super::refusal::{Dialect, Kind, Refusal};
+use super::{Guards, Write};
 
 /// The identity API's groups: `iam.grafana.app` and the name Grafana 11 served it under.
 const GROUPS: [&str; 2] = ["iam.grafana.app", "identity.grafana.app"];
@@ -115,200 +112,143 @@ pub(super) fn classify<'a>(method: &Method, path: &'a str) -> Option<(Place<'a>,
     Some((place, target))
 }
 
-/// Decides whether `req` may reach Grafana; `path` as Grafana resolves it.
-pub async fn check<B>(app: &App, req: Request<B>, path: &str) -> Verdict<B>
-where
-    B: HttpBody<Data = Bytes>,
-    B::Error: Into<BoxError>,
-{
-    let Some((place, target)) = classify(req.method(), path) else { return Verdict::Pass(req) };
+/// Refuses a write touching a managed user or team; reads the body (through `body`) only for
+/// bindings and auth infos.
+pub(super) async fn check(guards: &Guards, write: &Write<'_>, body: &mut Payload) -> Result<(), Refusal> {
+    let method = &write.head.method;
+    let Some((place, target)) = classify(method, write.path) else { return Ok(()) };
+    let (headers, query) = (&write.head.headers, write.head.uri.query());
     // The team of an existing binding, once checked: its body's `teamRef` usually names it again.
     let mut checked_team = None;
-    let decided = match target {
-        Target::User(uid) => user_guarded(app, uid).await,
-        Target::Team(uid) => team_guarded(app, &place.caller_headers(req.headers()), req.uri().query(), uid).await,
-        Target::AuthInfo(Some(name)) => auth_info_guarded(app, name).await,
-        Target::Binding(Some(name)) => bound_team(app, &req, &place, name).await.map(|team| {
-            checked_team = team;
-            None
-        }),
-        Target::AuthInfo(None) | Target::Binding(None) => Ok(None),
+    match target {
+        Target::User(uid) => user_guarded(guards, uid).await?,
+        Target::Team(uid) => team_guarded(guards, &place.caller_headers(headers), query, uid).await?,
+        Target::AuthInfo(Some(name)) => auth_info_guarded(guards, name).await?,
+        Target::Binding(Some(name)) => checked_team = bound_team(guards, write, &place, name).await?,
+        Target::AuthInfo(None) | Target::Binding(None) => {}
         // Without SCIM configured nothing is managed, so nothing a bulk delete takes is SCIM's.
-        Target::Collection(_) if !app.policy.scim_active() => Ok(None),
-        Target::Collection(resource) => Ok(Some(refuse(
-            app,
-            "collection",
-            StatusCode::FORBIDDEN,
-            "Forbidden",
-            &format!("deleting every {resource} at once is refused while SCIM provisions them: it would delete SCIM-managed ones too"),
-        ))),
-    };
-    match decided {
-        Ok(Some(refusal)) | Err(refusal) => return Verdict::Refuse(refusal),
-        Ok(None) => {}
+        Target::Collection(_) if !write.policy.scim_active => {}
+        Target::Collection(resource) => {
+            return Err(refuse(
+                Kind::Collection,
+                StatusCode::FORBIDDEN,
+                format!("deleting every {resource} at once is refused while SCIM provisions them: it would delete SCIM-managed ones too"),
+            ));
+        }
     }
     let field = match target {
-        Target::Binding(_) if req.method() != Method::DELETE => "teamRef",
-        Target::AuthInfo(_) if req.method() != Method::DELETE => "userRef",
-        _ => return Verdict::Pass(req),
+        Target::Binding(_) if *method != Method::DELETE => "teamRef",
+        Target::AuthInfo(_) if *method != Method::DELETE => "userRef",
+        _ => return Ok(()),
     };
-    body_guarded(app, req, &place, field, checked_team.as_deref()).await
+    body_guarded(guards, write, body, &place, field, checked_team.as_deref()).await
 }
 
 /// A write to `users/<uid>`: refused when SCIM manages the user.
-async fn user_guarded(app: &App, uid: &str) -> Result<Option<Response<Body>>, Response<Body>> {
-    match super::users::managed_uid(app, uid).await {
-        Ok(true) => Ok(Some(managed(
-            app,
-            "user",
-            &format!("user {uid:?} is managed by SCIM: change it in your identity provider"),
-        ))),
-        Ok(false) => Ok(None),
-        Err(e) => Err(unverifiable(app, "user", &e)),
+async fn user_guarded(guards: &Guards, uid: &str) -> Result<(), Refusal> {
+    match super::users::managed_uid(guards, uid).await {
+        Ok(true) => Err(managed(
+            Kind::User,
+            format!("user {uid:?} is managed by SCIM: change it in your identity provider"),
+        )),
+        Ok(false) => Ok(()),
+        Err(e) => Err(unverifiable("user", &e)),
     }
 }
 
 /// A write to `teams/<uid>`, or to a binding of that team: refused when SCIM manages the team
 /// the UID names in the org of the caller (whose request carried `headers` and `query`).
 async fn team_guarded(
-    app: &App,
+    guards: &Guards,
     headers: &http::HeaderMap,
     query: Option<&str>,
     uid: &str,
-) -> Result<Option<Response<Body>>, Response<Body>> {
-    let id = match super::teams::team_id_by_uid(app, headers, query, uid).await {
+) -> Result<(), Refusal> {
+    let id = match super::teams::team_id_by_uid(guards, headers, query, uid).await {
         Ok(Some(id)) => id,
-        Ok(None) => return Ok(None),
-        Err(e) => return Err(unverifiable(app, "team", &e)),
+        Ok(None) => return Ok(()),
+        Err(e) => return Err(unverifiable("team", &e)),
     };
-    match app.store.is_managed_grafana_team(id).await {
-        Ok(true) => Ok(Some(managed(
-            app,
-            "team",
-            &format!(
-                "team {uid:?} is managed by SCIM: its name and members change in your identity provider"
-            ),
-        ))),
-        Ok(false) => Ok(None),
-        Err(e) => Err(unverifiable(app, "team", &e.to_string())),
+    match guards.store.is_managed_grafana_team(id).await {
+        Ok(true) => Err(managed(
+            Kind::Team,
+            format!("team {uid:?} is managed by SCIM: its name and members change in your identity provider"),
+        )),
+        Ok(false) => Ok(()),
+        Err(e) => Err(unverifiable("team", &e.to_string())),
     }
 }
 
 /// The team of an existing binding, checked: `Err` is the refusal when that team is managed (or
 /// cannot be checked), `Ok(None)` a binding Grafana does not show the caller (Grafana answers the
 /// write itself), `Ok(Some(uid))` an unmanaged team's UID.
-async fn bound_team<B>(
-    app: &App,
-    req: &Request<B>,
+async fn bound_team(
+    guards: &Guards,
+    write: &Write<'_>,
     place: &Place<'_>,
     name: &str,
-) -> Result<Option<String>, Response<Body>> {
-    let found = app
+) -> Result<Option<String>, Refusal> {
+    let (headers, query) = (&write.head.headers, write.head.uri.query());
+    let found = guards
         .grafana
-        .team_binding_as(
-            (place.group, place.version),
-            place.namespace,
-            name,
-            req.headers(),
-            req.uri().query(),
-        )
+        .team_binding_as((place.group, place.version), place.namespace, name, headers, query)
         .await;
     match found {
         Ok(binding) => {
             let team = binding.spec.team_ref.name;
-            let headers = place.caller_headers(req.headers());
-            match team_guarded(app, &headers, req.uri().query(), &team).await? {
-                Some(refusal) => Err(refusal),
-                None => Ok(Some(team)),
-            }
+            team_guarded(guards, &place.caller_headers(headers), query, &team).await?;
+            Ok(Some(team))
         }
         Err(e) if e.is_not_found() || e.is_unauthorized() => Ok(None),
-        Err(e) => Err(unverifiable(app, "team", &e.to_string())),
+        Err(e) => Err(unverifiable("team", &e.to_string())),
     }
 }
 
 /// A write to an existing auth info, named `<userUID>.<module>`: refused when the user is
 /// managed. A UID may itself hold dots, so every prefix ending before a dot is tried, up to
 /// [`MAX_REFERENCES`] of them.
-async fn auth_info_guarded(app: &App, name: &str) -> Result<Option<Response<Body>>, Response<Body>> {
+async fn auth_info_guarded(guards: &Guards, name: &str) -> Result<(), Refusal> {
     let prefixes: Vec<&str> = name.match_indices('.').map(|(i, _)| &name[..i]).collect();
     if prefixes.len() > MAX_REFERENCES {
-        return Err(too_many(app));
+        return Err(too_many());
     }
     for uid in prefixes {
-        if let Some(refusal) = user_guarded(app, uid).await? {
-            return Ok(Some(refusal));
-        }
+        user_guarded(guards, uid).await?;
     }
-    Ok(None)
+    Ok(())
 }
 
 /// A binding's or auth info's body: refused when a team (`teamRef`) or user (`userRef`) it names
-/// is managed, or when it cannot be read as JSON; otherwise forwarded as read. `checked` is a
-/// name already found unmanaged for this request, not asked of Grafana again.
-async fn body_guarded<B>(
-    app: &App,
-    req: Request<B>,
+/// is managed, or when it cannot be read as JSON. `checked` is a name already found unmanaged
+/// for this request, not asked of Grafana again.
+async fn body_guarded(
+    guards: &Guards,
+    write: &Write<'_>,
+    body: &mut Payload,
     place: &Place<'_>,
     field: &str,
     checked: Option<&str>,
-) -> Verdict<B>
-where
-    B: HttpBody<Data = Bytes>,
-    B::Error: Into<BoxError>,
-{
-    if !is_json(req.headers().get(CONTENT_TYPE)) {
-        return Verdict::Refuse(refuse(
-            app,
-            "unreadable",
+) -> Result<(), Refusal> {
+    if !is_json(write.head.headers.get(CONTENT_TYPE)) {
+        return Err(refuse(
+            Kind::Unreadable,
             StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            "UnsupportedMediaType",
             "scim-sidecar reads identity writes that name teams or users only as JSON; send application/json or a JSON patch",
         ));
     }
-    let (parts, body) = req.into_parts();
-    let bytes = match read_guarded(body, app.config.server.max_body_bytes).await {
-        Ok(bytes) => bytes,
-        Err(crate::body::ReadError::TooLarge { .. }) => {
-            let message = "the request body is larger than the sidecar reads";
-            return Verdict::Refuse(refuse(
-                app,
-                "unreadable",
-                StatusCode::PAYLOAD_TOO_LARGE,
-                "RequestEntityTooLarge",
-                message,
-            ));
-        }
-        Err(crate::body::ReadError::Stream(_)) => return Verdict::Refuse(bad_request(app)),
-        Err(e @ crate::body::ReadError::TimedOut { .. }) => {
-            return Verdict::Refuse(refuse(app, "unreadable", e.status(), "Timeout", &e.to_string()));
-        }
-        Err(e @ crate::body::ReadError::Busy) => {
-            return Verdict::Refuse(refuse(
-                app,
-                "unreadable",
-                e.status(),
-                "ServiceUnavailable",
-                &e.to_string(),
-            ));
-        }
-    };
-    let Some(names) = refs::names_under(&bytes, field) else { return Verdict::Refuse(bad_request(app)) };
+    let bytes = body.bytes().await?;
+    let Some(names) = refs::names_under(&bytes, field) else { return Err(bad_request()) };
     if names.len() > MAX_REFERENCES {
-        return Verdict::Refuse(too_many(app));
+        return Err(too_many());
     }
-    let headers = place.caller_headers(&parts.headers);
+    let headers = place.caller_headers(&write.head.headers);
     for name in names.iter().filter(|n| Some(n.as_str()) != checked) {
-        let decided = match field {
-            "teamRef" => team_guarded(app, &headers, parts.uri.query(), name).await,
-            _ => user_guarded(app, name).await,
-        };
-        match decided {
-            Ok(Some(refusal)) | Err(refusal) => return Verdict::Refuse(refusal),
-            Ok(None) => {}
+        match field {
+            "teamRef" => team_guarded(guards, &headers, write.head.uri.query(), name).await?,
+            _ => user_guarded(guards, name).await?,
         }
     }
-    Verdict::PassRead(Request::from_parts(parts, full(bytes)))
+    Ok(())
 }
 
 /// Whether a `Content-Type` is JSON or one of the JSON patch flavours the API server takes.
@@ -324,51 +264,42 @@ fn is_json(value: Option<&HeaderValue>) -> bool {
     )
 }
 
-fn managed(app: &App, kind: &'static str, message: &str) -> Response<Body> {
-    refuse(app, kind, StatusCode::FORBIDDEN, "Forbidden", message)
+fn managed(kind: Kind, message: String) -> Refusal {
+    refuse(kind, StatusCode::FORBIDDEN, message)
 }
 
-fn unverifiable(app: &App, kind: &'static str, error: &str) -> Response<Body> {
+fn unverifiable(what: &'static str, error: &str) -> Refusal {
     // Fail closed: letting the write through could silently fork Grafana from the IdP.
-    tracing::warn!(error, kind, "cannot tell whether an identity API write touches a scim-managed object");
-    let label = if kind == "user" { "user_unknown" } else { "team_unknown" };
+    tracing::warn!(
+        error,
+        kind = what,
+        "cannot tell whether an identity API write touches a scim-managed object"
+    );
+    let kind = if what == "user" { Kind::UserUnknown } else { Kind::TeamUnknown };
     refuse(
-        app,
-        label,
+        kind,
         StatusCode::SERVICE_UNAVAILABLE,
-        "ServiceUnavailable",
-        &format!("cannot verify whether the {kind} is managed by SCIM; try again"),
+        format!("cannot verify whether the {what} is managed by SCIM; try again"),
     )
 }
 
-fn bad_request(app: &App) -> Response<Body> {
+fn bad_request() -> Refusal {
     refuse(
-        app,
-        "unreadable",
+        Kind::Unreadable,
         StatusCode::BAD_REQUEST,
-        "BadRequest",
         "the request body is not a JSON object or patch the sidecar can check",
     )
 }
 
-fn too_many(app: &App) -> Response<Body> {
+fn too_many() -> Refusal {
     let message =
         format!("the request names more than {MAX_REFERENCES} teams or users for the sidecar to check");
-    refuse(app, "unreadable", StatusCode::BAD_REQUEST, "BadRequest", &message)
+    refuse(Kind::Unreadable, StatusCode::BAD_REQUEST, message)
 }
 
-/// A Kubernetes `Status` failure, counted by kind.
-fn refuse(app: &App, kind: &'static str, status: StatusCode, reason: &str, message: &str) -> Response<Body> {
-    let body = json!({
-        "kind": "Status",
-        "apiVersion": "v1",
-        "metadata": {},
-        "status": "Failure",
-        "message": message,
-        "reason": reason,
-        "code": status.as_u16(),
-    });
-    super::counted(app, kind, status, &body)
+/// A Kubernetes `Status` failure.
+fn refuse(kind: Kind, status: StatusCode, message: impl Into<std::borrow::Cow<'static, str>>) -> Refusal {
+    Refusal::new(kind, status, Dialect::Kubernetes, message)
 }
 
 #[cfg(test)]

@@ -2,7 +2,7 @@
 //! provider only, so no password may be set for them through the proxy.
 //!
 //! - `POST /api/user/password/send-reset-email`: `userOrEmail` is read as Grafana binds it
-//!   ([`super::go_json`]) and resolved as Grafana's handler does (`/api/users/lookup`: lowercased,
+//!   ([`crate::go_json`]) and resolved as Grafana's handler does (`/api/users/lookup`: lowercased,
 //!   email first when the value has `@`, then login). For a managed user no mail is sent: the
 //!   answer is Grafana's own success answer (`{"message":"Email sent"}`), which Grafana also
 //!   gives for unknown users, so the refusal reveals nothing to an anonymous caller. Others pass.
@@ -13,15 +13,13 @@
 //! Segments compare case-insensitively and the path is the one Grafana resolves
 //! ([`crate::route_path`]). Any method other than a read counts (Grafana routes only `POST`).
 
-use bytes::Bytes;
-use http::{Request, StatusCode};
-use http_body::Body as HttpBody;
-use serde_json::{json, Value};
+use http::StatusCode;
+use serde_json::Value;
 
-use super::go_json::Members;
-use super::Verdict;
-use crate::app::App;
-use crate::body::{full, read_guarded, BoxError, ReadError};
+use super::payload::Payload;
+use super::refusal::{Dialect, Kind, Refusal};
+use super::{Guards, Write};
+use crate::go_json::Members;
 
 const RESET_MESSAGE: &str =
     "Password reset is not available while SCIM provisions users: sign in through your identity provider";
@@ -49,80 +47,52 @@ fn route(path: &str) -> Option<Route> {
 }
 
 /// Passes, refuses, or (for a managed user's reset mail) answers as Grafana would without
-/// forwarding.
-pub async fn check<B>(app: &App, req: Request<B>, path: &str) -> Verdict<B>
-where
-    B: HttpBody<Data = Bytes>,
-    B::Error: Into<BoxError>,
-{
-    if !super::may_refuse(req.method()) || !app.policy.scim_active() {
-        return Verdict::Pass(req);
+/// forwarding; reads the body (through `body`) only for a reset mail.
+pub(super) async fn check(guards: &Guards, write: &Write<'_>, body: &mut Payload) -> Result<(), Refusal> {
+    if !super::may_refuse(&write.head.method) || !write.policy.scim_active {
+        return Ok(());
     }
-    match route(path) {
-        None => Verdict::Pass(req),
-        Some(Route::Reset) => Verdict::Refuse(super::refusal(
-            app,
-            "password_reset",
+    match route(write.path) {
+        None => Ok(()),
+        Some(Route::Reset) => Err(Refusal::new(
+            Kind::PasswordReset,
             StatusCode::FORBIDDEN,
+            Dialect::Grafana { message_id: "scim-sidecar.password-reset" },
             RESET_MESSAGE,
-            "scim-sidecar.password-reset",
         )),
-        Some(Route::SendEmail) => send_email(app, req).await,
+        Some(Route::SendEmail) => send_email(guards, &body.bytes().await?).await,
     }
 }
 
-async fn send_email<B>(app: &App, req: Request<B>) -> Verdict<B>
-where
-    B: HttpBody<Data = Bytes>,
-    B::Error: Into<BoxError>,
-{
-    let (parts, body) = req.into_parts();
-    // Read under `[server] max_buffered_bodies` like every guard's read: these callers are anonymous.
-    let bytes = match read_guarded(body, app.config.server.max_body_bytes).await {
-        Ok(bytes) => bytes,
-        Err(e @ (ReadError::TimedOut { .. } | ReadError::Busy)) => {
-            return Verdict::Refuse(super::refusal(app, "unreadable", e.status(), &e.to_string(), ""));
-        }
-        Err(_) => {
-            return Verdict::Refuse(super::refusal(
-                app,
-                "unreadable",
-                StatusCode::BAD_REQUEST,
-                "bad request data",
-                "",
-            ));
-        }
-    };
-    let who = Members::of_body(&bytes)
+async fn send_email(guards: &Guards, body: &[u8]) -> Result<(), Refusal> {
+    let who = Members::of_body(body)
         .and_then(|m| m.field("userOrEmail").and_then(Value::as_str).map(str::to_string));
     // Not a string (or no body Grafana would bind): Grafana answers the request itself.
-    let Some(who) = who.filter(|w| !w.is_empty()) else {
-        return Verdict::PassRead(Request::from_parts(parts, full(bytes)));
-    };
-    let managed = match app.grafana.lookup_user(&who).await {
+    let Some(who) = who.filter(|w| !w.is_empty()) else { return Ok(()) };
+    let managed = match guards.grafana.lookup_user(&who).await {
         Ok(None) => false,
-        Ok(Some(user)) => match app.store.is_managed_grafana_user(user.id).await {
+        Ok(Some(user)) => match guards.store.is_managed_grafana_user(user.id).await {
             Ok(m) => m,
-            Err(e) => return unavailable(app, &e),
+            Err(e) => return Err(unavailable(&e)),
         },
-        Err(e) => return unavailable(app, &e),
+        Err(e) => return Err(unavailable(&e)),
     };
     if !managed {
-        return Verdict::PassRead(Request::from_parts(parts, full(bytes)));
+        return Ok(());
     }
     tracing::info!("password reset mail for a scim-managed user not sent");
-    Verdict::Refuse(super::counted(app, "password_reset", StatusCode::OK, &json!({"message": "Email sent"})))
+    // Grafana's own success answer, counted as a refusal: no mail is sent.
+    Err(Refusal::new(Kind::PasswordReset, StatusCode::OK, Dialect::Message, "Email sent"))
 }
 
-fn unavailable<B>(app: &App, e: &dyn std::fmt::Display) -> Verdict<B> {
+fn unavailable(e: &dyn std::fmt::Display) -> Refusal {
     tracing::warn!(error = %e, "cannot tell whether a password reset is for a managed user");
-    Verdict::Refuse(super::refusal(
-        app,
-        "user_unknown",
+    Refusal::new(
+        Kind::UserUnknown,
         StatusCode::SERVICE_UNAVAILABLE,
+        Dialect::Grafana { message_id: "scim-sidecar.unavailable" },
         "cannot verify the user",
-        "scim-sidecar.unavailable",
-    ))
+    )
 }
 
 #[cfg(test)]

@@ -11,14 +11,12 @@
 //! and reads a body only for `PUT /api/teams/:id` of a managed team (to tell a rename from an
 //! email change).
 
-use bytes::Bytes;
-use http::{Method, Request, Response, StatusCode};
-use http_body::Body as HttpBody;
-use serde_json::{json, Value};
+use http::{Method, StatusCode};
+use serde_json::Value;
 
-use super::Verdict;
-use crate::app::App;
-use crate::body::{full, read_guarded, Body, BoxError, ReadError};
+use super::payload::Payload;
+use super::refusal::{Dialect, Kind, Refusal};
+use super::{Guards, Write};
 
 pub const RENAME: &str = "Team name cannot be changed for provisioned teams";
 pub const MEMBERS: &str = "Team memberships cannot be updated for provisioned teams";
@@ -86,32 +84,26 @@ pub(super) fn classify(method: &Method, path: &str) -> Option<(Action, TeamRef)>
     Some((action, TeamRef::parse(team)?))
 }
 
-/// Decides whether `req` may reach Grafana. `path` is its path as Grafana resolves it
-/// ([`crate::route_path`]).
-pub async fn check<B>(app: &App, req: Request<B>, path: &str) -> Verdict<B>
-where
-    B: HttpBody<Data = Bytes>,
-    B::Error: Into<BoxError>,
-{
-    let Some((action, team)) = classify(req.method(), path) else { return Verdict::Pass(req) };
+/// Refuses a protected write to a managed team; reads the body (through `body`) only for an
+/// update of a managed team.
+pub(super) async fn check(guards: &Guards, write: &Write<'_>, body: &mut Payload) -> Result<(), Refusal> {
+    let Some((action, team)) = classify(&write.head.method, write.path) else { return Ok(()) };
     let team = match team {
         TeamRef::Id(id) => id,
-        TeamRef::Uid(uid) => match resolve_uid(app, &req, &uid).await {
-            Ok(Some(id)) => id,
+        TeamRef::Uid(uid) => match resolve_uid(guards, write, &uid).await? {
+            Some(id) => id,
             // No such team where the caller would act: Grafana answers the request itself.
-            Ok(None) => return Verdict::Pass(req),
-            Err(refusal) => return Verdict::Refuse(refusal),
+            None => return Ok(()),
         },
     };
-    match app.store.is_managed_grafana_team(team).await {
+    match guards.store.is_managed_grafana_team(team).await {
         Ok(true) => {}
-        Ok(false) => return Verdict::Pass(req),
+        Ok(false) => return Ok(()),
         Err(e) => {
             // Failing open would let a write undo SCIM's state; failing closed costs a retry.
             tracing::warn!(error = %e, "cannot tell whether a team is managed");
-            return Verdict::Refuse(refused(
-                app,
-                "team_unknown",
+            return Err(refused(
+                Kind::TeamUnknown,
                 StatusCode::SERVICE_UNAVAILABLE,
                 "mapping store unavailable",
             ));
@@ -121,49 +113,24 @@ where
         Action::Delete => DELETE,
         Action::Members => MEMBERS,
         Action::Permissions => PERMISSIONS,
-        Action::Update => {
-            let (parts, body) = req.into_parts();
-            let bytes = match read_guarded(body, app.config.server.max_body_bytes).await {
-                Ok(bytes) => bytes,
-                Err(e @ (ReadError::TimedOut { .. } | ReadError::Busy)) => {
-                    return Verdict::Refuse(refused(app, "unreadable", e.status(), &e.to_string()));
-                }
-                Err(_) => {
-                    return Verdict::Refuse(refused(
-                        app,
-                        "unreadable",
-                        StatusCode::BAD_REQUEST,
-                        "bad request data",
-                    ));
-                }
-            };
-            match renames(app, team, &bytes).await {
-                Some(false) => return Verdict::PassRead(Request::from_parts(parts, full(bytes))),
-                Some(true) => RENAME,
-                None => {
-                    return Verdict::Refuse(refused(
-                        app,
-                        "unreadable",
-                        StatusCode::BAD_REQUEST,
-                        "bad request data",
-                    ))
-                }
-            }
-        }
+        Action::Update => match renames(guards, team, &body.bytes().await?).await {
+            Some(false) => return Ok(()),
+            Some(true) => RENAME,
+            None => return Err(refused(Kind::Unreadable, StatusCode::BAD_REQUEST, "bad request data")),
+        },
     };
-    Verdict::Refuse(refused(app, "team", StatusCode::BAD_REQUEST, message))
+    Err(refused(Kind::Team, StatusCode::BAD_REQUEST, message))
 }
 
 /// The id of the team `uid` names: a managed team's, by the store's own record, whatever org the
 /// caller names; else the team's where the caller's request would act (`None`: no such team
 /// there, or the caller is not signed in, so Grafana refuses the request itself). When neither
 /// can say, the request is refused: letting it pass could undo SCIM's state.
-async fn resolve_uid<B>(app: &App, req: &Request<B>, uid: &str) -> Result<Option<i64>, Response<Body>> {
-    team_id_by_uid(app, req.headers(), req.uri().query(), uid).await.map_err(|e| {
+async fn resolve_uid(guards: &Guards, write: &Write<'_>, uid: &str) -> Result<Option<i64>, Refusal> {
+    team_id_by_uid(guards, &write.head.headers, write.head.uri.query(), uid).await.map_err(|e| {
         tracing::warn!(error = %e, "cannot resolve a team uid in a guarded path");
         refused(
-            app,
-            "team_unknown",
+            Kind::TeamUnknown,
             StatusCode::SERVICE_UNAVAILABLE,
             "cannot verify whether the team is managed by SCIM",
         )
@@ -176,12 +143,12 @@ async fn resolve_uid<B>(app: &App, req: &Request<B>, uid: &str) -> Result<Option
 /// record made before Grafana's create answer carried UIDs has none); `None` when Grafana finds
 /// none there or does not know the caller (it then refuses the caller's request itself).
 pub(super) async fn team_id_by_uid(
-    app: &App,
+    guards: &Guards,
     headers: &http::HeaderMap,
     query: Option<&str>,
     uid: &str,
 ) -> Result<Option<i64>, String> {
-    match app.store.managed_team_by_uid(uid).await {
+    match guards.store.managed_team_by_uid(uid).await {
         Ok(Some(id)) => return Ok(Some(id)),
         Ok(None) => {}
         Err(e) => return Err(e.to_string()),
@@ -191,7 +158,7 @@ pub(super) async fn team_id_by_uid(
         // that UID (Grafana generates them).
         return Ok(None);
     }
-    match app.grafana.team_as(uid, headers, query).await {
+    match guards.grafana.team_as(uid, headers, query).await {
         Ok(team) => Ok(Some(team.id)),
         Err(e) if e.is_not_found() || e.is_unauthorized() => Ok(None),
         Err(e) => Err(e.to_string()),
@@ -200,11 +167,11 @@ pub(super) async fn team_id_by_uid(
 
 /// Whether an update body renames managed team `team_id`, compared with the store's own record
 /// of that team (whatever org the caller selects), the body read as Grafana reads it
-/// ([`super::go_json`]); `None` when it cannot be read so. Grafana keeps the name
+/// ([`crate::go_json`]); `None` when it cannot be read so. Grafana keeps the name
 /// when the body's is absent, null or empty (its update skips empty columns) and refuses a name
 /// that is not a string.
-async fn renames(app: &App, team_id: i64, body: &[u8]) -> Option<bool> {
-    let members = super::go_json::Members::of_body(body)?;
+async fn renames(guards: &Guards, team_id: i64, body: &[u8]) -> Option<bool> {
+    let members = crate::go_json::Members::of_body(body)?;
     let name = match members.field("name") {
         None | Some(Value::Null) => return Some(false),
         Some(Value::String(name)) if name.is_empty() => return Some(false),
@@ -212,7 +179,7 @@ async fn renames(app: &App, team_id: i64, body: &[u8]) -> Option<bool> {
         Some(_) => return None,
     };
     let managed = |r: &&crate::store::GroupRecord| r.attributes.get("_managed") == Some(&Value::Bool(true));
-    Some(match app.store.live_groups_by_team(team_id).await {
+    Some(match guards.store.live_groups_by_team(team_id).await {
         Ok(records) => match records.iter().find(managed) {
             Some(r) => r.display_name != *name,
             None => true,
@@ -222,9 +189,9 @@ async fn renames(app: &App, team_id: i64, body: &[u8]) -> Option<bool> {
     })
 }
 
-/// Grafana's error body for `message`, counted under `kind` in `guard_refusals_total`.
-fn refused(app: &App, kind: &'static str, status: StatusCode, message: &str) -> Response<Body> {
-    super::counted(app, kind, status, &json!({"message": message, "traceID": ""}))
+/// A refusal in Grafana's team API error shape.
+fn refused(kind: Kind, status: StatusCode, message: &'static str) -> Refusal {
+    Refusal::new(kind, status, Dialect::GrafanaTeam, message)
 }
 
 #[cfg(test)]

@@ -9,12 +9,12 @@
 //! numeric or, from Grafana 11.4, a uid; and `PUT /api/user`, `PUT /api/user/password` when the
 //! caller (asked of Grafana with the caller's own credentials) is managed.
 
-use http::{Method, Request, Response, StatusCode};
+use http::{Method, StatusCode};
 use tracing::warn;
 
 use super::caller::Caller;
-use crate::app::App;
-use crate::body::Body;
+use super::refusal::{Dialect, Kind, Refusal};
+use super::{Guards, Write};
 
 const MESSAGE: &str = "User is managed by SCIM: change it in your identity provider";
 const MESSAGE_ID: &str = "scim-sidecar.managed-user";
@@ -57,45 +57,46 @@ pub(super) fn subject<'a>(method: &Method, path: &'a str) -> Option<Subject<'a>>
     }
 }
 
-/// The refusal, or `None` to let `req` through; `path` as Grafana resolves it. `caller` is who
-/// Grafana says sent it ([`super::caller`]), asked of Grafana with `req`'s own headers and query
-/// when not given.
-pub async fn check<B>(
-    app: &App,
-    req: &Request<B>,
-    path: &str,
-    caller: Option<Caller>,
-) -> Option<Response<Body>> {
-    let subject = subject(req.method(), path)?;
-    let store = &app.store;
+/// Refuses a write to a managed user; `write.caller` is who Grafana says sent it
+/// ([`super::caller`]), asked of Grafana with the request's own headers and query when unknown.
+pub(super) async fn check(guards: &Guards, write: &Write<'_>) -> Result<(), Refusal> {
+    let Some(subject) = subject(&write.head.method, write.path) else { return Ok(()) };
+    let store = &guards.store;
     let managed = match subject {
         Subject::Id(id) => store.is_managed_grafana_user(id).await.map_err(|e| e.to_string()),
-        Subject::Uid(uid) => managed_uid(app, uid).await,
+        Subject::Uid(uid) => managed_uid(guards, uid).await,
         Subject::Caller => {
-            let me = match caller {
+            let me = match write.caller {
                 Some(known) => Ok(known),
-                None => app.callers.identify(&app.grafana, req.headers(), req.uri().query()).await,
+                None => {
+                    let head = write.head;
+                    guards.callers.identify(&guards.grafana, &head.headers, head.uri.query()).await
+                }
             };
             match me {
                 Ok(Caller::User(id)) => store.is_managed_grafana_user(id).await.map_err(|e| e.to_string()),
                 // Grafana refuses the caller the same way when the request goes through.
-                Ok(Caller::Unauthenticated | Caller::Other) => return None,
+                Ok(Caller::Unauthenticated | Caller::Other) => return Ok(()),
                 Err(e) => Err(e.to_string()),
             }
         }
     };
     match managed {
-        Ok(true) => Some(super::refusal(app, "user", StatusCode::FORBIDDEN, MESSAGE, MESSAGE_ID)),
-        Ok(false) => None,
+        Ok(true) => Err(Refusal::new(
+            Kind::User,
+            StatusCode::FORBIDDEN,
+            Dialect::Grafana { message_id: MESSAGE_ID },
+            MESSAGE,
+        )),
+        Ok(false) => Ok(()),
         Err(e) => {
             // Fail closed: letting an edit through could silently fork Grafana from the IdP.
             warn!(error = %e, "cannot tell whether a user is managed by scim");
-            Some(super::refusal(
-                app,
-                "user_unknown",
+            Err(Refusal::new(
+                Kind::UserUnknown,
                 StatusCode::SERVICE_UNAVAILABLE,
+                Dialect::Grafana { message_id: "scim-sidecar.guard-unavailable" },
                 "Cannot verify whether the user is managed by SCIM; try again",
-                "scim-sidecar.guard-unavailable",
             ))
         }
     }
@@ -103,9 +104,9 @@ pub async fn check<B>(
 
 /// Whether the user a UID names is managed: by the store's record, else by the Grafana user the
 /// UID names ([`managed_by_uid_in_grafana`]).
-pub(super) async fn managed_uid(app: &App, uid: &str) -> Result<bool, String> {
-    match app.store.is_managed_grafana_uid(uid).await {
-        Ok(false) => managed_by_uid_in_grafana(app, uid).await,
+pub(super) async fn managed_uid(guards: &Guards, uid: &str) -> Result<bool, String> {
+    match guards.store.is_managed_grafana_uid(uid).await {
+        Ok(false) => managed_by_uid_in_grafana(guards, uid).await,
         known => known.map_err(|e| e.to_string()),
     }
 }
@@ -113,9 +114,9 @@ pub(super) async fn managed_uid(app: &App, uid: &str) -> Result<bool, String> {
 /// Whether the user a UID names is managed, asked of Grafana: a record written before Grafana's
 /// create answer carried UIDs (before 11.4) has none, yet Grafana resolves UIDs in paths once
 /// upgraded. A Grafana that resolves no UIDs answers 400 or 404, and refuses the request alike.
-async fn managed_by_uid_in_grafana(app: &App, uid: &str) -> Result<bool, String> {
-    match app.grafana.get_user_by_uid(uid).await {
-        Ok(profile) => app.store.is_managed_grafana_user(profile.id).await.map_err(|e| e.to_string()),
+async fn managed_by_uid_in_grafana(guards: &Guards, uid: &str) -> Result<bool, String> {
+    match guards.grafana.get_user_by_uid(uid).await {
+        Ok(profile) => guards.store.is_managed_grafana_user(profile.id).await.map_err(|e| e.to_string()),
         Err(e) if e.is_not_found() || e.status() == Some(StatusCode::BAD_REQUEST) => Ok(false),
         Err(e) => Err(e.to_string()),
     }

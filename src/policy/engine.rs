@@ -12,7 +12,7 @@
 //! A request never waits on a slow Grafana longer than `[policy] check_timeout`: the refresh
 //! runs in its own task, and a request that gives up uses the last report if it is younger than
 //! twice the TTL, else an undetermined one, which fails closed. Must not build HTTP responses
-//! (the SCIM edge and `guard` do).
+//! (the SCIM edge and the passthrough guards do).
 
 use std::collections::HashMap;
 use std::future::Future;
@@ -96,6 +96,15 @@ impl PolicyEngine {
     /// Whether the sidecar serves SCIM to anyone (some credential is configured).
     pub fn scim_active(&self) -> bool {
         self.inner.scim_active
+    }
+
+    /// The verdicts the passthrough guards enforce, as they stand now.
+    pub fn snapshot(&self) -> super::Snapshot {
+        super::Snapshot {
+            scim_active: self.inner.scim_active,
+            group_sync: self.inner.config.group_sync,
+            require_saml: self.inner.config.require_saml,
+        }
     }
 
     /// One uncached observation of Grafana (for `scim-sidecar check`); records nothing.

@@ -11,7 +11,7 @@
 
 use serde::de::{Deserialize, Deserializer, MapAccess, SeqAccess, Visitor};
 
-use crate::guard::go_json::folds_equal;
+use crate::go_json::folds_equal;
 
 /// A JSON value with object members kept in order, duplicates included; scalars other than
 /// strings are dropped.

@@ -194,3 +194,38 @@ async fn guarded_bodies_past_max_buffered_bodies_get_503() {
     drop(slow);
     sidecar.stop().await;
 }
+
+/// A guarded body past `[server] max_body_bytes` gets one answer whichever guard needed it: 413 in
+/// the refused API's shape, counted as an `unreadable` guard refusal, with Grafana untouched
+/// (issue 26: the policy guard's body-read failures used to go uncounted).
+#[tokio::test]
+async fn guarded_bodies_past_max_body_bytes_get_one_counted_answer() {
+    let server = ServerConfig { max_body_bytes: 64, ..server_config() };
+    let (g, sidecar) = emulator_sidecar(server).await;
+    let long = format!(r#"{{"settings":{{"enabled":true,"name":"{}"}}}}"#, "x".repeat(200));
+    let (status, body) = put_saml(&sidecar, &g, &long).await;
+    assert_eq!(status, 413, "{body}");
+    let body: serde_json::Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(body["messageId"], "scim-sidecar.unreadable-body", "{body}");
+    assert_eq!(body["statusCode"], 413, "{body}");
+    assert_eq!(g.count("PUT", SAML), 0);
+    // An identity-API team write the policy guard reads: a Kubernetes `Status`.
+    let team = "/apis/iam.grafana.app/v0alpha1/namespaces/default/teams/t1";
+    let req = Request::builder()
+        .method(Method::PUT)
+        .uri(format!("{}{team}", sidecar.url))
+        .header("authorization", g.admin_basic_auth())
+        .header("content-type", "application/json")
+        .body(scim_sidecar::body::full(format!(r#"{{"spec":{{"title":"{}"}}}}"#, "t".repeat(200))))
+        .unwrap();
+    let res = http1().request(req).await.unwrap();
+    assert_eq!(res.status().as_u16(), 413);
+    let status: serde_json::Value = serde_json::from_str(&body_string(res).await).unwrap();
+    assert_eq!(
+        (status["kind"].as_str(), status["reason"].as_str()),
+        (Some("Status"), Some("RequestEntityTooLarge"))
+    );
+    let text = metrics(&sidecar).await;
+    assert!(text.contains(r#"scim_sidecar_guard_refusals_total{kind="unreadable"} 2"#), "{text}");
+    sidecar.stop().await;
+}

@@ -1,5 +1,6 @@
-//! Passthrough guards: Grafana API calls that would break the policy while SCIM is active are
-//! refused before they reach Grafana, with a Grafana-style `{"message": …}` 403.
+//! The policy's passthrough rules: Grafana API calls that would break the policy while SCIM is
+//! active are refused before they reach Grafana, with a Grafana-style `{"message": …}` 403. The
+//! policy's verdicts come as a [`Snapshot`]; [`decide`] is pure.
 //!
 //! Refused while SCIM group sync is on, Team Sync links: `POST /api/teams/:id/groups`, and in
 //! Grafana's Kubernetes-style identity API (`/apis/iam.grafana.app/…`) writes to
@@ -12,24 +13,15 @@
 //! Grafana's sub-path: [`crate::route_path`]); segments match case-insensitively, ignoring empty
 //! ones. Must not touch any other request.
 
-use bytes::Bytes;
-use http::header::CONTENT_TYPE;
-use http::{Method, Request, Response, StatusCode};
-use http_body_util::Full;
-use hyper::body::Incoming;
+use http::{Method, StatusCode};
 use serde_json::Value;
 
-use super::engine::PolicyEngine;
-use crate::body::{full, read_guarded, Body, ReadError};
-use crate::metrics::KindLabels;
+use super::payload::Payload;
+use super::refusal::{Dialect, Kind, Refusal};
+use super::Write;
+use crate::policy::Snapshot;
 
 mod saml_body;
-
-/// Guard refusal kinds, as metrics labels.
-pub mod kind {
-    pub const TEAM_SYNC_LINK: &str = "team_sync_link";
-    pub const SAML_DISABLE: &str = "saml_disable";
-}
 
 /// The path's segments, lowercased, without empty ones.
 fn segments(api_path: &str) -> Vec<String> {
@@ -72,9 +64,9 @@ fn is_admin_settings(method: &Method, segs: &[String]) -> bool {
     method == Method::PUT && matches!(segs, [a, b, c] if a == "api" && b == "admin" && c == "settings")
 }
 
-/// Whether [`check`] may refuse `method api_path`, whatever the body (a superset).
+/// Whether [`decide`] may refuse `method api_path`, whatever the body (a superset).
 pub fn guards(method: &Method, api_path: &str) -> bool {
-    if !crate::guard::may_refuse(method) {
+    if !super::may_refuse(method) {
         return false;
     }
     let segs = segments(api_path);
@@ -86,7 +78,7 @@ pub fn guards(method: &Method, api_path: &str) -> bool {
         || is_saml_sso_settings(&segs)
 }
 
-/// Whether [`check`] needs the request body for this request.
+/// Whether [`decide`] needs the request body for this request.
 pub fn wants_body(method: &Method, api_path: &str) -> bool {
     let segs = segments(api_path);
     (matches!(*method, Method::PUT | Method::PATCH) && is_saml_sso_settings(&segs))
@@ -108,7 +100,7 @@ fn settings_update_disables_saml(body: &[u8]) -> bool {
             Field::Map(sections) => Some(
                 sections
                     .into_iter()
-                    .filter(|(k, _)| crate::guard::go_json::folds_equal(k.trim(), "auth.saml"))
+                    .filter(|(k, _)| crate::go_json::folds_equal(k.trim(), "auth.saml"))
                     .map(|(_, v)| v)
                     .collect(),
             ),
@@ -160,32 +152,39 @@ fn patch_disables_saml(body: &[u8]) -> bool {
 /// Whether a team write's body (create, replace or any JSON patch) may link external groups:
 /// it names some under `externalGroups`, or cannot be read as JSON.
 fn links_external_groups(body: Option<&[u8]>) -> bool {
-    let names = body.and_then(|b| crate::guard::iam::refs::names_under(b, "externalGroups"));
+    let names = body.and_then(|b| super::iam::refs::names_under(b, "externalGroups"));
     names.is_none_or(|names| !names.is_empty())
 }
 
-/// The refusal for this request, if any.
-pub async fn check(
-    engine: &PolicyEngine,
-    method: &Method,
-    api_path: &str,
-    body: Option<&[u8]>,
-) -> Option<Response<Body>> {
+/// Refuses what the policy forbids; reads the body (through `body`) only when [`wants_body`].
+pub(super) async fn check(write: &Write<'_>, body: &mut Payload) -> Result<(), Refusal> {
+    let (method, path) = (&write.head.method, write.path);
+    if !write.policy.scim_active {
+        return Ok(());
+    }
+    let bytes = if wants_body(method, path) { Some(body.bytes().await?) } else { None };
+    match decide(write.policy, method, path, bytes.as_deref()) {
+        Some(refusal) => Err(refusal),
+        None => Ok(()),
+    }
+}
+
+/// The refusal for this request under `policy`, if any; `body` when [`wants_body`] (`None`
+/// stands for a body that could disable SAML or link groups).
+pub fn decide(policy: Snapshot, method: &Method, api_path: &str, body: Option<&[u8]>) -> Option<Refusal> {
     // Only writes are guarded (the router skips this for reads; see `guard::may_refuse`).
-    if !engine.scim_active() || !crate::guard::may_refuse(method) {
+    if !policy.scim_active || !super::may_refuse(method) {
         return None;
     }
     let segs = segments(api_path);
-    let config = engine.config();
     let identity = identity_api_object(&segs);
     let team_sync_link = (method == Method::POST && is_team_groups(&segs))
         || (identity.is_some_and(|(resource, _)| resource == "externalgroupmappings")
             && method != Method::DELETE)
         || (is_identity_team_write(method, &segs) && links_external_groups(body));
-    if config.group_sync && team_sync_link {
+    if policy.group_sync && team_sync_link {
         return Some(refusal(
-            engine,
-            kind::TEAM_SYNC_LINK,
+            Kind::TeamSyncLink,
             "Team Sync group links are refused by scim-sidecar: SCIM group sync manages team membership and \
              Team Sync would undo it at the next login. Manage this team through your identity provider's \
              SCIM groups, or set [policy] group_sync = false in the sidecar to use Team Sync instead",
@@ -194,101 +193,36 @@ pub async fn check(
     // The identity API's SSO settings cannot be read here: every write to SAML's is refused.
     let identity_saml = identity
         .is_some_and(|(resource, name)| resource == "ssosettings" && name.is_none_or(|n| n == "saml"));
-    if config.require_saml
+    if policy.require_saml
         && is_admin_settings(method, &segs)
         && body.is_none_or(settings_update_disables_saml)
     {
-        return Some(saml_refusal(engine));
+        return Some(saml_refusal());
     }
-    if config.require_saml && (is_saml_sso_settings(&segs) || identity_saml) {
+    if policy.require_saml && (is_saml_sso_settings(&segs) || identity_saml) {
         let disabling = identity_saml
             || (method == Method::DELETE)
             || (method == Method::PUT && body.is_none_or(disables_saml))
             || (method == Method::PATCH && body.is_none_or(patch_disables_saml));
         if disabling {
-            return Some(saml_refusal(engine));
+            return Some(saml_refusal());
         }
     }
     None
 }
 
-fn saml_refusal(engine: &PolicyEngine) -> Response<Body> {
+fn saml_refusal() -> Refusal {
     refusal(
-        engine,
-        kind::SAML_DISABLE,
+        Kind::SamlDisable,
         "turning SAML off is refused by scim-sidecar while SCIM provisioning is active: SCIM only works \
          with SAML logins. Keep settings.enabled = true, or set [policy] require_saml = false in the \
          sidecar first",
     )
 }
 
-fn refusal(engine: &PolicyEngine, kind: &'static str, message: &str) -> Response<Body> {
-    engine.metrics().guard_refusals.get_or_create(&KindLabels { kind }).inc();
-    tracing::info!(kind, "passthrough request refused by policy guard");
-    json_response(StatusCode::FORBIDDEN, message)
-}
-
-fn json_response(status: StatusCode, message: &str) -> Response<Body> {
-    let mut res = Response::new(full(serde_json::json!({ "message": message }).to_string()));
-    *res.status_mut() = status;
-    res.headers_mut().insert(CONTENT_TYPE, http::HeaderValue::from_static("application/json"));
-    res
-}
-
-/// What the router does with a passthrough request after the guard looked at it.
-pub enum Screened {
-    /// Forward unchanged (streaming body).
-    Pass(Request<Incoming>),
-    /// Forward the request rebuilt around its buffered body.
-    Buffered(Request<Full<Bytes>>),
-    /// Answer this instead of forwarding.
-    Refused(Response<Body>),
-}
-
-/// Screens one passthrough request, buffering its body (up to `max_body_bytes`) only when
-/// [`wants_body`] says the decision depends on it.
-///
-/// `api_path` is the request path as Grafana resolves it ([`crate::route_path`]), so
-/// `/grafana/api/...` is screened like `/api/...`.
-pub async fn screen(
-    engine: &PolicyEngine,
-    req: Request<Incoming>,
-    api_path: &str,
-    max_body_bytes: usize,
-) -> Screened {
-    let method = req.method().clone();
-    if !engine.scim_active() {
-        return Screened::Pass(req);
-    }
-    if !wants_body(&method, api_path) {
-        return match check(engine, &method, api_path, None).await {
-            Some(res) => Screened::Refused(res),
-            None => Screened::Pass(req),
-        };
-    }
-    let (parts, body) = req.into_parts();
-    let bytes = match read_guarded(body, max_body_bytes).await {
-        Ok(bytes) => bytes,
-        Err(ReadError::TooLarge { .. }) => {
-            return Screened::Refused(json_response(StatusCode::PAYLOAD_TOO_LARGE, "request body too large"))
-        }
-        Err(ReadError::Stream(_)) => {
-            return Screened::Refused(json_response(
-                StatusCode::BAD_REQUEST,
-                "could not read the request body",
-            ))
-        }
-        Err(e @ ReadError::TimedOut { .. }) => {
-            return Screened::Refused(json_response(e.status(), "request body not received in time"))
-        }
-        Err(e @ ReadError::Busy) => {
-            return Screened::Refused(json_response(e.status(), "too many requests in progress; retry later"))
-        }
-    };
-    match check(engine, &method, api_path, Some(&bytes)).await {
-        Some(res) => Screened::Refused(res),
-        None => Screened::Buffered(Request::from_parts(parts, Full::new(bytes))),
-    }
+/// A policy refusal: 403 with Grafana's `{"message"}` body.
+fn refusal(kind: Kind, message: &'static str) -> Refusal {
+    Refusal::new(kind, StatusCode::FORBIDDEN, Dialect::Message, message)
 }
 
 #[cfg(test)]

@@ -7,6 +7,9 @@
 //! bytes and keep the exact key, so `{"name":"x","NAME":"y"}` or `{"name":"x"} junk` would read
 //! differently. What Go accepts and this reader cannot (invalid UTF-8, lone surrogates, which Go
 //! turns into U+FFFD) reads as `None`, and guards then refuse the request rather than guess.
+//!
+//! A neutral module: the passthrough guards' rules (`guard::teams`, `guard::password_reset`,
+//! `guard::iam`, `guard::policy_rules`) read bodies with it, and it depends on none of them.
 
 use serde::de::{Deserialize, Deserializer, MapAccess, Visitor};
 use serde_json::Value;

@@ -3,7 +3,7 @@
 //!
 //! The SSO-settings API (`PUT`/`PATCH /api/v1/sso-settings/saml`) binds the body with Go's JSON
 //! decoder into a struct whose `settings` field is a map: the field name matches in any case
-//! (Unicode folding, [`crate::guard::go_json`]), and when several members match, Go *merges*
+//! (Unicode folding, [`crate::go_json`]), and when several members match, Go *merges*
 //! their objects into the same map (a later `null` clears it). Grafana then rewrites every key
 //! with its `strcase.ToSnake` (leading and trailing white space trimmed, ASCII letters lowered,
 //! `_` inserted where letter case or digits change, ` `, `-`, `.` turned into `_`), into a Go map
@@ -17,7 +17,7 @@
 
 use serde_json::{Map, Value};
 
-use crate::guard::go_json::{folds_equal, Members};
+use crate::go_json::{folds_equal, Members};
 
 /// What Go's decoder leaves in a map-typed struct field.
 #[derive(Debug, PartialEq)]
