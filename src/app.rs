@@ -66,22 +66,17 @@ pub enum RunError {
     Gate(#[from] crate::login_gate::GateError),
 }
 
-/// Everything a request handler may need, shared by every connection.
+/// The assembled sidecar: every part built once from the configuration. Nothing but this module
+/// (and `lib`/`main`) sees it; each part receives only the narrow state it owns.
 pub struct App {
     pub config: Config,
     pub metrics: Metrics,
-    pub forwarder: Forwarder,
-    pub grafana: GrafanaClient,
-    pub store: Arc<dyn MappingStore>,
-    pub scim: crate::scim_api::ScimApi,
-    /// The SAML login gate, when `[saml_gate] enabled`.
-    pub gate: Option<crate::login_gate::LoginGate>,
-    /// SAML-only and Team Sync policy: cached report and SCIM permits.
+    /// SAML-only and Team Sync policy: cached report, SCIM permits, the guards' snapshot.
     pub policy: PolicyEngine,
-    /// How every request is normalised before routing (`[server] trusted_proxies`, `strip_headers`).
-    pub edge: crate::edge::Edge,
-    /// The passthrough guard pipeline's own state.
-    pub guards: crate::guard::Guards,
+    /// The public listener: SCIM, the login gate, the guards and the proxy.
+    pub router: Arc<router::Router>,
+    /// The admin listener: health, readiness and metrics.
+    pub admin: Arc<admin::Admin>,
 }
 
 impl App {
@@ -89,20 +84,21 @@ impl App {
     ///
     /// # Errors
     /// See [`RunError`].
-    pub async fn build(config: Config) -> Result<Arc<Self>, RunError> {
+    pub async fn build(config: Config) -> Result<Self, RunError> {
         let http = upstream::build_client(&config.grafana)?;
         let forwarder = Forwarder::new(&config.grafana, http.clone())?;
         let password = config.grafana.password.clone().unwrap_or_default();
+        let metrics = Metrics::new();
         let grafana = GrafanaClient::new(
             &config.grafana.url,
             &config.grafana.user,
             password,
             http.clone(),
             config.grafana.request_timeout,
-        )?;
-        let metrics = Metrics::new();
-        let grafana = grafana.counting_calls(metrics.grafana_calls.clone());
-        let store = store::open(config.store.url.expose(), config.store.max_connections).await?;
+        )?
+        .counting_calls(metrics.grafana_calls.clone());
+        let store: Arc<dyn MappingStore> =
+            store::open(config.store.url.expose(), config.store.max_connections).await?;
         let policy = PolicyEngine::new(grafana.clone(), &config, metrics.clone());
         let provisioner = crate::provision::Provisioner::new(
             grafana.clone(),
@@ -122,7 +118,6 @@ impl App {
             metrics.clone(),
         )?
         .map(|gate| gate.with_http_client(http.clone()));
-        let edge = crate::edge::Edge::new(&config.server);
         let guards = crate::guard::Guards::new(
             grafana.clone(),
             store.clone(),
@@ -130,7 +125,17 @@ impl App {
             metrics.clone(),
             config.server.max_body_bytes,
         );
-        Ok(Arc::new(Self { config, metrics, forwarder, grafana, store, scim, gate, policy, edge, guards }))
+        let router = Arc::new(router::Router {
+            edge: crate::edge::Edge::new(&config.server),
+            policy: policy.clone(),
+            scim,
+            gate,
+            guards,
+            forwarder,
+            metrics: metrics.clone(),
+        });
+        let admin = Arc::new(admin::Admin::new(&config, metrics.clone(), grafana, store, policy.clone()));
+        Ok(Self { config, metrics, policy, router, admin })
     }
 }
 
@@ -161,13 +166,7 @@ pub async fn run(
     let refresher = app.policy.spawn_refresher(stopped(stop_rx.clone()));
     // The gate's problems (off while SCIM is configured, no IdP metadata) are logged at start,
     // before the first login fails.
-    let admin_app = Arc::new(admin::Admin::new(
-        &app.config,
-        app.metrics.clone(),
-        app.grafana.clone(),
-        app.store.clone(),
-        app.policy.clone(),
-    ));
+    let admin_app = app.admin.clone();
     let startup = admin_app.clone();
     let gate_matters = app.config.saml_gate.enabled || app.policy.scim_active();
     tokio::spawn(async move {
@@ -188,7 +187,7 @@ pub async fn run(
             server::serve(listeners.admin, None, &server_cfg, &admin_metrics, handler, stopped(rx)).await;
         }
     });
-    let public_app = app.clone();
+    let public_app = app.router.clone();
     let public = server::serve(
         listeners.public,
         tls,

@@ -14,14 +14,35 @@ use http::{Request, Response};
 use hyper::body::Incoming;
 use tracing::{info, Instrument};
 
-use crate::app::App;
 use crate::body::Body;
-use crate::guard::Decision;
-use crate::metrics::KindLabels;
+use crate::edge::Edge;
+use crate::guard::{Decision, Guards};
+use crate::login_gate::LoginGate;
+use crate::metrics::{KindLabels, Metrics};
+use crate::policy::PolicyEngine;
 use crate::proxy::headers::is_upgrade_request;
 use crate::proxy::response::Synthetic;
+use crate::proxy::Forwarder;
 use crate::route_path::RoutePath;
+use crate::scim_api::ScimApi;
 use crate::server::ClientInfo;
+
+/// The public listener's parts, built once by the assembly (`app`), each owning its own state.
+pub struct Router {
+    /// How every request is normalised before routing (`[server] trusted_proxies`, `strip_headers`).
+    pub edge: Edge,
+    /// The last policy report names Grafana's identity headers, which the edge strips.
+    pub policy: PolicyEngine,
+    /// The SCIM edge (and, behind it, provisioning).
+    pub scim: ScimApi,
+    /// The SAML login gate, when `[saml_gate] enabled`.
+    pub gate: Option<LoginGate>,
+    /// The passthrough guard pipeline.
+    pub guards: Guards,
+    /// Streams everything else to Grafana.
+    pub forwarder: Forwarder,
+    pub metrics: Metrics,
+}
 
 /// Route classes, as they appear in metrics and logs.
 pub mod class {
@@ -36,7 +57,7 @@ pub mod class {
 /// Handles one request on the public listener and records its completion.
 /// Every log event of the request carries its `X-Request-Id` ([`crate::request_id`]), which goes
 /// to Grafana with the request and back to the client on the response.
-pub async fn handle(app: Arc<App>, mut req: Request<Incoming>, info: ClientInfo) -> Response<Body> {
+pub async fn handle(app: Arc<Router>, mut req: Request<Incoming>, info: ClientInfo) -> Response<Body> {
     let started = Instant::now();
     let last = app.policy.last_report();
     let grafana_names = last.as_ref().map_or(&[][..], |r| r.header_logins.header_names.as_slice());
@@ -50,7 +71,7 @@ pub async fn handle(app: Arc<App>, mut req: Request<Incoming>, info: ClientInfo)
 
 /// Hands the normalised request to exactly one component and records its completion.
 async fn dispatch(
-    app: Arc<App>,
+    app: Arc<Router>,
     req: Request<Incoming>,
     info: ClientInfo,
     started: Instant,
@@ -59,7 +80,7 @@ async fn dispatch(
     let path_class;
     let response = if app.scim.scim_path(req.uri().path()).is_some() {
         path_class = class::SCIM;
-        Box::pin(crate::scim_api::handle(&app, req, info)).await
+        Box::pin(crate::scim_api::handle(&app.scim, req, info)).await
     } else {
         let raw = req.uri().path();
         let path = RoutePath::new(raw, app.scim.route_path(raw));
@@ -106,7 +127,7 @@ async fn dispatch(
 
 /// The login gate, when it is on and `path` is its ACS path with any method, however spelled
 /// ([`crate::route_path`]: `/saml/%61cs` and `/saml/acs/` reach Grafana's ACS handler too).
-fn gate_for<'a>(app: &'a App, path: &RoutePath) -> Option<&'a crate::login_gate::LoginGate> {
+fn gate_for<'a>(app: &'a Router, path: &RoutePath) -> Option<&'a LoginGate> {
     app.gate.as_ref().filter(|g| path.reaches(&app.scim.route_path(g.acs_path())))
 }
 
@@ -125,7 +146,7 @@ fn acs_method_not_allowed() -> Response<Body> {
 /// the proxy forwards it or the one guard responder answers. Returns the route class with the
 /// response.
 async fn guarded(
-    app: &App,
+    app: &Router,
     req: Request<Incoming>,
     path: &RoutePath,
     info: ClientInfo,

@@ -25,7 +25,6 @@ use http::{Method, Request, Response};
 use hyper::body::Incoming;
 use tracing::debug;
 
-use crate::app::App;
 use crate::body::Body;
 use crate::metrics::Metrics;
 use crate::policy::PolicyEngine;
@@ -98,8 +97,7 @@ impl ScimApi {
 }
 
 /// Handles a request under a SCIM base path.
-pub async fn handle(app: &Arc<App>, req: Request<Incoming>, info: ClientInfo) -> Response<Body> {
-    let api = &app.scim;
+pub async fn handle(api: &ScimApi, req: Request<Incoming>, info: ClientInfo) -> Response<Body> {
     match api.serve(req, info).await {
         Ok(answer) => respond::success(answer),
         Err(failure) => {
