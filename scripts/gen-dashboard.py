@@ -258,7 +258,7 @@ def build():
     L.add(
         timeseries(
             "SCIM operations by outcome",
-            "Per second, by resource (`User`, `groups`) and outcome: `ok`; `refused`/`rejected` (a 4xx: "
+            "Per second, by resource (`User`, `Group`) and outcome: `ok`; `refused` (a 4xx: "
             "policy, authority, uniqueness, bad request); `error` (a 5xx: Grafana or the store failed); "
             "`last_admin_kept` (a deactivation that left Grafana's last org admin in place).",
             [(rate("scim_sidecar_scim_operations_total", "resource, outcome"), "{{resource}} {{outcome}}")],
