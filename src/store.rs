@@ -20,6 +20,7 @@ mod sql;
 mod sqlite;
 #[cfg(test)]
 mod tests;
+pub mod transfer;
 
 use std::sync::Arc;
 
@@ -311,6 +312,20 @@ pub async fn open(url: &str, max_connections: usize) -> Result<Arc<dyn MappingSt
         }
         Target::Sqlite(SqliteTarget::Memory) => Ok(Arc::new(sqlite::SqliteStore::open_memory().await?)),
         Target::Postgres(url) => Ok(Arc::new(postgres::PgStore::open(url, max).await?)),
+    }
+}
+
+/// What `url` names, in one line for `check-config` and `check`: the backend and, for
+/// PostgreSQL, the TLS mode and what it verifies (`sslmode`, libpq's conventions). Reads the
+/// TLS certificate files the URL names, without connecting. Never echoes a password.
+///
+/// # Errors
+/// `InvalidUrl` for a URL `open` would refuse, a bad TLS parameter or an unreadable file.
+pub fn describe_url(url: &str) -> Result<String, StoreError> {
+    match parse_url(url)? {
+        Target::Sqlite(SqliteTarget::File(path)) => Ok(format!("sqlite file {path}")),
+        Target::Sqlite(SqliteTarget::Memory) => Ok("sqlite in memory".to_owned()),
+        Target::Postgres(url) => Ok(format!("postgres, {}", postgres::describe_tls(url)?)),
     }
 }
 

@@ -16,4 +16,6 @@ mod scim_edge;
 mod scim_groups;
 mod scim_users;
 mod server;
+mod store_commands;
+mod store_tls;
 mod support;
