@@ -82,11 +82,11 @@ pub fn check(loaded: &Loaded, json: bool) -> ExitCode {
         } else {
             let store_line = match &store {
                 serde_json::Value::Object(m) if m.get("ok") == Some(&serde_json::Value::Bool(true)) => {
+                    // `connection` starts with the backend: "postgres, sslmode=…" or "sqlite file …".
                     format!(
-                        "{} (schema version {}; {})",
-                        m.get("backend").and_then(|v| v.as_str()).unwrap_or("?"),
-                        m.get("schema_version").map(ToString::to_string).unwrap_or_default(),
-                        m.get("connection").and_then(|v| v.as_str()).unwrap_or("?")
+                        "{} (schema version {})",
+                        m.get("connection").and_then(|v| v.as_str()).unwrap_or("?"),
+                        m.get("schema_version").map(ToString::to_string).unwrap_or_default()
                     )
                 }
                 other => {

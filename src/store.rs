@@ -325,7 +325,7 @@ pub fn describe_url(url: &str) -> Result<String, StoreError> {
     match parse_url(url)? {
         Target::Sqlite(SqliteTarget::File(path)) => Ok(format!("sqlite file {path}")),
         Target::Sqlite(SqliteTarget::Memory) => Ok("sqlite in memory".to_owned()),
-        Target::Postgres(url) => Ok(format!("postgres, {}", postgres::describe_tls(url)?)),
+        Target::Postgres(url) => Ok(format!("postgres, {}", postgres::conninfo::describe_tls(url)?)),
     }
 }
 

@@ -203,36 +203,6 @@ fn build_pool(
         .map_err(backend)
 }
 
-/// One connection outside any pool (the `store` commands), with the URL's TLS settings; the
-/// connection task ends when the client drops.
-///
-/// # Errors
-/// `InvalidUrl` for a bad URL or TLS file, `Backend` when the server cannot be reached.
-pub(crate) async fn connect_one(url: &str) -> Result<tokio_postgres::Client, StoreError> {
-    let conninfo::ConnInfo { config: mut cfg, tls } = conninfo::parse(url)?;
-    if cfg.get_connect_timeout().is_none() {
-        cfg.connect_timeout(CONNECT_TIMEOUT);
-    }
-    let (client, connection) = cfg.connect(tls::connector(&tls)?).await.map_err(|e| with_causes(&e))?;
-    tokio::spawn(async move {
-        if let Err(e) = connection.await {
-            tracing::debug!(error = %e, "store connection ended");
-        }
-    });
-    Ok(client)
-}
-
-/// The TLS line `check-config` and `check` print for a PostgreSQL URL; reads the certificate
-/// files, so a bad one is reported before the sidecar starts.
-///
-/// # Errors
-/// As [`connect_one`], without connecting.
-pub(crate) fn describe_tls(url: &str) -> Result<String, StoreError> {
-    let info = conninfo::parse(url)?;
-    tls::connector(&info.tls)?;
-    Ok(info.tls.describe())
-}
-
 fn check_ids<T>(ids: &[T]) -> Result<(), StoreError> {
     if ids.len() > MAX_IDS_PER_LOOKUP {
         return Err(StoreError::Backend(format!("too many ids in one lookup ({})", ids.len())));

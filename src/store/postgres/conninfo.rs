@@ -194,6 +194,17 @@ pub(crate) fn parse(url: &str) -> Result<ConnInfo, StoreError> {
     Ok(ConnInfo { config, tls: TlsParams { mode, verify, client, sni } })
 }
 
+/// The TLS line `check-config` and `check` print for a PostgreSQL URL; reads the certificate
+/// files, so a bad one is reported before the sidecar starts.
+///
+/// # Errors
+/// `InvalidUrl` for a bad URL, TLS parameter or certificate file.
+pub(crate) fn describe_tls(url: &str) -> Result<String, StoreError> {
+    let info = parse(url)?;
+    super::tls::connector(&info.tls)?;
+    Ok(info.tls.describe())
+}
+
 fn has_tcp_host(config: &tokio_postgres::Config) -> bool {
     config.get_hosts().iter().any(|h| matches!(h, tokio_postgres::config::Host::Tcp(_)))
 }

@@ -296,4 +296,33 @@ mod tests {
         let e = build(&not_pem).err().unwrap().to_string();
         assert!(e.contains("no PEM certificate"), "{e}");
     }
+
+    /// A server without TLS answers the SSLRequest with `N`: `prefer` goes on in plain (its
+    /// startup message follows on the same connection), `require` gives up.
+    #[tokio::test]
+    async fn prefer_falls_back_to_plain_when_the_server_has_no_tls_and_require_does_not() {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let server = tokio::spawn(async move {
+            let mut plain_startup = Vec::new();
+            for _ in 0..2 {
+                let (mut s, _) = listener.accept().await.unwrap();
+                let mut request = [0_u8; 8];
+                s.read_exact(&mut request).await.unwrap();
+                assert_eq!(request, [0, 0, 0, 8, 0x04, 0xd2, 0x16, 0x2f], "an SSLRequest");
+                s.write_all(b"N").await.unwrap();
+                let mut next = [0_u8; 8];
+                let n = s.read(&mut next).await.unwrap_or(0);
+                plain_startup.push(n == 8 && next[4..] == [0, 3, 0, 0]);
+            }
+            plain_startup
+        });
+        for mode in ["prefer", "require"] {
+            let info = parse(&format!("postgres://u@127.0.0.1:{port}/db?sslmode={mode}")).unwrap();
+            let outcome = info.config.connect(connector(&info.tls).unwrap()).await;
+            assert!(outcome.is_err(), "the fake server never completes a session");
+        }
+        assert_eq!(server.await.unwrap(), [true, false]);
+    }
 }

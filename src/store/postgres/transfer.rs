@@ -1,10 +1,29 @@
 //! PostgreSQL's half of `store copy`.
 
 use super::rows::{group_row, insert_group_params, insert_user_params, user_row};
-use super::{backend, connect_one, map_err};
+use super::{backend, conninfo, map_err, tls, with_causes, CONNECT_TIMEOUT};
 use crate::store::sql::{self, GroupRow, UserRow};
 use crate::store::transfer::{self, Counts, Snapshot, TransferError};
 use crate::store::StoreError;
+
+/// One connection outside any pool (the `store` commands), with the URL's TLS settings; the
+/// connection task ends when the client drops.
+///
+/// # Errors
+/// `InvalidUrl` for a bad URL or TLS file, `Backend` when the server cannot be reached.
+async fn connect_one(url: &str) -> Result<tokio_postgres::Client, StoreError> {
+    let conninfo::ConnInfo { config: mut cfg, tls } = conninfo::parse(url)?;
+    if cfg.get_connect_timeout().is_none() {
+        cfg.connect_timeout(CONNECT_TIMEOUT);
+    }
+    let (client, connection) = cfg.connect(tls::connector(&tls)?).await.map_err(|e| with_causes(&e))?;
+    tokio::spawn(async move {
+        if let Err(e) = connection.await {
+            tracing::debug!(error = %e, "store connection ended");
+        }
+    });
+    Ok(client)
+}
 
 async fn counts(tx: &tokio_postgres::Transaction<'_>) -> Result<Counts, StoreError> {
     let mut n = [0_i64; 3];
