@@ -9,7 +9,9 @@
 //! `ALTER SYSTEM` points `ssl_cert_file`/`ssl_key_file` at them and a reload turns TLS on. An
 //! advisory lock serialises concurrent set-ups; files already there are reused, so test runs in
 //! parallel or in other checkouts agree on one CA. Plain sessions (`sslmode=disable`, every
-//! other test's) are unaffected by TLS being on.
+//! other test's) are unaffected by TLS being on. For the client-certificate test, a database
+//! and role of its own get a `hostssl … cert` line in `pg_hba.conf`, which no other test's
+//! connections match.
 
 use std::path::PathBuf;
 use std::time::Duration;
@@ -26,6 +28,8 @@ const ADMIN: &str = "postgres://postgres@127.0.0.1:5432/test?sslmode=disable";
 const CA_FILE: &str = "scim-sidecar-test-tls/ca.pem";
 const CERT_FILE: &str = "scim-sidecar-test-tls/server.crt";
 const KEY_FILE: &str = "scim-sidecar-test-tls/server.key";
+/// The CA's key, so that later runs can sign client certificates.
+const CA_KEY_FILE: &str = "scim-sidecar-test-tls/ca.key";
 
 async fn admin() -> tokio_postgres::Client {
     let (client, conn) = tokio_postgres::connect(ADMIN, tokio_postgres::NoTls).await.unwrap();
@@ -33,44 +37,65 @@ async fn admin() -> tokio_postgres::Client {
     client
 }
 
-/// Makes sure the server speaks TLS with the test CA's certificate for `localhost`; returns that
-/// CA (PEM).
-async fn server_ca() -> String {
+/// Makes sure the server speaks TLS with the test CA's certificate for `localhost` and asks
+/// clients for certificates of that CA (`ssl_ca_file`; a client without one still connects
+/// unless `pg_hba.conf` says `cert`); returns the CA and its key (PEM).
+async fn server_ca() -> (String, String) {
     let db = admin().await;
     db.execute("SELECT pg_advisory_lock(hashtext('scim-sidecar/test-server-tls'))", &[]).await.unwrap();
     let dir: String = db.query_one("SHOW data_directory", &[]).await.unwrap().get(0);
     let read = |f: &str| format!("SELECT pg_read_file('{f}', 0, 1000000, true)");
-    let mut ca: Option<String> = db.query_one(&read(CA_FILE), &[]).await.unwrap().get(0);
-    let key: Option<String> = db.query_one(&read(KEY_FILE), &[]).await.unwrap().get(0);
-    if ca.is_none() || key.is_none() {
-        let (ca_pem, cert_pem, key_pem) = generate_server_certs("scim-sidecar test PostgreSQL CA");
-        // Key first: a CA file present means the set is complete.
-        for (file, pem) in [(KEY_FILE, &key_pem), (CERT_FILE, &cert_pem), (CA_FILE, &ca_pem)] {
-            write_server_file(&db, &format!("{dir}/{file}"), pem).await;
-        }
-        ca = Some(ca_pem);
+    let mut files = Vec::new();
+    for f in [CA_FILE, CA_KEY_FILE, KEY_FILE] {
+        files.push(db.query_one(&read(f), &[]).await.unwrap().get::<_, Option<String>>(0));
     }
+    let (ca, ca_key, fresh) = match (&files[0], &files[1], &files[2]) {
+        (Some(ca), Some(ca_key), Some(_)) => (ca.clone(), ca_key.clone(), false),
+        _ => {
+            let ca_key = KeyPair::generate().unwrap();
+            let ca = ca_params(CA_NAME).self_signed(&ca_key).unwrap();
+            let (cert_pem, key_pem) = leaf(&ca, &ca_key, "localhost", ExtendedKeyUsagePurpose::ServerAuth);
+            // The CA file last: when it is there, the set is complete.
+            for (file, pem) in [
+                (KEY_FILE, &key_pem),
+                (CERT_FILE, &cert_pem),
+                (CA_KEY_FILE, &ca_key.serialize_pem()),
+                (CA_FILE, &ca.pem()),
+            ] {
+                write_server_file(&db, &format!("{dir}/{file}"), pem).await;
+            }
+            (ca.pem(), ca_key.serialize_pem(), true)
+        }
+    };
     let cert_path = format!("{dir}/{CERT_FILE}");
-    let current: String = db.query_one("SHOW ssl_cert_file", &[]).await.unwrap().get(0);
-    let ssl: String = db.query_one("SHOW ssl", &[]).await.unwrap().get(0);
-    if current != cert_path || ssl != "on" {
+    let ca_path = format!("{dir}/{CA_FILE}");
+    let show = |what: &'static str| {
+        let db = &db;
+        async move { db.query_one(&format!("SHOW {what}"), &[]).await.unwrap().get::<_, String>(0) }
+    };
+    if fresh
+        || show("ssl_cert_file").await != cert_path
+        || show("ssl_ca_file").await != ca_path
+        || show("ssl").await != "on"
+    {
         // ALTER SYSTEM cannot run in a transaction block: one statement at a time.
         db.batch_execute(&format!("ALTER SYSTEM SET ssl_cert_file = '{cert_path}'")).await.unwrap();
         db.batch_execute(&format!("ALTER SYSTEM SET ssl_key_file = '{dir}/{KEY_FILE}'")).await.unwrap();
+        db.batch_execute(&format!("ALTER SYSTEM SET ssl_ca_file = '{ca_path}'")).await.unwrap();
         db.batch_execute("ALTER SYSTEM SET ssl = on").await.unwrap();
         db.batch_execute("SELECT pg_reload_conf()").await.unwrap();
         // New sessions see the reloaded configuration once the postmaster has read it.
         for _ in 0..200 {
             let fresh = admin().await;
-            let seen: String = fresh.query_one("SHOW ssl_cert_file", &[]).await.unwrap().get(0);
-            if seen == cert_path {
+            let seen: String = fresh.query_one("SHOW ssl_ca_file", &[]).await.unwrap().get(0);
+            if seen == ca_path {
                 break;
             }
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
     }
     db.execute("SELECT pg_advisory_unlock(hashtext('scim-sidecar/test-server-tls'))", &[]).await.unwrap();
-    ca.unwrap()
+    (ca, ca_key)
 }
 
 /// Writes `pem` to `path` as the server's user, readable by it alone (PostgreSQL refuses a key
@@ -84,20 +109,36 @@ async fn write_server_file(db: &tokio_postgres::Client, path: &str, pem: &str) {
     db.batch_execute(&sql).await.unwrap();
 }
 
-/// A CA and a server certificate (and key) naming `localhost` only, as PEM.
+const CA_NAME: &str = "scim-sidecar test PostgreSQL CA";
+
+fn ca_params(name: &str) -> CertificateParams {
+    let mut params = CertificateParams::new(Vec::<String>::new()).unwrap();
+    params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+    params.key_usages = vec![KeyUsagePurpose::KeyCertSign, KeyUsagePurpose::CrlSign];
+    params.distinguished_name.push(DnType::CommonName, name);
+    params
+}
+
+/// A certificate (and key) for `name` signed by `ca`, as PEM.
+fn leaf(
+    ca: &rcgen::Certificate,
+    ca_key: &KeyPair,
+    name: &str,
+    usage: ExtendedKeyUsagePurpose,
+) -> (String, String) {
+    let key = KeyPair::generate().unwrap();
+    let mut params = CertificateParams::new(vec![name.to_owned()]).unwrap();
+    params.extended_key_usages = vec![usage];
+    params.distinguished_name.push(DnType::CommonName, name);
+    (params.signed_by(&key, ca, ca_key).unwrap().pem(), key.serialize_pem())
+}
+
+/// A CA of its own and a server certificate for `localhost` it signed: (CA, certificate, key).
 fn generate_server_certs(ca_name: &str) -> (String, String, String) {
     let ca_key = KeyPair::generate().unwrap();
-    let mut ca_params = CertificateParams::new(Vec::<String>::new()).unwrap();
-    ca_params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
-    ca_params.key_usages = vec![KeyUsagePurpose::KeyCertSign, KeyUsagePurpose::CrlSign];
-    ca_params.distinguished_name.push(DnType::CommonName, ca_name);
-    let ca = ca_params.self_signed(&ca_key).unwrap();
-    let key = KeyPair::generate().unwrap();
-    let mut params = CertificateParams::new(vec!["localhost".to_owned()]).unwrap();
-    params.extended_key_usages = vec![ExtendedKeyUsagePurpose::ServerAuth];
-    params.distinguished_name.push(DnType::CommonName, "localhost");
-    let cert = params.signed_by(&key, &ca, &ca_key).unwrap();
-    (ca.pem(), cert.pem(), key.serialize_pem())
+    let ca = ca_params(ca_name).self_signed(&ca_key).unwrap();
+    let (cert, key) = leaf(&ca, &ca_key, "localhost", ExtendedKeyUsagePurpose::ServerAuth);
+    (ca.pem(), cert, key)
 }
 
 /// Client-side files: the server's CA and an unrelated one.
@@ -108,7 +149,7 @@ struct Cas {
 }
 
 async fn cas() -> Cas {
-    let ca = server_ca().await;
+    let (ca, _) = server_ca().await;
     let dir = tempfile::tempdir().unwrap();
     let right = dir.path().join("ca.pem");
     std::fs::write(&right, ca).unwrap();
@@ -260,4 +301,61 @@ fn check_config_prints_the_tls_mode_and_refuses_a_bad_one_without_the_password()
         assert_eq!(code, Some(64), "{bad}: {text}");
         assert!(text.contains(why), "{bad}: {text}");
     }
+}
+
+const CERT_USER: &str = "scim_cert_user";
+const CERT_DB: &str = "scim_cert_test";
+
+/// A database only `CERT_USER` may enter, and only with a client certificate (a `hostssl … cert`
+/// line at the top of `pg_hba.conf`, added once; it names nothing other tests use).
+async fn cert_only_database() {
+    let db = admin().await;
+    db.execute("SELECT pg_advisory_lock(hashtext('scim-sidecar/test-server-tls'))", &[]).await.unwrap();
+    if db.query_opt("SELECT 1 FROM pg_roles WHERE rolname = $1", &[&CERT_USER]).await.unwrap().is_none() {
+        db.batch_execute(&format!("CREATE ROLE {CERT_USER} LOGIN")).await.unwrap();
+    }
+    if db.query_opt("SELECT 1 FROM pg_database WHERE datname = $1", &[&CERT_DB]).await.unwrap().is_none() {
+        db.batch_execute(&format!("CREATE DATABASE {CERT_DB} OWNER {CERT_USER}")).await.unwrap();
+    }
+    let hba: String = db.query_one("SHOW hba_file", &[]).await.unwrap().get(0);
+    let line = format!("hostssl {CERT_DB} {CERT_USER} 127.0.0.1/32 cert");
+    db.batch_execute(&format!(
+        "COPY (SELECT 1) TO PROGRAM 'grep -q \"^{line}\" {hba} || sed -i \"1i {line}\" {hba}'"
+    ))
+    .await
+    .unwrap();
+    db.batch_execute("SELECT pg_reload_conf()").await.unwrap();
+    db.execute("SELECT pg_advisory_unlock(hashtext('scim-sidecar/test-server-tls'))", &[]).await.unwrap();
+}
+
+#[tokio::test]
+async fn a_client_certificate_gets_in_where_the_server_requires_one() {
+    let (ca_pem, ca_key_pem) = server_ca().await;
+    cert_only_database().await;
+    let ca_key = KeyPair::from_pem(&ca_key_pem).unwrap();
+    // The same name and key make the same issuer: signing needs nothing else of the CA.
+    let ca = ca_params(CA_NAME).self_signed(&ca_key).unwrap();
+    let (cert, key) = leaf(&ca, &ca_key, CERT_USER, ExtendedKeyUsagePurpose::ClientAuth);
+    let dir = tempfile::tempdir().unwrap();
+    let path = |name: &str, pem: &str| {
+        let p = dir.path().join(name);
+        std::fs::write(&p, pem).unwrap();
+        p.display().to_string()
+    };
+    let (root, cert, key) = (path("ca.pem", &ca_pem), path("client.crt", &cert), path("client.key", &key));
+    let base =
+        format!("postgres://{CERT_USER}@127.0.0.1:5432/{CERT_DB}?sslmode=verify-ca&sslrootcert={root}");
+    let with_cert = format!("{base}&sslcert={cert}&sslkey={key}");
+    // pg_hba.conf is re-read by the reload just asked for.
+    let mut outcome = Err(String::new());
+    for _ in 0..100 {
+        outcome = opens(&with_cert).await;
+        if outcome.is_ok() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    outcome.unwrap();
+    let e = opens(&base).await.unwrap_err();
+    assert!(e.contains("certificate"), "without a client certificate: {e}");
 }
