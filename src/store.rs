@@ -5,7 +5,9 @@
 //! active/deleted state, what to restore on reactivation and `meta` (created, lastModified,
 //! version). [`MappingStore`] is the one interface; [`open`] picks SQLite (`sqlite://PATH`, one
 //! process) or PostgreSQL (`postgres://…`, several replicas) by URL scheme and runs the numbered
-//! migrations ([`migrations`]).
+//! migrations ([`migrations`]). A PostgreSQL URL takes libpq's TLS parameters (`sslmode`,
+//! `sslrootcert`, `sslcert`, `sslkey`; `postgres::conninfo`), spoken over rustls
+//! (`postgres::tls`). [`transfer`] backs up and copies whole stores (the `store` commands).
 //!
 //! Uniqueness (per org `userName`/`displayName` ignoring case, `externalId`, Grafana id) is
 //! enforced by the database, so concurrent inserts from several replicas yield exactly one row.
