@@ -2,6 +2,8 @@
 # One-time machine set-up, idempotent and quick when everything is already there:
 # - Debian packages the build and the tests need;
 # - PostgreSQL on 127.0.0.1:5432 (trust auth) with a `test` database, for the store tests.
+#   The store's TLS tests (tests/it/store_tls.rs) turn the server's TLS on themselves, once and
+#   idempotently (a generated CA in the data directory, ALTER SYSTEM, reload): nothing to do here.
 # Used by the README's two commands and by .ci/run. Needs root (or sudo) only when something is
 # missing.
 set -euo pipefail

@@ -64,8 +64,36 @@ pub enum Command {
     },
     /// Create or upgrade the mapping store's schema, then exit (serve also does this at start).
     Migrate,
+    /// Back up or copy the mapping store.
+    #[command(subcommand)]
+    Store(StoreCommand),
     /// Print the version.
     Version,
+}
+
+/// `store` subcommands: whole-store operations for operators (`store::transfer`).
+#[derive(Debug, Clone, Subcommand)]
+pub enum StoreCommand {
+    /// Write a consistent copy of the SQLite store to a new file, also while the sidecar runs
+    /// (a PostgreSQL store is backed up with pg_dump). Exit 0, 64 when refused, 1 on failure.
+    Backup {
+        /// The new file to write (must not exist).
+        path: PathBuf,
+    },
+    /// Copy every record from one store to another, e.g. SQLite to PostgreSQL when moving to
+    /// replicas. The target is migrated first and must be empty (see --force); the copy is one
+    /// transaction, committed only when the row counts match. Exit 0, 64 when refused, 1 on failure.
+    Copy {
+        /// Source store URL (default: the configured store, [store] url / SIDECAR_STORE_URL).
+        #[arg(long, value_name = "URL")]
+        from: Option<String>,
+        /// Target store URL, sqlite://PATH or postgres://... (libpq TLS parameters apply).
+        #[arg(long, value_name = "URL")]
+        to: String,
+        /// Replace the records the target already holds instead of refusing to copy.
+        #[arg(long)]
+        force: bool,
+    },
 }
 
 /// `--log-format` values.
@@ -133,5 +161,27 @@ mod tests {
         assert_eq!(cli.config, Some(PathBuf::from("x.toml")));
         let cli = Cli::parse_from(["scim-sidecar", "check", "--json"]);
         assert!(matches!(cli.command, Some(Command::Check { json: true })));
+    }
+
+    #[test]
+    fn store_subcommands_parse() {
+        let cli = Cli::parse_from(["scim-sidecar", "store", "backup", "/b.db"]);
+        assert!(
+            matches!(cli.command, Some(Command::Store(StoreCommand::Backup { path })) if path == std::path::Path::new("/b.db"))
+        );
+        let cli = Cli::parse_from([
+            "scim-sidecar",
+            "--store-url",
+            "sqlite://a.db",
+            "store",
+            "copy",
+            "--to",
+            "sqlite://b.db",
+        ]);
+        assert!(matches!(
+            cli.command,
+            Some(Command::Store(StoreCommand::Copy { from: None, force: false, .. }))
+        ));
+        assert!(Cli::try_parse_from(["scim-sidecar", "store", "copy"]).is_err(), "--to is required");
     }
 }

@@ -2,6 +2,7 @@
 
 use std::process::ExitCode;
 
+use crate::cli::StoreCommand;
 use crate::config::load::Loaded;
 use crate::config::Config;
 use crate::grafana::GrafanaClient;
@@ -20,6 +21,9 @@ pub fn check_config(loaded: &Loaded, quiet: bool) -> ExitCode {
     }
     for w in &loaded.warnings {
         println!("warning: {w}");
+    }
+    if let Ok(store) = crate::store::describe_url(loaded.config.store.url.expose()) {
+        println!("store: {store}");
     }
     if !quiet {
         match toml::to_string_pretty(&loaded.config) {
@@ -78,9 +82,10 @@ pub fn check(loaded: &Loaded, json: bool) -> ExitCode {
         } else {
             let store_line = match &store {
                 serde_json::Value::Object(m) if m.get("ok") == Some(&serde_json::Value::Bool(true)) => {
+                    // `connection` starts with the backend: "postgres, sslmode=…" or "sqlite file …".
                     format!(
                         "{} (schema version {})",
-                        m.get("backend").and_then(|v| v.as_str()).unwrap_or("?"),
+                        m.get("connection").and_then(|v| v.as_str()).unwrap_or("?"),
                         m.get("schema_version").map(ToString::to_string).unwrap_or_default()
                     )
                 }
@@ -114,16 +119,21 @@ fn policy_engine(config: &Config) -> Result<PolicyEngine, String> {
     Ok(PolicyEngine::new(client, config, Metrics::new()))
 }
 
-/// Opens (and so migrates) the store and reads its schema version.
+/// Opens (and so migrates) the store and reads its schema version; `connection` says what the
+/// URL names (for PostgreSQL the TLS mode and what it verifies).
 async fn store_state(config: &Config) -> serde_json::Value {
-    match crate::store::open(config.store.url.expose(), 1).await {
+    let url = config.store.url.expose();
+    let connection = crate::store::describe_url(url).unwrap_or_else(|e| e.to_string());
+    match crate::store::open(url, 1).await {
         Ok(store) => match store.schema_version().await {
-            Ok(v) => serde_json::json!({"ok": true, "backend": store.backend_name(), "schema_version": v}),
+            Ok(v) => serde_json::json!({"ok": true, "backend": store.backend_name(), "schema_version": v,
+                "connection": connection}),
             Err(e) => {
-                serde_json::json!({"ok": false, "backend": store.backend_name(), "error": e.to_string()})
+                serde_json::json!({"ok": false, "backend": store.backend_name(), "error": e.to_string(),
+                "connection": connection})
             }
         },
-        Err(e) => serde_json::json!({"ok": false, "error": e.to_string()}),
+        Err(e) => serde_json::json!({"ok": false, "error": e.to_string(), "connection": connection}),
     }
 }
 
@@ -219,6 +229,67 @@ pub fn migrate(loaded: &Loaded) -> ExitCode {
         Err(e) => {
             eprintln!("migration failed: {e}");
             ExitCode::FAILURE
+        }
+    }
+}
+
+/// `EX_USAGE`: the command cannot work as given (the operator must change it).
+const EXIT_USAGE: u8 = 64;
+
+/// `store backup` and `store copy`: print what was done, or why not. Exit 0 when done, 64 when
+/// the operator must change the command (a PostgreSQL store to back up, an existing backup
+/// file, a non-empty target, a source on another schema version, an invalid URL), 1 when the
+/// store failed. Passwords of every URL involved are scrubbed from what is printed.
+pub fn store(loaded: &Loaded, action: StoreCommand) -> ExitCode {
+    use crate::store::transfer::{self, TransferError};
+    let runtime = match tokio::runtime::Builder::new_current_thread().enable_all().build() {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("cannot start the async runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let configured = loaded.config.store.url.expose();
+    let (verb, urls, result) = match &action {
+        StoreCommand::Backup { path } => {
+            let done = runtime.block_on(transfer::backup(configured, path));
+            ("backup", vec![configured], done.map(|c| format!("backed up {c} to {}", path.display())))
+        }
+        StoreCommand::Copy { from, to, force } => {
+            let from = from.as_deref().unwrap_or(configured);
+            let done = runtime.block_on(transfer::copy(from, to, *force)).map(|s| {
+                let mut line = format!(
+                    "copied {} from {} to {} (schema version {})",
+                    s.copied, s.from_backend, s.to_backend, s.schema_version
+                );
+                if s.replaced != transfer::Counts::default() {
+                    line.push_str(&format!("; replaced {}", s.replaced));
+                }
+                line
+            });
+            ("copy", vec![from, to.as_str()], done)
+        }
+    };
+    let redact = |text: String| {
+        let scrubbed = scrub(&text, &loaded.config);
+        urls.iter().filter_map(|u| url::Url::parse(u).ok()).fold(scrubbed, |t, u| match u.password() {
+            Some(p) if !p.is_empty() => t.replace(p, "***"),
+            _ => t,
+        })
+    };
+    match result {
+        Ok(line) => {
+            println!("{}", redact(line));
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("store {verb}: {}", redact(e.to_string()));
+            match e {
+                TransferError::Usage(_)
+                | TransferError::TargetNotEmpty(_)
+                | TransferError::Store(crate::store::StoreError::InvalidUrl(_)) => ExitCode::from(EXIT_USAGE),
+                TransferError::Mismatch { .. } | TransferError::Store(_) => ExitCode::FAILURE,
+            }
         }
     }
 }

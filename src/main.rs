@@ -42,6 +42,7 @@ fn main() -> ExitCode {
         Command::Serve => scim_sidecar::commands::serve(loaded),
         Command::Check { json } => scim_sidecar::commands::check(&loaded, json),
         Command::Migrate => scim_sidecar::commands::migrate(&loaded),
+        Command::Store(action) => scim_sidecar::commands::store(&loaded, action),
         Command::Version => ExitCode::SUCCESS,
     }
 }

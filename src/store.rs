@@ -5,7 +5,9 @@
 //! active/deleted state, what to restore on reactivation and `meta` (created, lastModified,
 //! version). [`MappingStore`] is the one interface; [`open`] picks SQLite (`sqlite://PATH`, one
 //! process) or PostgreSQL (`postgres://…`, several replicas) by URL scheme and runs the numbered
-//! migrations ([`migrations`]).
+//! migrations ([`migrations`]). A PostgreSQL URL takes libpq's TLS parameters (`sslmode`,
+//! `sslrootcert`, `sslcert`, `sslkey`; `postgres::conninfo`), spoken over rustls
+//! (`postgres::tls`). [`transfer`] backs up and copies whole stores (the `store` commands).
 //!
 //! Uniqueness (per org `userName`/`displayName` ignoring case, `externalId`, Grafana id) is
 //! enforced by the database, so concurrent inserts from several replicas yield exactly one row.
@@ -20,6 +22,7 @@ mod sql;
 mod sqlite;
 #[cfg(test)]
 mod tests;
+pub mod transfer;
 
 use std::sync::Arc;
 
@@ -311,6 +314,20 @@ pub async fn open(url: &str, max_connections: usize) -> Result<Arc<dyn MappingSt
         }
         Target::Sqlite(SqliteTarget::Memory) => Ok(Arc::new(sqlite::SqliteStore::open_memory().await?)),
         Target::Postgres(url) => Ok(Arc::new(postgres::PgStore::open(url, max).await?)),
+    }
+}
+
+/// What `url` names, in one line for `check-config` and `check`: the backend and, for
+/// PostgreSQL, the TLS mode and what it verifies (`sslmode`, libpq's conventions). Reads the
+/// TLS certificate files the URL names, without connecting. Never echoes a password.
+///
+/// # Errors
+/// `InvalidUrl` for a URL `open` would refuse, a bad TLS parameter or an unreadable file.
+pub fn describe_url(url: &str) -> Result<String, StoreError> {
+    match parse_url(url)? {
+        Target::Sqlite(SqliteTarget::File(path)) => Ok(format!("sqlite file {path}")),
+        Target::Sqlite(SqliteTarget::Memory) => Ok("sqlite in memory".to_owned()),
+        Target::Postgres(url) => Ok(format!("postgres, {}", postgres::conninfo::describe_tls(url)?)),
     }
 }
 

@@ -147,6 +147,9 @@ fn store(config: &Config, c: &mut Check<'_>) {
     } else if !(url.starts_with("postgres://") || url.starts_with("postgresql://")) {
         // The URL may hold a password: describe it without echoing it.
         c.fail("[store] url", "must start with sqlite:// or postgres://");
+    } else if let Err(e) = crate::store::describe_url(url) {
+        // sslmode and the certificate files (libpq's parameters); the message never holds the URL.
+        c.fail("[store] url", e.to_string());
     }
     if config.store.max_connections == 0 {
         c.fail("[store] max_connections", "must be at least 1");

@@ -12,10 +12,15 @@ use async_trait::async_trait;
 use deadpool_postgres::{Manager, ManagerConfig, Object, Pool, RecyclingMethod, Runtime};
 use tokio_postgres::error::SqlState;
 use tokio_postgres::types::ToSql;
-use tokio_postgres::{NoTls, Row};
+#[cfg(test)]
+use tokio_postgres::NoTls;
+use tokio_postgres::Row;
 
+pub(crate) mod conninfo;
 mod lookups;
 mod rows;
+pub(crate) mod tls;
+pub(crate) mod transfer;
 
 use self::rows::{group_row, user_row};
 use super::migrations::{self, LATEST};
@@ -50,19 +55,35 @@ fn backend(e: impl std::fmt::Display) -> StoreError {
     StoreError::Backend(e.to_string())
 }
 
+/// The error and its causes in one line: tokio-postgres and the pool print only the outermost
+/// ("error performing TLS handshake"), the reason (an unknown CA, a wrong host name) is below.
+fn with_causes(e: &(dyn std::error::Error + 'static)) -> StoreError {
+    let mut text = e.to_string();
+    let mut cause = e.source();
+    while let Some(c) = cause {
+        let line = c.to_string();
+        if !text.contains(&line) {
+            text.push_str(": ");
+            text.push_str(&line);
+        }
+        cause = c.source();
+    }
+    StoreError::Backend(text)
+}
+
 fn map_err(e: tokio_postgres::Error) -> StoreError {
     if let Some(db) = e.as_db_error() {
         if db.code() == &SqlState::UNIQUE_VIOLATION {
             return StoreError::Conflict { constraint: db.constraint().unwrap_or("unknown").to_owned() };
         }
     }
-    backend(e)
+    with_causes(&e)
 }
 
 impl PgStore {
     pub(crate) async fn open(url: &str, max_connections: usize) -> Result<Self, StoreError> {
-        let mut cfg: tokio_postgres::Config =
-            url.parse().map_err(|e| StoreError::InvalidUrl(format!("postgres url: {e}")))?;
+        let conninfo::ConnInfo { config: mut cfg, tls } = conninfo::parse(url)?;
+        let tls = tls::connector(&tls)?;
         if cfg.get_connect_timeout().is_none() {
             cfg.connect_timeout(CONNECT_TIMEOUT);
         }
@@ -71,16 +92,16 @@ impl PgStore {
             _ => SESSION_OPTIONS.to_owned(),
         };
         cfg.options(&options);
-        let pool = build_pool(&cfg, max_connections, Some(POOL_WAIT_TIMEOUT))?;
+        let pool = build_pool(&cfg, &tls, max_connections, Some(POOL_WAIT_TIMEOUT))?;
         // Waiting for a lock slot is waiting for the lock: callers bound it themselves.
-        let lock_pool = build_pool(&cfg, max_connections, None)?;
+        let lock_pool = build_pool(&cfg, &tls, max_connections, None)?;
         let store = Self { pool, lock_pool };
         store.migrate().await?;
         Ok(store)
     }
 
     async fn conn(&self) -> Result<Object, StoreError> {
-        self.pool.get().await.map_err(backend)
+        self.pool.get().await.map_err(|e| with_causes(&e))
     }
 
     async fn migrate(&self) -> Result<i64, StoreError> {
@@ -162,9 +183,17 @@ impl PgStore {
     }
 }
 
-fn build_pool(cfg: &tokio_postgres::Config, size: usize, wait: Option<Duration>) -> Result<Pool, StoreError> {
-    let mgr =
-        Manager::from_config(cfg.clone(), NoTls, ManagerConfig { recycling_method: RecyclingMethod::Fast });
+fn build_pool(
+    cfg: &tokio_postgres::Config,
+    tls: &tls::RustlsConnect,
+    size: usize,
+    wait: Option<Duration>,
+) -> Result<Pool, StoreError> {
+    let mgr = Manager::from_config(
+        cfg.clone(),
+        tls.clone(),
+        ManagerConfig { recycling_method: RecyclingMethod::Fast },
+    );
     Pool::builder(mgr)
         .max_size(size)
         .runtime(Runtime::Tokio1)
@@ -436,7 +465,7 @@ impl MappingStore for PgStore {
 impl PgStore {
     /// A session advisory lock on `key`, shared or exclusive (the two conflict on one key).
     async fn advisory(&self, key: &str, shared: bool) -> Result<ResourceLock, StoreError> {
-        let conn = self.lock_pool.get().await.map_err(backend)?;
+        let conn = self.lock_pool.get().await.map_err(|e| with_causes(&e))?;
         // If this future is cancelled while waiting, the connection is dropped back to the pool
         // with the lock request still queued; detach it instead so the server drops the request.
         let mut conn = scopeguard_detach(conn);

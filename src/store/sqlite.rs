@@ -19,6 +19,7 @@ use rusqlite::{params, Connection, OpenFlags, TransactionBehavior};
 
 mod checkpoint;
 mod rows;
+pub(crate) mod transfer;
 mod writer;
 
 use self::checkpoint::Checkpointer;

@@ -17,4 +17,6 @@ mod scim_groups;
 mod scim_outcomes;
 mod scim_users;
 mod server;
+mod store_commands;
+mod store_tls;
 mod support;

@@ -117,7 +117,7 @@ pub(super) fn update_group(
     .map_err(map_err)
 }
 
-fn user_row(r: &Row<'_>) -> rusqlite::Result<UserRow> {
+pub(super) fn user_row(r: &Row<'_>) -> rusqlite::Result<UserRow> {
     Ok(UserRow {
         scim_id: r.get(0)?,
         org_id: r.get(1)?,
@@ -138,7 +138,7 @@ fn user_row(r: &Row<'_>) -> rusqlite::Result<UserRow> {
     })
 }
 
-fn group_row(r: &Row<'_>) -> rusqlite::Result<GroupRow> {
+pub(super) fn group_row(r: &Row<'_>) -> rusqlite::Result<GroupRow> {
     Ok(GroupRow {
         scim_id: r.get(0)?,
         org_id: r.get(1)?,
