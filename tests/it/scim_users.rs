@@ -10,6 +10,7 @@ mod guard;
 mod lifecycle;
 mod okta;
 mod password_reset;
+mod reprovision;
 mod tokens;
 
 use serde_json::{json, Value};
