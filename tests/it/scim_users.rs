@@ -12,6 +12,7 @@ mod okta;
 mod password_reset;
 mod reprovision;
 mod tokens;
+mod validator;
 
 use serde_json::{json, Value};
 
