@@ -5,8 +5,8 @@
 //! access) converges to it. Users SCIM never wrote are presented from Grafana with stable ids.
 //! Submodules: [`view`] (representation, shared steps), [`encoded`] (the same representation
 //! written straight to bytes for import pages), [`read`] (get, list, filters),
-//! [`create`] (create, adopt, revive), [`update`] (PUT, PATCH, DELETE), [`lifecycle`]
-//! (deactivation and reactivation), [`authority`] (who may write which Grafana user),
+//! [`create`] (create, adopt, revive), [`reprovision`] (a create naming a deactivated user),
+//! [`update`] (PUT, PATCH, DELETE), [`lifecycle`] (deactivation and reactivation), [`authority`] (who may write which Grafana user),
 //! [`external_id`] (one person per externalId). Operations arrive typed ([`Op`]) and leave as an
 //! [`Outcome`]: nothing here knows HTTP.
 
@@ -16,6 +16,7 @@ mod encoded;
 mod external_id;
 mod lifecycle;
 mod read;
+mod reprovision;
 mod update;
 mod view;
 

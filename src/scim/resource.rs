@@ -179,6 +179,16 @@ fn coerce_single(attr: &AttributeDef, value: &Value, label: &str) -> Result<Opti
             }
             Ok(if out.is_empty() { None } else { Some(Value::Object(out)) })
         }
+        // Entra and the SCIM Validator send the enterprise `manager` as its bare id (`""` to
+        // remove it): a singular complex attribute with a `value` takes a string as that value.
+        (AttrType::Complex, Value::String(_)) if !attr.multi_valued => match attr.sub("value") {
+            Some(value_def) => Ok(coerce_single(value_def, value, label)?.map(|v| {
+                let mut out = Map::new();
+                out.insert(value_def.name.to_string(), v);
+                Value::Object(out)
+            })),
+            None => Err(wrong("an object")),
+        },
         (AttrType::Complex, _) => Err(wrong("an object")),
         (AttrType::Boolean, Value::Bool(b)) => Ok(Some(Value::Bool(*b))),
         (AttrType::Boolean, Value::String(s)) => match s.trim() {

@@ -334,7 +334,12 @@ mod tests {
     #[test]
     fn user_schema_declares_exactly_the_supported_attributes() {
         let names: Vec<_> = USER_SCHEMA.attributes.iter().map(|a| a.name).collect();
-        assert_eq!(names.len(), 15);
+        assert_eq!(names.len(), 18);
+        for multi in ["emails", "phoneNumbers", "addresses", "roles"] {
+            let attr = USER_SCHEMA.attr(multi).unwrap();
+            assert!(attr.multi_valued);
+            assert_eq!(attr.sub("PRIMARY").map(|p| p.attr_type), Some(AttrType::Boolean), "{multi}");
+        }
         assert!(!names.contains(&""));
         assert_eq!(ResourceType::from_name("users"), Some(ResourceType::User));
     }

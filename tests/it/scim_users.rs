@@ -10,7 +10,9 @@ mod guard;
 mod lifecycle;
 mod okta;
 mod password_reset;
+mod reprovision;
 mod tokens;
+mod validator;
 
 use serde_json::{json, Value};
 

@@ -7,8 +7,8 @@
 //! in, and the other request answers 409 (`uniqueness`). Both requests resolve to the same Grafana
 //! user, since Grafana refuses the second create of a login (412) and the loser adopts the winner's.
 //!
-//! Order: protected names (`authority::check_names`), store lookups (a live managed record → 409;
-//! a deleted one → revive), the externalId's holders in every org (`external_id`), then Grafana
+//! Order: protected names (`authority::check_names`), store lookups (an active managed record →
+//! 409; a deactivated one → reactivate, see `reprovision`; a deleted one → revive), the externalId's holders in every org (`external_id`), then Grafana
 //! by login, then by email (an unowned Grafana user is adopted, as Grafana does, once
 //! `authority::authorize` allows taking it over), else create in Grafana, and only then write the
 //! record. A crash after the Grafana create leaves a Grafana
@@ -21,6 +21,7 @@ use tracing::info;
 use super::authority::{authorize, check_names, Act};
 use super::external_id;
 use super::lifecycle::{cut_off, restore_access, save};
+use super::reprovision::{judge, reactivate, Claim};
 use super::view::{grafana_error, present_owned, store_error, stored_doc, text, view_from_profile};
 use super::UsersState;
 use crate::config::Secret;
@@ -60,20 +61,16 @@ pub async fn create(ctx: &Scope<'_>, state: &UsersState, body: Value) -> Result<
         .as_deref()
         .and_then(|x| claims.iter().find(|r| r.external_id.as_deref() == Some(x)))
         .cloned();
-    for rec in by_name.iter().chain(by_ext.iter()) {
-        if rec.managed && !rec.deleted {
-            return Err(ProvisionError::uniqueness(format!(
-                "a user with this {} already exists",
-                if by_name.as_ref().is_some_and(|r| r.scim_id == rec.scim_id) {
-                    "userName"
-                } else {
-                    "externalId"
-                }
-            )));
+    match judge(by_name.as_ref(), by_ext.as_ref())? {
+        Claim::Free => {}
+        Claim::Deleted(rec) => return revive(ctx, *rec, doc, &fields, active).await,
+        Claim::Deactivated(id) => {
+            // The write takes the user's own lock, then the externalId's: this create's locks go
+            // first, so the order stays the one every write uses.
+            drop(_ext_lock);
+            drop(_creating);
+            return reactivate(ctx, &id, body).await;
         }
-    }
-    if let Some(deleted) = by_name.iter().chain(by_ext.iter()).find(|r| r.deleted).cloned() {
-        return revive(ctx, deleted, doc, &fields, active).await;
     }
     if let Some(x) = &external_id {
         external_id::check_for_create(ctx, x, &fields).await?;

@@ -7,6 +7,9 @@
 //!
 //! Writes to one user are serialised by a store lock on its SCIM id (across replicas on
 //! PostgreSQL), so the optimistic version check only fails on a real bug.
+//!
+//! A `POST` that matched a deactivated user replaces it through here too ([`Writer::Reprovision`],
+//! see `reprovision`), so re-provisioning and a PATCH `active: true` restore access the same way.
 
 use serde_json::Value;
 
@@ -39,6 +42,17 @@ pub enum Change {
     Patch(PatchRequest),
 }
 
+/// Who asks for a write.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Writer {
+    /// A `PUT` or `PATCH` naming the id: refusals are 403, an omitted `active` keeps the state.
+    Client,
+    /// A `POST` that matched a deactivated user (`reprovision`): refusals are 409, an omitted
+    /// `active` means active (as on any create), and the user must still be deactivated once
+    /// locked (a concurrent reactivation makes this POST a duplicate).
+    Reprovision,
+}
+
 /// Handles `PUT` and `PATCH`: the user as it is afterwards.
 pub async fn write(
     ctx: &Scope<'_>,
@@ -46,9 +60,27 @@ pub async fn write(
     change: Change,
     expected: Option<&str>,
 ) -> Result<Shown, ProvisionError> {
+    write_as(ctx, id, change, expected, Writer::Client).await
+}
+
+/// [`write`] on behalf of `writer`.
+pub async fn write_as(
+    ctx: &Scope<'_>,
+    id: &str,
+    change: Change,
+    expected: Option<&str>,
+    writer: Writer,
+) -> Result<Shown, ProvisionError> {
     let _lock = lock(ctx, id).await?;
     let (mut rec, profile) = load_profile(ctx, id).await?;
-    authorize(ctx, &profile, Act::Write, !rec.managed).await?;
+    let act = match writer {
+        Writer::Client => Act::Write,
+        Writer::Reprovision if rec.active || !rec.managed => {
+            return Err(ProvisionError::uniqueness("a user with this userName or externalId already exists"));
+        }
+        Writer::Reprovision => Act::Create,
+    };
+    authorize(ctx, &profile, act, !rec.managed).await?;
     let mut view = view_from_profile(&profile);
     let current = present(ctx, &rec, Some(&view));
     expect_version(expected, &current.etag)?;
@@ -89,7 +121,9 @@ pub async fn write(
         }
     }
     // An omitted `active` keeps the current state: deactivation must be asked for explicitly.
-    let was_active = current.body.get("active").and_then(Value::as_bool).unwrap_or(true);
+    // A create is a request for an active user unless it says otherwise.
+    let was_active =
+        writer == Writer::Reprovision || current.body.get("active").and_then(Value::as_bool).unwrap_or(true);
     let active = doc.get("active").and_then(Value::as_bool).unwrap_or(was_active);
 
     if differs(&view, &fields) {

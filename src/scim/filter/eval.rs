@@ -4,7 +4,8 @@
 //! an attribute the sidecar does not declare is a 400 `invalidFilter` (never "matches nothing",
 //! so a typo cannot silently hide or duplicate users); strings compare per `caseExact`;
 //! dateTimes chronologically; multi-valued attributes match when any value matches; `pr` is
-//! present and non-empty; ordering operators on booleans → `invalidFilter`.
+//! present and non-empty; ordering operators on booleans → `invalidFilter`; a boolean attribute
+//! compares with `true`/`false` or a string spelling one in any case (`primary eq "True"`).
 
 use std::cmp::Ordering;
 
@@ -184,9 +185,7 @@ fn check_exp(def: &AttributeDef, exp: &AttrExp) -> Result<(), ScimError> {
     }
     match def.attr_type {
         AttrType::Boolean if ordering || substring => bad("booleans support only eq and ne"),
-        AttrType::Boolean if !matches!(cv, CompValue::True | CompValue::False) => {
-            bad("expected true or false")
-        }
+        AttrType::Boolean if boolean_literal(cv).is_none() => bad("expected true or false"),
         AttrType::Binary if ordering => bad("binary values cannot be ordered"),
         AttrType::Complex => bad("complex attributes cannot be compared"),
         AttrType::Integer | AttrType::Decimal if !matches!(cv, CompValue::Number(_)) => {
@@ -252,8 +251,7 @@ fn compare_all(def: &AttributeDef, vals: &[&Value], op: &CompareOp, cv: &CompVal
 
 fn compare_one(def: &AttributeDef, v: &Value, op: &CompareOp, cv: &CompValue) -> bool {
     match (v, cv) {
-        (Value::Bool(b), CompValue::True) => *b,
-        (Value::Bool(b), CompValue::False) => !*b,
+        (Value::Bool(b), cv) => boolean_literal(cv) == Some(*b),
         (Value::Number(n), CompValue::Number(m)) => match (n.as_f64(), m.as_f64()) {
             (Some(a), Some(b)) => ordered(a.partial_cmp(&b), op),
             _ => false,
@@ -273,6 +271,19 @@ fn compare_one(def: &AttributeDef, v: &Value, op: &CompareOp, cv: &CompValue) ->
             }
         }
         _ => false,
+    }
+}
+
+/// The boolean a literal stands for: `true`/`false`, or a string spelling one in any case
+/// (`"True"`, as the Microsoft SCIM Validator writes `roles[primary eq "True"]`). Only a boolean
+/// attribute's comparison reads it, so `displayName eq "true"` stays a string comparison.
+pub(crate) fn boolean_literal(cv: &CompValue) -> Option<bool> {
+    match cv {
+        CompValue::True => Some(true),
+        CompValue::False => Some(false),
+        CompValue::Str(s) if s.trim().eq_ignore_ascii_case("true") => Some(true),
+        CompValue::Str(s) if s.trim().eq_ignore_ascii_case("false") => Some(false),
+        _ => None,
     }
 }
 

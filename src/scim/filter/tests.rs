@@ -123,7 +123,9 @@ fn invalid_filters_are_invalid_filter() {
         (User, "active gt true"),
         (User, "active co \"t\""),
         (User, "userName eq true"),
-        (User, "roles pr"),
+        (User, "entitlements pr"),
+        (User, "active eq \"maybe\""),
+        (User, "roles[primary gt \"True\"]"),
         (Group, "userName eq \"x\""),
         (User, "name eq \"x\""),
         (User, "emails[nope eq \"x\"]"),
@@ -203,4 +205,22 @@ fn wire_query_strings_decode_and_parse() {
     }
     let f = parse_filter(r#"externalId eq "2a69c9a6-1708-45b7-acbe-a7b4c8fb102a""#).unwrap();
     assert!(matches!(plan(User, &f), Plan::Lookup { key: LookupKey::ExternalId(_), residual: None }));
+}
+
+#[test]
+fn string_boolean_literals_compare_as_booleans() {
+    // The Microsoft SCIM Validator writes `primary eq "True"`; Entra writes `"False"`.
+    let u = user();
+    for (src, want) in [
+        (r#"active eq "True""#, true),
+        (r#"active eq "FALSE""#, false),
+        (r#"active ne "false""#, true),
+        (r#"emails[primary eq "True"].value eq "bjensen@example.com""#, true),
+        (r#"emails[type eq "home" and primary eq "true"]"#, false),
+        // A string attribute keeps comparing strings.
+        (r#"title eq "true""#, false),
+    ] {
+        let f = parse_filter(src).unwrap();
+        assert_eq!(matches(&f, User, &u).unwrap(), want, "{src}");
+    }
 }

@@ -12,10 +12,10 @@ use serde_json::{Map, Value};
 
 use super::{OpKind, PatchOp, PatchRequest};
 use crate::scim::error::ScimError;
-use crate::scim::filter::eval::get_ci;
+use crate::scim::filter::eval::{boolean_literal, get_ci};
 use crate::scim::filter::{matches_element, AttrExp, CompValue, CompareOp, PatchPath, ValFilter};
 use crate::scim::resource::{check_required, coerce, container, drop_empty_extension};
-use crate::scim::schema::{resolve_path, AttributeDef, Lookup, ResourceType, SchemaDef};
+use crate::scim::schema::{resolve_path, AttrType, AttributeDef, Lookup, ResourceType, SchemaDef};
 
 impl PatchRequest {
     /// Applies every operation to a copy of `resource` and returns the new canonical resource.
@@ -306,6 +306,8 @@ fn seed(attr: &AttributeDef, f: &ValFilter) -> Option<Map<String, Value>> {
         let AttrExp::Comparison(p, CompareOp::Eq, cv) = exp else { return None };
         let def = attr.sub(p.sub_attr.as_deref().unwrap_or(&p.name))?;
         let v = match cv {
+            // `roles[primary eq "True"]` seeds a real boolean, as the filter compares it.
+            _ if def.attr_type == AttrType::Boolean => Value::Bool(boolean_literal(cv)?),
             CompValue::Str(s) => Value::from(s.clone()),
             CompValue::True => Value::Bool(true),
             CompValue::False => Value::Bool(false),

@@ -234,8 +234,8 @@ fn errors_and_atomicity() {
 #[test]
 fn lax_inputs_are_tolerated() {
     let u = user();
-    // Unknown attributes (Entra maps phoneNumbers, roles…) are ignored like on POST.
-    let out = run(User, json!({"Operations":[{"op":"Add","path":"phoneNumbers[type eq \"work\"].value","value":"555"},{"op":"replace","path":"title","value":""}]}), &u).unwrap();
+    // Unknown attributes (ims, entitlements…) are ignored like on POST.
+    let out = run(User, json!({"Operations":[{"op":"Add","path":"ims[type eq \"work\"].value","value":"555"},{"op":"replace","path":"title","value":""}]}), &u).unwrap();
     assert_eq!(out, u);
     // Empty string and null clear optional attributes (Entra SCIM_Null_Update).
     let out = run(User, json!({"Operations":[{"op":"replace","path":"displayName","value":null},{"op":"replace","path":"name.givenName","value":""}]}), &u).unwrap();
@@ -260,4 +260,43 @@ fn many_members_in_one_request() {
     let out = run(Group, json!({"Operations":[{"op":"add","path":"members","value":values}]}), &group(256))
         .unwrap();
     assert_eq!(out["members"].as_array().unwrap().len(), 512);
+}
+
+#[test]
+fn validator_value_filters_and_raw_manager() {
+    // "Add Attributes Verbose": `roles[primary eq "True"].x` seeds one element with a real
+    // boolean, and the next operations on the same filter land on it.
+    let body = json!({"Operations":[
+        {"op":"add","path":"roles[primary eq \"True\"].display","value":"D"},
+        {"op":"add","path":"roles[primary eq \"True\"].value","value":"V"},
+        {"op":"add","path":"roles[primary eq \"True\"].type","value":"T"},
+        {"op":"add","path":"phoneNumbers[type eq \"work\"].value","value":"1-555"},
+        {"op":"add","path":"phoneNumbers[type eq \"mobile\"].value","value":"1-556"},
+        {"op":"add","path":"addresses[type eq \"work\"].locality","value":"L"},
+        {"op":"add","path":"addresses[type eq \"work\"].country","value":"C"},
+        {"op":"add","path":"emails[type eq \"home\"].primary","value":"True"},
+        {"op":"add","path":format!("{ENTERPRISE_URN}:manager"),"value":"BOSS"}]});
+    let out = run(User, body, &user()).unwrap();
+    assert_eq!(out["roles"], json!([{"primary":true,"display":"D","value":"V","type":"T"}]));
+    assert_eq!(
+        out["phoneNumbers"],
+        json!([{"type":"work","value":"1-555"},{"type":"mobile","value":"1-556"}])
+    );
+    assert_eq!(out["addresses"], json!([{"type":"work","locality":"L","country":"C"}]));
+    assert_eq!(out["emails"][0]["primary"], true);
+    assert_eq!(out[ENTERPRISE_URN]["manager"], json!({"value":"BOSS"}));
+    // Removing the manager the validator's way, or any other, clears it and the empty extension.
+    let path = format!("{ENTERPRISE_URN}:manager");
+    for op in [
+        json!({"op":"replace","path":path,"value":{"value":""}}),
+        json!({"op":"add","path":path,"value":""}),
+        json!({"op":"remove","path":path,"value":""}),
+    ] {
+        let cleared = run(User, json!({"Operations":[op]}), &out).unwrap();
+        assert!(cleared.get(ENTERPRISE_URN).is_none(), "{cleared}");
+    }
+    // Replace on a string-boolean filter that matches: in place.
+    let body =
+        json!({"Operations":[{"op":"replace","path":"roles[primary eq \"TRUE\"].display","value":"D2"}]});
+    assert_eq!(run(User, body, &out).unwrap()["roles"][0]["display"], "D2");
 }

@@ -28,6 +28,8 @@ fn rfc7643_section_8_examples() {
             "displayName",
             "nickName",
             "emails",
+            "addresses",
+            "phoneNumbers",
             "userType",
             "title",
             "preferredLanguage",
@@ -112,4 +114,31 @@ fn meta_and_location() {
         m.to_value(),
         json!({"resourceType":"User","created":"2026-01-02T03:04:05.000Z","lastModified":"2026-01-02T03:04:05.000Z","location":"https://h/scim/v2/Users/abc","version":"W/\"1\""})
     );
+}
+
+#[test]
+fn validator_post_string_booleans_roles_and_raw_manager() {
+    // The Microsoft SCIM Validator's create: `primary` as the string "True" in roles (and
+    // elsewhere), the enterprise manager as a bare id.
+    let body = json!({"schemas":[USER_URN, ENTERPRISE_URN],"userName":"v@example.com",
+        "roles":[{"primary":"True","display":"D","value":"V","type":"T"}],
+        "phoneNumbers":[{"type":"work","value":"1-555","primary":"FALSE"}],
+        "addresses":[{"type":"work","locality":"L","primary":"true"}],
+        "emails":[{"type":"work","value":"v@example.com","primary":" True "}],
+        ENTERPRISE_URN: {"department":"D1","manager":"BOSS"}});
+    let c = canonicalize(User, &body).unwrap();
+    assert_eq!(c["roles"], json!([{"primary":true,"display":"D","value":"V","type":"T"}]));
+    assert_eq!(c["phoneNumbers"][0]["primary"], false);
+    assert_eq!(c["addresses"][0]["primary"], true);
+    assert_eq!(c["emails"][0]["primary"], true);
+    assert_eq!(c[ENTERPRISE_URN], json!({"department":"D1","manager":{"value":"BOSS"}}));
+    // `""` and null are no manager; a multi-valued attribute does not take a bare string.
+    for empty in [json!(""), Value::Null, json!({"value": ""})] {
+        let body = json!({"userName":"v", ENTERPRISE_URN: {"department":"D1","manager": empty}});
+        assert_eq!(canonicalize(User, &body).unwrap()[ENTERPRISE_URN], json!({"department":"D1"}));
+    }
+    let e = canonicalize(User, &json!({"userName":"v","roles":[{"primary":"maybe"}]})).unwrap_err();
+    assert_eq!(e.scim_type, Some(ScimType::InvalidValue));
+    let e = canonicalize(User, &json!({"userName":"v","roles":"admin"})).unwrap_err();
+    assert_eq!(e.scim_type, Some(ScimType::InvalidValue));
 }

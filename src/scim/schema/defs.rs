@@ -82,7 +82,34 @@ const EMAIL_SUBS: [AttributeDef; 4] = [
     base("primary", AttrType::Boolean, "Whether this is the primary email."),
 ];
 
-static USER_ATTRS: [AttributeDef; 15] = [
+const PHONE_SUBS: [AttributeDef; 4] = [
+    s("value", "Phone number."),
+    s("display", "Display value."),
+    AttributeDef {
+        canonical_values: &["work", "home", "mobile", "fax", "pager", "other"],
+        ..s("type", "Label: work, home, mobile, fax, pager or other.")
+    },
+    base("primary", AttrType::Boolean, "Whether this is the primary phone number."),
+];
+const ADDRESS_SUBS: [AttributeDef; 8] = [
+    s("formatted", "Full mailing address, formatted for display."),
+    s("streetAddress", "Street address."),
+    s("locality", "City or locality."),
+    s("region", "State or region."),
+    s("postalCode", "Postal code."),
+    s("country", "Country."),
+    AttributeDef { canonical_values: &["work", "home", "other"], ..s("type", "Label: work, home or other.") },
+    base("primary", AttrType::Boolean, "Whether this is the primary address."),
+];
+/// Stored and returned as sent; not mapped to Grafana org roles.
+const ROLE_SUBS: [AttributeDef; 4] = [
+    s("value", "Role value."),
+    s("display", "Display value."),
+    s("type", "Label of the role."),
+    base("primary", AttrType::Boolean, "Whether this is the primary role."),
+];
+
+static USER_ATTRS: [AttributeDef; 18] = [
     ID,
     EXTERNAL_ID,
     AttributeDef { required: true, uniqueness: Uniqueness::Server, ..s("userName", "Unique login name.") },
@@ -108,6 +135,21 @@ static USER_ATTRS: [AttributeDef; 15] = [
         multi_valued: true,
         sub_attributes: &EMAIL_SUBS,
         ..base("emails", AttrType::Complex, "Email addresses.")
+    },
+    AttributeDef {
+        multi_valued: true,
+        sub_attributes: &PHONE_SUBS,
+        ..base("phoneNumbers", AttrType::Complex, "Phone numbers (stored, not sent to Grafana).")
+    },
+    AttributeDef {
+        multi_valued: true,
+        sub_attributes: &ADDRESS_SUBS,
+        ..base("addresses", AttrType::Complex, "Physical mailing addresses (stored, not sent to Grafana).")
+    },
+    AttributeDef {
+        multi_valued: true,
+        sub_attributes: &ROLE_SUBS,
+        ..base("roles", AttrType::Complex, "Roles (stored and returned; not mapped to Grafana org roles).")
     },
     META,
 ];

@@ -261,3 +261,33 @@ async fn server_admins_are_adopted_only_when_listed() {
     assert_scim_error(&a, 409, Some("uniqueness"));
     assert_eq!(snapshot(&h, carol_gid), before, "still cut off");
 }
+
+/// A POST that would bring back a deactivated user is judged like the reactivation it is: a
+/// Grafana token may not reactivate someone who joined another org meanwhile (409, Grafana
+/// untouched); the operator's static token may.
+#[tokio::test]
+async fn reprovisioning_a_deactivated_user_respects_the_callers_authority() {
+    let h = harness(|_| {}).await;
+    let org2 = h.grafana.create_org("Second");
+    let token = h.grafana.create_service_account_token(org2, "Admin");
+    let users = users_of(org2);
+    let gid = only_in(&h, "back@example.com", org2);
+    let body = user_body("back@example.com", "back@example.com", Some("ext-back"));
+    let a = h.call_as(Method::POST, &users, Some(body.clone()), Some(&token)).await;
+    assert_eq!(a.status, 201, "{a:?}");
+    let id = a.json()["id"].as_str().unwrap().to_string();
+    let off = patch_op(json!([{"op": "replace", "value": {"active": false}}]));
+    let a = h.call_as(Method::PATCH, &format!("{users}/{id}"), Some(off), Some(&token)).await;
+    assert_eq!(a.status, 200, "{a:?}");
+    assert!(h.grafana.user(gid).unwrap().is_disabled);
+
+    assert!(h.grafana.add_org_user(1, gid, "Viewer"));
+    let before = snapshot(&h, gid);
+    let a = h.call_as(Method::POST, &users, Some(body.clone()), Some(&token)).await;
+    assert_scim_error(&a, 409, Some("uniqueness"));
+    assert_eq!(snapshot(&h, gid), before, "Grafana untouched");
+    let a = h.call(Method::POST, &users, Some(body)).await;
+    assert_eq!(a.status, 201, "{a:?}");
+    assert_eq!(a.json()["id"], id.as_str());
+    assert!(!h.grafana.user(gid).unwrap().is_disabled);
+}
