@@ -433,7 +433,7 @@ fn run_sidecar_child(grafana_url: String) {
     rt.block_on(async {
         let mut config = Config::default();
         config.grafana.url = grafana_url;
-        config.scim.tokens = vec![Secret::new(TOKEN)];
+        config.scim.tokens = vec![Secret::new(TOKEN).into()];
         config.store.url = Secret::new(std::env::var("USERS_BENCH_STORE_URL").unwrap());
         if let Some(n) = std::env::var("USERS_BENCH_STORE_CONNECTIONS").ok().and_then(|v| v.parse().ok()) {
             config.store.max_connections = n;

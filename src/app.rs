@@ -82,6 +82,8 @@ pub struct App {
     pub edge: crate::edge::Edge,
     /// The passthrough guard pipeline's own state.
     pub guards: crate::guard::Guards,
+    /// The audit log recorder (a disabled one when `[audit] enabled = false`).
+    pub auditor: crate::audit::Auditor,
 }
 
 impl App {
@@ -110,8 +112,22 @@ impl App {
             crate::provision::Settings::from_config(&config),
             metrics.clone(),
         );
-        let scim =
-            crate::scim_api::ScimApi::new(&config, Arc::new(provisioner), policy.clone(), metrics.clone());
+        let auditor = if config.audit.enabled {
+            crate::audit::Auditor::start(
+                store.clone(),
+                config.audit.retention,
+                metrics.audit_failures.clone(),
+            )
+        } else {
+            crate::audit::Auditor::disabled()
+        };
+        let scim = crate::scim_api::ScimApi::new(
+            &config,
+            Arc::new(provisioner),
+            policy.clone(),
+            metrics.clone(),
+            auditor.clone(),
+        );
         let gate = crate::login_gate::LoginGate::from_config(
             &config.saml_gate,
             &config.grafana.url,
@@ -130,7 +146,19 @@ impl App {
             metrics.clone(),
             config.server.max_body_bytes,
         );
-        Ok(Arc::new(Self { config, metrics, forwarder, grafana, store, scim, gate, policy, edge, guards }))
+        Ok(Arc::new(Self {
+            config,
+            metrics,
+            forwarder,
+            grafana,
+            store,
+            scim,
+            gate,
+            policy,
+            edge,
+            guards,
+            auditor,
+        }))
     }
 }
 
@@ -161,13 +189,16 @@ pub async fn run(
     let refresher = app.policy.spawn_refresher(stopped(stop_rx.clone()));
     // The gate's problems (off while SCIM is configured, no IdP metadata) are logged at start,
     // before the first login fails.
-    let admin_app = Arc::new(admin::Admin::new(
-        &app.config,
-        app.metrics.clone(),
-        app.grafana.clone(),
-        app.store.clone(),
-        app.policy.clone(),
-    ));
+    let admin_app = Arc::new(
+        admin::Admin::new(
+            &app.config,
+            app.metrics.clone(),
+            app.grafana.clone(),
+            app.store.clone(),
+            app.policy.clone(),
+        )
+        .with_auditor(app.auditor.clone()),
+    );
     let startup = admin_app.clone();
     let gate_matters = app.config.saml_gate.enabled || app.policy.scim_active();
     tokio::spawn(async move {

@@ -42,6 +42,11 @@ fn main() -> ExitCode {
         Command::Serve => scim_sidecar::commands::serve(loaded),
         Command::Check { json } => scim_sidecar::commands::check(&loaded, json),
         Command::Migrate => scim_sidecar::commands::migrate(&loaded),
+        Command::Audit { since, until, namespace, user, group, kind, json, limit } => {
+            let args =
+                scim_sidecar::commands::AuditArgs { since, until, namespace, user, group, kind, limit, json };
+            scim_sidecar::commands::audit(&loaded, &args)
+        }
         Command::Version => ExitCode::SUCCESS,
     }
 }

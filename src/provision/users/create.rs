@@ -192,6 +192,7 @@ pub async fn push_fields(
         }
         Err(e) if e.is_forbidden() => {
             ctx.prov.metrics.deferred_updates.inc();
+            crate::audit::notes::deferred();
             info!(
                 grafana_user = view.id,
                 "grafana refuses profile updates for this external user: deferred to its next saml login"
