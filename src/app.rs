@@ -137,7 +137,7 @@ impl App {
             policy.clone(),
             metrics.clone(),
         )?
-        .map(|gate| gate.with_http_client(http.clone()));
+        .map(|gate| gate.with_http_client(http.clone()).with_auditor(auditor.clone()));
         let edge = crate::edge::Edge::new(&config.server);
         let guards = crate::guard::Guards::new(
             grafana.clone(),
@@ -145,7 +145,8 @@ impl App {
             policy.clone(),
             metrics.clone(),
             config.server.max_body_bytes,
-        );
+        )
+        .with_auditor(auditor.clone());
         Ok(Arc::new(Self {
             config,
             metrics,

@@ -184,3 +184,29 @@ async fn a_disabled_audit_records_nothing_and_writes_still_succeed() {
     let (status, body) = admin_get(&h, "/audit", None).await;
     assert_eq!((status, body.as_str()), (200, ""));
 }
+
+#[tokio::test]
+async fn a_guard_refusal_is_audited_once_with_its_kind_and_caller() {
+    let h = start(None).await;
+    let a = h.post("Users", user_body("erin@corp.example", "erin@corp.example", None)).await;
+    assert_eq!(a.status, 201);
+    let gid = h.grafana.user_by_login("erin@corp.example").unwrap().id;
+    let req = Request::builder()
+        .method(Method::PUT)
+        .uri(format!("{}/api/users/{gid}", h.sidecar.url))
+        .header("authorization", h.grafana.admin_basic_auth())
+        .header("content-type", "application/json")
+        .header("x-request-id", "guard-req-1")
+        .body(scim_sidecar::body::full(json!({"login": "hijack"}).to_string()))
+        .unwrap();
+    assert_eq!(h.client.request(req).await.unwrap().status(), 403);
+    let records = audit(&h, "kind=guard").await;
+    assert_eq!(records.len(), 1, "{records:#?}");
+    let r = &records[0];
+    assert_eq!(r["outcome"], "refused");
+    assert_eq!(r["request_id"], "guard-req-1");
+    assert_eq!(r["operation"], format!("PUT /api/users/{gid}"));
+    assert_eq!(r["actor"]["client"], "127.0.0.1");
+    assert!(r["actor"]["name"].as_str().unwrap().starts_with("grafana-user:"), "{r}");
+    assert!(r["reason"].as_str().unwrap().starts_with("user:"), "{r}");
+}
