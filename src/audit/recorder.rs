@@ -23,6 +23,9 @@ pub const QUEUE: usize = 8192;
 const BATCH: usize = 512;
 /// How often old records are pruned.
 const PRUNE_EVERY: Duration = Duration::from_secs(3600);
+/// How long the writer lets records gather after the first of a batch: one store write per
+/// burst instead of one per request (a flush cuts it short).
+const LINGER: Duration = Duration::from_millis(50);
 
 enum Msg {
     Record(Box<AuditRecord>),
@@ -126,15 +129,21 @@ async fn writer(
                 continue;
             }
         };
+        let deadline = tokio::time::Instant::now() + LINGER;
         let mut next = Some(first);
         while let Some(msg) = next.take() {
             match msg {
                 Msg::Record(r) => batch.push(*r),
                 Msg::Flush(done) => waiting.push(done),
             }
-            if batch.len() < BATCH {
-                next = rx.try_recv().ok();
+            if batch.len() >= BATCH {
+                break;
             }
+            next = match rx.try_recv() {
+                Ok(msg) => Some(msg),
+                Err(_) if !waiting.is_empty() => None,
+                Err(_) => tokio::time::timeout_at(deadline, rx.recv()).await.ok().flatten(),
+            };
         }
         store_batch(store.as_ref(), &mut batch, &failures).await;
         for done in waiting.drain(..) {

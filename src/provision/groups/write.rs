@@ -93,6 +93,7 @@ pub(super) async fn create(ctx: &Scope<'_>, body: &Value) -> Result<Shown, Provi
         return Err(e);
     }
     let record = new_record(ctx.org_id, created.team_id, created.uid, &name, ext);
+    crate::audit::notes::grafana_id(created.team_id);
     if let Err(e) = ctx.prov.store.insert_group(&record).await {
         undo_create(ctx, created.team_id).await;
         return Err(conflict_from_store(e));

@@ -143,6 +143,7 @@ pub async fn create(ctx: &Scope<'_>, state: &UsersState, body: Value) -> Result<
 }
 
 fn created(ctx: &Scope<'_>, rec: UserRecord, view: &GrafanaUserView) -> Shown {
+    crate::audit::notes::grafana_id(rec.grafana_user_id);
     let id = rec.scim_id.clone();
     present_owned(ctx, rec, Some(view)).into_shown(id)
 }

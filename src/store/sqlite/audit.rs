@@ -1,5 +1,8 @@
-//! [`AuditStore`] on SQLite: a batch is one multi-row `INSERT` through the group-committing
-//! writer (one statement, so it stands or falls whole, as writer jobs must); reads and the prune
+//! [`AuditStore`] on SQLite: a batch is one writer job (joining the group commit of the SCIM
+//! writes) that runs one cached single-row `INSERT` per record; one statement text, so the
+//! connection's statement cache keeps the store's hot queries (a multi-row statement per batch
+//! size evicted them). Audit rows append to the table's and the time index's last pages, so a
+//! batch fills about one single-row commit's worth of the WAL per eight rows. Reads and the prune
 //! go to the blocking pool.
 
 use async_trait::async_trait;
@@ -11,8 +14,10 @@ use crate::audit::{AuditQuery, AuditRecord};
 use crate::store::audit::{self, AuditStore, Param};
 use crate::store::StoreError;
 
-/// Most records per statement: 10 values each, well under SQLite's bound-parameter limit.
-const ROWS_PER_STATEMENT: usize = 256;
+/// Most records per writer job.
+const ROWS_PER_JOB: usize = 256;
+/// Audit rows per single-row commit's worth of WAL (they share pages).
+const ROWS_PER_LOG_SHARE: usize = 8;
 
 fn value(p: Param) -> V {
     match p {
@@ -25,16 +30,20 @@ fn value(p: Param) -> V {
 #[async_trait]
 impl AuditStore for SqliteStore {
     async fn insert_audit(&self, records: &[AuditRecord]) -> Result<(), StoreError> {
-        for chunk in records.chunks(ROWS_PER_STATEMENT) {
-            let mut values = Vec::with_capacity(chunk.len() * audit::COLS_PER_ROW);
-            for r in chunk {
-                values.extend(audit::row_params(r)?.into_iter().map(value));
-            }
-            let sql = audit::insert_sql(chunk.len(), |n| format!("?{n}"));
+        for chunk in records.chunks(ROWS_PER_JOB) {
+            let rows = chunk
+                .iter()
+                .map(|r| Ok(audit::row_params(r)?.into_iter().map(value).collect::<Vec<V>>()))
+                .collect::<Result<Vec<_>, StoreError>>()?;
+            let n = rows.len();
             self.writer
-                .run_rows(chunk.len(), move |c| {
+                .run_rows_filling(n, n.div_ceil(ROWS_PER_LOG_SHARE), move |c| {
+                    let sql = audit::insert_sql(1, |n| format!("?{n}"));
                     let mut stmt = c.prepare_cached(&sql).map_err(map_err)?;
-                    stmt.execute(rusqlite::params_from_iter(values)).map(drop).map_err(map_err)
+                    for row in rows {
+                        stmt.execute(rusqlite::params_from_iter(row)).map_err(map_err)?;
+                    }
+                    Ok(())
                 })
                 .await?;
         }
