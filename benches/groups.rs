@@ -86,7 +86,7 @@ async fn main() {
     config.server.listen = "127.0.0.1:0".into();
     config.admin.listen = "127.0.0.1:0".into();
     config.grafana.url = grafana.url();
-    config.scim.tokens = vec![Secret::new(TOKEN)];
+    config.scim.tokens = vec![Secret::new(TOKEN).into()];
     config.store.url = Secret::new(store_url.clone());
     let direct = GrafanaClient::new(
         &config.grafana.url,

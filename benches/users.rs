@@ -21,6 +21,8 @@
 //! sidecar at another store (e.g. `postgres://postgres@127.0.0.1:5432/test`; use an empty database)
 //! and `USERS_BENCH_STORE_CONNECTIONS` sizes its pool (default: the configuration's default).
 //! `USERS_BENCH_CLIENTS` (default 16) sets how many clients create and read at once.
+//! `USERS_BENCH_AUDIT=off` turns the audit log off (`[audit] enabled = false`; on by default, as
+//! in the configuration), to measure what recording every create costs.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
@@ -433,12 +435,13 @@ fn run_sidecar_child(grafana_url: String) {
     rt.block_on(async {
         let mut config = Config::default();
         config.grafana.url = grafana_url;
-        config.scim.tokens = vec![Secret::new(TOKEN)];
+        config.scim.tokens = vec![Secret::new(TOKEN).into()];
         config.store.url = Secret::new(std::env::var("USERS_BENCH_STORE_URL").unwrap());
         if let Some(n) = std::env::var("USERS_BENCH_STORE_CONNECTIONS").ok().and_then(|v| v.parse().ok()) {
             config.store.max_connections = n;
         }
         config.log.level = "warn".into();
+        config.audit.enabled = std::env::var("USERS_BENCH_AUDIT").map_or(true, |v| v != "off");
         let public = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let admin = TcpListener::bind("127.0.0.1:0").await.unwrap();
         println!("{}", public.local_addr().unwrap());
@@ -479,9 +482,10 @@ async fn bench(n: usize, latency: Duration) {
     } else {
         "load generator, emulator and sidecar process share every core"
     };
+    let audit = if std::env::var("USERS_BENCH_AUDIT").is_ok_and(|v| v == "off") { "off" } else { "on" };
     println!(
-        "users benchmark: N = {n}, {clients} concurrent clients, {backend} store, emulator latency \
-         {latency:?} per call; {placement}"
+        "users benchmark: N = {n}, {clients} concurrent clients, {backend} store, audit log {audit}, \
+         emulator latency {latency:?} per call; {placement}"
     );
 
     // Warm-up (connections, the sidecar's one-time settings read), then the measured phases.

@@ -1,6 +1,10 @@
 //! The admin listener: `/healthz` (the process is alive), `/readyz` (Grafana answers and the store
-//! opens; the policy summary is reported but does not affect readiness) and `/metrics` (Prometheus
-//! text). Kept off the public listener so it can be firewalled.
+//! opens; the policy summary is reported but does not affect readiness), `/metrics` (Prometheus
+//! text) and `/audit` (the audit log, [`audit`]). Kept off the public listener so it can be
+//! firewalled; with `[admin] token` set, `/metrics` and `/audit` also require it as a bearer
+//! token (`/healthz` and `/readyz` never do: probes carry no credentials).
+
+pub mod audit;
 
 use std::sync::Arc;
 
@@ -25,6 +29,10 @@ pub struct Admin {
     /// `[saml_gate]`, and Grafana's URL its warnings are judged against.
     pub gate: SamlGateConfig,
     pub grafana_url: String,
+    /// `[admin] token`, when set.
+    pub token: audit::AdminToken,
+    /// Flushed before `/audit` reads, so this process's records are visible.
+    pub auditor: crate::audit::Auditor,
 }
 
 impl Admin {
@@ -42,7 +50,16 @@ impl Admin {
             policy,
             gate: config.saml_gate.clone(),
             grafana_url: config.grafana.url.clone(),
+            token: audit::AdminToken::new(config.admin.token.as_ref().map(|t| t.expose())),
+            auditor: crate::audit::Auditor::disabled(),
         }
+    }
+
+    /// The same admin state, flushing `auditor` before `/audit` reads.
+    #[must_use]
+    pub fn with_auditor(mut self, auditor: crate::audit::Auditor) -> Self {
+        self.auditor = auditor;
+        self
     }
 
     /// What the login gate would warn about now (`check` shows the same).
@@ -61,6 +78,8 @@ pub async fn handle(app: Arc<Admin>, req: Request<Incoming>) -> Response<Body> {
     match req.uri().path() {
         "/healthz" => text(StatusCode::OK, "ok\n"),
         "/readyz" => readyz(&app).await,
+        "/metrics" | "/audit" if !app.token.allows(req.headers()) => audit::unauthorized(),
+        "/audit" => audit::serve(&app, req.uri()).await,
         "/metrics" => {
             let mut res = text(StatusCode::OK, &app.metrics.render());
             res.headers_mut().insert(

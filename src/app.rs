@@ -106,8 +106,22 @@ impl App {
             crate::provision::Settings::from_config(&config),
             metrics.clone(),
         );
-        let scim =
-            crate::scim_api::ScimApi::new(&config, Arc::new(provisioner), policy.clone(), metrics.clone());
+        let auditor = if config.audit.enabled {
+            crate::audit::Auditor::start(
+                store.clone(),
+                config.audit.retention,
+                metrics.audit_failures.clone(),
+            )
+        } else {
+            crate::audit::Auditor::disabled()
+        };
+        let scim = crate::scim_api::ScimApi::new(
+            &config,
+            Arc::new(provisioner),
+            policy.clone(),
+            metrics.clone(),
+            auditor.clone(),
+        );
         let gate = crate::login_gate::LoginGate::from_config(
             &config.saml_gate,
             &config.grafana.url,
@@ -117,14 +131,15 @@ impl App {
             policy.clone(),
             metrics.clone(),
         )?
-        .map(|gate| gate.with_http_client(http.clone()));
+        .map(|gate| gate.with_http_client(http.clone()).with_auditor(auditor.clone()));
         let guards = crate::guard::Guards::new(
             grafana.clone(),
             store.clone(),
             policy.clone(),
             metrics.clone(),
             config.server.max_body_bytes,
-        );
+        )
+        .with_auditor(auditor.clone());
         let router = Arc::new(router::Router {
             edge: crate::edge::Edge::new(&config.server),
             policy: policy.clone(),
@@ -134,7 +149,9 @@ impl App {
             forwarder,
             metrics: metrics.clone(),
         });
-        let admin = Arc::new(admin::Admin::new(&config, metrics.clone(), grafana, store, policy.clone()));
+        let admin = Arc::new(
+            admin::Admin::new(&config, metrics.clone(), grafana, store, policy.clone()).with_auditor(auditor),
+        );
         Ok(Self { config, metrics, policy, router, admin })
     }
 }

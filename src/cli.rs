@@ -67,6 +67,33 @@ pub enum Command {
     /// Back up or copy the mapping store.
     #[command(subcommand)]
     Store(StoreCommand),
+    /// Print the audit log (changes made through SCIM, refusals, drift), newest first.
+    Audit {
+        /// Records at or after this time: a duration back from now (`24h`, `7d`) or RFC 3339.
+        #[arg(long, value_name = "DURATION|RFC3339")]
+        since: Option<String>,
+        /// Records at or before this time: a duration back from now or RFC 3339.
+        #[arg(long, value_name = "DURATION|RFC3339")]
+        until: Option<String>,
+        /// Only this namespace (`default`, `org-2`).
+        #[arg(long, value_name = "NS")]
+        namespace: Option<String>,
+        /// Only records about the user with this userName (ignoring case).
+        #[arg(long, value_name = "USERNAME")]
+        user: Option<String>,
+        /// Only records about the group with this displayName (ignoring case).
+        #[arg(long, value_name = "DISPLAYNAME")]
+        group: Option<String>,
+        /// Only records of this kind: scim, policy, guard, login_gate, drift.
+        #[arg(long, value_name = "KIND")]
+        kind: Option<String>,
+        /// Print one JSON object per line.
+        #[arg(long)]
+        json: bool,
+        /// At most this many records (default 100).
+        #[arg(long, value_name = "N")]
+        limit: Option<usize>,
+    },
     /// Print the version.
     Version,
 }

@@ -1,5 +1,7 @@
 //! What each subcommand does once the configuration is loaded.
 
+mod audit;
+
 use std::process::ExitCode;
 
 use crate::cli::StoreCommand;
@@ -9,6 +11,8 @@ use crate::grafana::GrafanaClient;
 use crate::login_gate::settings::GateReport;
 use crate::metrics::Metrics;
 use crate::policy::{render, PolicyEngine, Verdict};
+
+pub use audit::{audit, AuditArgs};
 
 /// `check-config`: the configuration loaded, so it is valid. Print where it came from, its
 /// warnings and (unless `quiet`) the effective configuration with every secret redacted.

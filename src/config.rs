@@ -13,6 +13,7 @@ pub mod keys;
 pub mod load;
 mod secret;
 mod service_links;
+mod token;
 mod validate;
 
 #[cfg(test)]
@@ -25,6 +26,7 @@ use serde::{Deserialize, Serialize};
 
 pub use load::{ConfigError, ConfigErrors, Overrides, Sources};
 pub use secret::Secret;
+pub use token::ScimToken;
 
 /// The whole configuration, one field per `[section]` of `sidecar.toml`.
 #[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
@@ -38,6 +40,7 @@ pub struct Config {
     pub policy: PolicyConfig,
     pub saml_gate: SamlGateConfig,
     pub log: LogConfig,
+    pub audit: AuditConfig,
 }
 
 /// `[server]`: the public listener that serves the proxy, SCIM and the SAML gate.
@@ -85,8 +88,29 @@ pub struct ServerConfig {
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields, default)]
 pub struct AdminConfig {
-    /// Address of the admin listener (`/healthz`, `/readyz`, `/metrics`).
+    /// Address of the admin listener (`/healthz`, `/readyz`, `/metrics`, `/audit`).
     pub listen: String,
+    /// Bearer token `/audit` and `/metrics` require when set (`/healthz` and `/readyz` never do).
+    pub token: Option<Secret>,
+    /// File holding the admin token (first non-comment line).
+    pub token_file: Option<PathBuf>,
+}
+
+/// `[audit]`: the audit log of every change made through SCIM and every refusal.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct AuditConfig {
+    /// Record changes and refusals in the mapping store and as `scim_sidecar::audit` log events.
+    pub enabled: bool,
+    /// How long records are kept; older ones are pruned hourly by `serve`.
+    #[serde(with = "duration")]
+    pub retention: Duration,
+}
+
+impl Default for AuditConfig {
+    fn default() -> Self {
+        Self { enabled: true, retention: Duration::from_secs(90 * 24 * 3600) }
+    }
 }
 
 /// `[grafana]`: the Grafana behind the sidecar and the server-admin credential used for SCIM.
@@ -142,8 +166,9 @@ pub enum OnDelete {
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields, default)]
 pub struct ScimConfig {
-    /// Accepted static bearer tokens: plain values, or `sha256:<hex>` digests of them.
-    pub tokens: Vec<Secret>,
+    /// Accepted static bearer tokens: plain values, or `sha256:<hex>` digests of them; an entry
+    /// may be a table that names the token for the audit log (`{ name = "…", token = "…" }`).
+    pub tokens: Vec<ScimToken>,
     /// File with one accepted token (plain or `sha256:<hex>`) per line.
     pub token_file: Option<PathBuf>,
     /// Also accept Grafana service-account tokens, validated against Grafana (as Grafana Enterprise does).
@@ -280,7 +305,7 @@ impl Default for ServerConfig {
 
 impl Default for AdminConfig {
     fn default() -> Self {
-        Self { listen: defaults::ADMIN_LISTEN.into() }
+        Self { listen: defaults::ADMIN_LISTEN.into(), token: None, token_file: None }
     }
 }
 

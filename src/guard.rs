@@ -14,6 +14,7 @@
 //!
 //! The guards hold their own narrow state ([`Guards`]) and never modify anything.
 
+mod audit;
 pub mod caller;
 pub mod iam;
 pub mod password_reset;
@@ -54,6 +55,8 @@ pub struct Guards {
     /// max_buffered_bodies` permits and `body_read_timeout` are the server's, applied to every
     /// guard read by [`crate::body::read_guarded`].)
     pub max_body_bytes: usize,
+    /// Where refusals are recorded (a disabled auditor until [`Guards::with_auditor`]).
+    pub auditor: crate::audit::Auditor,
 }
 
 impl std::fmt::Debug for Guards {
@@ -70,7 +73,22 @@ impl Guards {
         metrics: Metrics,
         max_body_bytes: usize,
     ) -> Self {
-        Self { grafana, store, policy, metrics, callers: caller::Callers::default(), max_body_bytes }
+        Self {
+            grafana,
+            store,
+            policy,
+            metrics,
+            callers: caller::Callers::default(),
+            max_body_bytes,
+            auditor: crate::audit::Auditor::disabled(),
+        }
+    }
+
+    /// The same guards, recording refusals through `auditor`.
+    #[must_use]
+    pub fn with_auditor(mut self, auditor: crate::audit::Auditor) -> Self {
+        self.auditor = auditor;
+        self
     }
 }
 

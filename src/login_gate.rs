@@ -30,6 +30,7 @@
 //!
 //! This module does not create, change or delete users; it only reads the store.
 
+mod audit;
 pub mod decide;
 pub mod form;
 pub mod metadata;
@@ -79,6 +80,8 @@ pub struct LoginGate {
     metrics: Metrics,
     /// Bounds logins being checked at once (metadata fetch, blocking verification, lookups).
     verifying: Arc<tokio::sync::Semaphore>,
+    /// Where refused logins are recorded (disabled until [`LoginGate::with_auditor`]).
+    auditor: crate::audit::Auditor,
 }
 
 impl std::fmt::Debug for LoginGate {
@@ -128,6 +131,7 @@ impl LoginGate {
             grafana,
             metrics,
             verifying: Arc::new(tokio::sync::Semaphore::new(cfg.max_concurrent_verifications.max(1))),
+            auditor: crate::audit::Auditor::disabled(),
         }))
     }
 
@@ -135,6 +139,13 @@ impl LoginGate {
     #[must_use]
     pub fn with_http_client(mut self, http: crate::upstream::UpstreamClient) -> Self {
         self.metadata.set_client(http);
+        self
+    }
+
+    /// The same gate, recording refused logins through `auditor`.
+    #[must_use]
+    pub fn with_auditor(mut self, auditor: crate::audit::Auditor) -> Self {
+        self.auditor = auditor;
         self
     }
 
@@ -182,6 +193,7 @@ impl LoginGate {
         let Ok(_permit) = self.verifying.clone().try_acquire_owned() else {
             self.count("busy");
             warn!("saml login refused: too many logins being verified");
+            audit::record(&self.auditor, &parts, peer, Refusal::Unavailable);
             return respond::refusal(Refusal::Unavailable);
         };
         match self.check(value).await {
@@ -191,6 +203,7 @@ impl LoginGate {
             }
             Err(refusal) => {
                 self.count(refusal.metric_kind());
+                audit::record(&self.auditor, &parts, peer, refusal);
                 respond::refusal(refusal)
             }
         }

@@ -43,6 +43,11 @@ fn main() -> ExitCode {
         Command::Check { json } => scim_sidecar::commands::check(&loaded, json),
         Command::Migrate => scim_sidecar::commands::migrate(&loaded),
         Command::Store(action) => scim_sidecar::commands::store(&loaded, action),
+        Command::Audit { since, until, namespace, user, group, kind, json, limit } => {
+            let args =
+                scim_sidecar::commands::AuditArgs { since, until, namespace, user, group, kind, limit, json };
+            scim_sidecar::commands::audit(&loaded, &args)
+        }
         Command::Version => ExitCode::SUCCESS,
     }
 }

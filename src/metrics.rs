@@ -179,6 +179,9 @@ pub struct Metrics {
     pub guard_refusals: Family<KindLabels, Counter>,
     /// Connections or requests turned away by a resource limit of `[server]`, by limit.
     pub limit_rejections: Family<LimitLabels, Counter>,
+    /// Audit records that could not be stored (queue full or store failure); the audited
+    /// request itself succeeded.
+    pub audit_failures: Counter,
 }
 
 fn latency_histogram() -> Histogram {
@@ -212,6 +215,7 @@ impl Metrics {
         let gate_decisions = Family::default();
         let guard_refusals = Family::default();
         let limit_rejections = Family::default();
+        let audit_failures = Counter::default();
         registry.register("http_requests", "Requests served, by route class and status", requests.clone());
         registry.register(
             "http_request_duration_seconds",
@@ -260,6 +264,11 @@ impl Metrics {
             "Connections and requests turned away by a [server] resource limit, by limit",
             limit_rejections.clone(),
         );
+        registry.register(
+            "audit_failures",
+            "Audit records that could not be stored (the audited request still succeeded)",
+            audit_failures.clone(),
+        );
         Self {
             registry: Arc::new(root),
             requests,
@@ -274,6 +283,7 @@ impl Metrics {
             gate_decisions,
             guard_refusals,
             limit_rejections,
+            audit_failures,
         }
     }
 

@@ -147,10 +147,11 @@ fn acs_method_not_allowed() -> Response<Body> {
 /// response.
 async fn guarded(
     app: &Router,
-    req: Request<Incoming>,
+    mut req: Request<Incoming>,
     path: &RoutePath,
     info: ClientInfo,
 ) -> (&'static str, Response<Body>) {
+    req.extensions_mut().insert(info); // the audit record of a refusal names the client
     match crate::guard::screen(&app.guards, req, path).await {
         Decision::Forward(req) => (class::PROXY, app.forwarder.forward(req, info).await),
         Decision::Refuse(refusal) => (class::GUARD, crate::guard::respond(&app.guards.metrics, &refusal)),

@@ -7,6 +7,7 @@
 //! and [`respond`] is the single place that builds SCIM HTTP responses. Discovery documents are served here directly: they describe the
 //! sidecar, not Grafana.
 
+mod audit;
 pub mod auth;
 pub mod context;
 pub(crate) mod decode;
@@ -25,12 +26,14 @@ use http::{Method, Request, Response};
 use hyper::body::Incoming;
 use tracing::debug;
 
+use crate::audit::Actor;
 use crate::body::Body;
 use crate::metrics::Metrics;
 use crate::policy::PolicyEngine;
 use crate::provision::{Groups, ProvisionError, Provisioner, Scope, Users};
 use crate::scim::error::ScimError;
 use crate::server::ClientInfo;
+use audit::AuditScope;
 use context::Target;
 use dispatch::Dispatch;
 use failure::Failure;
@@ -51,6 +54,8 @@ pub struct ScimApi {
     max_body_bytes: usize,
     /// Orgs known to exist (namespace `org-<N>`), so existence is not asked of Grafana per request.
     known_orgs: moka::future::Cache<i64, ()>,
+    /// Records SCIM writes and policy refusals.
+    auditor: crate::audit::Auditor,
 }
 
 impl ScimApi {
@@ -59,8 +64,10 @@ impl ScimApi {
         provisioner: Arc<Provisioner>,
         policy: PolicyEngine,
         metrics: Metrics,
+        auditor: crate::audit::Auditor,
     ) -> Self {
         Self {
+            auditor,
             auth: auth::Authenticator::new(&config.scim),
             provisioner,
             policy,
@@ -146,7 +153,7 @@ impl ScimApi {
         let grafana = &self.provisioner.grafana;
         let authorization = req.headers().get(AUTHORIZATION).and_then(|v| v.to_str().ok());
         let groups = kind == Some(Kind::Groups);
-        let principal = self.auth.authenticate(authorization, org_id, groups, grafana).await?;
+        let (principal, actor) = self.auth.authenticate(authorization, org_id, groups, grafana).await?;
         self.ensure_org(org_id, &path.namespace).await?;
         let base_url = decode::base_url(&req, info, &format!("{prefix}{}", path.base));
 
@@ -155,16 +162,29 @@ impl ScimApi {
         };
         // Policy before anything touches Grafana: discovery (above) is exempt, Users need SAML,
         // Groups also need Team Sync off. Each resource takes the permit it was granted.
+        let audit = AuditScope {
+            auditor: self.auditor.clone(),
+            request_id: request_id(&req),
+            actor: Actor { name: actor, client: info.addr.ip().to_string() },
+            namespace: ns_label(&path.namespace),
+            org_id,
+        };
+        let method = req.method().clone();
         let scim_req = decode::request(req, target, self.max_body_bytes).await?;
         let scope = Scope { prov: &self.provisioner, org_id, principal, base_url };
-        let dispatch = Dispatch { metrics: &self.metrics, max_results: self.max_results() };
+        let dispatch = Dispatch { metrics: &self.metrics, audit: &audit, max_results: self.max_results() };
         match kind {
             Kind::Users => {
-                let permit = self.policy.permit_users().await?;
+                let permit =
+                    self.policy.permit_users().await.inspect_err(|f| refused(&audit, "User", &method, f))?;
                 dispatch.run(&Users, &permit, &scope, scim_req).await
             }
             Kind::Groups => {
-                let permit = self.policy.permit_groups().await?;
+                let permit = self
+                    .policy
+                    .permit_groups()
+                    .await
+                    .inspect_err(|f| refused(&audit, "Group", &method, f))?;
                 dispatch.run(&Groups, &permit, &scope, scim_req).await
             }
         }
@@ -192,6 +212,22 @@ impl ScimApi {
             }
         }
     }
+}
+
+/// The request's `X-Request-Id` (the router assigned one to every request).
+fn request_id<B>(req: &Request<B>) -> String {
+    req.headers()
+        .get(&crate::request_id::X_REQUEST_ID)
+        .map(|v| crate::request_id::as_str(v).to_owned())
+        .unwrap_or_default()
+}
+
+/// Records a policy refusal of a SCIM request.
+fn refused(audit: &AuditScope, resource: &str, method: &Method, why: &crate::policy::PolicyRefusal) {
+    let mut r = audit.record("policy", method.as_str(), crate::audit::Outcome::Refused);
+    r.resource_type = resource.to_owned();
+    r.reason = Some(format!("{}: {}", why.check, why.detail));
+    audit.auditor.record(r);
 }
 
 fn ns_label(ns: &Namespace) -> String {

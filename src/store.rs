@@ -15,6 +15,7 @@
 //!
 //! This module knows nothing of Grafana's HTTP API, SCIM parsing or HTTP types.
 
+pub mod audit;
 mod lock;
 pub mod migrations;
 mod postgres;
@@ -30,6 +31,7 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use serde_json::Value;
 
+pub use audit::AuditStore;
 pub(crate) use lock::LocalLocks;
 pub use lock::ResourceLock;
 
@@ -122,7 +124,7 @@ pub mod constraints {
 /// The mapping store. Every lookup also returns deleted rows (callers decide whether a deleted
 /// row is visible); counts only count non-deleted rows.
 #[async_trait]
-pub trait MappingStore: Send + Sync + 'static {
+pub trait MappingStore: AuditStore + Send + Sync + 'static {
     /// # Errors
     /// `Conflict` when a uniqueness rule is violated.
     async fn insert_user(&self, user: &UserRecord) -> Result<(), StoreError>;

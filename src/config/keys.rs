@@ -16,6 +16,9 @@ pub enum Kind {
     Int,
     /// A list of strings (environment: comma-separated).
     StrList,
+    /// `[scim] tokens`: a list of strings or `{ name, token }` tables (environment: strings,
+    /// comma-separated).
+    TokenList,
 }
 
 /// One configuration key.
@@ -36,7 +39,7 @@ const fn secret(section: &'static str, name: &'static str, kind: Kind) -> Key {
     Key { section, name, kind, secret: true }
 }
 
-use Kind::{Bool, Int, Str, StrList};
+use Kind::{Bool, Int, Str, StrList, TokenList};
 
 /// Every key, in `sidecar.toml` order.
 pub const KEYS: &[Key] = &[
@@ -54,6 +57,8 @@ pub const KEYS: &[Key] = &[
     key("server", "body_read_timeout", Str),
     key("server", "max_buffered_bodies", Int),
     key("admin", "listen", Str),
+    secret("admin", "token", Str),
+    key("admin", "token_file", Str),
     key("grafana", "url", Str),
     key("grafana", "user", Str),
     secret("grafana", "password", Str),
@@ -66,7 +71,7 @@ pub const KEYS: &[Key] = &[
     key("grafana", "pool_max_idle", Int),
     secret("store", "url", Str),
     key("store", "max_connections", Int),
-    secret("scim", "tokens", StrList),
+    secret("scim", "tokens", TokenList),
     key("scim", "token_file", Str),
     key("scim", "accept_grafana_tokens", Bool),
     key("scim", "grafana_token_cache_ttl", Str),
@@ -98,6 +103,8 @@ pub const KEYS: &[Key] = &[
     key("saml_gate", "max_concurrent_verifications", Int),
     key("log", "format", Str),
     key("log", "level", Str),
+    key("audit", "enabled", Bool),
+    key("audit", "retention", Str),
 ];
 
 /// Environment variables that are not `<SECTION>_<KEY>` pairs but still belong to the sidecar.
@@ -170,13 +177,17 @@ mod tests {
         for k in KEYS {
             let sample = match k.kind {
                 Kind::Str if k.name.ends_with("timeout") || k.name.ends_with("ttl") => "\"1s\"".to_string(),
-                Kind::Str if k.name == "max_clock_skew" || k.name == "shutdown_grace" => "\"1s\"".into(),
+                Kind::Str
+                    if k.name == "max_clock_skew" || k.name == "shutdown_grace" || k.name == "retention" =>
+                {
+                    "\"1s\"".into()
+                }
                 Kind::Str if k.name == "on_delete" => "\"delete\"".into(),
                 Kind::Str if k.name == "format" => "\"json\"".into(),
                 Kind::Str => "\"x\"".into(),
                 Kind::Bool => "true".into(),
                 Kind::Int => "1".into(),
-                Kind::StrList => "[\"a\"]".into(),
+                Kind::StrList | Kind::TokenList => "[\"a\"]".into(),
             };
             let text = format!("[{}]\n{} = {}\n", k.section, k.name, sample);
             let parsed: Result<Config, _> = toml::from_str(&text);

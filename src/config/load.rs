@@ -306,7 +306,7 @@ fn set_from_text(layers: &mut Layers, key: &Key, text: &str, origin: &Origin, er
             _ => None,
         },
         Kind::Int => text.trim().parse::<i64>().ok().filter(|n| *n >= 0).map(Value::Integer),
-        Kind::StrList => Some(Value::Array(
+        Kind::StrList | Kind::TokenList => Some(Value::Array(
             text.split(',')
                 .map(str::trim)
                 .filter(|s| !s.is_empty())
@@ -347,6 +347,14 @@ fn kind_matches(kind: Kind, value: &Value) -> bool {
         (Kind::Str, Value::String(_)) | (Kind::Bool, Value::Boolean(_)) => true,
         (Kind::Int, Value::Integer(n)) => *n >= 0,
         (Kind::StrList, Value::Array(items)) => items.iter().all(Value::is_str),
+        (Kind::TokenList, Value::Array(items)) => items.iter().all(|i| {
+            i.is_str()
+                || i.as_table().is_some_and(|t| {
+                    t.get("token").is_some_and(Value::is_str)
+                        && t.get("name").is_some_and(Value::is_str)
+                        && t.len() == 2
+                })
+        }),
         _ => false,
     }
 }
@@ -357,6 +365,7 @@ fn kind_name(kind: Kind) -> &'static str {
         Kind::Bool => "a boolean (true or false)",
         Kind::Int => "a non-negative integer",
         Kind::StrList => "a list of strings",
+        Kind::TokenList => "a list of tokens (strings or { name, token } tables)",
     }
 }
 
@@ -369,9 +378,16 @@ fn read_secret_files(config: &mut Config, errors: &mut Vec<ConfigError>) {
             Err(e) => errors.push(file_error("[grafana] password_file", &path, &format!("cannot read: {e}"))),
         }
     }
+    if let Some(path) = config.admin.token_file.clone() {
+        match read_secret_lines(&path) {
+            Ok(lines) if !lines.is_empty() => config.admin.token = lines.into_iter().next(),
+            Ok(_) => errors.push(file_error("[admin] token_file", &path, "is empty")),
+            Err(e) => errors.push(file_error("[admin] token_file", &path, &format!("cannot read: {e}"))),
+        }
+    }
     if let Some(path) = config.scim.token_file.clone() {
         match read_secret_lines(&path) {
-            Ok(lines) if !lines.is_empty() => config.scim.tokens.extend(lines),
+            Ok(lines) if !lines.is_empty() => config.scim.tokens.extend(lines.into_iter().map(Into::into)),
             Ok(_) => errors.push(file_error("[scim] token_file", &path, "holds no token")),
             Err(e) => errors.push(file_error("[scim] token_file", &path, &format!("cannot read: {e}"))),
         }

@@ -5,7 +5,7 @@ use std::path::Path;
 use std::time::Duration;
 
 use super::load::{ConfigError, Origin};
-use super::Config;
+use super::{Config, Secret};
 
 /// Upper bound of the `[server]` connection and body limits (a semaphore's size).
 const MAX_LIMIT: usize = 1_000_000;
@@ -78,6 +78,12 @@ fn server(config: &Config, c: &mut Check<'_>) {
     }
     c.file("[server] tls_cert_file", s.tls_cert_file.as_deref());
     c.file("[server] tls_key_file", s.tls_key_file.as_deref());
+    if config.admin.token.as_ref().is_some_and(Secret::is_empty) {
+        c.fail("[admin] token", "must not be empty");
+    }
+    if config.audit.enabled && config.audit.retention < Duration::from_secs(3600) {
+        c.fail("[audit] retention", "must be at least 1h");
+    }
     c.positive("[server] header_read_timeout", s.header_read_timeout);
     c.positive("[server] idle_timeout", s.idle_timeout);
     if s.max_header_bytes < 8192 {

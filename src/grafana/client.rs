@@ -282,6 +282,10 @@ impl GrafanaClient {
         if let Some(calls) = &inner.calls {
             let labels =
                 GrafanaCallLabels { kind: route_label(&method, &path), outcome: call_outcome(&result) };
+            crate::audit::notes::grafana_call(|| match &result {
+                Ok(a) => format!("{} {}", labels.kind, a.status.as_u16()),
+                Err(_) => format!("{} {}", labels.kind, labels.outcome),
+            });
             calls.get_or_create(&labels).inc();
         }
         let answer = result?;

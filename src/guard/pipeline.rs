@@ -43,7 +43,22 @@ pub fn is_guarded(policy: Snapshot, method: &Method, path: &str) -> bool {
 }
 
 /// Decides one write (`req`, whose path the router resolved into `path`).
+/// A refusal is recorded in the audit log ([`super::audit`]).
 pub async fn screen<B>(guards: &Guards, req: Request<B>, path: &RoutePath) -> Decision
+where
+    B: HttpBody<Data = Bytes> + Send + 'static,
+    B::Error: Into<BoxError>,
+{
+    let seen = guards.auditor.enabled().then(|| super::audit::Seen::of(&req, path.as_str()));
+    let (decision, caller) = decide(guards, req, path).await;
+    if let (Some(seen), Decision::Refuse(refusal)) = (seen, &decision) {
+        super::audit::record(&guards.auditor, seen, refusal, caller);
+    }
+    decision
+}
+
+/// [`screen`]'s decision, and the caller when the pipeline asked Grafana who it is.
+async fn decide<B>(guards: &Guards, req: Request<B>, path: &RoutePath) -> (Decision, Option<Caller>)
 where
     B: HttpBody<Data = Bytes> + Send + 'static,
     B::Error: Into<BoxError>,
@@ -51,7 +66,8 @@ where
     if !path.decodes_to_utf8() {
         let message = "the request path is not valid UTF-8 once percent-decoded";
         let dialect = Dialect::Grafana { message_id: "scim-sidecar.bad-path" };
-        return Decision::Refuse(Refusal::new(Kind::Unreadable, StatusCode::BAD_REQUEST, dialect, message));
+        let refusal = Refusal::new(Kind::Unreadable, StatusCode::BAD_REQUEST, dialect, message);
+        return (Decision::Refuse(refusal), None);
     }
     let policy = guards.policy.snapshot();
     let (parts, body) = req.into_parts();
@@ -59,7 +75,9 @@ where
     let mut caller = None;
     if is_guarded(policy, &parts.method, path.as_str()) {
         match guards.callers.identify(&guards.grafana, &parts.headers, parts.uri.query()).await {
-            Ok(Caller::Unauthenticated) => return Decision::Forward(Request::from_parts(parts, body)),
+            Ok(Caller::Unauthenticated) => {
+                return (Decision::Forward(Request::from_parts(parts, body)), None)
+            }
             Ok(known) => caller = Some(known),
             Err(e) => {
                 tracing::warn!(error = %e, "cannot authenticate the caller of a guarded write");
@@ -67,15 +85,15 @@ where
                 let message = "Cannot verify the caller with Grafana; try again";
                 let refusal =
                     Refusal::new(Kind::CallerUnknown, StatusCode::SERVICE_UNAVAILABLE, dialect, message);
-                return Decision::Refuse(refusal);
+                return (Decision::Refuse(refusal), None);
             }
         }
     }
     let mut payload = Payload::new(body, guards.max_body_bytes, Dialect::of_path(path.as_str()));
     let write = Write { head: &parts, path: path.as_str(), caller, policy };
     match rules(guards, &write, &mut payload).await {
-        Ok(()) => Decision::Forward(Request::from_parts(parts, payload.into_body())),
-        Err(refusal) => Decision::Refuse(refusal),
+        Ok(()) => (Decision::Forward(Request::from_parts(parts, payload.into_body())), caller),
+        Err(refusal) => (Decision::Refuse(refusal), caller),
     }
 }
 

@@ -13,10 +13,13 @@
 use std::time::Duration;
 
 use sha2::{Digest, Sha256};
-use subtle::ConstantTimeEq;
+use subtle::{ConditionallySelectable, ConstantTimeEq};
 use tracing::debug;
 
-use crate::config::{ScimConfig, Secret};
+use crate::config::{ScimConfig, ScimToken};
+
+/// The audit name of a static token configured without one.
+pub const UNNAMED: &str = "static-token";
 use crate::grafana::GrafanaClient;
 use crate::scim::error::ScimError;
 
@@ -30,8 +33,15 @@ pub use crate::provision::Principal;
 /// A cached verdict about one Grafana token in one org.
 #[derive(Debug, Clone)]
 enum GrafanaVerdict {
-    Allowed { groups: bool },
-    Denied { status: u16, detail: String },
+    /// `account`: the service account's login, as Grafana reports it (the audit log's actor).
+    Allowed {
+        groups: bool,
+        account: String,
+    },
+    Denied {
+        status: u16,
+        detail: String,
+    },
 }
 
 /// Authenticates SCIM requests.
@@ -54,7 +64,9 @@ impl Authenticator {
     }
 
     /// Checks the `Authorization` header for a request in `org_id`; `groups` when the request
-    /// touches `/Groups` (Grafana tokens then need the team permissions too).
+    /// touches `/Groups` (Grafana tokens then need the team permissions too). Returns the
+    /// principal and its name for the audit log: the static token's configured name
+    /// (`static-token` when it has none), or `service-account:<login>` for a Grafana token.
     ///
     /// # Errors
     /// 401 for a missing or unknown token, 403 for a Grafana token of another org or without the
@@ -65,14 +77,14 @@ impl Authenticator {
         org_id: i64,
         groups: bool,
         grafana: &GrafanaClient,
-    ) -> Result<Principal, ScimError> {
+    ) -> Result<(Principal, String), ScimError> {
         let Some(token) = authorization.and_then(bearer) else {
             return Err(ScimError::unauthorized(
                 "a bearer token is required (Authorization: Bearer <token>)",
             ));
         };
-        if self.tokens.verify(token) {
-            return Ok(Principal::StaticToken);
+        if let Some(name) = self.tokens.verify_named(token) {
+            return Ok((Principal::StaticToken, name));
         }
         if !self.accept_grafana {
             return Err(ScimError::unauthorized("the bearer token is not valid"));
@@ -87,8 +99,8 @@ impl Authenticator {
             .await
             .map_err(|e: std::sync::Arc<ScimError>| (*e).clone())?;
         match verdict {
-            GrafanaVerdict::Allowed { groups: may_groups } if may_groups || !groups => {
-                Ok(Principal::GrafanaToken)
+            GrafanaVerdict::Allowed { groups: may_groups, account } if may_groups || !groups => {
+                Ok((Principal::GrafanaToken, format!("service-account:{account}")))
             }
             GrafanaVerdict::Allowed { .. } => Err(ScimError::forbidden(format!(
                 "the Grafana service account lacks the team permissions SCIM groups need: {}",
@@ -111,7 +123,8 @@ async fn ask_grafana(grafana: &GrafanaClient, token: &str, org_id: i64) -> Resul
                 USER_ACTIONS.iter().copied().filter(|a| !identity.has_action_on_all(a, "users")).collect();
             if missing.is_empty() {
                 let groups = GROUP_ACTIONS.iter().all(|a| identity.has_action_on_all(a, "teams"));
-                Ok(GrafanaVerdict::Allowed { groups })
+                let account = identity.user.as_ref().map(|u| u.login.clone()).unwrap_or_default();
+                Ok(GrafanaVerdict::Allowed { groups, account })
             } else {
                 Ok(GrafanaVerdict::Denied {
                     status: 403,
@@ -143,6 +156,8 @@ async fn ask_grafana(grafana: &GrafanaClient, token: &str, org_id: i64) -> Resul
 #[derive(Clone, Default)]
 pub struct StaticTokens {
     digests: Vec<[u8; 32]>,
+    /// The name of each digest's token (`static-token` when it has none), for the audit log.
+    names: Vec<String>,
 }
 
 impl std::fmt::Debug for StaticTokens {
@@ -154,15 +169,20 @@ impl std::fmt::Debug for StaticTokens {
 impl StaticTokens {
     /// Builds the set from configuration. Malformed `sha256:` entries were refused by config
     /// validation; any that slip through are skipped (they can match nothing).
-    pub fn from_config(tokens: &[Secret]) -> Self {
-        let digests = tokens
+    pub fn from_config(tokens: &[ScimToken]) -> Self {
+        let (digests, names) = tokens
             .iter()
-            .filter_map(|t| match t.expose().strip_prefix("sha256:") {
-                Some(hex_digest) => hex::decode(hex_digest).ok().and_then(|d| <[u8; 32]>::try_from(d).ok()),
-                None => Some(digest(t.expose())),
+            .filter_map(|t| {
+                let d = match t.token.expose().strip_prefix("sha256:") {
+                    Some(hex_digest) => {
+                        hex::decode(hex_digest).ok().and_then(|d| <[u8; 32]>::try_from(d).ok())?
+                    }
+                    None => digest(t.token.expose()),
+                };
+                Some((d, t.name.clone().unwrap_or_else(|| UNNAMED.to_owned())))
             })
-            .collect();
-        Self { digests }
+            .unzip();
+        Self { digests, names }
     }
 
     pub fn is_empty(&self) -> bool {
@@ -171,12 +191,22 @@ impl StaticTokens {
 
     /// True when `presented` is one of the configured tokens.
     pub fn verify(&self, presented: &str) -> bool {
+        self.verify_named(presented).is_some()
+    }
+
+    /// The name of the configured token `presented` is, if any. Every digest is compared, in
+    /// constant time, and the match's index is selected without a branch.
+    pub fn verify_named(&self, presented: &str) -> Option<String> {
         let candidate = digest(presented);
         let mut matched = subtle::Choice::from(0u8);
-        for d in &self.digests {
-            matched |= d.ct_eq(&candidate);
+        let mut index = 0u64;
+        for (i, d) in self.digests.iter().enumerate() {
+            let eq = d.ct_eq(&candidate);
+            matched |= eq;
+            index = u64::conditional_select(&index, &(i as u64), eq);
         }
-        matched.into()
+        let found: bool = matched.into();
+        found.then(|| self.names.get(index as usize).cloned().unwrap_or_default())
     }
 }
 
@@ -194,11 +224,17 @@ pub fn bearer(header: &str) -> Option<&str> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::config::Secret;
 
     #[test]
     fn plain_and_hashed_tokens_verify() {
         let hashed = format!("sha256:{}", hex::encode(digest("second-token-0123456789")));
-        let set = StaticTokens::from_config(&[Secret::new("first-token-0123456789"), Secret::new(hashed)]);
+        let set = StaticTokens::from_config(&[
+            Secret::new("first-token-0123456789").into(),
+            ScimToken { name: Some("entra-prod".into()), token: Secret::new(hashed) },
+        ]);
+        assert_eq!(set.verify_named("second-token-0123456789").as_deref(), Some("entra-prod"));
+        assert_eq!(set.verify_named("first-token-0123456789").as_deref(), Some(UNNAMED));
         assert!(set.verify("first-token-0123456789"));
         assert!(set.verify("second-token-0123456789"));
         assert!(!set.verify("first-token-012345678"));

@@ -18,6 +18,7 @@ use http::Method;
 use serde_json::Value;
 use tracing::debug;
 
+use super::audit::AuditScope;
 use super::context::{ScimRequest, ScimResponse, Target};
 use super::failure::Failure;
 use crate::metrics::{KindLabels, Metrics, ScimOpLabels, ScimOperation, ScimOutcome, ScimResource};
@@ -33,6 +34,8 @@ use crate::scim::ResourceType;
 /// What the dispatcher needs besides the resource.
 pub(super) struct Dispatch<'a> {
     pub metrics: &'a Metrics,
+    /// Who and what this request's audit records carry.
+    pub audit: &'a AuditScope,
     /// `[scim] max_results`: the most a list query may ask for.
     pub max_results: usize,
 }
@@ -99,7 +102,7 @@ impl Dispatch<'_> {
     ) -> Result<ScimResponse, Failure> {
         let if_none_match_header = req.if_none_match.take();
         let (op, view) = self.op(R::TYPE, operation, &mut req)?;
-        let outcome = resource.execute(scope, permit, op).await?;
+        let outcome = super::audit::run(self.audit, resource, permit, scope, operation, op).await?;
         let apply = |doc: Value| match &view {
             Some(v) => v.apply(R::TYPE, doc),
             None => doc,

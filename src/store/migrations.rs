@@ -5,6 +5,7 @@
 //! older binary must not write rows it does not understand. Steps are SQL constants rather than
 //! files so the binary is self-contained.
 
+mod audit_log;
 mod pending_members;
 
 /// One numbered step.
@@ -15,7 +16,7 @@ pub struct Step {
 }
 
 /// The newest schema version this binary knows.
-pub const LATEST: i64 = 7;
+pub const LATEST: i64 = 8;
 
 /// SQLite steps. The unique indexes carry the names from [`super::constraints`].
 pub const SQLITE: &[Step] = &[
@@ -168,6 +169,11 @@ END;
         // Pending team memberships (`pending_members`).
         sql: pending_members::SQLITE,
     },
+    Step {
+        version: 8,
+        // The audit log (`audit_log`).
+        sql: audit_log::SQLITE,
+    },
 ];
 
 /// PostgreSQL steps; the same shape with native types.
@@ -302,6 +308,11 @@ CREATE TRIGGER scim_users_external_id_person BEFORE INSERT OR UPDATE ON scim_use
         version: 7,
         // As SQLite's step 7 (`pending_members`).
         sql: pending_members::POSTGRES,
+    },
+    Step {
+        version: 8,
+        // As SQLite's step 8 (`audit_log`).
+        sql: audit_log::POSTGRES,
     },
 ];
 

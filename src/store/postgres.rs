@@ -16,6 +16,7 @@ use tokio_postgres::types::ToSql;
 use tokio_postgres::NoTls;
 use tokio_postgres::Row;
 
+mod audit;
 pub(crate) mod conninfo;
 mod lookups;
 mod rows;

@@ -17,6 +17,7 @@ use async_trait::async_trait;
 use rusqlite::types::Value as V;
 use rusqlite::{params, Connection, OpenFlags, TransactionBehavior};
 
+mod audit;
 mod checkpoint;
 mod rows;
 pub(crate) mod transfer;

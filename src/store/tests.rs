@@ -9,9 +9,11 @@ use serde_json::json;
 use super::migrations::LATEST;
 use super::*;
 
+mod audit;
 mod external_ids;
 mod locks;
 
+use self::audit::audit_records_filter_newest_first_and_prune;
 use self::external_ids::{
     an_external_id_belongs_to_one_grafana_user, external_id_holders_any_org_fold_ascii_case,
     racing_holders_of_one_external_id_one_wins,
@@ -576,6 +578,7 @@ suite!(
     lock_second_holder_other_instance,
     lock_cancelled_waiter_leaves_no_holder,
     rw_lock_exclusive_waits_for_shared_across_instances,
+    audit_records_filter_newest_first_and_prune,
 );
 
 #[test]

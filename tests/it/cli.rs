@@ -185,3 +185,45 @@ async fn logs_carry_one_completion_event_per_request_and_no_secrets() {
     assert!(scim["latency_ms"].is_number());
     assert!(completions.iter().any(|v| v["route"] == "proxy"), "{logs}");
 }
+
+#[tokio::test]
+async fn audit_prints_filtered_records_newest_first_as_text_or_json_lines() {
+    use scim_sidecar::audit::{AuditRecord, Change, Outcome};
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}", dir.path().join("a.db").display());
+    let store = scim_sidecar::store::open(&url, 1).await.unwrap();
+    let mut records = Vec::new();
+    for (i, user) in ["alice", "bob", "alice"].iter().enumerate() {
+        let mut r = AuditRecord::new("scim", "patch", Outcome::Applied);
+        r.time = chrono::Utc::now() - chrono::Duration::minutes(10 - i as i64);
+        r.request_id = format!("req-{i}");
+        r.namespace = "default".into();
+        r.user_name = Some((*user).into());
+        r.changes = vec![Change { field: "active".into(), before: true.into(), after: false.into() }];
+        records.push(r);
+    }
+    store.insert_audit(&records).await.unwrap();
+    drop(store);
+
+    let out = sidecar(&["audit", "--store-url", &url, "--user", "ALICE", "--json"]).output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let ids: Vec<String> = stdout
+        .lines()
+        .map(|l| {
+            serde_json::from_str::<serde_json::Value>(l).unwrap()["request_id"].as_str().unwrap().to_owned()
+        })
+        .collect();
+    assert_eq!(ids, ["req-2", "req-0"]);
+
+    let out = sidecar(&["audit", "--store-url", &url, "--since", "1h", "--limit", "1"]).output().unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(text.lines().count(), 1, "{text}");
+    assert!(
+        text.contains("applied scim patch default \"alice\"") && text.contains("active: true -> false"),
+        "{text}"
+    );
+
+    let out = sidecar(&["audit", "--store-url", &url, "--since", "yesterday"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(64));
+}

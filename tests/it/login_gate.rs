@@ -152,6 +152,13 @@ impl Env {
         assert!(body.contains("Sign-in refused"), "{body}");
         assert!(self.emu.acs_posts().is_empty(), "grafana never saw the login");
         assert!(self.metric(kind).await, "counted as {kind}");
+        // One audit record, the newest, names the refusal.
+        let res = get(&http1(), &format!("{}/audit?kind=login_gate", self.sidecar.admin_url)).await;
+        let lines = body_string(res).await;
+        let newest: serde_json::Value = serde_json::from_str(lines.lines().next().unwrap_or("null")).unwrap();
+        assert_eq!(newest["outcome"], "refused", "{lines}");
+        assert_eq!(newest["reason"], kind, "{lines}");
+        assert_eq!(newest["actor"]["client"], "127.0.0.1", "{lines}");
     }
 }
 

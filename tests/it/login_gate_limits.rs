@@ -20,7 +20,7 @@ async fn sidecar(emu: &grafana_emulator::EmulatorHandle, gate: SamlGateConfig) -
         saml_gate: gate,
         ..Config::default()
     };
-    config.scim.tokens = vec![Secret::new(TOKEN.to_string())];
+    config.scim.tokens = vec![Secret::new(TOKEN.to_string()).into()];
     spawn_sidecar(config).await
 }
 
@@ -128,7 +128,7 @@ async fn slow_saml_posts_get_408() {
         grafana: grafana_config(&emu.url()),
         ..Config::default()
     };
-    config.scim.tokens = vec![Secret::new(TOKEN.to_string())];
+    config.scim.tokens = vec![Secret::new(TOKEN.to_string()).into()];
     let s = spawn_sidecar(config).await;
     let mut conn = tokio::net::TcpStream::connect(s.addr).await.unwrap();
     conn.write_all(

@@ -4,6 +4,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod admin;
+mod audit;
 mod cli;
 mod edge;
 mod login_gate;

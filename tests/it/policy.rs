@@ -31,7 +31,7 @@ fn config(url: &str, policy: PolicyConfig) -> Config {
         ..Config::default()
     };
     config.grafana.request_timeout = Duration::from_secs(5);
-    config.scim.tokens = vec![Secret::new(TOKEN)];
+    config.scim.tokens = vec![Secret::new(TOKEN).into()];
     config
 }
 

@@ -38,6 +38,10 @@ async fn check_name_free(ctx: &Scope<'_>, name: &str, except: Option<i64>) -> Re
             if ctx.prov.grafana.get_team(ctx.org_id, r.grafana_team_id).await.is_ok() {
                 return Err(ProvisionError::uniqueness(format!("a group named {name:?} already exists")));
             }
+            crate::audit::notes::drift(format!(
+                "group {} (grafana team {}) is gone from grafana: its record was dropped",
+                r.scim_id, r.grafana_team_id
+            ));
             ctx.prov.store.delete_group_record(ctx.org_id, &r.scim_id).await.map_err(store_err)?;
         }
     }
@@ -89,6 +93,7 @@ pub(super) async fn create(ctx: &Scope<'_>, body: &Value) -> Result<Shown, Provi
         return Err(e);
     }
     let record = new_record(ctx.org_id, created.team_id, created.uid, &name, ext);
+    crate::audit::notes::grafana_id(created.team_id);
     if let Err(e) = ctx.prov.store.insert_group(&record).await {
         undo_create(ctx, created.team_id).await;
         return Err(conflict_from_store(e));
@@ -132,12 +137,22 @@ pub(super) async fn replace(
         let (record, team) = load(ctx, id).await?;
         let current = ctx.prov.grafana.team_members(ctx.org_id, team.id).await.map_err(upstream)?;
         // `If-Match` compares the member list a GET shows (pending members included).
-        let list = match expected {
-            Some(_) => super::pending::listing(ctx, team.id, &current).await?,
-            None => Vec::new(),
+        // The audit log's before state wants it too.
+        let list = if expected.is_some() || crate::audit::notes::wanted() {
+            super::pending::listing(ctx, team.id, &current).await?
+        } else {
+            Vec::new()
         };
         let ids = member_ids(&list).into_iter().map(str::to_string).collect();
         super::precondition::check(ctx, expected, &record, Some(&team.name), Members::Known(ids)).await?;
+        crate::audit::notes::grafana_id(record.grafana_team_id);
+        crate::audit::notes::before(|| {
+            let mut before = super::repr::stored_doc(&record, Some(&team.name));
+            if !list.is_empty() {
+                before.insert("members".into(), Value::Array(list));
+            }
+            Value::Object(before)
+        });
         // Decide, commit.
         let plan = decide(&record, &after, true)?;
         commit(ctx, Loaded { record, team: Some(team), members: Some(current) }, plan).await?;
@@ -178,8 +193,12 @@ pub(super) async fn patch(
             }
         };
         super::precondition::check(ctx, expected, &record, None, known).await?;
+        let before = Value::Object(before);
+        crate::audit::notes::grafana_id(record.grafana_team_id);
+        crate::audit::notes::before(|| before.clone());
         // Decide (pure), commit.
-        let after = patch.apply(ResourceType::Group, &Value::Object(before))?;
+        let after = patch.apply(ResourceType::Group, &before)?;
+        crate::audit::notes::after(|| after.clone());
         let plan = decide(&record, &after, sets_members)?;
         commit(ctx, Loaded { record, team: None, members }, plan).await?;
     }
@@ -263,6 +282,8 @@ pub(super) async fn delete(ctx: &Scope<'_>, id: &str, expected: Option<&str>) ->
     let _lock = lock(ctx, id).await?;
     let record = super::read::live_record(ctx, id).await?;
     super::precondition::check(ctx, expected, &record, None, Members::Unread).await?;
+    crate::audit::notes::grafana_id(record.grafana_team_id);
+    crate::audit::notes::before(|| Value::Object(super::repr::stored_doc(&record, None)));
     match ctx.prov.grafana.delete_team(ctx.org_id, record.grafana_team_id).await {
         Ok(()) => {}
         Err(e) if e.is_not_found() => {}

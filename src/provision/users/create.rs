@@ -140,6 +140,7 @@ pub async fn create(ctx: &Scope<'_>, state: &UsersState, body: Value) -> Result<
 }
 
 fn created(ctx: &Scope<'_>, rec: UserRecord, view: &GrafanaUserView) -> Shown {
+    crate::audit::notes::grafana_id(rec.grafana_user_id);
     let id = rec.scim_id.clone();
     present_owned(ctx, rec, Some(view)).into_shown(id)
 }
@@ -189,6 +190,7 @@ pub async fn push_fields(
         }
         Err(e) if e.is_forbidden() => {
             ctx.prov.metrics.deferred_updates.inc();
+            crate::audit::notes::deferred();
             info!(
                 grafana_user = view.id,
                 "grafana refuses profile updates for this external user: deferred to its next saml login"

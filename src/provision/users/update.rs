@@ -84,6 +84,8 @@ pub async fn write_as(
     let mut view = view_from_profile(&profile);
     let current = present(ctx, &rec, Some(&view));
     expect_version(expected, &current.etag)?;
+    crate::audit::notes::before(|| current.body.clone());
+    crate::audit::notes::grafana_id(rec.grafana_user_id);
 
     let doc = match &change {
         Change::Patch(p) => {
@@ -156,7 +158,10 @@ pub async fn delete(ctx: &Scope<'_>, id: &str, expected: Option<&str>) -> Result
     let (mut rec, profile) = load_profile(ctx, id).await?;
     authorize(ctx, &profile, Act::Write, !rec.managed).await?;
     let view = view_from_profile(&profile);
-    expect_version(expected, &present(ctx, &rec, Some(&view)).etag)?;
+    let current = present(ctx, &rec, Some(&view));
+    expect_version(expected, &current.etag)?;
+    crate::audit::notes::grafana_id(rec.grafana_user_id);
+    crate::audit::notes::before(move || current.body);
     match ctx.prov.settings.scim.on_delete {
         OnDelete::Delete => {
             match ctx.prov.grafana.delete_user(view.id).await {

@@ -183,6 +183,10 @@ pub async fn load_profile(ctx: &Scope<'_>, id: &str) -> Result<(UserRecord, User
 
 /// Drops the record of a user deleted in Grafana behind the sidecar's back.
 pub async fn forget(ctx: &Scope<'_>, rec: &UserRecord) {
+    crate::audit::notes::drift(format!(
+        "user {} (grafana user {}) is gone from grafana: its record was dropped",
+        rec.scim_id, rec.grafana_user_id
+    ));
     match ctx.prov.store.delete_user_record(rec.org_id, &rec.scim_id).await {
         Ok(()) | Err(StoreError::NotFound) => {}
         Err(e) => warn!(error = %e, "cannot drop the record of a user deleted in grafana"),

@@ -64,7 +64,7 @@ async fn emulator_sidecar(server: ServerConfig) -> (EmulatorHandle, ProxyHandle)
         grafana: GrafanaConfig { password: Some(Secret::new(PASSWORD)), ..grafana_config(&g.url()) },
         ..Config::default()
     };
-    config.scim.tokens = vec![Secret::new(TOKEN)];
+    config.scim.tokens = vec![Secret::new(TOKEN).into()];
     let sidecar = spawn_sidecar(config).await;
     (g, sidecar)
 }

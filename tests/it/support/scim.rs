@@ -47,7 +47,7 @@ pub fn sidecar_config(grafana: &EmulatorHandle) -> Config {
     config.server.listen = "127.0.0.1:0".into();
     config.admin.listen = "127.0.0.1:0".into();
     config.grafana.url = grafana.url();
-    config.scim.tokens = vec![Secret::new(TOKEN)];
+    config.scim.tokens = vec![Secret::new(TOKEN).into()];
     config
 }
 

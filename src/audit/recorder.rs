@@ -1,0 +1,174 @@
+//! [`Auditor`]: takes records from request handlers without waiting on the store.
+//!
+//! `record` emits the log event and puts the record on a bounded queue; a background task stores
+//! what has queued up in one batch (one statement), so a burst of creates costs one audit write
+//! per batch, not per request. A full queue (the store is down or slow) drops the record: counted
+//! and logged, never waited for, so the IdP never sees an audit fault. The same task prunes
+//! records older than `[audit] retention` every hour.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use chrono::Utc;
+use prometheus_client::metrics::counter::Counter;
+use tokio::sync::{mpsc, oneshot};
+use tracing::{info, warn};
+
+use super::record::AuditRecord;
+use crate::store::MappingStore;
+
+/// Records queued before `record` starts dropping.
+pub const QUEUE: usize = 8192;
+/// Most records stored in one batch.
+const BATCH: usize = 512;
+/// How often old records are pruned.
+const PRUNE_EVERY: Duration = Duration::from_secs(3600);
+/// How long the writer lets records gather after the first of a batch: one store write per
+/// burst instead of one per request (a flush cuts it short).
+const LINGER: Duration = Duration::from_millis(50);
+
+enum Msg {
+    Record(Box<AuditRecord>),
+    /// Answered once everything queued before it is stored.
+    Flush(oneshot::Sender<()>),
+}
+
+/// The audit recorder; cheap to clone. A disabled one records nothing.
+#[derive(Clone)]
+pub struct Auditor {
+    tx: Option<mpsc::Sender<Msg>>,
+    failures: Counter,
+}
+
+impl std::fmt::Debug for Auditor {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Auditor").field("enabled", &self.tx.is_some()).finish()
+    }
+}
+
+impl Auditor {
+    /// An auditor that records nothing (`[audit] enabled = false`).
+    pub fn disabled() -> Self {
+        Self { tx: None, failures: Counter::default() }
+    }
+
+    /// Starts the background writer on the current runtime; it stops when every clone of the
+    /// returned auditor is dropped, after storing what was queued.
+    pub fn start(store: Arc<dyn MappingStore>, retention: Duration, failures: Counter) -> Self {
+        let (tx, rx) = mpsc::channel(QUEUE);
+        tokio::spawn(writer(store, rx, retention, failures.clone()));
+        Self { tx: Some(tx), failures }
+    }
+
+    /// Whether records are kept.
+    pub fn enabled(&self) -> bool {
+        self.tx.is_some()
+    }
+
+    /// Logs `record` and queues it for the store. Never waits.
+    pub fn record(&self, record: AuditRecord) {
+        let Some(tx) = &self.tx else { return };
+        emit(&record);
+        if let Err(e) = tx.try_send(Msg::Record(Box::new(record))) {
+            self.failures.inc();
+            let full = matches!(e, mpsc::error::TrySendError::Full(_));
+            warn!(target: super::TARGET, queue_full = full, "audit record dropped");
+        }
+    }
+
+    /// Waits until every record queued so far is stored (or failed): a reader of the log
+    /// (`GET /audit`) sees this process's own records.
+    pub async fn flush(&self) {
+        let Some(tx) = &self.tx else { return };
+        let (done, wait) = oneshot::channel();
+        if tx.send(Msg::Flush(done)).await.is_ok() {
+            let _ = wait.await;
+        }
+    }
+}
+
+/// The record as one log event: the whole record as a JSON field, plus the fields shippers
+/// filter on.
+fn emit(r: &AuditRecord) {
+    // Encoding costs a few microseconds: only for a subscriber that takes the event.
+    if !tracing::enabled!(target: super::TARGET, tracing::Level::INFO) {
+        return;
+    }
+    let json = serde_json::to_string(r).unwrap_or_default();
+    info!(
+        target: super::TARGET,
+        request_id = %r.request_id,
+        kind = %r.kind,
+        operation = %r.operation,
+        outcome = r.outcome.label(),
+        namespace = %r.namespace,
+        actor = %r.actor.name,
+        record = %json,
+        "audit"
+    );
+}
+
+async fn writer(
+    store: Arc<dyn MappingStore>,
+    mut rx: mpsc::Receiver<Msg>,
+    retention: Duration,
+    failures: Counter,
+) {
+    let mut prune = tokio::time::interval(PRUNE_EVERY);
+    prune.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let mut batch: Vec<AuditRecord> = Vec::new();
+    let mut waiting: Vec<oneshot::Sender<()>> = Vec::new();
+    loop {
+        let first = tokio::select! {
+            msg = rx.recv() => match msg {
+                Some(msg) => msg,
+                None => break,
+            },
+            _ = prune.tick() => {
+                prune_once(store.as_ref(), retention).await;
+                continue;
+            }
+        };
+        let deadline = tokio::time::Instant::now() + LINGER;
+        let mut next = Some(first);
+        while let Some(msg) = next.take() {
+            match msg {
+                Msg::Record(r) => batch.push(*r),
+                Msg::Flush(done) => waiting.push(done),
+            }
+            if batch.len() >= BATCH {
+                break;
+            }
+            next = match rx.try_recv() {
+                Ok(msg) => Some(msg),
+                Err(_) if !waiting.is_empty() => None,
+                Err(_) => tokio::time::timeout_at(deadline, rx.recv()).await.ok().flatten(),
+            };
+        }
+        store_batch(store.as_ref(), &mut batch, &failures).await;
+        for done in waiting.drain(..) {
+            let _ = done.send(());
+        }
+    }
+}
+
+async fn store_batch(store: &dyn MappingStore, batch: &mut Vec<AuditRecord>, failures: &Counter) {
+    if batch.is_empty() {
+        return;
+    }
+    if let Err(e) = store.insert_audit(batch).await {
+        failures.inc_by(batch.len() as u64);
+        warn!(target: super::TARGET, error = %e, records = batch.len(), "cannot store audit records");
+    }
+    batch.clear();
+}
+
+async fn prune_once(store: &dyn MappingStore, retention: Duration) {
+    let Ok(keep) = chrono::Duration::from_std(retention) else { return };
+    let Some(before) = Utc::now().checked_sub_signed(keep) else { return };
+    match store.prune_audit(before).await {
+        Ok(0) => {}
+        Ok(n) => info!(target: super::TARGET, pruned = n, "audit records past retention pruned"),
+        Err(e) => warn!(target: super::TARGET, error = %e, "cannot prune audit records"),
+    }
+}
