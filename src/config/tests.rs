@@ -289,3 +289,16 @@ fn kubernetes_service_link_variables_are_ignored_but_typos_are_not() {
     let text = load(&sources(None, &env, Overrides::default())).unwrap_err().to_string();
     assert!(text.contains("SIDECAR_SERVER_PORT") && text.contains("unknown SIDECAR_ variable"), "{text}");
 }
+
+#[test]
+fn an_open_admin_listener_serving_the_audit_log_without_a_token_warns() {
+    let warns = |env: &[(&str, &str)]| load(&sources(None, env, Overrides::default())).unwrap().warnings;
+    let open = |w: &Vec<String>| w.iter().any(|w| w.contains("can read /audit"));
+    assert!(!open(&warns(&[])), "loopback by default");
+    assert!(open(&warns(&[("SIDECAR_ADMIN_LISTEN", "0.0.0.0:9090")])));
+    assert!(!open(&warns(&[
+        ("SIDECAR_ADMIN_LISTEN", "0.0.0.0:9090"),
+        ("SIDECAR_ADMIN_TOKEN", "a-long-admin-token-0123")
+    ])));
+    assert!(!open(&warns(&[("SIDECAR_ADMIN_LISTEN", "0.0.0.0:9090"), ("SIDECAR_AUDIT_ENABLED", "false")])));
+}

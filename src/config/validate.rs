@@ -66,6 +66,15 @@ fn server(config: &Config, c: &mut Check<'_>) {
     let s = &config.server;
     let public = c.addr("[server] listen", &s.listen);
     let admin = c.addr("[admin] listen", &config.admin.listen);
+    let admin_token = config.admin.token.is_some() || config.admin.token_file.is_some();
+    if admin.is_some_and(|a| !a.ip().is_loopback()) && config.audit.enabled && !admin_token {
+        c.warnings.push(
+            "[admin] listen is not a loopback address and [admin] token is not set: anyone who \
+             reaches it can read /audit (the names and emails SCIM wrote) and /metrics; set \
+             [admin] token or token_file, or keep the port firewalled"
+                .into(),
+        );
+    }
     if let (Some(public), Some(admin)) = (public, admin) {
         if public == admin && public.port() != 0 {
             c.fail("[admin] listen", "must differ from [server] listen");
