@@ -77,6 +77,8 @@ pub struct App {
     pub router: Arc<router::Router>,
     /// The admin listener: health, readiness and metrics.
     pub admin: Arc<admin::Admin>,
+    /// The audit log's writer, flushed once the listeners have drained.
+    pub auditor: crate::audit::Auditor,
 }
 
 impl App {
@@ -150,9 +152,10 @@ impl App {
             metrics: metrics.clone(),
         });
         let admin = Arc::new(
-            admin::Admin::new(&config, metrics.clone(), grafana, store, policy.clone()).with_auditor(auditor),
+            admin::Admin::new(&config, metrics.clone(), grafana, store, policy.clone())
+                .with_auditor(auditor.clone()),
         );
-        Ok(Self { config, metrics, policy, router, admin })
+        Ok(Self { config, metrics, policy, router, admin, auditor })
     }
 }
 
@@ -221,6 +224,10 @@ pub async fn run(
     tokio::join!(public, signal);
     let _ = admin_task.await;
     let _ = refresher.await;
+    // Records of the requests that just drained are stored before the process exits.
+    if tokio::time::timeout(std::time::Duration::from_secs(5), app.auditor.flush()).await.is_err() {
+        warn!("audit records still queued at exit were not stored");
+    }
     info!("scim-sidecar stopped");
     Ok(())
 }

@@ -210,3 +210,22 @@ async fn a_guard_refusal_is_audited_once_with_its_kind_and_caller() {
     assert!(r["actor"]["name"].as_str().unwrap().starts_with("grafana-user:"), "{r}");
     assert!(r["reason"].as_str().unwrap().starts_with("user:"), "{r}");
 }
+
+/// A write answered just before shutdown has its record stored once `run` has returned: `run`
+/// flushes the audit writer (which lets records gather for up to 50 ms) after the listeners have
+/// drained. In this process the writer task would also finish on its own afterwards, since the
+/// test's runtime lives on; the flush matters for the binary, whose runtime ends with `run`.
+#[tokio::test]
+async fn records_of_the_last_writes_before_shutdown_are_stored() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}", dir.path().join("audit.db").display());
+    let h = start(Some(scim_sidecar::config::Secret::new(url.clone()))).await;
+    let created = h.post("Users", user_body("last.one", "last.one@example.com", None)).await;
+    assert_eq!(created.status, 201, "{created:?}");
+    let Harness { sidecar, .. } = h;
+    sidecar.stop().await;
+    let store = scim_sidecar::store::open(&url, 1).await.unwrap();
+    let records = store.query_audit(&scim_sidecar::audit::AuditQuery::default()).await.unwrap();
+    assert_eq!(records.len(), 1, "{records:?}");
+    assert_eq!(records[0].operation, "create");
+}
