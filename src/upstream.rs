@@ -133,10 +133,12 @@ fn add_ca_file(roots: &mut RootCertStore, path: &Path) -> Result<(), UpstreamErr
 }
 
 /// Accepts any server certificate while still checking handshake signatures, so the peer must at
-/// least hold the key of the certificate it presents. Only built for `insecure_skip_verify`.
+/// least hold the key of the certificate it presents. Only built for `[grafana]
+/// insecure_skip_verify` and for the store's libpq modes that do not verify (`require`/`prefer`
+/// without `sslrootcert`).
 #[derive(Debug)]
-struct NoVerification {
-    provider: Arc<CryptoProvider>,
+pub(crate) struct NoVerification {
+    pub(crate) provider: Arc<CryptoProvider>,
 }
 
 impl ServerCertVerifier for NoVerification {

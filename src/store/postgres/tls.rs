@@ -41,7 +41,8 @@ pub(crate) fn connector(params: &TlsParams) -> Result<RustlsConnect, StoreError>
         .with_safe_default_protocol_versions()
         .map_err(|e| StoreError::InvalidUrl(format!("tls: {e}")))?;
     let verifier: Arc<dyn ServerCertVerifier> = match &params.verify {
-        Verify::Nothing => Arc::new(AnyCertificate { provider }),
+        // Any certificate, as libpq; handshake signatures are still checked.
+        Verify::Nothing => Arc::new(crate::upstream::NoVerification { provider }),
         Verify::Chain(roots) => Arc::new(ChainOnly { inner: webpki(roots, &provider)? }),
         Verify::ChainAndHost(roots) => webpki(roots, &provider)?,
     };
@@ -162,58 +163,6 @@ impl AsyncWrite for PgTls {
 
     fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
         Pin::new(&mut self.0).poll_shutdown(cx)
-    }
-}
-
-/// `require`/`prefer` without `sslrootcert`: any certificate, as libpq. The handshake
-/// signatures are still checked, so the peer holds the key of the certificate it shows.
-#[derive(Debug)]
-struct AnyCertificate {
-    provider: Arc<CryptoProvider>,
-}
-
-impl ServerCertVerifier for AnyCertificate {
-    fn verify_server_cert(
-        &self,
-        _end_entity: &CertificateDer<'_>,
-        _intermediates: &[CertificateDer<'_>],
-        _server_name: &ServerName<'_>,
-        _ocsp_response: &[u8],
-        _now: UnixTime,
-    ) -> Result<ServerCertVerified, rustls::Error> {
-        Ok(ServerCertVerified::assertion())
-    }
-
-    fn verify_tls12_signature(
-        &self,
-        message: &[u8],
-        cert: &CertificateDer<'_>,
-        dss: &DigitallySignedStruct,
-    ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        rustls::crypto::verify_tls12_signature(
-            message,
-            cert,
-            dss,
-            &self.provider.signature_verification_algorithms,
-        )
-    }
-
-    fn verify_tls13_signature(
-        &self,
-        message: &[u8],
-        cert: &CertificateDer<'_>,
-        dss: &DigitallySignedStruct,
-    ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        rustls::crypto::verify_tls13_signature(
-            message,
-            cert,
-            dss,
-            &self.provider.signature_verification_algorithms,
-        )
-    }
-
-    fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
-        self.provider.signature_verification_algorithms.supported_schemes()
     }
 }
 
