@@ -11,6 +11,7 @@
 mod duration;
 pub mod keys;
 pub mod load;
+pub mod roles;
 mod secret;
 mod service_links;
 mod token;
@@ -25,6 +26,7 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 
 pub use load::{ConfigError, ConfigErrors, Overrides, Sources};
+pub use roles::{NamespaceRoles, RolesConfig};
 pub use secret::Secret;
 pub use token::ScimToken;
 
@@ -189,6 +191,8 @@ pub struct ScimConfig {
     pub max_results: usize,
     /// Page size used when the IdP gives no `count`.
     pub default_page_size: usize,
+    /// `[scim.roles]`: SCIM role values → Grafana org roles (off by default).
+    pub roles: RolesConfig,
 }
 
 /// `[policy]`: the SAML-only and SCIM/Team Sync rules.
@@ -345,6 +349,7 @@ impl Default for ScimConfig {
             adoptable_admins: Vec::new(),
             max_results: 1000,
             default_page_size: 100,
+            roles: RolesConfig::default(),
         }
     }
 }

@@ -5,7 +5,8 @@
 //! - Rules, one module per family, each a pure classification of `method path` plus a decision
 //!   that may ask the store or Grafana: [`users`], [`teams`], [`password_reset`], [`iam`]
 //!   (Grafana's Kubernetes-style identity API, Kubernetes `Status` answers) and [`policy_rules`]
-//!   (Team Sync links, SAML disable).
+//!   (Team Sync links, SAML disable), and [`roles`] (manual role changes of managed users while
+//!   SCIM role sync is on).
 //! - [`refusal`]: the one outcome type, [`Refusal`] `{kind, status, dialect, message}`;
 //!   [`respond`]: the one place a refusal becomes a response and is counted in
 //!   `scim_sidecar_guard_refusals_total{kind}`.
@@ -23,6 +24,7 @@ pub mod pipeline;
 pub mod policy_rules;
 pub mod refusal;
 mod respond;
+pub mod roles;
 pub mod teams;
 pub mod users;
 

@@ -144,6 +144,12 @@ pub struct CheckLabels {
     pub check: &'static str,
 }
 
+/// Labels naming a SCIM namespace (`default`, `org-<N>`): as many as Grafana has orgs.
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct NamespaceLabels {
+    pub namespace: String,
+}
+
 /// Labels naming a resource limit (`connections`, `body_read_timeout`, `buffered_bodies`).
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 pub struct LimitLabels {
@@ -182,6 +188,8 @@ pub struct Metrics {
     /// Audit records that could not be stored (queue full or store failure); the audited
     /// request itself succeeded.
     pub audit_failures: Counter,
+    /// SCIM role values mapped to no Grafana role (kept in SCIM), by namespace.
+    pub unmapped_roles: Family<NamespaceLabels, Counter>,
 }
 
 fn latency_histogram() -> Histogram {
@@ -216,6 +224,7 @@ impl Metrics {
         let guard_refusals = Family::default();
         let limit_rejections = Family::default();
         let audit_failures = Counter::default();
+        let unmapped_roles = Family::default();
         registry.register("http_requests", "Requests served, by route class and status", requests.clone());
         registry.register(
             "http_request_duration_seconds",
@@ -269,6 +278,11 @@ impl Metrics {
             "Audit records that could not be stored (the audited request still succeeded)",
             audit_failures.clone(),
         );
+        registry.register(
+            "unmapped_roles",
+            "SCIM role values mapped to no Grafana org role (kept in SCIM), by namespace",
+            unmapped_roles.clone(),
+        );
         Self {
             registry: Arc::new(root),
             requests,
@@ -284,6 +298,7 @@ impl Metrics {
             guard_refusals,
             limit_rejections,
             audit_failures,
+            unmapped_roles,
         }
     }
 

@@ -11,13 +11,14 @@ pub mod observe;
 mod permit;
 pub mod render;
 pub mod report;
+pub mod role_sync;
 pub mod saml;
 mod snapshot;
 pub mod team_sync;
 mod verdict;
 
 pub use engine::PolicyEngine;
-pub use permit::{GroupsPermit, PolicyRefusal, UsersPermit, REFUSAL_STATUS};
+pub use permit::{GroupsPermit, PolicyRefusal, RoleWrites, UsersPermit, REFUSAL_STATUS};
 pub use report::{CheckResult, PolicyReport};
 pub use snapshot::Snapshot;
 pub use verdict::Verdict;

@@ -14,6 +14,7 @@ mod op;
 pub mod org_join;
 mod provisioner;
 mod resource;
+pub mod roles;
 pub mod translate;
 pub mod users;
 

@@ -13,6 +13,7 @@ pub mod list;
 pub mod patch;
 pub mod projection;
 pub mod resource;
+pub mod roles;
 pub mod schema;
 
 pub use error::{ScimError, ScimType, SCIM_CONTENT_TYPE};

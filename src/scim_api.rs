@@ -158,7 +158,17 @@ impl ScimApi {
         let base_url = decode::base_url(&req, info, &format!("{prefix}{}", path.base));
 
         let Some(kind) = kind else {
-            return Ok(discovery::serve(self.max_results(), &req, &path.endpoint, &base_url)?);
+            let scim = &self.provisioner.settings.scim;
+            let roles = crate::provision::roles::entries(scim, org_id);
+            let served = discovery::serve(
+                self.max_results(),
+                &roles,
+                scim.roles.enabled,
+                &req,
+                &path.endpoint,
+                &base_url,
+            )?;
+            return Ok(served);
         };
         // Policy before anything touches Grafana: discovery (above) is exempt, Users need SAML,
         // Groups also need Team Sync off. Each resource takes the permit it was granted.
@@ -171,12 +181,22 @@ impl ScimApi {
         };
         let method = req.method().clone();
         let scim_req = decode::request(req, target, self.max_body_bytes).await?;
-        let scope = Scope { prov: &self.provisioner, org_id, principal, base_url };
+        let mut scope = Scope {
+            prov: &self.provisioner,
+            org_id,
+            principal,
+            base_url,
+            role_writes: crate::policy::RoleWrites::Allowed,
+        };
         let dispatch = Dispatch { metrics: &self.metrics, audit: &audit, max_results: self.max_results() };
         match kind {
             Kind::Users => {
                 let permit =
                     self.policy.permit_users().await.inspect_err(|f| refused(&audit, "User", &method, f))?;
+                // Role changes are judged by the user write itself (the `role_sync` check).
+                if method != Method::GET {
+                    scope.role_writes = self.policy.role_writes().await;
+                }
                 dispatch.run(&Users, &permit, &scope, scim_req).await
             }
             Kind::Groups => {

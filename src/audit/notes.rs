@@ -30,6 +30,8 @@ pub struct Notes {
     pub after: Option<Value>,
     /// The Grafana user or team the write concerned.
     pub grafana_id: Option<i64>,
+    /// SCIM role values mapped to no Grafana role (role sync), as sent.
+    pub unmapped_roles: Vec<String>,
 }
 
 /// Most Grafana calls kept per operation (a large group PATCH makes one per member).
@@ -86,6 +88,17 @@ pub fn grafana_id(id: i64) {
 /// Grafana refused an update of a SAML user.
 pub fn deferred() {
     note(|n| n.deferred = true);
+}
+
+/// Role values the write kept in SCIM without a Grafana role (`[scim.roles]`).
+pub fn unmapped_roles(values: &[String]) {
+    note(|n| {
+        for v in values {
+            if !n.unmapped_roles.contains(v) {
+                n.unmapped_roles.push(v.clone());
+            }
+        }
+    });
 }
 
 /// Drift was seen (and repaired, or reported).

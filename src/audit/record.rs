@@ -106,7 +106,8 @@ pub struct AuditRecord {
     /// `create`, `replace`, `patch`, `delete`, or the refused request (`POST /api/admin/users`).
     pub operation: String,
     pub outcome: Outcome,
-    /// Why it was refused or failed, or what drifted.
+    /// Why it was refused or failed, or what drifted; on an applied write, what it noted
+    /// (role values mapped to no Grafana role).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reason: Option<String>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]

@@ -19,6 +19,8 @@ pub enum Kind {
     /// `[scim] tokens`: a list of strings or `{ name, token }` tables (environment: strings,
     /// comma-separated).
     TokenList,
+    /// A table of its own (`[scim.roles]`), checked by its serde struct; file only.
+    Table,
 }
 
 /// One configuration key.
@@ -39,7 +41,7 @@ const fn secret(section: &'static str, name: &'static str, kind: Kind) -> Key {
     Key { section, name, kind, secret: true }
 }
 
-use Kind::{Bool, Int, Str, StrList, TokenList};
+use Kind::{Bool, Int, Str, StrList, Table, TokenList};
 
 /// Every key, in `sidecar.toml` order.
 pub const KEYS: &[Key] = &[
@@ -81,6 +83,7 @@ pub const KEYS: &[Key] = &[
     key("scim", "adoptable_admins", StrList),
     key("scim", "max_results", Int),
     key("scim", "default_page_size", Int),
+    key("scim", "roles", Table),
     key("policy", "require_saml", Bool),
     key("policy", "group_sync", Bool),
     key("policy", "strict_saml_only", Bool),
@@ -188,6 +191,7 @@ mod tests {
                 Kind::Bool => "true".into(),
                 Kind::Int => "1".into(),
                 Kind::StrList | Kind::TokenList => "[\"a\"]".into(),
+                Kind::Table => "{}".into(),
             };
             let text = format!("[{}]\n{} = {}\n", k.section, k.name, sample);
             let parsed: Result<Config, _> = toml::from_str(&text);

@@ -313,6 +313,8 @@ fn set_from_text(layers: &mut Layers, key: &Key, text: &str, origin: &Origin, er
                 .map(|s| Value::String(s.into()))
                 .collect(),
         )),
+        // Tables are written in the configuration file only.
+        Kind::Table => None,
     };
     match value {
         Some(value) => set(layers, key, value, origin),
@@ -347,6 +349,7 @@ fn kind_matches(kind: Kind, value: &Value) -> bool {
         (Kind::Str, Value::String(_)) | (Kind::Bool, Value::Boolean(_)) => true,
         (Kind::Int, Value::Integer(n)) => *n >= 0,
         (Kind::StrList, Value::Array(items)) => items.iter().all(Value::is_str),
+        (Kind::Table, Value::Table(_)) => true,
         (Kind::TokenList, Value::Array(items)) => items.iter().all(|i| {
             i.is_str()
                 || i.as_table().is_some_and(|t| {
@@ -366,6 +369,7 @@ fn kind_name(kind: Kind) -> &'static str {
         Kind::Int => "a non-negative integer",
         Kind::StrList => "a list of strings",
         Kind::TokenList => "a list of tokens (strings or { name, token } tables)",
+        Kind::Table => "a table, written in the configuration file",
     }
 }
 

@@ -209,6 +209,11 @@ fn scim(config: &Config, c: &mut Check<'_>) {
         c.fail("[scim] adoptable_admins", "entries must not be empty");
     }
     c.positive("[scim] grafana_token_cache_ttl", s.grafana_token_cache_ttl);
+    let (errors, warnings) = s.roles.check(ROLES);
+    for (key, message) in errors {
+        c.fail(&key, message);
+    }
+    c.warnings.extend(warnings);
 }
 
 fn policy_and_gate(config: &Config, c: &mut Check<'_>) {

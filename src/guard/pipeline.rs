@@ -6,7 +6,7 @@
 //!    by Grafana first ([`super::caller`]); one Grafana would not authenticate is forwarded
 //!    untouched, for Grafana to answer 401.
 //! 3. The rules decide in a fixed order: the policy rules ([`super::policy_rules`]), users,
-//!    password reset, teams, then the identity API. Each classifies the request purely, asks the
+//!    roles, password reset, teams, then the identity API. Each classifies the request purely, asks the
 //!    store or Grafana through [`Guards`] when it must, and reads the body through the one
 //!    [`Payload`] (so at most once) when its decision depends on it.
 //! 4. The first refusal wins; otherwise the request is forwarded with its body as received.
@@ -18,7 +18,7 @@ use http_body::Body as HttpBody;
 use super::caller::Caller;
 use super::payload::Payload;
 use super::refusal::{Dialect, Kind, Refusal};
-use super::{iam, password_reset, policy_rules, teams, users, Guards, Write};
+use super::{iam, password_reset, policy_rules, roles, teams, users, Guards, Write};
 use crate::body::{Body, BoxError};
 use crate::policy::Snapshot;
 use crate::route_path::RoutePath;
@@ -40,6 +40,7 @@ pub fn is_guarded(policy: Snapshot, method: &Method, path: &str) -> bool {
         || teams::classify(method, path).is_some()
         || iam::classify(method, path).is_some()
         || (policy.scim_active && policy_rules::guards(method, path))
+        || roles::guards(policy.role_sync, policy.admin_sync, method, path)
 }
 
 /// Decides one write (`req`, whose path the router resolved into `path`).
@@ -101,6 +102,7 @@ where
 async fn rules(guards: &Guards, write: &Write<'_>, body: &mut Payload) -> Result<(), Refusal> {
     policy_rules::check(write, body).await?;
     users::check(guards, write).await?;
+    roles::check(guards, write, body).await?;
     password_reset::check(guards, write, body).await?;
     teams::check(guards, write, body).await?;
     iam::check(guards, write, body).await
@@ -112,7 +114,13 @@ mod tests {
 
     #[test]
     fn reads_are_never_guarded() {
-        let on = Snapshot { scim_active: true, group_sync: true, require_saml: true };
+        let on = Snapshot {
+            scim_active: true,
+            group_sync: true,
+            require_saml: true,
+            role_sync: true,
+            admin_sync: true,
+        };
         let paths = [
             "/api/users/7",
             "/api/user",
@@ -131,5 +139,8 @@ mod tests {
         assert!(is_guarded(on, &Method::POST, "/api/teams/7/groups"));
         let off = Snapshot { scim_active: false, ..on };
         assert!(!is_guarded(off, &Method::POST, "/api/teams/7/groups"));
+        assert!(is_guarded(on, &Method::PATCH, "/api/orgs/1/users/7"));
+        let roles_off = Snapshot { role_sync: false, admin_sync: false, ..on };
+        assert!(!is_guarded(roles_off, &Method::PATCH, "/api/orgs/1/users/7"));
     }
 }

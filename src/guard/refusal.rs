@@ -32,6 +32,8 @@ pub enum Kind {
     CallerUnknown,
     /// The path or body could not be read as Grafana would read it.
     Unreadable,
+    /// A manual role change of a SCIM-managed user while SCIM role sync is on.
+    Role,
 }
 
 impl Kind {
@@ -48,6 +50,7 @@ impl Kind {
             Kind::SamlDisable => "saml_disable",
             Kind::CallerUnknown => "caller_unknown",
             Kind::Unreadable => "unreadable",
+            Kind::Role => "role",
         }
     }
 }

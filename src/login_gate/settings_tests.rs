@@ -20,6 +20,7 @@ fn grafana_state() -> SamlState {
             url: "https://idp.example.com/md".into(),
         }),
         idp_metadata_path: None,
+        role_sync: Default::default(),
     }
 }
 

@@ -22,7 +22,7 @@ use std::time::{Duration, Instant};
 use tracing::{info, warn};
 
 use super::observe::observe;
-use super::permit::{GroupsPermit, PolicyRefusal, UsersPermit};
+use super::permit::{GroupsPermit, PolicyRefusal, RoleWrites, UsersPermit};
 use super::report::{check, judge, CheckResult, PolicyReport};
 use super::saml::{SamlSource, SamlState};
 use super::team_sync::TeamSyncState;
@@ -45,6 +45,10 @@ struct Inner {
     config: PolicyConfig,
     credential_user: String,
     scim_active: bool,
+    /// `[scim.roles] enabled`: the `role_sync` check is enforced (with SCIM active).
+    roles_enabled: bool,
+    /// `[scim.roles] grafana_admin_values` is not empty.
+    admin_values: bool,
     /// SCIM permits or the SAML login gate read the report: keep it fresh in the background.
     refresh_in_background: bool,
     metrics: Metrics,
@@ -76,6 +80,8 @@ impl PolicyEngine {
                 config: policy,
                 credential_user: config.grafana.user.clone(),
                 scim_active,
+                roles_enabled: config.scim.roles.enabled,
+                admin_values: !config.scim.roles.grafana_admin_values.is_empty(),
                 refresh_in_background: scim_active || config.saml_gate.enabled,
                 metrics,
                 last: RwLock::new(None),
@@ -104,7 +110,14 @@ impl PolicyEngine {
             scim_active: self.inner.scim_active,
             group_sync: self.inner.config.group_sync,
             require_saml: self.inner.config.require_saml,
+            role_sync: self.role_sync_on(),
+            admin_sync: self.role_sync_on() && self.inner.admin_values,
         }
+    }
+
+    /// SCIM role sync is on and SCIM is served: the `role_sync` check is enforced.
+    fn role_sync_on(&self) -> bool {
+        self.inner.scim_active && self.inner.roles_enabled
     }
 
     /// One uncached observation of Grafana (for `scim-sidecar check`); records nothing.
@@ -115,6 +128,12 @@ impl PolicyEngine {
             check: check::AUTH_PROXY,
             enforced: self.inner.scim_active,
             verdict,
+        });
+        let role_sync = super::role_sync::verdict(&report.saml.verdict, &report.saml.role_sync);
+        report.checks.push(CheckResult {
+            check: check::ROLE_SYNC,
+            enforced: self.role_sync_on(),
+            verdict: role_sync,
         });
         report
     }
@@ -210,6 +229,11 @@ impl PolicyEngine {
         checks.push(CheckResult {
             check: check::AUTH_PROXY,
             enforced: self.inner.scim_active,
+            verdict: Verdict::Undetermined(reason_again.clone()),
+        });
+        checks.push(CheckResult {
+            check: check::ROLE_SYNC,
+            enforced: self.role_sync_on(),
             verdict: Verdict::Undetermined(reason_again),
         });
         PolicyReport {
@@ -266,6 +290,31 @@ impl PolicyEngine {
         let report = self.report().await;
         self.gate(&report, &[check::SAML, check::STRICT_SAML_ONLY])?;
         Ok(UsersPermit(()))
+    }
+
+    /// May SCIM change users' roles now? Allowed while role sync is off; else as the `role_sync`
+    /// check says (undetermined refuses, like every check). Counts nothing: provisioning counts
+    /// the refusal when a write really changes roles.
+    pub async fn role_writes(&self) -> RoleWrites {
+        if !self.role_sync_on() {
+            return RoleWrites::Allowed;
+        }
+        let report = self.report().await;
+        let detail = match report.verdict(check::ROLE_SYNC) {
+            Some(Verdict::Satisfied) | None => return RoleWrites::Allowed,
+            Some(Verdict::Violated(reason)) => {
+                format!(
+                    "policy check `{}` failed, so SCIM role changes are refused: {reason}",
+                    check::ROLE_SYNC
+                )
+            }
+            Some(Verdict::Undetermined(reason)) => format!(
+                "policy check `{}` could not be decided, so SCIM role changes are refused until Grafana \
+                 answers: {reason}",
+                check::ROLE_SYNC
+            ),
+        };
+        RoleWrites::Refused(PolicyRefusal { check: check::ROLE_SYNC, detail })
     }
 
     /// May SCIM `/Groups` run now? Also refused while Team Sync is in use, and always when

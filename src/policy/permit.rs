@@ -29,6 +29,17 @@ impl GroupsPermit {
     }
 }
 
+/// Whether SCIM may change roles now: the `role_sync` check ([`super::report::check::ROLE_SYNC`])
+/// as the request's report judged it. Provisioning refuses a write that changes a user's roles
+/// with the refusal's detail, and lets every other write through.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RoleWrites {
+    /// Role sync is off, or on with nothing in Grafana overwriting it.
+    Allowed,
+    /// Grafana's SAML role sync would overwrite SCIM's roles (or could not be ruled out).
+    Refused(PolicyRefusal),
+}
+
 /// HTTP status of every policy refusal on the SCIM edge (documented in the README): the IdP
 /// sees the same code whatever the cause, and the `detail` names the cause and the fix.
 pub const REFUSAL_STATUS: u16 = 403;

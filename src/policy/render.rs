@@ -92,6 +92,22 @@ pub fn human_with(report: &PolicyReport, store: &str, extra: &str) -> String {
                     );
                 }
             }
+            check::ROLE_SYNC => {
+                verdict_line(
+                    &mut out,
+                    "Grafana's SAML role sync is off (SCIM role sync)",
+                    c.enforced,
+                    &c.verdict,
+                );
+                let r = &report.saml.role_sync;
+                let _ = writeln!(
+                    out,
+                    "  assertion_attribute_role: {}; org mapping: {}; skip_org_role_sync: {}",
+                    r.role_attribute.as_deref().unwrap_or("unset"),
+                    if r.org_mapping || r.org_attribute.is_some() { "set" } else { "unset" },
+                    yes_no(r.skip_org_role_sync)
+                );
+            }
             _ => {
                 verdict_line(&mut out, "SAML is the only login method", c.enforced, &c.verdict);
                 match &report.other_logins {

@@ -21,8 +21,10 @@ pub mod check {
     pub const GROUP_SYNC: &str = "group_sync";
     /// Grafana's auth proxy is off (enforced while SCIM is active).
     pub const AUTH_PROXY: &str = "auth_proxy";
+    /// Grafana's SAML role sync is off while SCIM role sync (`[scim.roles] enabled`) is on.
+    pub const ROLE_SYNC: &str = "role_sync";
     /// Every check the engine observes, in report order.
-    pub const ALL: [&str; 4] = [SAML, TEAM_SYNC, STRICT_SAML_ONLY, AUTH_PROXY];
+    pub const ALL: [&str; 5] = [SAML, TEAM_SYNC, STRICT_SAML_ONLY, AUTH_PROXY, ROLE_SYNC];
 }
 
 /// One judged check.

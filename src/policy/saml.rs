@@ -82,6 +82,8 @@ pub struct SamlState {
     /// A file path Grafana reads the IdP metadata from (`idpMetadataPath` /
     /// `[auth.saml] idp_metadata_path`): the sidecar cannot read Grafana's file system.
     pub idp_metadata_path: Option<String>,
+    /// Grafana's SAML org-role sync settings (all unset while SAML is not enabled).
+    pub role_sync: super::role_sync::SamlRoleSync,
 }
 
 impl SamlState {
@@ -100,6 +102,7 @@ impl SamlState {
             sp_entity_id: None,
             idp_metadata: None,
             idp_metadata_path: None,
+            role_sync: super::role_sync::SamlRoleSync::default(),
         }
     }
 }
@@ -241,6 +244,11 @@ pub fn evaluate(obs: &SamlObservations) -> SamlState {
         sp_entity_id: obs.sp_entity_id.clone().filter(|_| matches!(obs.metadata, Some(Ok(_)))),
         idp_metadata: idp_metadata_setting(obs),
         idp_metadata_path: idp_metadata_path(obs),
+        role_sync: if enabled == Some(true) {
+            super::role_sync::SamlRoleSync::read(settings)
+        } else {
+            super::role_sync::SamlRoleSync::default()
+        },
     };
     state.verdict = match (enabled, source) {
         (Some(true), _) => match &obs.metadata {

@@ -12,4 +12,9 @@ pub struct Snapshot {
     pub group_sync: bool,
     /// SAML logins are required (`[policy] require_saml`): turning SAML off would break SCIM.
     pub require_saml: bool,
+    /// SCIM role sync is on (`[scim.roles] enabled`, SCIM active): org roles of managed users are
+    /// SCIM's.
+    pub role_sync: bool,
+    /// ...and `[scim.roles] grafana_admin_values` is set: so is their server-admin flag.
+    pub admin_sync: bool,
 }

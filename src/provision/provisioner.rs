@@ -75,4 +75,6 @@ pub struct Scope<'a> {
     /// Absolute SCIM base URL as the client addressed it: `meta.location` and member `$ref`s are
     /// built from it.
     pub base_url: String,
+    /// Whether this request may change users' roles (the policy's `role_sync` check).
+    pub role_writes: crate::policy::RoleWrites,
 }

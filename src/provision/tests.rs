@@ -50,7 +50,13 @@ impl Fixture {
     }
 
     fn scope(&self) -> Scope<'_> {
-        Scope { prov: &self.prov, org_id: 1, principal: Principal::StaticToken, base_url: BASE.into() }
+        Scope {
+            prov: &self.prov,
+            org_id: 1,
+            principal: Principal::StaticToken,
+            base_url: BASE.into(),
+            role_writes: crate::policy::RoleWrites::Allowed,
+        }
     }
 
     /// Creates a user and returns its SCIM id.

@@ -104,6 +104,41 @@ pub fn resource_type_by_name(name: &str, base_url: &str) -> Option<Value> {
     Some(resource_type(rt, base_url))
 }
 
+/// `GET /ResourceTypes` with the read-only `Role` type when role sync serves `/Roles`.
+pub fn resource_types_with_roles(base_url: &str, roles: bool) -> Value {
+    let mut items: Vec<Value> =
+        [ResourceType::User, ResourceType::Group].iter().map(|rt| resource_type(*rt, base_url)).collect();
+    if roles {
+        items.push(super::roles::resource_type(base_url));
+    }
+    ListResponse::new(items.len(), 1, items)
+}
+
+/// `GET /ResourceTypes/{name}`, `Role` included when `roles`; `None` → 404.
+pub fn resource_type_by_name_with_roles(name: &str, base_url: &str, roles: bool) -> Option<Value> {
+    if roles && name.eq_ignore_ascii_case("Role") {
+        return Some(super::roles::resource_type(base_url));
+    }
+    resource_type_by_name(name, base_url)
+}
+
+/// `GET /Schemas` with the Role schema when `roles`.
+pub fn schemas_with_roles(base_url: &str, roles: bool) -> Value {
+    let mut items: Vec<Value> = all_schemas().iter().map(|s| schema_doc(s, base_url)).collect();
+    if roles {
+        items.push(schema_doc(&super::roles::ROLE_SCHEMA, base_url));
+    }
+    ListResponse::new(items.len(), 1, items)
+}
+
+/// `GET /Schemas/{urn}` with the Role schema when `roles`; `None` → 404.
+pub fn schema_by_urn_with_roles(urn: &str, base_url: &str, roles: bool) -> Option<Value> {
+    if roles && urn.eq_ignore_ascii_case(super::roles::ROLE_URN) {
+        return Some(schema_doc(&super::roles::ROLE_SCHEMA, base_url));
+    }
+    schema_by_urn(urn, base_url)
+}
+
 fn attribute(a: &AttributeDef) -> Value {
     let mut m = Map::new();
     m.insert("name".into(), Value::from(a.name));

@@ -103,6 +103,10 @@ pub(super) async fn run<R: Resource>(
             if operation != ScimOperation::Delete {
                 r.changes = diff::changes(&before, &after);
             }
+            if !notes.unmapped_roles.is_empty() {
+                // Role sync: kept in SCIM, mapped to no Grafana role (never an error).
+                r.reason = Some(format!("unmapped role values: {}", notes.unmapped_roles.join(", ")));
+            }
             r.outcome = if notes.deferred {
                 Outcome::Deferred
             } else if r.changes.is_empty() && operation != ScimOperation::Delete {

@@ -68,6 +68,10 @@ pub enum Endpoint {
     ResourceType(String),
     Schemas,
     Schema(String),
+    /// `/Roles` (read-only, role sync's values).
+    Roles,
+    /// `/Roles/{id}`.
+    Role(String),
     /// `/Me`: not supported (501).
     Me,
     /// `/Bulk`: not supported (501; `bulk.supported` is false).
@@ -127,6 +131,8 @@ fn endpoint(rest: &str) -> Endpoint {
         ["resourcetypes", _] => Endpoint::ResourceType(segments[1].clone()),
         ["schemas"] => Endpoint::Schemas,
         ["schemas", _] => Endpoint::Schema(segments[1].clone()),
+        ["roles"] => Endpoint::Roles,
+        ["roles", _] if !segments[1].is_empty() => Endpoint::Role(segments[1].clone()),
         ["me", ..] => Endpoint::Me,
         ["bulk"] => Endpoint::Bulk,
         [k] => kind(k).map_or(Endpoint::Unknown, Endpoint::Collection),
@@ -190,6 +196,8 @@ mod tests {
         let urn = "urn:ietf:params:scim:schemas:core:2.0:User";
         assert_eq!(ep(&format!("/scim/v2/Schemas/{urn}")), Endpoint::Schema(urn.into()));
         assert_eq!(ep("/scim/v2/Me"), Endpoint::Me);
+        assert_eq!(ep("/scim/v2/Roles"), Endpoint::Roles);
+        assert_eq!(ep("/scim/v2/roles/grafana%20admins"), Endpoint::Role("grafana admins".into()));
         assert_eq!(ep("/scim/v2/Bulk"), Endpoint::Bulk);
         assert_eq!(ep("/scim/v2"), Endpoint::Unknown);
         assert_eq!(ep("/scim/v2/Users/a/b"), Endpoint::Unknown);

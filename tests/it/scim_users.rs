@@ -11,6 +11,8 @@ mod lifecycle;
 mod okta;
 mod password_reset;
 mod reprovision;
+mod roles;
+mod roles_policy;
 mod tokens;
 mod validator;
 

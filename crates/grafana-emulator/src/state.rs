@@ -160,6 +160,34 @@ impl State {
         self.saml_configurable() && self.saml_enabled
     }
 
+    /// The SAML role-sync keys as `[auth.saml]` in the ini has them (snake_case name, default).
+    pub const SAML_ROLE_KEYS: [(&'static str, &'static str, &'static str); 4] = [
+        ("assertion_attribute_role", "assertionAttributeRole", ""),
+        ("assertion_attribute_org", "assertionAttributeOrg", ""),
+        ("org_mapping", "orgMapping", ""),
+        ("skip_org_role_sync", "skipOrgRoleSync", "false"),
+    ];
+
+    /// A SAML setting as Grafana uses it: the SSO settings saved in the database win, else the
+    /// ini (`[auth.saml]`, set with `EmulatorHandle::set_ini`), else the default.
+    pub fn saml_setting(&self, snake: &str, camel: &str, default: &str) -> serde_json::Value {
+        if let Some(e) = self.sso.get("saml").filter(|e| e.source == "database") {
+            return e.settings.get(camel).cloned().unwrap_or(serde_json::Value::Null);
+        }
+        serde_json::Value::String(self.ini_value("auth.saml", snake, default))
+    }
+
+    /// Grafana syncs SAML org roles at login (`pkg/login` `IsExternallySynced` for SAML): SAML is
+    /// active and `skip_org_role_sync` is false.
+    pub fn saml_role_sync(&self) -> bool {
+        self.saml_active()
+            && !crate::state::sso::lenient_bool(Some(&self.saml_setting(
+                "skip_org_role_sync",
+                "skipOrgRoleSync",
+                "false",
+            )))
+    }
+
     /// SAML appears in the SSO settings API (Enterprise with a SAML licence).
     pub fn saml_configurable(&self) -> bool {
         self.opts.edition == Edition::Enterprise && self.opts.saml_licensed

@@ -115,6 +115,14 @@ impl GrafanaClient {
         self.send_unit(Call::new(Method::POST, format!("/api/admin/users/{id}/logout"))).await
     }
 
+    /// `PUT /api/admin/users/:id/permissions` with `{"isGrafanaAdmin": flag}`: grants or revokes
+    /// the server-admin flag. 400 for the last server admin; 403 when the user's provider syncs it.
+    pub async fn set_server_admin(&self, id: i64, flag: bool) -> Result<(), GrafanaError> {
+        let call = Call::new(Method::PUT, format!("/api/admin/users/{id}/permissions"))
+            .json(&serde_json::json!({"isGrafanaAdmin": flag}))?;
+        self.send_unit(call).await
+    }
+
     /// `GET /api/users/:id/orgs`.
     pub async fn user_orgs(&self, id: i64) -> Result<Vec<UserOrg>, GrafanaError> {
         self.send_json(Call::get(format!("/api/users/{id}/orgs"))).await

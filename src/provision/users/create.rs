@@ -27,6 +27,7 @@ use super::UsersState;
 use crate::config::Secret;
 use crate::grafana::model::UserProfile;
 use crate::provision::identity::new_scim_id;
+use crate::provision::roles::apply as roles;
 use crate::provision::translate::{differs, grafana_fields, GrafanaUserFields, GrafanaUserView};
 use crate::provision::ProvisionError;
 use crate::provision::{Scope, Shown};
@@ -63,7 +64,10 @@ pub async fn create(ctx: &Scope<'_>, state: &UsersState, body: Value) -> Result<
         .cloned();
     match judge(by_name.as_ref(), by_ext.as_ref())? {
         Claim::Free => {}
-        Claim::Deleted(rec) => return revive(ctx, *rec, doc, &fields, active).await,
+        Claim::Deleted(rec) => {
+            let role_plan = roles::screen(ctx, Some(&rec.attributes), &doc)?;
+            return revive(ctx, *rec, doc, &fields, active, role_plan.as_ref()).await;
+        }
         Claim::Deactivated(id) => {
             // The write takes the user's own lock, then the externalId's: this create's locks go
             // first, so the order stays the one every write uses.
@@ -72,6 +76,9 @@ pub async fn create(ctx: &Scope<'_>, state: &UsersState, body: Value) -> Result<
             return reactivate(ctx, &id, body).await;
         }
     }
+    // Role sync: a create carrying roles is a role change (refused while Grafana's SAML role
+    // sync would overwrite it), judged before Grafana is touched.
+    let role_plan = roles::screen(ctx, None, &doc)?;
     if let Some(x) = &external_id {
         external_id::check_for_create(ctx, x, &fields).await?;
     }
@@ -81,9 +88,15 @@ pub async fn create(ctx: &Scope<'_>, state: &UsersState, body: Value) -> Result<
     // insert; only then is the existing user looked up. A retried request converges either way.
     let g = &ctx.prov.grafana;
     let mut fresh = false;
-    let view = match create_in_grafana(ctx, state, &fields).await? {
+    let role =
+        role_plan.as_ref().map_or(ctx.prov.settings.scim.default_role.as_str(), |p| &p.desired.org_role);
+    let view = match create_in_grafana(ctx, state, &fields, role).await? {
         Some(view) => {
             fresh = true;
+            if let (Some(plan), true) = (&role_plan, active) {
+                // The org role came with the create; the server-admin flag is one more call.
+                roles::server_admin(ctx, plan, false, view.id).await?;
+            }
             view
         }
         None => {
@@ -95,7 +108,7 @@ pub async fn create(ctx: &Scope<'_>, state: &UsersState, body: Value) -> Result<
                     .map_err(|e| grafana_error(&e))?
                     .ok_or_else(|| ProvisionError::uniqueness("Grafana refused the login or email"))?,
             };
-            adopt(ctx, &profile, &fields).await?
+            adopt(ctx, &profile, &fields, role_plan.as_ref().filter(|_| active)).await?
         }
     };
 
@@ -151,6 +164,7 @@ async fn adopt(
     ctx: &Scope<'_>,
     profile: &UserProfile,
     fields: &GrafanaUserFields,
+    role_plan: Option<&roles::Plan>,
 ) -> Result<GrafanaUserView, ProvisionError> {
     authorize(ctx, profile, Act::Create, true).await?;
     let owner =
@@ -161,9 +175,12 @@ async fn adopt(
         ));
     }
     let g = &ctx.prov.grafana;
-    g.add_org_user(ctx.org_id, &profile.login, &ctx.prov.settings.scim.default_role)
-        .await
-        .map_err(|e| grafana_error(&e))?;
+    let role = role_plan.map_or(ctx.prov.settings.scim.default_role.as_str(), |p| &p.desired.org_role);
+    g.add_org_user(ctx.org_id, &profile.login, role).await.map_err(|e| grafana_error(&e))?;
+    if let Some(plan) = role_plan {
+        // Already a member keeps its role on the add: role sync sets it.
+        roles::apply(ctx, plan, profile, true).await?;
+    }
     let mut view = view_from_profile(profile);
     if differs(&view, fields) {
         push_fields(ctx, &mut view, fields).await?;
@@ -207,6 +224,7 @@ async fn create_in_grafana(
     ctx: &Scope<'_>,
     state: &UsersState,
     fields: &GrafanaUserFields,
+    role: &str,
 ) -> Result<Option<GrafanaUserView>, ProvisionError> {
     let g = &ctx.prov.grafana;
     let password = Secret::new(random_password());
@@ -219,7 +237,6 @@ async fn create_in_grafana(
     // Grafana puts the new user in `orgId` with its auto-assign role; only a different default
     // role (or another org when auto-assign is off) costs another call.
     let auto = state.auto_assign(ctx).await;
-    let role = &ctx.prov.settings.scim.default_role;
     match auto {
         Some((true, auto_role)) if auto_role.eq_ignore_ascii_case(role) => {}
         Some((true, _)) => {
@@ -246,6 +263,7 @@ async fn revive(
     doc: Value,
     fields: &GrafanaUserFields,
     active: bool,
+    role_plan: Option<&roles::Plan>,
 ) -> Result<Shown, ProvisionError> {
     let Some(profile) = super::view::grafana_profile(ctx, rec.grafana_user_id).await? else {
         // The Grafana user is gone: drop the stale record and let the IdP retry a fresh create.
@@ -270,6 +288,9 @@ async fn revive(
     rec.managed = true;
     if active {
         restore_access(ctx, &mut rec, &view).await?;
+        if let Some(plan) = role_plan {
+            roles::apply(ctx, plan, &profile, true).await?;
+        }
     }
     save(ctx, &mut rec).await?;
     Ok(created(ctx, rec, &view))

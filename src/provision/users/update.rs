@@ -22,6 +22,7 @@ use super::view::{
 };
 use crate::config::OnDelete;
 use crate::provision::identity::stored_attributes;
+use crate::provision::roles::apply as roles;
 use crate::provision::translate::{differs, grafana_fields};
 use crate::provision::ProvisionError;
 use crate::provision::{expect_version, Scope, Shown};
@@ -89,6 +90,14 @@ pub async fn write_as(
 
     let doc = match &change {
         Change::Patch(p) => {
+            // With role sync on, an `add` of `roles` carries the whole assignment (Entra).
+            let full;
+            let p = if ctx.prov.settings.scim.roles.enabled {
+                full = crate::provision::roles::full_assignment(p);
+                &full
+            } else {
+                p
+            };
             let applied = p.apply(ResourceType::User, &current.body)?;
             stored_doc(canonicalize(ResourceType::User, &stored_attributes(applied))?)
         }
@@ -99,6 +108,9 @@ pub async fn write_as(
         .to_string();
     let fields = grafana_fields(&doc);
     check_names(ctx, &fields.login, &fields.email).await?;
+    // Role sync: refused role changes stop here, before Grafana is touched. A record SCIM only
+    // listed has no roles of its own yet.
+    let role_plan = roles::screen(ctx, rec.managed.then_some(&current.body), &doc)?;
     let store = &ctx.prov.store;
     if let Some(other) = store.user_by_user_name(ctx.org_id, &user_name).await.map_err(|e| store_error(&e))? {
         if other.scim_id != rec.scim_id && (other.managed || other.deleted) {
@@ -136,16 +148,23 @@ pub async fn write_as(
     rec.email = Some(fields.email.to_lowercase());
     rec.grafana_uid = view.uid.clone().or(rec.grafana_uid);
     rec.attributes = doc;
+    let taken_over = !rec.managed;
     if !rec.managed {
         // SCIM takes the user over: its current Grafana state is the starting point.
         rec.managed = true;
         rec.active = !view.disabled;
         rec.restore = None;
     }
+    let mut reactivated = false;
     if rec.active && !active {
         cut_off(ctx, &mut rec, &view, false).await?;
     } else if !rec.active && active {
         restore_access(ctx, &mut rec, &view).await?;
+        reactivated = true;
+    }
+    // Applied before the record is saved: a failure leaves the change for the retried request.
+    if let (Some(plan), true) = (&role_plan, rec.active) {
+        roles::apply(ctx, plan, &profile, taken_over || reactivated).await?;
     }
     save(ctx, &mut rec).await?;
     let id = rec.scim_id.clone();

@@ -101,12 +101,15 @@ const ADDRESS_SUBS: [AttributeDef; 8] = [
     AttributeDef { canonical_values: &["work", "home", "other"], ..s("type", "Label: work, home or other.") },
     base("primary", AttrType::Boolean, "Whether this is the primary address."),
 ];
-/// Stored and returned as sent; not mapped to Grafana org roles.
-const ROLE_SUBS: [AttributeDef; 4] = [
+/// Stored and returned as sent; `value` maps to a Grafana org role with `[scim.roles]` on. Entra
+/// also sends `displayName` (create) and `id` (PATCH): kept so they round-trip.
+const ROLE_SUBS: [AttributeDef; 6] = [
     s("value", "Role value."),
     s("display", "Display value."),
     s("type", "Label of the role."),
     base("primary", AttrType::Boolean, "Whether this is the primary role."),
+    s("displayName", "Display name (as Entra sends it)."),
+    s("id", "Identifier of the role assignment (as Entra sends it)."),
 ];
 
 static USER_ATTRS: [AttributeDef; 18] = [
@@ -149,7 +152,11 @@ static USER_ATTRS: [AttributeDef; 18] = [
     AttributeDef {
         multi_valued: true,
         sub_attributes: &ROLE_SUBS,
-        ..base("roles", AttrType::Complex, "Roles (stored and returned; not mapped to Grafana org roles).")
+        ..base(
+            "roles",
+            AttrType::Complex,
+            "Roles (stored and returned; mapped to Grafana org roles when [scim.roles] is on).",
+        )
     },
     META,
 ];

@@ -264,8 +264,15 @@ fn settings(cx: &mut Cx) -> Res {
             "private_key": crate::state::sso::REDACTED, "idp_metadata_url": "https://idp.example.com/metadata",
             "max_issue_delay": "90s", "metadata_valid_duration": "48h", "assertion_attribute_name": "displayName",
             "assertion_attribute_login": "login", "assertion_attribute_email": "email",
-            "assertion_attribute_groups": "groups", "skip_org_role_sync": "false",
+            "assertion_attribute_groups": "groups",
         });
+        // The role-sync keys come from the ini, as Grafana lists what its ini files hold.
+        for (snake, _, default) in crate::state::State::SAML_ROLE_KEYS {
+            let value = st.ini_value("auth.saml", snake, default);
+            if !value.is_empty() || snake == "skip_org_role_sync" {
+                out["auth.saml"][snake] = json!(value);
+            }
+        }
     }
     Ok(Reply::json(200, out))
 }

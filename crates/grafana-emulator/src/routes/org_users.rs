@@ -146,7 +146,7 @@ fn patch(cx: &mut Cx, org: Option<i64>, raw: &str) -> Res {
     }
     let synced =
         cx.st.users.get(user).map(|u| u.auth_module.as_deref() == Some("auth.saml")).unwrap_or(false);
-    if synced && cx.st.saml_active() {
+    if synced && cx.st.saml_role_sync() {
         return Err(Reply::errutil(
             403,
             "cannot change role for externally synced user",

@@ -37,7 +37,7 @@ fn list(cx: &mut Cx) -> Res {
     let mut out = Vec::new();
     for p in OAUTH_PROVIDERS.iter().copied().chain(["saml"]) {
         if known(cx, p) {
-            if let Some(v) = cx.st.sso.render(p) {
+            if let Some(v) = render(cx, p) {
                 out.push(v);
             }
         }
@@ -45,12 +45,29 @@ fn list(cx: &mut Cx) -> Res {
     Ok(Reply::json(200, Value::Array(out)))
 }
 
+/// The rendered settings of `p`; system SAML settings carry the ini's role-sync keys (Grafana
+/// builds system settings from the ini).
+fn render(cx: &Cx, p: &str) -> Option<Value> {
+    let mut v = cx.st.sso.render(p)?;
+    if p == "saml" && v["source"] == "system" {
+        for (snake, camel, default) in crate::state::State::SAML_ROLE_KEYS {
+            let value = cx.st.ini_value("auth.saml", snake, default);
+            v["settings"][camel] = if snake == "skip_org_role_sync" {
+                Value::Bool(lenient_bool(Some(&Value::String(value))))
+            } else {
+                Value::String(value)
+            };
+        }
+    }
+    Some(v)
+}
+
 fn get(cx: &mut Cx, p: &str) -> Res {
     cx.server_admin("settings:read")?;
     if !known(cx, p) {
         return Err(not_found());
     }
-    let v = cx.st.sso.render(p).ok_or_else(not_found)?;
+    let v = render(cx, p).ok_or_else(not_found)?;
     let etag = format!("\"{:x}\"", fxhash(&v.to_string()));
     Ok(Reply::json(200, v).with_header("etag", etag))
 }
