@@ -302,3 +302,33 @@ fn an_open_admin_listener_serving_the_audit_log_without_a_token_warns() {
     ])));
     assert!(!open(&warns(&[("SIDECAR_ADMIN_LISTEN", "0.0.0.0:9090"), ("SIDECAR_AUDIT_ENABLED", "false")])));
 }
+
+#[test]
+fn scim_roles_load_from_the_file_and_every_bad_entry_is_listed() {
+    let f = file_with(
+        "[scim.roles]\nenabled = true\ngrafana_admin_values = [\"root\"]\n[scim.roles.map]\n\
+         \"grafana-admins\" = \"Admin\"\n[scim.roles.namespaces.\"org-3\".map]\n\"grafana-admins\" = \"Editor\"\n",
+    );
+    let c = load(&sources(Some(f.path().into()), &[], Overrides::default())).unwrap().config;
+    assert!(c.scim.roles.enabled);
+    assert_eq!(c.scim.roles.map_for(3).get("grafana-admins").map(String::as_str), Some("Editor"));
+    assert_eq!(c.scim.roles.grafana_admin_values, ["root"]);
+
+    let f = file_with(
+        "[scim.roles]\nenabled = true\n[scim.roles.map]\n\"a\" = \"Owner\"\n\"b\" = \"admin\"\n\
+         [scim.roles.namespaces.\"stack-9\".map]\n\"c\" = \"Viewer\"\n",
+    );
+    let errors = load(&sources(Some(f.path().into()), &[], Overrides::default())).unwrap_err();
+    let text = errors.to_string();
+    assert_eq!(errors.0.len(), 3, "{text}");
+    for needle in ["`a` = `Owner`", "`b` = `admin`", "`stack-9` is not a namespace"] {
+        assert!(text.contains(needle), "missing {needle:?}: {text}");
+    }
+    // Unknown keys inside the table and an environment variable are reported, not ignored.
+    let f = file_with("[scim.roles]\nenable = true\n");
+    let text = load(&sources(Some(f.path().into()), &[], Overrides::default())).unwrap_err().to_string();
+    assert!(text.contains("[scim] roles") && text.contains("enable"), "{text}");
+    let text =
+        load(&sources(None, &[("SIDECAR_SCIM_ROLES", "x")], Overrides::default())).unwrap_err().to_string();
+    assert!(text.contains("expected a table"), "{text}");
+}
