@@ -103,6 +103,17 @@ pub async fn set_org_role(ctx: &Scope<'_>, user_id: i64, role: &str) -> Result<(
             info!(grafana_user = user_id, role, "org role set from scim roles");
             Ok(())
         }
+        Err(e)
+            if e.status().is_some_and(|s| s.as_u16() == 400)
+                && e.message().is_some_and(|m| m.contains("admin left")) =>
+        {
+            // Like a deactivation that meets the last org admin: kept, reported, not failed.
+            warn!(grafana_user = user_id, role, "grafana keeps the org's last admin: scim role not applied");
+            crate::audit::notes::drift(format!(
+                "org role {role} not applied: the user is the org's last admin"
+            ));
+            Ok(())
+        }
         Err(e) if e.is_forbidden() && e.message().is_some_and(|m| m.contains("externally synced")) => {
             Err(ProvisionError::forbidden(
                 "Grafana refuses org role changes for this SAML user because its SAML role sync is on: set \
@@ -153,6 +164,9 @@ pub async fn server_admin(
 }
 
 /// Applies `plan` to an active member: the org role when [`org_role_due`], then the admin flag.
+/// While role writes are refused (the `role_sync` check), a write that reaches here changes no
+/// roles ([`screen`] refused those): a reactivation or takeover then leaves Grafana's roles as
+/// they are, so user writes keep working.
 ///
 /// # Errors
 /// Grafana's failures ([`set_org_role`], [`server_admin`]).
@@ -162,6 +176,9 @@ pub async fn apply(
     profile: &UserProfile,
     forced: bool,
 ) -> Result<(), ProvisionError> {
+    if matches!(ctx.role_writes, RoleWrites::Refused(_)) {
+        return Ok(());
+    }
     if org_role_due(plan, forced) {
         set_org_role(ctx, profile.id, &plan.desired.org_role).await?;
     }

@@ -7,7 +7,7 @@ use scim_sidecar::config::Config;
 use serde_json::{json, Value};
 
 use super::{grafana_id, in_org, patch_op, user_body};
-use crate::support::client::{body_string, get};
+use crate::support::client::body_string;
 use crate::support::scim::{assert_scim_error, Harness};
 
 /// Role sync on: admins, editors, viewers and a value that removes the org role; org 2 maps the
@@ -33,8 +33,20 @@ fn entra_create(user: &str, roles: &[(&str, &str)]) -> Value {
     b
 }
 
+/// The admin token of the tests that set one (ignored where none is configured).
+const ADMIN_TOKEN: &str = "roles-admin-token-0123456789";
+
+async fn admin_get(h: &Harness, path: &str) -> String {
+    let req = http::Request::builder()
+        .uri(format!("{}{path}", h.sidecar.admin_url))
+        .header("authorization", format!("Bearer {ADMIN_TOKEN}"))
+        .body(scim_sidecar::body::empty())
+        .unwrap();
+    body_string(h.client.request(req).await.unwrap()).await
+}
+
 async fn metrics(h: &Harness) -> String {
-    body_string(get(&h.client, &format!("{}/metrics", h.sidecar.admin_url)).await).await
+    admin_get(h, "/metrics").await
 }
 
 #[tokio::test]
@@ -87,6 +99,7 @@ async fn okta_put_replaces_roles_and_unmapped_values_fall_back_to_default_role()
     let h = Harness::start_with(Default::default(), |c| {
         roles_on(c);
         c.scim.default_role = "None".into();
+        c.admin.token = Some(scim_sidecar::config::Secret::new(ADMIN_TOKEN));
     })
     .await;
     let mut body = user_body("olga@example.com", "olga@example.com", Some("00u-okta-roles"));
@@ -106,6 +119,12 @@ async fn okta_put_replaces_roles_and_unmapped_values_fall_back_to_default_role()
     let m = metrics(&h).await;
     assert!(m.contains(r#"scim_sidecar_unmapped_roles_total{namespace="default"} 1"#), "{m}");
     assert!(!m.contains("finance-team"), "a value is never a label");
+    // ...and the write's audit record names them.
+    let text = admin_get(&h, "/audit?user=olga@example.com&kind=scim").await;
+    let records: Vec<Value> = text.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    let replace = records.iter().find(|r| r["operation"] == "replace").unwrap_or_else(|| panic!("{text}"));
+    assert_eq!(replace["reason"], "unmapped role values: finance-team", "{replace}");
+    assert_eq!(replace["outcome"], "applied", "{replace}");
 
     // Roles removed: default_role too; an admin value and a mapped one: the mapped role.
     body["roles"] = json!([{"value": "grafana-admins"}]);
@@ -261,4 +280,25 @@ async fn without_role_sync_roles_are_only_stored_and_roles_is_not_served() {
     assert_scim_error(&h.get("Roles").await, 404, None);
     let types = h.get("ResourceTypes").await;
     assert_eq!(types.json()["totalResults"], 2);
+}
+
+#[tokio::test]
+async fn the_last_org_admin_keeps_the_role_and_the_write_succeeds() {
+    let h = Harness::start_with(Default::default(), roles_on).await;
+    let _org2 = h.grafana.create_org("Overridden");
+    let org = h.grafana.create_org("Lonely");
+    let users = format!("/apis/scim.grafana.app/v0alpha1/namespaces/org-{org}/Users");
+    let mut body = user_body("lone@example.com", "lone@example.com", None);
+    body["roles"] = json!([{"value": "grafana-admins"}]);
+    let a = h.call(http::Method::POST, &users, Some(body.clone())).await;
+    assert_eq!(a.status, 201, "{a:?}");
+    let id = a.json()["id"].as_str().unwrap().to_string();
+    let gid = grafana_id(&h, "lone@example.com");
+    assert_eq!(in_org(&h, org, gid).as_deref(), Some("Admin"));
+    // Grafana refuses to leave the org without an admin: kept, and the IdP's write still succeeds.
+    body["roles"] = json!([{"value": "grafana-viewers"}]);
+    let a = h.call(http::Method::PUT, &format!("{users}/{id}"), Some(body)).await;
+    assert_eq!(a.status, 200, "{a:?}");
+    assert_eq!(a.json()["roles"], json!([{"value": "grafana-viewers"}]));
+    assert_eq!(in_org(&h, org, gid).as_deref(), Some("Admin"));
 }

@@ -65,7 +65,16 @@ async fn saml_role_sync_conflict_is_reported_and_only_role_writes_are_refused() 
     assert_scim_error(&h.patch(&format!("Users/{id}"), roles).await, 403, None);
     let stored = h.get(&format!("Users/{id}")).await;
     assert!(stored.json().get("roles").is_none_or(|r| r.as_array().is_some_and(Vec::is_empty)), "{stored:?}");
-    assert_eq!(in_org(&h, 1, grafana_id(&h, "conflict@example.com")).as_deref(), Some("Viewer"));
+    let gid = grafana_id(&h, "conflict@example.com");
+    assert_eq!(in_org(&h, 1, gid).as_deref(), Some("Viewer"));
+    // Deactivation and reactivation (no role change) keep working; Grafana's role is left alone.
+    h.grafana.add_org_user(1, gid, "Editor");
+    let off = patch_op(json!([{"op": "replace", "path": "active", "value": false}]));
+    assert_eq!(h.patch(&format!("Users/{id}"), off).await.status, 200);
+    let on = patch_op(json!([{"op": "replace", "path": "active", "value": true}]));
+    assert_eq!(h.patch(&format!("Users/{id}"), on).await.status, 200);
+    assert!(!h.grafana.user(gid).unwrap().is_disabled);
+    assert_eq!(in_org(&h, 1, gid).as_deref(), Some("Editor"));
 
     let metrics = admin_text(&h, "/metrics").await;
     assert!(metrics.contains(r#"scim_sidecar_policy_state{check="role_sync"} 0"#), "{metrics}");
