@@ -232,7 +232,8 @@ async fn check_bulk(
     Err(ProvisionError::uniqueness("a member's email resolves to another Grafana user"))
 }
 
-/// Adds users who are not (known to be) in the org to it, with the default role.
+/// Adds users who are not (known to be) in the org to it, with the default role (with role sync
+/// on, the role their SCIM roles give).
 async fn ensure_in_org(ctx: &Scope<'_>, users: &[UserRecord]) -> Result<(), ProvisionError> {
     let cache = &ctx.prov.groups.org_members;
     let mut unknown: Vec<&UserRecord> = Vec::new();
@@ -264,10 +265,14 @@ async fn ensure_in_org(ctx: &Scope<'_>, users: &[UserRecord]) -> Result<(), Prov
         }
         unknown = still;
     }
-    let role = ctx.prov.settings.scim.default_role.as_str();
+    let scim = &ctx.prov.settings.scim;
     for u in unknown {
         let g = &ctx.prov.grafana;
-        match add_user_by_id(g, ctx.org_id, u.grafana_user_id, &u.user_name, u.email.as_deref(), role).await {
+        // With role sync on, the role the member's SCIM roles give (`[scim.roles]`).
+        let role = crate::provision::roles::desired_org_role(scim, ctx.org_id, &u.attributes)
+            .unwrap_or_else(|| scim.default_role.clone());
+        match add_user_by_id(g, ctx.org_id, u.grafana_user_id, &u.user_name, u.email.as_deref(), &role).await
+        {
             Ok(()) => {
                 cache.insert((ctx.org_id, u.grafana_user_id), ()).await;
             }

@@ -302,3 +302,20 @@ async fn the_last_org_admin_keeps_the_role_and_the_write_succeeds() {
     assert_eq!(a.json()["roles"], json!([{"value": "grafana-viewers"}]));
     assert_eq!(in_org(&h, org, gid).as_deref(), Some("Admin"));
 }
+
+#[tokio::test]
+async fn a_group_write_joins_a_member_to_the_org_with_the_role_their_roles_give() {
+    let h = Harness::start_with(Default::default(), roles_on).await;
+    let mut body = user_body("gina@example.com", "gina@example.com", None);
+    body["roles"] = json!([{"value": "grafana-editors"}]);
+    let id = h.post("Users", body).await.json()["id"].as_str().unwrap().to_string();
+    let gid = grafana_id(&h, "gina@example.com");
+    // Out of the org behind SCIM's back; a group naming her brings her back with her role.
+    h.grafana.remove_org_user(1, gid);
+    assert!(in_org(&h, 1, gid).is_none());
+    let group = json!({"schemas": ["urn:ietf:params:scim:schemas:core:2.0:Group"], "displayName": "Editors",
+        "members": [{"value": id}]});
+    let a = h.post("Groups", group).await;
+    assert_eq!(a.status, 201, "{a:?}");
+    assert_eq!(in_org(&h, 1, gid).as_deref(), Some("Editor"));
+}
