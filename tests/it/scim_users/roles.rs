@@ -83,8 +83,12 @@ async fn org_role_follows_entra_roles_on_create_and_patch() {
 
     // Entra never sends removals on their own: the next full assignment is the truth.
     let add = patch_op(json!([{"op": "Add", "path": "roles", "value": [{"value": "grafana-viewers"}]}]));
+    h.grafana.reset_calls();
     assert_eq!(h.patch(&format!("Users/{id}"), add).await.status, 200);
     assert_eq!(in_org(&h, 1, gid).as_deref(), Some("Viewer"));
+    // One Grafana call for the role; none for the server-admin flag the roles do not touch.
+    assert_eq!(h.grafana.count("PATCH", &format!("/api/orgs/1/users/{gid}")), 1);
+    assert_eq!(h.grafana.count("PUT", &format!("/api/admin/users/{gid}/permissions")), 0);
 
     // A write without role changes makes no role call.
     h.grafana.reset_calls();
