@@ -3,7 +3,7 @@
 //! Run with `cargo bench --bench proxy_overhead` (optimised build). For each workload (a small JSON
 //! GET answered at once, a 1 MiB download, and a small JSON GET the upstream answers after 5 ms,
 //! as a Grafana doing real work would) it runs a warm-up and then a fixed-duration phase at 64 concurrent
-//! keep-alive HTTP/1.1 connections, first directly and then through the sidecar, and prints
+//! keep-alive HTTP/1.1 connections, directly, through the sidecar and through nginx, and prints
 //! requests/s, p50/p99 latency, the through/direct throughput ratio and the added p99.
 //!
 //! The sidecar is the real one (`scim_sidecar::run`: router, metrics, one `request completed` log
@@ -18,7 +18,13 @@
 //!
 //! `PROXY_OVERHEAD_LOG` sets the sidecar's log filter (default `info`, as in production).
 //!
-//! Targets: throughput >= 0.85x direct, added p99 <= 1 ms, sidecar RSS <= 30 MiB.
+//! nginx (`support::nginx`: `worker_processes auto`, upstream keepalive) is the third side: the
+//! proxy a user would otherwise put in front of Grafana. It gets the same placement as the sidecar
+//! (core 1 when pinned) and the same upstream, and every workload prints sidecar/direct,
+//! nginx/direct and sidecar/nginx. Without an nginx binary that side is skipped.
+//!
+//! Targets (issue 30): sidecar/nginx >= 1.0 requests per second, sidecar added p99 <= nginx's
+//! added p99 + 0.5 ms, sidecar peak RSS <= 30 MiB.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
@@ -88,44 +94,74 @@ fn run_sidecar_child(upstream: &str) {
 
 async fn run() {
     let upstream = start_upstream().await;
-    let (mut child, sidecar) =
-        support::spawn_child(pinning(PIN_ENV), &[(CHILD_ENV, &format!("http://{upstream}"))]);
-    let placement = if pinning(PIN_ENV) {
-        "load generator + upstream pinned to core 0, sidecar to core 1"
+    let pin = pinning(PIN_ENV);
+    let (mut child, sidecar) = support::spawn_child(pin, &[(CHILD_ENV, &format!("http://{upstream}"))]);
+    let nginx = support::nginx::start(upstream, pin);
+    let placement = if pin {
+        "load generator + upstream pinned to core 0, sidecar and nginx to core 1"
     } else {
-        "load generator, upstream and sidecar share every core"
+        "load generator, upstream, sidecar and nginx share every core"
     };
     println!("proxy_overhead: {CONNECTIONS} connections, {PHASE:?} per phase; {placement}");
+    if nginx.is_none() {
+        println!(
+            "nginx: not installed (Debian: nginx-light; or set PROXY_OVERHEAD_NGINX); its side is skipped"
+        );
+    }
     println!("{:<22} {:>10} {:>10} {:>10}", "phase", "req/s", "p50 ms", "p99 ms");
     for (name, path) in [("small json", "/small"), ("1 MiB body", "/mib"), ("json after 5 ms", "/slow")] {
         let direct = phase(upstream, path).await;
         print_row(&format!("{name} direct"), &direct);
-        let (cpu_before, self_before) = (cpu_ns(child.id()), cpu_ns(std::process::id()));
-        let through = phase(sidecar, path).await;
-        let (cpu_after, self_after) = (cpu_ns(child.id()), cpu_ns(std::process::id()));
+        let (through, cpu) = measured(sidecar, path, || cpu_ns(child.id())).await;
         print_row(&format!("{name} sidecar"), &through);
-        // Includes the warm-up; CPU per request is what the sidecar costs independent of contention.
-        let requests = through.rps * PHASE.as_secs_f64() * (1.0 + WARMUP.as_secs_f64() / PHASE.as_secs_f64());
+        let via_nginx = match &nginx {
+            Some(n) => {
+                let (stats, cpu) = measured(n.addr, path, || n.cpu_ns()).await;
+                print_row(&format!("{name} nginx"), &stats);
+                Some((stats, cpu))
+            }
+            None => None,
+        };
         println!(
-            "  -> sidecar cpu {:.1} us/request; load generator + upstream cpu {:.1} us/request",
-            (cpu_after - cpu_before) as f64 / 1000.0 / requests,
-            (self_after - self_before) as f64 / 1000.0 / requests
-        );
-        println!(
-            "  -> throughput through/direct = {:.3}, added p50 = {:.3} ms, added p99 = {:.3} ms",
+            "  -> sidecar/direct = {:.3} (added p50 {:.3} ms, p99 {:.3} ms), sidecar cpu {cpu:.1} us/request",
             through.rps / direct.rps,
             through.p50_ms - direct.p50_ms,
             through.p99_ms - direct.p99_ms
         );
-    }
-    let status = std::fs::read_to_string(format!("/proc/{}/status", child.id())).unwrap_or_default();
-    for key in ["VmRSS", "VmHWM"] {
-        if let Some(line) = status.lines().find(|l| l.starts_with(key)) {
-            println!("sidecar process {}", line.split_whitespace().collect::<Vec<_>>().join(" "));
+        if let Some((n, n_cpu)) = via_nginx {
+            println!(
+                "  -> nginx/direct   = {:.3} (added p50 {:.3} ms, p99 {:.3} ms), nginx cpu {n_cpu:.1} us/request",
+                n.rps / direct.rps,
+                n.p50_ms - direct.p50_ms,
+                n.p99_ms - direct.p99_ms
+            );
+            println!(
+                "  -> sidecar/nginx  = {:.3}; sidecar added p99 - nginx added p99 = {:.3} ms",
+                through.rps / n.rps,
+                through.p99_ms - n.p99_ms
+            );
         }
     }
+    let (rss, peak) = support::rss_kib(child.id());
+    println!("sidecar process VmRSS {rss} kB, VmHWM {peak} kB (peak {:.1} MiB)", peak as f64 / 1024.0);
+    if let Some(n) = &nginx {
+        let (rss, peak) = n.rss_kib();
+        println!("nginx master + workers VmRSS {rss} kB, VmHWM (sum) {peak} kB");
+    }
+    drop(nginx);
     let _ = child.kill();
     let _ = child.wait();
+}
+
+/// One phase against `target`, with the CPU the proxy behind `cpu` spent per request (warm-up
+/// included, since its requests are counted too).
+async fn measured(target: SocketAddr, path: &'static str, cpu: impl Fn() -> u64) -> (Stats, f64) {
+    let before = cpu();
+    let stats = phase(target, path).await;
+    let spent = cpu().saturating_sub(before);
+    let requests = stats.rps * PHASE.as_secs_f64() * (1.0 + WARMUP.as_secs_f64() / PHASE.as_secs_f64());
+    let per_request = spent as f64 / 1000.0 / requests.max(1.0);
+    (stats, per_request)
 }
 
 struct Stats {

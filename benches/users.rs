@@ -630,6 +630,16 @@ async fn bench(n: usize, latency: Duration) {
         report(name, sidecar_pages, direct_pages, page_calls);
     }
 
+    // Memory against the directory (issue 30): `cargo bench --bench memory` follows it over
+    // several sizes; this is the peak of this run's mix (concurrent pages included).
+    let (rss, peak) = support::rss_kib(sidecar);
+    println!(
+        "sidecar process: VmRSS {:.1} MiB, peak (VmHWM) {:.1} MiB, with {} users in Grafana",
+        rss as f64 / 1024.0,
+        peak as f64 / 1024.0,
+        grafana.user_count()
+    );
+
     let _ = child.kill();
     let _ = child.wait();
 }

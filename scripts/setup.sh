@@ -22,6 +22,15 @@ if [ ${#need[@]} -gt 0 ]; then
   as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need[@]}"
 fi
 
+# nginx-light: the third side of `cargo bench --bench proxy_overhead` (the bench starts its own
+# nginx with a generated configuration). RUNLEVEL=1 keeps the package from starting nginx's own
+# service on port 80. Optional: a failure here only skips that side of the bench.
+if ! command -v nginx >/dev/null 2>&1 && [ ! -x /usr/sbin/nginx ]; then
+  echo "setup: installing nginx-light (benchmarks only)" >&2
+  as_root apt-get update -qq || true
+  as_root env RUNLEVEL=1 DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nginx-light || true
+fi
+
 # PostgreSQL: only for the tests; a failure here does not stop `cargo run`.
 if command -v pg_isready >/dev/null 2>&1; then
   if ! pg_isready -h 127.0.0.1 -p 5432 -q 2>/dev/null && [ -d /etc/postgresql ]; then

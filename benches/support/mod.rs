@@ -7,6 +7,8 @@ use std::io::{BufRead, BufReader};
 use std::net::SocketAddr;
 use std::process::{Child, Command, Stdio};
 
+pub mod nginx;
+
 /// Whether to pin: `pin_env` is not `0`, there are two cores or more, and `taskset` runs.
 /// Decided on the first call, before this process pins itself (after which it would see a
 /// single core).
@@ -53,4 +55,18 @@ pub fn cpu_ns(pid: u32) -> u64 {
         .filter_map(|t| std::fs::read_to_string(t.path().join("schedstat")).ok())
         .filter_map(|s| s.split_whitespace().next().and_then(|v| v.parse::<u64>().ok()))
         .sum()
+}
+
+/// Resident set of process `pid` in KiB: (current `VmRSS`, peak `VmHWM`); zeros when unknown.
+pub fn rss_kib(pid: u32) -> (u64, u64) {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
+    let field = |key: &str| {
+        status
+            .lines()
+            .find(|l| l.starts_with(key))
+            .and_then(|l| l.split_whitespace().nth(1))
+            .and_then(|v| v.parse::<u64>().ok())
+            .unwrap_or(0)
+    };
+    (field("VmRSS:"), field("VmHWM:"))
 }

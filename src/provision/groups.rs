@@ -37,12 +37,17 @@ pub const MANAGED_KEY: &str = "_managed";
 /// Bulk member replacement exists from this Grafana version on.
 const BULK_SINCE: (u32, u32) = (11, 1);
 
+/// Most (org, user) membership facts kept: about 2 MiB (issue 30; 1,000,000 before, which a
+/// 250k-user tenant's group syncs could fill with tens of MiB).
+const ORG_MEMBERS_CACHED: u64 = 20_000;
+
 /// Per-process state of the Groups operations, held by the `Provisioner`.
 pub struct GroupsState {
     /// Grafana's version, read from `/api/health` (re-read every few minutes: upgrades happen).
     version: moka::future::Cache<(), Option<Version>>,
     /// (org, Grafana user id) pairs known to be org members, so adding team members does not
-    /// ask Grafana about each user every time.
+    /// ask Grafana about each user every time. Bounded by [`ORG_MEMBERS_CACHED`], not by the size
+    /// of the directory: a miss costs one Grafana lookup.
     org_members: moka::future::Cache<(i64, i64), ()>,
 }
 
@@ -51,7 +56,7 @@ impl Default for GroupsState {
         Self {
             version: moka::future::Cache::builder().time_to_live(Duration::from_secs(300)).build(),
             org_members: moka::future::Cache::builder()
-                .max_capacity(1_000_000)
+                .max_capacity(ORG_MEMBERS_CACHED)
                 .time_to_live(Duration::from_secs(600))
                 .build(),
         }

@@ -36,6 +36,14 @@ const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
 const MAX_READERS: usize = 8;
 /// Prepared statements kept per connection: every distinct query text the store runs fits.
 const STATEMENT_CACHE: usize = 64;
+/// Page cache per connection, in KiB (`PRAGMA cache_size`). SQLite's default, 2 MiB for every
+/// connection, let eight readers, the writer and the checkpointer grow the process by up to
+/// 20 MiB as the directory grew (issue 30: memory must not follow the directory). A reader's
+/// miss is a `pread` the kernel's page cache serves; the writer keeps more, for the index pages
+/// every insert walks.
+pub(super) const WRITER_CACHE_KIB: i64 = 2048;
+const READER_CACHE_KIB: i64 = 512;
+pub(super) const CHECKPOINT_CACHE_KIB: i64 = 256;
 /// Stay well below SQLite's bound-parameter limit.
 const IN_CHUNK: usize = 500;
 /// Rows of an `insert_users` batch counted as one single-row commit towards the next WAL
@@ -75,11 +83,15 @@ fn map_err(e: rusqlite::Error) -> StoreError {
 /// Settings every connection gets. `temp_store = MEMORY` keeps statement journals and temporary
 /// b-trees in memory: on a file they spill to disk past 64 KiB (when every writer job still ran
 /// in a savepoint, a page of first sightings wrote megabytes through the kernel that way).
-fn configure(conn: &Connection) -> Result<(), StoreError> {
+/// `cache_kib` bounds the connection's page cache.
+fn configure(conn: &Connection, cache_kib: i64) -> Result<(), StoreError> {
     conn.busy_timeout(BUSY_TIMEOUT).map_err(backend)?;
     conn.set_prepared_statement_cache_capacity(STATEMENT_CACHE);
-    conn.execute_batch("PRAGMA foreign_keys = ON; PRAGMA synchronous = NORMAL; PRAGMA temp_store = MEMORY;")
-        .map_err(backend)
+    conn.execute_batch(&format!(
+        "PRAGMA foreign_keys = ON; PRAGMA synchronous = NORMAL; PRAGMA temp_store = MEMORY; \
+         PRAGMA cache_size = -{cache_kib};"
+    ))
+    .map_err(backend)
 }
 
 /// Puts the file in WAL mode. Switching a new file takes an exclusive lock and SQLite does not
@@ -109,7 +121,7 @@ impl SqliteStore {
             let mut writer = Connection::open(&path).map_err(backend)?;
             // The busy timeout first: the migrations' transactions wait on it (switching to WAL
             // does not, so `enable_wal` retries by itself).
-            configure(&writer)?;
+            configure(&writer, WRITER_CACHE_KIB)?;
             enable_wal(&writer)?;
             run_migrations(&mut writer)?;
             let checkpointer = Checkpointer::start(&path)?;
@@ -120,7 +132,7 @@ impl SqliteStore {
             let readers = (0..readers)
                 .map(|_| {
                     let conn = Connection::open_with_flags(&path, flags).map_err(backend)?;
-                    configure(&conn)?;
+                    configure(&conn, READER_CACHE_KIB)?;
                     Ok(Arc::new(Mutex::new(conn)))
                 })
                 .collect::<Result<Vec<_>, StoreError>>()?;
@@ -133,7 +145,7 @@ impl SqliteStore {
     /// A private in-memory database for tests; readers share the writer connection.
     pub(crate) async fn open_memory() -> Result<Self, StoreError> {
         let mut conn = Connection::open_in_memory().map_err(backend)?;
-        configure(&conn)?;
+        configure(&conn, WRITER_CACHE_KIB)?;
         run_migrations(&mut conn)?;
         Self::from_parts(conn, Vec::new(), None)
     }

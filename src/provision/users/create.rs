@@ -52,10 +52,17 @@ pub async fn create(ctx: &Scope<'_>, state: &UsersState, body: Value) -> Result<
         None => None,
     };
 
-    let claims = store
-        .users_claiming(ctx.org_id, &user_name, external_id.as_deref())
-        .await
-        .map_err(|e| store_error(&e))?;
+    // Both lookups at once: the records claiming the name or externalId here, and the holders of
+    // the externalId in every org (`external_id::check_for_create` needs them only for a create
+    // that goes on, but waiting for them afterwards would cost a second round trip).
+    let (claims, holders) =
+        tokio::join!(store.users_claiming(ctx.org_id, &user_name, external_id.as_deref()), async {
+            match &external_id {
+                Some(x) => external_id::holders(ctx, x).await,
+                None => Ok(Vec::new()),
+            }
+        });
+    let claims = claims.map_err(|e| store_error(&e))?;
     let key = name_key(&user_name);
     let by_name = claims.iter().find(|r| name_key(&r.user_name) == key).cloned();
     let by_ext = external_id
@@ -79,8 +86,8 @@ pub async fn create(ctx: &Scope<'_>, state: &UsersState, body: Value) -> Result<
     // Role sync: a create carrying roles is a role change (refused while Grafana's SAML role
     // sync would overwrite it), judged before Grafana is touched.
     let role_plan = roles::screen(ctx, None, &doc)?;
-    if let Some(x) = &external_id {
-        external_id::check_for_create(ctx, x, &fields).await?;
+    if external_id.is_some() {
+        external_id::check_for_create(ctx, &holders?, &fields).await?;
     }
 
     // Optimistic: create first (one call for a new person). Grafana answers 412 when the login or

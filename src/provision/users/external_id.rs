@@ -36,16 +36,23 @@ pub async fn lock(ctx: &Scope<'_>, external_id: &str) -> ResourceLock {
     ctx.prov.users.creating.lock(&format!("external-id:{}", external_id.to_ascii_lowercase())).await
 }
 
-/// The Grafana users (other than `except`) whose managed records hold `external_id`, with the
+/// The managed records (any org, deleted ones included) holding `external_id`, ignoring ASCII
+/// case: one store lookup. A create reads it beside its own claims (one round trip of waiting
+/// instead of two) and hands it to [`check_for_create`].
+///
+/// # Errors
+/// Store failures.
+pub async fn holders(ctx: &Scope<'_>, external_id: &str) -> Result<Vec<UserRecord>, ProvisionError> {
+    ctx.prov.store.managed_users_by_external_id_folded(external_id).await.map_err(|e| store_error(&e))
+}
+
+/// The Grafana users (other than `except`) whose managed `records` hold the externalId, with the
 /// records of users Grafana no longer has dropped.
 async fn other_holders(
     ctx: &Scope<'_>,
-    external_id: &str,
+    records: &[UserRecord],
     except: Option<i64>,
 ) -> Result<BTreeSet<i64>, ProvisionError> {
-    let store = &ctx.prov.store;
-    let records =
-        store.managed_users_by_external_id_folded(external_id).await.map_err(|e| store_error(&e))?;
     let mut live = BTreeSet::new();
     let others: Vec<&UserRecord> = records.iter().filter(|r| Some(r.grafana_user_id) != except).collect();
     for id in others.iter().map(|r| r.grafana_user_id).collect::<BTreeSet<_>>() {
@@ -79,25 +86,27 @@ pub async fn check_for(
     external_id: &str,
     grafana_user_id: i64,
 ) -> Result<(), ProvisionError> {
-    if other_holders(ctx, external_id, Some(grafana_user_id)).await?.is_empty() {
+    let records = holders(ctx, external_id).await?;
+    if other_holders(ctx, &records, Some(grafana_user_id)).await?.is_empty() {
         Ok(())
     } else {
         Err(taken())
     }
 }
 
-/// For a create, before Grafana is touched: when someone holds `external_id`, the create must
-/// land on that person's Grafana user, which Grafana resolves by login, then email, as the
-/// create does (a new Grafana user would be someone else).
+/// For a create, before Grafana is touched: when someone holds the externalId (`records`, from
+/// [`holders`], read under [`lock`]), the create must land on that person's Grafana user, which
+/// Grafana resolves by login, then email, as the create does (a new Grafana user would be
+/// someone else).
 ///
 /// # Errors
 /// 409 `uniqueness` when it is taken by someone else; store or Grafana failures.
 pub async fn check_for_create(
     ctx: &Scope<'_>,
-    external_id: &str,
+    records: &[UserRecord],
     fields: &GrafanaUserFields,
 ) -> Result<(), ProvisionError> {
-    let holders = other_holders(ctx, external_id, None).await?;
+    let holders = other_holders(ctx, records, None).await?;
     let Some(&holder) = holders.first() else { return Ok(()) };
     if holders.len() > 1 {
         return Err(taken());

@@ -53,7 +53,7 @@ impl Checkpointer {
     /// Opens a connection to `path` for checkpoints and starts the thread.
     pub(super) fn start(path: &str) -> Result<Self, StoreError> {
         let conn = Connection::open(path).map_err(backend)?;
-        super::configure(&conn)?;
+        super::configure(&conn, super::CHECKPOINT_CACHE_KIB)?;
         let (wake, nudges) = mpsc::sync_channel(1);
         let state = Arc::new(AtomicU8::new(IDLE));
         let shared = state.clone();

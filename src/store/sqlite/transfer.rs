@@ -5,7 +5,7 @@ use std::path::Path;
 use rusqlite::{Connection, OpenFlags, TransactionBehavior};
 
 use super::rows::{group_row, user_row};
-use super::{backend, configure, map_err, rows};
+use super::{backend, configure, map_err, rows, WRITER_CACHE_KIB};
 use crate::store::sql::{GroupRow, UserRow};
 use crate::store::transfer::{self, Counts, Snapshot, TransferError};
 use crate::store::{sql, StoreError};
@@ -13,7 +13,7 @@ use crate::store::{sql, StoreError};
 fn open_read_only(path: &str) -> Result<Connection, StoreError> {
     let flags = OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX;
     let conn = Connection::open_with_flags(path, flags).map_err(backend)?;
-    configure(&conn)?;
+    configure(&conn, WRITER_CACHE_KIB)?;
     Ok(conn)
 }
 
@@ -63,7 +63,7 @@ pub(crate) fn read(path: &str) -> Result<Snapshot, StoreError> {
 /// what it replaced and what it holds afterwards.
 pub(crate) fn write(path: &str, snapshot: &Snapshot, force: bool) -> Result<(Counts, Counts), TransferError> {
     let mut conn = Connection::open(path).map_err(backend)?;
-    configure(&conn)?;
+    configure(&conn, WRITER_CACHE_KIB)?;
     let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate).map_err(backend)?;
     let before = counts(&tx)?;
     if before != Counts::default() {
