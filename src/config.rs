@@ -9,6 +9,7 @@
 //! files it names exist and are readable.
 
 mod duration;
+pub mod entra;
 pub mod keys;
 pub mod load;
 mod secret;
@@ -27,6 +28,7 @@ use serde::{Deserialize, Serialize};
 pub use load::{ConfigError, ConfigErrors, Overrides, Sources};
 pub use secret::Secret;
 pub use token::ScimToken;
+pub use entra::EntraConfig;
 
 /// The whole configuration, one field per `[section]` of `sidecar.toml`.
 #[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
@@ -189,6 +191,9 @@ pub struct ScimConfig {
     pub max_results: usize,
     /// Page size used when the IdP gives no `count`.
     pub default_page_size: usize,
+    /// `[scim.entra]`: Entra token mode (accept the token Entra ID signs itself); off when absent.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub entra: Option<EntraConfig>,
 }
 
 /// `[policy]`: the SAML-only and SCIM/Team Sync rules.
@@ -345,6 +350,7 @@ impl Default for ScimConfig {
             adoptable_admins: Vec::new(),
             max_results: 1000,
             default_page_size: 100,
+            entra: None,
         }
     }
 }
