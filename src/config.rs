@@ -25,10 +25,10 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
+pub use entra::EntraConfig;
 pub use load::{ConfigError, ConfigErrors, Overrides, Sources};
 pub use secret::Secret;
 pub use token::ScimToken;
-pub use entra::EntraConfig;
 
 /// The whole configuration, one field per `[section]` of `sidecar.toml`.
 #[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]

@@ -65,7 +65,9 @@ impl EntraConfig {
 
     /// The key set URL: `jwks_url`, else the tenant's published keys.
     pub fn keys_url(&self) -> String {
-        self.jwks_url.clone().unwrap_or_else(|| format!("{DEFAULT_LOGIN_HOST}/{}/discovery/keys", self.tenant()))
+        self.jwks_url
+            .clone()
+            .unwrap_or_else(|| format!("{DEFAULT_LOGIN_HOST}/{}/discovery/keys", self.tenant()))
     }
 
     /// The Grafana org ids of `namespaces` (`default` is org 1); `None` for a malformed entry.
@@ -79,7 +81,8 @@ pub fn namespace_org(ns: &str) -> Option<i64> {
     if ns == "default" {
         return Some(1);
     }
-    let digits = ns.strip_prefix("org-").filter(|d| !d.is_empty() && d.bytes().all(|b| b.is_ascii_digit()))?;
+    let digits =
+        ns.strip_prefix("org-").filter(|d| !d.is_empty() && d.bytes().all(|b| b.is_ascii_digit()))?;
     digits.parse::<i64>().ok().filter(|n| *n >= 1)
 }
 
@@ -87,7 +90,10 @@ pub fn namespace_org(ns: &str) -> Option<i64> {
 pub fn is_guid(text: &str) -> bool {
     let groups: Vec<&str> = text.split('-').collect();
     groups.len() == 5
-        && groups.iter().zip([8, 4, 4, 4, 12]).all(|(g, n)| g.len() == n && g.bytes().all(|b| b.is_ascii_hexdigit()))
+        && groups
+            .iter()
+            .zip([8, 4, 4, 4, 12])
+            .all(|(g, n)| g.len() == n && g.bytes().all(|b| b.is_ascii_hexdigit()))
 }
 
 /// Every problem with `cfg`, as (`key`, message) pairs.
@@ -96,7 +102,8 @@ pub fn problems(cfg: &EntraConfig) -> Vec<(&'static str, String)> {
     if !is_guid(cfg.tenant_id.trim()) {
         out.push((
             "[scim.entra] tenant_id",
-            "must be the Entra tenant (directory) id, a GUID such as 00000000-0000-0000-0000-000000000000".into(),
+            "must be the Entra tenant (directory) id, a GUID such as 00000000-0000-0000-0000-000000000000"
+                .into(),
         ));
     }
     if cfg.namespaces.is_empty() {
@@ -147,7 +154,10 @@ mod tests {
 
     #[test]
     fn problems_are_listed_and_defaults_pass_with_a_tenant() {
-        let good = EntraConfig { tenant_id: "72F988BF-86F1-41AF-91AB-2D7CD011DB47".into(), ..EntraConfig::default() };
+        let good = EntraConfig {
+            tenant_id: "72F988BF-86F1-41AF-91AB-2D7CD011DB47".into(),
+            ..EntraConfig::default()
+        };
         assert!(problems(&good).is_empty(), "{:?}", problems(&good));
         assert_eq!(good.tenant(), "72f988bf-86f1-41af-91ab-2d7cd011db47");
         assert_eq!(

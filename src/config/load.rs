@@ -300,7 +300,13 @@ fn merge_checked(layers: &mut Layers, parsed: Table, origin: &Origin, errors: &m
 
 /// Copies one section's keys; a sub-table that is a known section (`[scim.entra]`) is merged as
 /// that section.
-fn merge_section(layers: &mut Layers, section: &str, body: Table, origin: &Origin, errors: &mut Vec<ConfigError>) {
+fn merge_section(
+    layers: &mut Layers,
+    section: &str,
+    body: Table,
+    origin: &Origin,
+    errors: &mut Vec<ConfigError>,
+) {
     for (name, value) in body {
         let label = format!("[{section}] {name}");
         let sub = keys::subsections(section).find(|(n, _)| *n == name).map(|(_, full)| full);

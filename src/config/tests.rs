@@ -349,5 +349,8 @@ fn every_scim_entra_problem_is_reported_with_its_key() {
     }
     let f = file_with("[scim]\nentra = 5\n");
     let errors = load(&sources(Some(f.path().into()), &[], Overrides::default())).unwrap_err().0;
-    assert!(errors.iter().any(|e| e.to_string().contains("[scim] entra: must be a [scim.entra] table")), "{errors:?}");
+    assert!(
+        errors.iter().any(|e| e.to_string().contains("[scim] entra: must be a [scim.entra] table")),
+        "{errors:?}"
+    );
 }

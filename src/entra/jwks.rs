@@ -156,7 +156,9 @@ mod tests {
 
     #[test]
     fn refuses_documents_without_usable_keys() {
-        for doc in ["", "[]", "{}", "{\"keys\": {}}", "{\"keys\": [{\"kty\": \"EC\", \"kid\": \"a\"}]}", "null"] {
+        for doc in
+            ["", "[]", "{}", "{\"keys\": {}}", "{\"keys\": [{\"kty\": \"EC\", \"kid\": \"a\"}]}", "null"]
+        {
             assert!(KeySet::parse(doc.as_bytes()).is_err(), "{doc}");
         }
     }

@@ -127,7 +127,8 @@ fn signatures_and_algorithms() {
     // A changed payload under the original signature.
     let good = sign(&private, &header(), &claims());
     let parts: Vec<&str> = good.split('.').collect();
-    let forged = format!("{}.{}.{}", parts[0], b64(with(json!({"tid": "x"})).to_string().as_bytes()), parts[2]);
+    let forged =
+        format!("{}.{}.{}", parts[0], b64(with(json!({"tid": "x"})).to_string().as_bytes()), parts[2]);
     assert_eq!(check(&forged, &public), Err(TokenError::Signature));
     for alg in ["none", "HS256", "RS384", "PS256", "ES256", "rs256"] {
         let h = json!({"alg": alg, "kid": "k1"});
@@ -135,8 +136,14 @@ fn signatures_and_algorithms() {
         assert_eq!(parse(&token).err(), Some(TokenError::Algorithm), "{alg}");
     }
     assert_eq!(parse(&sign(&private, &json!({"alg": "RS256"}), &claims())).err(), Some(TokenError::NoKeyId));
-    assert_eq!(parse(&sign(&private, &json!({"alg": "RS256", "kid": ""}), &claims())).err(), Some(TokenError::NoKeyId));
-    assert_eq!(parse(&sign(&private, &json!({"alg": "RS256", "kid": 5}), &claims())).err(), Some(TokenError::Malformed));
+    assert_eq!(
+        parse(&sign(&private, &json!({"alg": "RS256", "kid": ""}), &claims())).err(),
+        Some(TokenError::NoKeyId)
+    );
+    assert_eq!(
+        parse(&sign(&private, &json!({"alg": "RS256", "kid": 5}), &claims())).err(),
+        Some(TokenError::Malformed)
+    );
     let crit = json!({"alg": "RS256", "kid": "k1", "crit": ["exp"]});
     assert_eq!(parse(&sign(&private, &crit, &claims())).err(), Some(TokenError::Malformed));
     // An empty signature with an accepted algorithm.

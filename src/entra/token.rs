@@ -187,7 +187,11 @@ impl Parsed<'_> {
     pub fn verify(&self, key: &RsaKey, expected: &Expected, now: u64) -> Result<Verified, TokenError> {
         let public = ring::signature::RsaPublicKeyComponents { n: &key.n, e: &key.e };
         public
-            .verify(&ring::signature::RSA_PKCS1_2048_8192_SHA256, self.signing_input.as_bytes(), &self.signature)
+            .verify(
+                &ring::signature::RSA_PKCS1_2048_8192_SHA256,
+                self.signing_input.as_bytes(),
+                &self.signature,
+            )
             .map_err(|_| TokenError::Signature)?;
         let claims: Claims = object(&self.payload).ok_or(TokenError::Claims)?;
         if claims.iss != expected.issuer {
@@ -198,7 +202,7 @@ impl Parsed<'_> {
         }
         let audience_ok = match &claims.aud {
             Audience::One(a) => *a == expected.audience,
-            Audience::Many(all) => all.iter().any(|a| *a == expected.audience),
+            Audience::Many(all) => all.contains(&expected.audience),
         };
         if !audience_ok {
             return Err(TokenError::Audience);

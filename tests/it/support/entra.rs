@@ -191,11 +191,7 @@ impl JwksServer {
                 });
             }
         });
-        let server = Self {
-            url: format!("https://localhost:{port}/{TENANT}/discovery/keys"),
-            answer,
-            hits,
-        };
+        let server = Self { url: format!("https://localhost:{port}/{TENANT}/discovery/keys"), answer, hits };
         server.publish(keys);
         server
     }
