@@ -41,7 +41,6 @@ pub enum Refusal {
 pub struct Verifier {
     expected: token::Expected,
     orgs: Vec<i64>,
-    namespaces: Vec<String>,
     keys: keys::KeySource,
 }
 
@@ -60,7 +59,6 @@ impl Verifier {
                 skew_secs: cfg.max_clock_skew.as_secs(),
             },
             orgs: cfg.org_ids().into_iter().flatten().collect(),
-            namespaces: cfg.namespaces.clone(),
             keys: keys::KeySource::new(cfg)?,
         })
     }
@@ -102,26 +100,11 @@ impl Verifier {
         }
     }
 
-    /// One line for `check-config`: the tenant, the namespaces and where the keys come from.
-    pub fn describe(&self) -> String {
-        format!(
-            "entra token mode: tenant {}, namespaces {}, signing keys from {}",
-            self.expected.tenant,
-            self.namespaces.join(", "),
-            self.keys.url()
-        )
-    }
-
     /// Fetches the signing keys now (`scim-sidecar check`): how many usable keys were found.
     ///
     /// # Errors
     /// Why they cannot be fetched.
     pub async fn fetch_keys(&self) -> Result<usize, String> {
         self.keys.fetch_now().await
-    }
-
-    /// How many times the key set was fetched.
-    pub async fn key_fetches(&self) -> u64 {
-        self.keys.fetches().await
     }
 }

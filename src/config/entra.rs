@@ -70,6 +70,16 @@ impl EntraConfig {
             .unwrap_or_else(|| format!("{DEFAULT_LOGIN_HOST}/{}/discovery/keys", self.tenant()))
     }
 
+    /// One line saying what the mode accepts (for `check-config` and `check`).
+    pub fn describe(&self) -> String {
+        format!(
+            "entra token mode: tenant {}, namespaces {}, signing keys from {}",
+            self.tenant(),
+            self.namespaces.join(", "),
+            self.keys_url()
+        )
+    }
+
     /// The Grafana org ids of `namespaces` (`default` is org 1); `None` for a malformed entry.
     pub fn org_ids(&self) -> Vec<Option<i64>> {
         self.namespaces.iter().map(|ns| namespace_org(ns)).collect()

@@ -78,7 +78,6 @@ struct Snapshot {
 struct Attempts {
     last: Option<Instant>,
     last_failed: bool,
-    fetches: u64,
 }
 
 /// The cached key set of one tenant.
@@ -106,11 +105,6 @@ impl KeySource {
             current: RwLock::new(None),
             attempts: tokio::sync::Mutex::new(Attempts::default()),
         })
-    }
-
-    /// The key set URL.
-    pub fn url(&self) -> &str {
-        &self.url
     }
 
     /// The key named `kid`, fetching the set when it is missing, stale, or lacks the key.
@@ -144,11 +138,6 @@ impl KeySource {
     pub async fn fetch_now(&self) -> Result<usize, String> {
         let mut attempts = self.attempts.lock().await;
         self.fetch_and_store(&mut attempts).await.map(|set| set.usable())
-    }
-
-    /// How many fetches were made (for tests and logs).
-    pub async fn fetches(&self) -> u64 {
-        self.attempts.lock().await.fetches
     }
 
     fn snapshot(&self) -> Option<Snapshot> {
@@ -197,7 +186,6 @@ impl KeySource {
 
     async fn fetch_and_store(&self, attempts: &mut Attempts) -> Result<Arc<KeySet>, String> {
         attempts.last = Some(Instant::now());
-        attempts.fetches += 1;
         match fetch(&self.client, &self.url).await {
             Ok(set) => {
                 let set = Arc::new(set);

@@ -303,3 +303,78 @@ async fn an_unreachable_key_endpoint_answers_503_and_recovers() {
         assert_scim_error(&a, 503, None);
     }
 }
+
+/// Runs the binary with `args` and a config file holding `toml`; (exit code, stdout + stderr).
+fn run_binary(args: &[&str], toml: &str) -> (i32, String) {
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("sidecar.toml");
+    std::fs::write(&config, toml).unwrap();
+    let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_scim-sidecar"));
+    cmd.args(args)
+        .args(["--config", config.to_str().unwrap()])
+        .env_remove("RUST_LOG")
+        .current_dir(dir.path());
+    for (k, _) in std::env::vars().filter(|(k, _)| k.starts_with("SIDECAR_")) {
+        cmd.env_remove(k);
+    }
+    let out = cmd.output().unwrap();
+    let text = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    (out.status.code().unwrap(), text)
+}
+
+#[tokio::test]
+async fn check_config_shows_the_mode_and_check_says_whether_the_keys_are_reachable() {
+    let certs = TestCerts::generate();
+    let key = SigningKey::generate("key-1");
+    let jwks = JwksServer::start(&certs, &[&key]).await;
+    let grafana = grafana_emulator::Emulator::start(EmulatorOptions::default()).await.unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let toml = format!(
+        "[grafana]\nurl = \"{}\"\n[store]\nurl = \"sqlite://{}\"\n[scim.entra]\ntenant_id = \"{}\"\n\
+         namespaces = [\"default\", \"org-2\"]\njwks_url = \"{}\"\nca_file = {:?}\n",
+        grafana.url(),
+        dir.path().join("s.db").display(),
+        TENANT.to_uppercase(),
+        jwks.url,
+        certs.ca_file,
+    );
+    let t = toml.clone();
+    let (code, text) = tokio::task::spawn_blocking(move || run_binary(&["check-config"], &t)).await.unwrap();
+    assert_eq!(code, 0, "{text}");
+    let line = format!(
+        "entra token mode: tenant {TENANT}, namespaces default, org-2, signing keys from {}",
+        jwks.url
+    );
+    assert!(text.contains(&line), "{text}");
+    assert!(text.contains("[scim.entra]"), "the effective configuration shows the section: {text}");
+    assert!(!text.contains("no SCIM token configured"), "{text}");
+
+    let t = toml.clone();
+    let (code, text) = tokio::task::spawn_blocking(move || run_binary(&["check"], &t)).await.unwrap();
+    assert_eq!(code, 0, "{text}");
+    assert!(
+        text.contains(&format!("Entra token mode: signing keys at {} reachable (1 usable)", jwks.url)),
+        "{text}"
+    );
+    assert_eq!(jwks.hits(), 1);
+
+    jwks.answer_with(503, "down");
+    let t = toml.clone();
+    let (code, text) =
+        tokio::task::spawn_blocking(move || run_binary(&["check", "--json"], &t)).await.unwrap();
+    assert_eq!(code, 0, "the policy decides the exit code: {text}");
+    let v: Value = serde_json::from_str(
+        text.lines().skip_while(|l| !l.starts_with('{')).collect::<Vec<_>>().join("\n").as_str(),
+    )
+    .unwrap_or_else(|e| panic!("{e}: {text}"));
+    assert_eq!(v["entra"]["reachable"], false, "{v}");
+    assert_eq!(v["entra"]["tenant_id"], TENANT);
+    assert!(v["entra"]["error"].as_str().unwrap().contains("503"), "{v}");
+
+    // A bad tenant id is a configuration error listed by check-config.
+    let bad = toml.replace(&TENANT.to_uppercase(), "contoso.onmicrosoft.com");
+    let (code, text) =
+        tokio::task::spawn_blocking(move || run_binary(&["check-config"], &bad)).await.unwrap();
+    assert_eq!(code, 64, "{text}");
+    assert!(text.contains("[scim.entra] tenant_id"), "{text}");
+}
