@@ -5,7 +5,7 @@
 # (every seed and every prefix of it), which still exercises the assertions in each target.
 set -euo pipefail
 cd "$(dirname "$0")"
-TARGETS="scim_filter scim_patch go_json h1_guard route_path saml_structure xmlenc acs_form scim_decode"
+TARGETS="scim_filter scim_patch go_json h1_guard route_path saml_structure xmlenc acs_form scim_decode entra_token"
 SECS="${FUZZ_SECONDS:-20}"
 if cargo fuzz --version >/dev/null 2>&1 && [ -z "${FUZZ_REPLAY_ONLY:-}" ]; then
   # New inputs go to a scratch directory so the committed seeds (fuzz/seeds) stay small.

@@ -64,6 +64,8 @@ pub enum RunError {
     Store(#[from] store::StoreError),
     #[error("cannot set up the saml login gate: {0}")]
     Gate(#[from] crate::login_gate::GateError),
+    #[error("cannot set up entra token mode: {0}")]
+    Entra(#[from] crate::entra::SourceError),
 }
 
 /// The assembled sidecar: every part built once from the configuration. Nothing but this module
@@ -123,7 +125,8 @@ impl App {
             policy.clone(),
             metrics.clone(),
             auditor.clone(),
-        );
+        )
+        .with_entra(config.scim.entra.as_ref().map(crate::entra::Verifier::new).transpose()?);
         let gate = crate::login_gate::LoginGate::from_config(
             &config.saml_gate,
             &config.grafana.url,

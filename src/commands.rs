@@ -29,6 +29,9 @@ pub fn check_config(loaded: &Loaded, quiet: bool) -> ExitCode {
     if let Ok(store) = crate::store::describe_url(loaded.config.store.url.expose()) {
         println!("store: {store}");
     }
+    if let Some(entra) = &loaded.config.scim.entra {
+        println!("{}", entra.describe());
+    }
     if !quiet {
         match toml::to_string_pretty(&loaded.config) {
             Ok(text) => println!("\n{text}"),
@@ -61,7 +64,7 @@ pub fn check(loaded: &Loaded, json: bool) -> ExitCode {
             Ok(engine) => engine,
             Err(e) => return (CHECK_UNDETERMINED, format!("cannot build the Grafana client: {e}\n")),
         };
-        let (report, store) = tokio::join!(engine.observe(), store_state(config));
+        let (report, store, entra) = tokio::join!(engine.observe(), store_state(config), entra_state(config));
         let gate = GateReport::new(&config.saml_gate, &config.grafana.url, &report.saml)
             .with_scim_active(engine.scim_active());
         let code = match report.overall() {
@@ -81,6 +84,7 @@ pub fn check(loaded: &Loaded, json: bool) -> ExitCode {
                 "report": report,
                 "store": store,
                 "saml_gate": gate,
+                "entra": entra,
             });
             serde_json::to_string_pretty(&body).unwrap_or_default() + "\n"
         } else {
@@ -97,10 +101,11 @@ pub fn check(loaded: &Loaded, json: bool) -> ExitCode {
                     format!("error: {}", other.get("error").and_then(|v| v.as_str()).unwrap_or("unknown"))
                 }
             };
+            let extra = format!("{}{}", gate.human(), entra_human(&entra));
             format!(
                 "Policy check against {}\n{}",
                 config.grafana.url,
-                render::human_with(&report, &store_line, &gate.human())
+                render::human_with(&report, &store_line, &extra)
             )
         };
         (code, text)
@@ -121,6 +126,39 @@ fn policy_engine(config: &Config) -> Result<PolicyEngine, String> {
     )
     .map_err(|e| e.to_string())?;
     Ok(PolicyEngine::new(client, config, Metrics::new()))
+}
+
+/// `[scim.entra]`: the mode and whether the tenant's signing keys can be fetched now (`null`
+/// when the mode is off). Does not change `check`'s exit code, which is the policy's.
+async fn entra_state(config: &Config) -> serde_json::Value {
+    let Some(cfg) = &config.scim.entra else { return serde_json::Value::Null };
+    let fetched = match crate::entra::Verifier::new(cfg) {
+        Ok(verifier) => verifier.fetch_keys().await,
+        Err(e) => Err(e.to_string()),
+    };
+    let mut state = serde_json::json!({
+        "tenant_id": cfg.tenant(),
+        "namespaces": cfg.namespaces,
+        "jwks_url": cfg.keys_url(),
+        "reachable": fetched.is_ok(),
+    });
+    match fetched {
+        Ok(keys) => state["signing_keys"] = keys.into(),
+        Err(e) => state["error"] = e.into(),
+    }
+    state
+}
+
+fn entra_human(state: &serde_json::Value) -> String {
+    let Some(cfg) = state.as_object() else { return String::new() };
+    let url = cfg.get("jwks_url").and_then(|v| v.as_str()).unwrap_or_default();
+    match (cfg.get("signing_keys"), cfg.get("error").and_then(|v| v.as_str())) {
+        (Some(keys), _) => format!("Entra token mode: signing keys at {url} reachable ({keys} usable)\n"),
+        (None, error) => format!(
+            "Entra token mode: signing keys at {url} NOT reachable: {}; Entra tokens get 503 until they are\n",
+            error.unwrap_or("unknown error")
+        ),
+    }
 }
 
 /// Opens (and so migrates) the store and reads its schema version; `connection` says what the

@@ -9,6 +9,7 @@
 //! files it names exist and are readable.
 
 mod duration;
+pub mod entra;
 pub mod keys;
 pub mod load;
 pub mod roles;
@@ -25,6 +26,7 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
+pub use entra::EntraConfig;
 pub use load::{ConfigError, ConfigErrors, Overrides, Sources};
 pub use roles::{NamespaceRoles, RolesConfig};
 pub use secret::Secret;
@@ -193,6 +195,9 @@ pub struct ScimConfig {
     pub default_page_size: usize,
     /// `[scim.roles]`: SCIM role values → Grafana org roles (off by default).
     pub roles: RolesConfig,
+    /// `[scim.entra]`: Entra token mode (accept the token Entra ID signs itself); off when absent.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub entra: Option<EntraConfig>,
 }
 
 /// `[policy]`: the SAML-only and SCIM/Team Sync rules.
@@ -350,6 +355,7 @@ impl Default for ScimConfig {
             max_results: 1000,
             default_page_size: 100,
             roles: RolesConfig::default(),
+            entra: None,
         }
     }
 }

@@ -16,6 +16,7 @@ pub mod cli;
 pub mod commands;
 pub mod config;
 pub mod edge;
+pub mod entra;
 #[doc(hidden)]
 pub mod fuzzing;
 pub mod go_json;

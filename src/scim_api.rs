@@ -81,6 +81,12 @@ impl ScimApi {
         }
     }
 
+    /// Also accepts Entra's own tokens (`[scim.entra]`, Entra token mode), as `verifier` judges them.
+    pub fn with_entra(mut self, verifier: Option<crate::entra::Verifier>) -> Self {
+        self.auth = self.auth.with_entra(verifier);
+        self
+    }
+
     /// The request path `raw` as Grafana's router resolves it ([`ScimPaths::route_path`]).
     pub fn route_path<'a>(&self, raw: &'a str) -> std::borrow::Cow<'a, str> {
         self.paths.route_path(raw)

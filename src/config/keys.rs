@@ -108,6 +108,15 @@ pub const KEYS: &[Key] = &[
     key("log", "level", Str),
     key("audit", "enabled", Bool),
     key("audit", "retention", Str),
+    // A sub-table (`[scim.entra]`): the section is the dotted path; its environment variables
+    // are `SIDECAR_SCIM_ENTRA_<KEY>`.
+    key("scim.entra", "tenant_id", Str),
+    key("scim.entra", "namespaces", StrList),
+    key("scim.entra", "jwks_url", Str),
+    key("scim.entra", "ca_file", Str),
+    key("scim.entra", "max_clock_skew", Str),
+    key("scim.entra", "jwks_cache_ttl", Str),
+    key("scim.entra", "jwks_min_refresh_interval", Str),
 ];
 
 /// Environment variables that are not `<SECTION>_<KEY>` pairs but still belong to the sidecar.
@@ -137,18 +146,24 @@ pub fn find(section: &str, name: &str) -> Option<&'static Key> {
 
 /// Maps an environment variable name to its key: `SIDECAR_GRAFANA_URL` → `[grafana] url`.
 ///
-/// Section names may contain `_` (`saml_gate`), so every known section is tried as a prefix.
+/// Section names may contain `_` (`saml_gate`), so every known section is tried as a prefix; a
+/// sub-table's dots are written `_` (`[scim.entra] tenant_id` → `SIDECAR_SCIM_ENTRA_TENANT_ID`).
 pub fn from_env_name(var: &str) -> Option<&'static Key> {
     let rest = var.strip_prefix(ENV_PREFIX)?.to_ascii_lowercase();
     sections().find_map(|section| {
-        let name = rest.strip_prefix(section)?.strip_prefix('_')?;
+        let name = rest.strip_prefix(&section.replace('.', "_"))?.strip_prefix('_')?;
         find(section, name)
     })
 }
 
 /// The environment variable for a key: `[saml_gate] enabled` → `SIDECAR_SAML_GATE_ENABLED`.
 pub fn env_name(key: &Key) -> String {
-    format!("{ENV_PREFIX}{}_{}", key.section, key.name).to_ascii_uppercase()
+    format!("{ENV_PREFIX}{}_{}", key.section.replace('.', "_"), key.name).to_ascii_uppercase()
+}
+
+/// The sub-table sections (`scim.entra`) nested in `section`, as `(name within it, full name)`.
+pub fn subsections(section: &str) -> impl Iterator<Item = (&'static str, &'static str)> + '_ {
+    sections().filter_map(move |s| Some((s.strip_prefix(section)?.strip_prefix('.')?, s)))
 }
 
 #[cfg(test)]
@@ -163,6 +178,9 @@ mod tests {
             assert_eq!(found, Some((k.section, k.name)), "{}", env_name(k));
         }
         assert!(from_env_name("SIDECAR_SAML_GATE_ENABLED").is_some());
+        let entra = from_env_name("SIDECAR_SCIM_ENTRA_TENANT_ID").map(|k| (k.section, k.name));
+        assert_eq!(entra, Some(("scim.entra", "tenant_id")));
+        assert!(subsections("scim").any(|s| s == ("entra", "scim.entra")));
         assert!(from_env_name("SIDECAR_NOPE_X").is_none());
     }
 
@@ -176,12 +194,23 @@ mod tests {
                 assert!(find(section, name).is_some(), "[{section}] {name} missing from KEYS");
             }
         }
+        // Sub-tables are absent by default; a present one serialises every key of its own.
+        let mut config = Config::default();
+        config.scim.entra = Some(Default::default());
+        let value = toml::Value::try_from(config).unwrap();
+        let entra = value["scim"]["entra"].as_table().unwrap();
+        for name in entra.keys() {
+            assert!(find("scim.entra", name).is_some(), "[scim.entra] {name} missing from KEYS");
+        }
         // ...and every key in the table must be accepted by the structs.
         for k in KEYS {
             let sample = match k.kind {
                 Kind::Str if k.name.ends_with("timeout") || k.name.ends_with("ttl") => "\"1s\"".to_string(),
                 Kind::Str
-                    if k.name == "max_clock_skew" || k.name == "shutdown_grace" || k.name == "retention" =>
+                    if k.name == "max_clock_skew"
+                        || k.name == "shutdown_grace"
+                        || k.name == "retention"
+                        || k.name == "jwks_min_refresh_interval" =>
                 {
                     "\"1s\"".into()
                 }

@@ -181,22 +181,58 @@ struct Layers {
 /// Removes every value that does not deserialise into its key's type, reporting each.
 fn drop_undecodable(layers: &mut Layers, errors: &mut Vec<ConfigError>) {
     let mut bad = Vec::new();
-    for (section, body) in &layers.table {
-        let Value::Table(body) = body else { continue };
-        for (name, value) in body {
-            let mut alone = Table::new();
-            alone.insert(section.clone(), Value::Table(Table::from_iter([(name.clone(), value.clone())])));
-            if let Err(e) = Value::Table(alone).try_into::<Config>() {
-                bad.push((section.clone(), name.clone(), e.message().to_string()));
-            }
+    for (section, name, value) in entries(&layers.table) {
+        let mut alone = Table::new();
+        in_section(&mut alone, &section, |t| {
+            t.insert(name.clone(), value.clone());
+        });
+        if let Err(e) = Value::Table(alone).try_into::<Config>() {
+            bad.push((section, name, e.message().to_string()));
         }
     }
     for (section, name, message) in bad {
-        if let Some(Value::Table(body)) = layers.table.get_mut(&section) {
-            body.remove(&name);
-        }
+        in_section(&mut layers.table, &section, |t| {
+            t.remove(&name);
+        });
         let origin = layers.origins.get(&(section.clone(), name.clone())).cloned().unwrap_or(Origin::Value);
         errors.push(ConfigError::new(origin, Some(format!("[{section}] {name}")), message));
+    }
+}
+
+/// Every `(section, key, value)` of the merged table; a sub-table section (`scim.entra`) is
+/// listed under its dotted name, not as one value of its parent.
+fn entries(table: &Table) -> Vec<(String, String, Value)> {
+    fn walk(section: &str, body: &Table, out: &mut Vec<(String, String, Value)>) {
+        for (name, value) in body {
+            let sub = format!("{section}.{name}");
+            match value {
+                Value::Table(inner) if keys::sections().any(|s| s == sub) => walk(&sub, inner, out),
+                _ => out.push((section.to_string(), name.clone(), value.clone())),
+            }
+        }
+    }
+    let mut out = Vec::new();
+    for (section, body) in table {
+        if let Value::Table(body) = body {
+            walk(section, body, &mut out);
+        }
+    }
+    out
+}
+
+/// Runs `f` on the table of `section` (dotted for a sub-table) inside `table`, creating it when
+/// absent.
+fn in_section(table: &mut Table, section: &str, f: impl FnOnce(&mut Table)) {
+    let (head, rest) = section.split_once('.').map_or((section, None), |(h, r)| (h, Some(r)));
+    let entry = table.entry(head).or_insert_with(|| Value::Table(Table::new()));
+    if !entry.is_table() {
+        *entry = Value::Table(Table::new());
+    }
+    if let Value::Table(inner) = entry {
+        match rest {
+            Some(rest) => in_section(inner, rest, f),
+            None => f(inner),
+        }
     }
 }
 
@@ -258,9 +294,30 @@ fn merge_checked(layers: &mut Layers, parsed: Table, origin: &Origin, errors: &m
             errors.push(ConfigError::new(origin.clone(), None, format!("unknown section [{section}]")));
             continue;
         }
-        for (name, value) in body {
-            let label = format!("[{section}] {name}");
-            match keys::find(&section, &name) {
+        merge_section(layers, &section, body, origin, errors);
+    }
+}
+
+/// Copies one section's keys; a sub-table that is a known section (`[scim.entra]`) is merged as
+/// that section.
+fn merge_section(
+    layers: &mut Layers,
+    section: &str,
+    body: Table,
+    origin: &Origin,
+    errors: &mut Vec<ConfigError>,
+) {
+    for (name, value) in body {
+        let label = format!("[{section}] {name}");
+        let sub = keys::subsections(section).find(|(n, _)| *n == name).map(|(_, full)| full);
+        match (sub, value) {
+            (Some(full), Value::Table(inner)) => merge_section(layers, full, inner, origin, errors),
+            (Some(full), _) => errors.push(ConfigError::new(
+                origin.clone(),
+                Some(label),
+                format!("must be a [{full}] table"),
+            )),
+            (None, value) => match keys::find(section, &name) {
                 None => errors.push(ConfigError::new(origin.clone(), Some(label), "unknown key")),
                 Some(key) if !kind_matches(key.kind, &value) => errors.push(ConfigError::new(
                     origin.clone(),
@@ -268,7 +325,7 @@ fn merge_checked(layers: &mut Layers, parsed: Table, origin: &Origin, errors: &m
                     format!("expected {}", kind_name(key.kind)),
                 )),
                 Some(key) => set(layers, key, value, origin),
-            }
+            },
         }
     }
 }
@@ -327,11 +384,9 @@ fn set_from_text(layers: &mut Layers, key: &Key, text: &str, origin: &Origin, er
 }
 
 fn set(layers: &mut Layers, key: &Key, value: Value, origin: &Origin) {
-    if let Value::Table(section) =
-        layers.table.entry(key.section).or_insert_with(|| Value::Table(Table::new()))
-    {
-        section.insert(key.name.to_string(), value);
-    }
+    in_section(&mut layers.table, key.section, |t| {
+        t.insert(key.name.to_string(), value);
+    });
     layers.origins.insert((key.section.to_string(), key.name.to_string()), origin.clone());
 }
 

@@ -332,3 +332,55 @@ fn scim_roles_load_from_the_file_and_every_bad_entry_is_listed() {
         load(&sources(None, &[("SIDECAR_SCIM_ROLES", "x")], Overrides::default())).unwrap_err().to_string();
     assert!(text.contains("expected a table"), "{text}");
 }
+
+#[test]
+fn the_scim_entra_sub_table_loads_from_file_and_environment() {
+    let tenant = "3F2A9C71-5B0E-4D8A-9E61-2C7B4F0D8A15";
+    let f = file_with(&format!(
+        "[scim]\nmax_results = 9\ndefault_page_size = 9\n[scim.entra]\ntenant_id = \"{tenant}\"\n\
+         namespaces = [\"default\", \"org-3\"]\njwks_min_refresh_interval = \"1m\"\n"
+    ));
+    let env = [("SIDECAR_SCIM_ENTRA_MAX_CLOCK_SKEW", "30s")];
+    let loaded = load(&sources(Some(f.path().into()), &env, Overrides::default())).unwrap();
+    let c = loaded.config.scim;
+    assert_eq!(c.max_results, 9, "the parent table still loads");
+    let e = c.entra.unwrap();
+    assert_eq!(e.tenant(), tenant.to_lowercase());
+    assert_eq!(e.namespaces, ["default", "org-3"]);
+    assert_eq!(e.max_clock_skew, Duration::from_secs(30));
+    assert_eq!(e.jwks_min_refresh_interval, Duration::from_secs(60));
+    assert_eq!(e.jwks_cache_ttl, Duration::from_secs(3600));
+    assert!(!loaded.warnings.iter().any(|w| w.contains("no SCIM token")), "{:?}", loaded.warnings);
+    // The environment alone turns the mode on.
+    let env = [("SIDECAR_SCIM_ENTRA_TENANT_ID", tenant)];
+    let c = load(&sources(None, &env, Overrides::default())).unwrap().config;
+    assert_eq!(c.scim.entra.unwrap().namespaces, ["default"]);
+    assert!(load(&sources(None, &[], Overrides::default())).unwrap().config.scim.entra.is_none());
+}
+
+#[test]
+fn every_scim_entra_problem_is_reported_with_its_key() {
+    let f = file_with(
+        "[scim.entra]\ntenant_id = \"contoso.onmicrosoft.com\"\nnamespaces = [\"stacks-1\"]\n\
+         jwks_url = \"http://keys.example/keys\"\nmax_clock_skew = \"soon\"\ntypo = 1\n",
+    );
+    let env = [("SIDECAR_SCIM_ENTRA_JWKS_CACHE_TTL", "1s")];
+    let errors = load(&sources(Some(f.path().into()), &env, Overrides::default())).unwrap_err().0;
+    let text: Vec<String> = errors.iter().map(ToString::to_string).collect();
+    for want in [
+        "[scim.entra] typo: unknown key",
+        "[scim.entra] max_clock_skew",
+        "[scim.entra] tenant_id: must be the Entra tenant",
+        "[scim.entra] namespaces: `stacks-1` is not a namespace",
+        "[scim.entra] jwks_url: must be an https:// URL",
+        "[scim.entra] jwks_cache_ttl: must be at least 1m",
+    ] {
+        assert!(text.iter().any(|t| t.contains(want)), "{want} missing from {text:#?}");
+    }
+    let f = file_with("[scim]\nentra = 5\n");
+    let errors = load(&sources(Some(f.path().into()), &[], Overrides::default())).unwrap_err().0;
+    assert!(
+        errors.iter().any(|e| e.to_string().contains("[scim] entra: must be a [scim.entra] table")),
+        "{errors:?}"
+    );
+}

@@ -187,9 +187,12 @@ fn scim(config: &Config, c: &mut Check<'_>) {
             );
         }
     }
-    if s.tokens.is_empty() && !s.accept_grafana_tokens {
+    for (key, message) in s.entra.iter().flat_map(super::entra::problems) {
+        c.fail(key, message);
+    }
+    if s.tokens.is_empty() && !s.accept_grafana_tokens && s.entra.is_none() {
         c.warnings.push(
-            "no SCIM token configured ([scim] tokens, SIDECAR_SCIM_TOKEN or accept_grafana_tokens): every SCIM request will get 401"
+            "no SCIM token configured ([scim] tokens, SIDECAR_SCIM_TOKEN, accept_grafana_tokens or [scim.entra]): every SCIM request will get 401"
                 .into(),
         );
     }
@@ -253,7 +256,8 @@ fn policy_and_gate(config: &Config, c: &mut Check<'_>) {
     }
     let scim_active = !config.scim.tokens.is_empty()
         || config.scim.token_file.is_some()
-        || config.scim.accept_grafana_tokens;
+        || config.scim.accept_grafana_tokens
+        || config.scim.entra.is_some();
     if !g.enabled && scim_active {
         c.warnings.push(crate::login_gate::settings::GATE_OFF_WARNING.into());
     }

@@ -9,14 +9,21 @@
 //! permissions it holds; the org must be the namespace's and the permissions those Grafana's docs
 //! list for SCIM. Verdicts are cached for `grafana_token_cache_ttl`, keyed by the token's digest
 //! (never the token), so a revoked token stops working within that time.
+//!
+//! Optionally (`[scim.entra]`), a token with a JWT's shape is judged by [`crate::entra`] instead:
+//! accepted only in the namespaces `[scim.entra] namespaces` lists (elsewhere 401 before any key
+//! is fetched), 401 naming the check that failed, 503 (with `Retry-After`) while the tenant's
+//! signing keys cannot be fetched. Static tokens are tried first and keep working alongside.
 
 use std::time::Duration;
 
 use sha2::{Digest, Sha256};
 use subtle::{ConditionallySelectable, ConstantTimeEq};
-use tracing::debug;
+use tracing::{debug, info, warn};
 
 use crate::config::{ScimConfig, ScimToken};
+use crate::entra::{Refusal, Verifier};
+use crate::scim_api::failure::{Failure, UNAVAILABLE_RETRY_AFTER};
 
 /// The audit name of a static token configured without one.
 pub const UNNAMED: &str = "static-token";
@@ -49,6 +56,8 @@ pub struct Authenticator {
     tokens: StaticTokens,
     accept_grafana: bool,
     verdicts: moka::future::Cache<([u8; 32], i64), GrafanaVerdict>,
+    /// `[scim.entra]`: Entra token mode.
+    entra: Option<Verifier>,
 }
 
 impl Authenticator {
@@ -60,34 +69,47 @@ impl Authenticator {
                 .max_capacity(10_000)
                 .time_to_live(config.grafana_token_cache_ttl.max(Duration::from_millis(1)))
                 .build(),
+            entra: None,
         }
+    }
+
+    /// Accepts Entra's own tokens too (Entra token mode), as `verifier` judges them.
+    pub fn with_entra(mut self, verifier: Option<Verifier>) -> Self {
+        self.entra = verifier;
+        self
     }
 
     /// Checks the `Authorization` header for a request in `org_id`; `groups` when the request
     /// touches `/Groups` (Grafana tokens then need the team permissions too). Returns the
     /// principal and its name for the audit log: the static token's configured name
-    /// (`static-token` when it has none), or `service-account:<login>` for a Grafana token.
+    /// (`static-token` when it has none), `service-account:<login>` for a Grafana token, or
+    /// `entra:<appid>` for an Entra token.
     ///
     /// # Errors
-    /// 401 for a missing or unknown token, 403 for a Grafana token of another org or without the
-    /// needed permissions, 503 when Grafana cannot be asked.
+    /// 401 for a missing or unknown token or a refused Entra token, 403 for a Grafana token of
+    /// another org or without the needed permissions, 503 when Grafana cannot be asked or the
+    /// Entra tenant's signing keys cannot be fetched.
     pub async fn authenticate(
         &self,
         authorization: Option<&str>,
         org_id: i64,
         groups: bool,
         grafana: &GrafanaClient,
-    ) -> Result<(Principal, String), ScimError> {
+    ) -> Result<(Principal, String), Failure> {
         let Some(token) = authorization.and_then(bearer) else {
             return Err(ScimError::unauthorized(
                 "a bearer token is required (Authorization: Bearer <token>)",
-            ));
+            )
+            .into());
         };
         if let Some(name) = self.tokens.verify_named(token) {
             return Ok((Principal::StaticToken, name));
         }
+        if let Some(entra) = self.entra.as_ref().filter(|_| Verifier::is_jwt_shaped(token)) {
+            return entra_token(entra, token, org_id).await;
+        }
         if !self.accept_grafana {
-            return Err(ScimError::unauthorized("the bearer token is not valid"));
+            return Err(ScimError::unauthorized("the bearer token is not valid").into());
         }
         // Concurrent first uses of one token (an IdP's burst) wait for one answer from Grafana.
         // Random tokens each take a slot, but the cache admits a newcomer only over a less used
@@ -105,9 +127,37 @@ impl Authenticator {
             GrafanaVerdict::Allowed { .. } => Err(ScimError::forbidden(format!(
                 "the Grafana service account lacks the team permissions SCIM groups need: {}",
                 GROUP_ACTIONS.join(", ")
-            ))),
-            GrafanaVerdict::Denied { status: 403, detail } => Err(ScimError::forbidden(detail)),
-            GrafanaVerdict::Denied { detail, .. } => Err(ScimError::unauthorized(detail)),
+            ))
+            .into()),
+            GrafanaVerdict::Denied { status: 403, detail } => Err(ScimError::forbidden(detail).into()),
+            GrafanaVerdict::Denied { detail, .. } => Err(ScimError::unauthorized(detail).into()),
+        }
+    }
+}
+
+/// Judges a JWT-shaped token in Entra token mode. An accepted token acts with a static token's
+/// authority, within the namespaces it is configured for.
+async fn entra_token(entra: &Verifier, token: &str, org_id: i64) -> Result<(Principal, String), Failure> {
+    if !entra.accepts_org(org_id) {
+        return Err(ScimError::unauthorized(
+            "Entra tokens are not accepted in this namespace ([scim.entra] namespaces)",
+        )
+        .into());
+    }
+    match entra.verify(token).await {
+        Ok(verified) => Ok((Principal::StaticToken, verified.actor)),
+        Err(Refusal::Invalid(why)) => {
+            info!(reason = why.reason(), org_id, "refused an entra token");
+            Err(ScimError::unauthorized(format!("Entra token refused: {why}")).into())
+        }
+        Err(Refusal::Unavailable(reason)) => {
+            warn!(error = %reason, "cannot verify an entra token: the tenant's signing keys are unavailable");
+            Err(Failure {
+                error: ScimError::service_unavailable(
+                    "cannot verify the Entra token right now: the tenant's signing keys cannot be fetched; retry later",
+                ),
+                retry_after: Some(UNAVAILABLE_RETRY_AFTER),
+            })
         }
     }
 }

@@ -7,6 +7,7 @@ mod admin;
 mod audit;
 mod cli;
 mod edge;
+mod entra;
 mod login_gate;
 mod login_gate_accounts;
 mod login_gate_grafana;

@@ -2,6 +2,7 @@
 
 pub mod certs;
 pub mod client;
+pub mod entra;
 pub mod pg;
 pub mod saml;
 pub mod scim;
