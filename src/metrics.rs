@@ -182,6 +182,9 @@ pub struct Metrics {
     /// Audit records that could not be stored (queue full or store failure); the audited
     /// request itself succeeded.
     pub audit_failures: Counter,
+    /// Changes `reconcile` would make, by kind (`user`, `org_membership`, `team`, `team_member`,
+    /// `team_sync_link`), from the last check `[reconcile] interval` ran inside `serve`.
+    pub drift_objects: Family<KindLabels, Gauge>,
 }
 
 fn latency_histogram() -> Histogram {
@@ -216,6 +219,7 @@ impl Metrics {
         let guard_refusals = Family::default();
         let limit_rejections = Family::default();
         let audit_failures = Counter::default();
+        let drift_objects = Family::default();
         registry.register("http_requests", "Requests served, by route class and status", requests.clone());
         registry.register(
             "http_request_duration_seconds",
@@ -269,6 +273,11 @@ impl Metrics {
             "Audit records that could not be stored (the audited request still succeeded)",
             audit_failures.clone(),
         );
+        registry.register(
+            "drift_objects",
+            "Changes reconcile would make to Grafana, by kind, as of the last periodic check",
+            drift_objects.clone(),
+        );
         Self {
             registry: Arc::new(root),
             requests,
@@ -284,6 +293,7 @@ impl Metrics {
             guard_refusals,
             limit_rejections,
             audit_failures,
+            drift_objects,
         }
     }
 

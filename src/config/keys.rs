@@ -105,6 +105,7 @@ pub const KEYS: &[Key] = &[
     key("log", "level", Str),
     key("audit", "enabled", Bool),
     key("audit", "retention", Str),
+    key("reconcile", "interval", Str),
 ];
 
 /// Environment variables that are not `<SECTION>_<KEY>` pairs but still belong to the sidecar.
@@ -178,7 +179,10 @@ mod tests {
             let sample = match k.kind {
                 Kind::Str if k.name.ends_with("timeout") || k.name.ends_with("ttl") => "\"1s\"".to_string(),
                 Kind::Str
-                    if k.name == "max_clock_skew" || k.name == "shutdown_grace" || k.name == "retention" =>
+                    if k.name == "max_clock_skew"
+                        || k.name == "shutdown_grace"
+                        || k.name == "retention"
+                        || k.name == "interval" =>
                 {
                     "\"1s\"".into()
                 }

@@ -1,0 +1,586 @@
+//! The pure half of `reconcile`: SCIM's state (from the store) and Grafana's (as loaded) in, the
+//! list of changes that makes Grafana match out. No I/O; unit-tested below.
+//!
+//! Rules, per namespace (org):
+//! - Only what SCIM manages is compared: managed user records (hidden ones included, for their
+//!   deactivation) and SCIM-managed group records. Nothing else in Grafana is looked at.
+//! - A managed user Grafana lacks is created again (a hidden one is not); an active one then
+//!   joins the org with its desired role unless Grafana's auto-assignment already gives it,
+//!   an inactive one is disabled right after.
+//! - Login, email and name follow SCIM (one `PUT /api/users/:id` for all three).
+//! - An active user is enabled, is an org member, with the desired role ([`super::desired`]).
+//! - An inactive (or hidden) user is never enabled: disabled again when SCIM's deactivation
+//!   disabled it, removed from the org again when the deactivation removed it (SAML users).
+//! - A managed team Grafana lacks is created again (and the sidecar's account, which Grafana
+//!   makes the creator's Admin, taken out); a renamed one gets SCIM's name back; its Team Sync
+//!   links are removed.
+//! - Team members follow the desired set the group writes keep (`provision::groups::MEMBERS_KEY`):
+//!   missing members are added, others removed; deactivated managed members are left as they are
+//!   (reactivation adds them), and a group whose desired set is unknown is not compared.
+//!
+//! Every change is one Grafana call (a recreated team also drops its creator: its own change).
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+
+use serde::Serialize;
+use serde_json::Value;
+
+use crate::provision::translate::{GrafanaUserFields, GrafanaUserView};
+
+/// What a change concerns (the `kind` label of `scim_sidecar_drift_objects`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Kind {
+    User,
+    OrgMembership,
+    Team,
+    TeamMember,
+    TeamSyncLink,
+}
+
+impl Kind {
+    pub const ALL: [Kind; 5] =
+        [Kind::User, Kind::OrgMembership, Kind::Team, Kind::TeamMember, Kind::TeamSyncLink];
+
+    pub fn label(self) -> &'static str {
+        match self {
+            Kind::User => "user",
+            Kind::OrgMembership => "org_membership",
+            Kind::Team => "team",
+            Kind::TeamMember => "team_member",
+            Kind::TeamSyncLink => "team_sync_link",
+        }
+    }
+}
+
+/// A Grafana user: known by id, or the one an earlier change of the plan creates for a SCIM user.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum UserRef {
+    Id(i64),
+    Created(String),
+}
+
+/// A Grafana team: known by id, or the one an earlier change creates for a SCIM group.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TeamRef {
+    Id(i64),
+    Created(String),
+}
+
+/// The one Grafana call a change makes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Action {
+    CreateUser { scim_id: String, login: String, email: String, name: String },
+    UpdateUser { user_id: i64, login: String, email: String, name: String },
+    EnableUser { user_id: i64 },
+    DisableUser { user: UserRef },
+    AddOrgUser { user: UserRef, login: String, email: String, role: String },
+    SetOrgRole { user: UserRef, role: String },
+    RemoveOrgUser { user_id: i64 },
+    CreateTeam { scim_id: String, name: String },
+    RenameTeam { team_id: i64, name: String, email: String },
+    AddTeamMember { team: TeamRef, user: UserRef },
+    RemoveTeamMember { team: TeamRef, user_id: i64 },
+    RemoveTeamSyncLink { team_id: i64, group_id: String },
+}
+
+fn user_path(u: &UserRef) -> String {
+    match u {
+        UserRef::Id(id) => id.to_string(),
+        UserRef::Created(scim) => format!("<new id of {scim}>"),
+    }
+}
+
+fn team_path(t: &TeamRef) -> String {
+    match t {
+        TeamRef::Id(id) => id.to_string(),
+        TeamRef::Created(scim) => format!("<new id of {scim}>"),
+    }
+}
+
+impl Action {
+    /// The action's name (`update_user`), also the audit record's operation.
+    pub fn label(&self) -> &'static str {
+        match self {
+            Action::CreateUser { .. } => "create_user",
+            Action::UpdateUser { .. } => "update_user",
+            Action::EnableUser { .. } => "enable_user",
+            Action::DisableUser { .. } => "disable_user",
+            Action::AddOrgUser { .. } => "add_org_user",
+            Action::SetOrgRole { .. } => "set_org_role",
+            Action::RemoveOrgUser { .. } => "remove_org_user",
+            Action::CreateTeam { .. } => "create_team",
+            Action::RenameTeam { .. } => "rename_team",
+            Action::AddTeamMember { .. } => "add_team_member",
+            Action::RemoveTeamMember { .. } => "remove_team_member",
+            Action::RemoveTeamSyncLink { .. } => "remove_team_sync_link",
+        }
+    }
+
+    /// The Grafana call, `METHOD path` (ids an earlier change creates shown as placeholders).
+    pub fn call(&self, org_id: i64) -> String {
+        match self {
+            Action::CreateUser { .. } => "POST /api/admin/users".into(),
+            Action::UpdateUser { user_id, .. } => format!("PUT /api/users/{user_id}"),
+            Action::EnableUser { user_id } => format!("POST /api/admin/users/{user_id}/enable"),
+            Action::DisableUser { user } => format!("POST /api/admin/users/{}/disable", user_path(user)),
+            Action::AddOrgUser { .. } => format!("POST /api/orgs/{org_id}/users"),
+            Action::SetOrgRole { user, .. } => format!("PATCH /api/orgs/{org_id}/users/{}", user_path(user)),
+            Action::RemoveOrgUser { user_id } => format!("DELETE /api/orgs/{org_id}/users/{user_id}"),
+            Action::CreateTeam { .. } => "POST /api/teams".into(),
+            Action::RenameTeam { team_id, .. } => format!("PUT /api/teams/{team_id}"),
+            Action::AddTeamMember { team, .. } => format!("POST /api/teams/{}/members", team_path(team)),
+            Action::RemoveTeamMember { team, user_id } => {
+                format!("DELETE /api/teams/{}/members/{user_id}", team_path(team))
+            }
+            Action::RemoveTeamSyncLink { team_id, group_id } => {
+                let q: String = url::form_urlencoded::byte_serialize(group_id.as_bytes()).collect();
+                format!("DELETE /api/teams/{team_id}/groups?groupId={q}")
+            }
+        }
+    }
+
+    /// `+` adds or creates, `-` removes, `~` changes.
+    pub fn symbol(&self) -> char {
+        match self {
+            Action::CreateUser { .. }
+            | Action::AddOrgUser { .. }
+            | Action::CreateTeam { .. }
+            | Action::AddTeamMember { .. } => '+',
+            Action::RemoveOrgUser { .. }
+            | Action::RemoveTeamMember { .. }
+            | Action::RemoveTeamSyncLink { .. } => '-',
+            _ => '~',
+        }
+    }
+}
+
+/// One field of a change: Grafana's value and SCIM's (`null` for "absent").
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct FieldChange {
+    pub field: String,
+    pub grafana: Value,
+    pub scim: Value,
+}
+
+fn field(name: &str, grafana: impl Into<Value>, scim: impl Into<Value>) -> FieldChange {
+    FieldChange { field: name.into(), grafana: grafana.into(), scim: scim.into() }
+}
+
+/// One change: the object, what differs, and the call that repairs it.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Change {
+    pub kind: Kind,
+    /// `User` or `Group`: the SCIM resource the change follows from.
+    pub resource_type: &'static str,
+    pub scim_id: String,
+    /// The SCIM user's `userName` or the group's `displayName`.
+    pub name: String,
+    /// The Grafana user or team (absent when it is to be created).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub grafana_id: Option<i64>,
+    /// For membership changes: the user concerned.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub member: Option<String>,
+    pub fields: Vec<FieldChange>,
+    /// Serialized as its label (`update_user`); `call` shows what it sends.
+    #[serde(serialize_with = "action_label")]
+    pub action: Action,
+    pub call: String,
+}
+
+fn action_label<S: serde::Serializer>(action: &Action, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_str(action.label())
+}
+
+/// The changes of one namespace, in the order they must run.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct Plan {
+    pub namespace: String,
+    pub org_id: i64,
+    pub changes: Vec<Change>,
+    /// What was not compared, and why.
+    pub notes: Vec<String>,
+}
+
+impl Plan {
+    /// Changes per kind, every kind present (zero included).
+    pub fn counts(&self) -> BTreeMap<Kind, usize> {
+        let mut out: BTreeMap<Kind, usize> = Kind::ALL.iter().map(|k| (*k, 0)).collect();
+        for c in &self.changes {
+            *out.entry(c.kind).or_default() += 1;
+        }
+        out
+    }
+}
+
+/// A managed user record, as `reconcile` compares it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DesiredUser {
+    pub scim_id: String,
+    pub user_name: String,
+    pub grafana_user_id: i64,
+    pub active: bool,
+    /// Hidden from SCIM (a DELETE with `on_delete = deactivate`).
+    pub deleted: bool,
+    /// SCIM's deactivation disabled the user in Grafana.
+    pub deactivation_disabled: bool,
+    /// SCIM's deactivation removed the user from the org (Grafana refused to disable them).
+    pub deactivation_removed: bool,
+    /// What Grafana should hold (from the stored SCIM document).
+    pub fields: GrafanaUserFields,
+    /// The org role the sidecar gives this user ([`super::desired::org_role`]).
+    pub role: String,
+}
+
+/// A group member's record (any user record: group members need not be managed).
+#[derive(Debug, Clone, PartialEq)]
+pub struct MemberRecord {
+    pub grafana_user_id: i64,
+    pub user_name: String,
+    pub active: bool,
+    pub managed: bool,
+    pub deleted: bool,
+}
+
+/// A SCIM-managed group record.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DesiredGroup {
+    pub scim_id: String,
+    pub display_name: String,
+    pub grafana_team_id: i64,
+    /// SCIM user ids; `None` when the record predates desired members.
+    pub members: Option<Vec<String>>,
+}
+
+/// The SCIM side of a namespace.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Desired {
+    pub users: Vec<DesiredUser>,
+    pub groups: Vec<DesiredGroup>,
+    /// The records of every SCIM id a desired member list names, by SCIM id.
+    pub members: HashMap<String, MemberRecord>,
+}
+
+/// A team of the org, with what `reconcile` read of it.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct GrafanaTeam {
+    pub id: i64,
+    pub name: String,
+    pub email: String,
+    /// Member user ids (read for managed teams only).
+    pub members: Vec<i64>,
+    /// Team Sync group ids (empty where Team Sync is unavailable).
+    pub links: Vec<String>,
+}
+
+/// Grafana's side of a namespace.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Observed {
+    /// Every Grafana user, by id.
+    pub users: HashMap<i64, GrafanaUserView>,
+    /// The org's members and their roles.
+    pub org_roles: HashMap<i64, String>,
+    /// The org's teams, by id.
+    pub teams: HashMap<i64, GrafanaTeam>,
+    /// Grafana's `[users] auto_assign_org` and `auto_assign_org_role`, when it said.
+    pub auto_assign: Option<(bool, String)>,
+    /// The sidecar's own Grafana user (made Admin of the teams it creates), when known.
+    pub own_user_id: Option<i64>,
+}
+
+/// The changes that make Grafana match SCIM in org `org_id`.
+pub fn plan(namespace: &str, org_id: i64, desired: &Desired, observed: &Observed) -> Plan {
+    let mut out = Plan { namespace: namespace.into(), org_id, ..Plan::default() };
+    let mut created: HashSet<&str> = HashSet::new();
+    let mut users: Vec<&DesiredUser> = desired.users.iter().collect();
+    users.sort_by(|a, b| a.user_name.to_lowercase().cmp(&b.user_name.to_lowercase()));
+    for u in users {
+        if plan_user(&mut out, u, observed) {
+            created.insert(u.scim_id.as_str());
+        }
+    }
+    let mut groups: Vec<&DesiredGroup> = desired.groups.iter().collect();
+    groups.sort_by(|a, b| a.display_name.to_lowercase().cmp(&b.display_name.to_lowercase()));
+    for g in groups {
+        plan_group(&mut out, g, desired, observed, &created);
+    }
+    out
+}
+
+fn push(
+    out: &mut Plan,
+    kind: Kind,
+    user: &DesiredUser,
+    grafana_id: Option<i64>,
+    fields: Vec<FieldChange>,
+    action: Action,
+) {
+    let call = action.call(out.org_id);
+    out.changes.push(Change {
+        kind,
+        resource_type: "User",
+        scim_id: user.scim_id.clone(),
+        name: user.user_name.clone(),
+        grafana_id,
+        member: None,
+        fields,
+        action,
+        call,
+    });
+}
+
+/// Plans one user; true when the user is to be created.
+fn plan_user(out: &mut Plan, u: &DesiredUser, observed: &Observed) -> bool {
+    let wanted = &u.fields;
+    let Some(g) = observed.users.get(&u.grafana_user_id) else {
+        if u.deleted {
+            return false;
+        }
+        let fields = vec![field("exists", false, true)];
+        let action = Action::CreateUser {
+            scim_id: u.scim_id.clone(),
+            login: wanted.login.clone(),
+            email: wanted.email.clone(),
+            name: wanted.name.clone(),
+        };
+        push(out, Kind::User, u, None, fields, action);
+        let me = UserRef::Created(u.scim_id.clone());
+        if u.active {
+            match &observed.auto_assign {
+                Some((true, role)) if role.eq_ignore_ascii_case(&u.role) => {}
+                Some((true, role)) => {
+                    let fields = vec![field("role", role.as_str(), u.role.as_str())];
+                    push(
+                        out,
+                        Kind::OrgMembership,
+                        u,
+                        None,
+                        fields,
+                        Action::SetOrgRole { user: me, role: u.role.clone() },
+                    );
+                }
+                _ => {
+                    let fields =
+                        vec![field("member", false, true), field("role", Value::Null, u.role.as_str())];
+                    let action = Action::AddOrgUser {
+                        user: me,
+                        login: wanted.login.clone(),
+                        email: wanted.email.clone(),
+                        role: u.role.clone(),
+                    };
+                    push(out, Kind::OrgMembership, u, None, fields, action);
+                }
+            }
+        } else {
+            push(
+                out,
+                Kind::User,
+                u,
+                None,
+                vec![field("disabled", false, true)],
+                Action::DisableUser { user: me },
+            );
+        }
+        return true;
+    };
+    let id = Some(g.id);
+    if !u.deleted && crate::provision::translate::differs(g, wanted) {
+        let mut fields = Vec::new();
+        if !g.login.eq_ignore_ascii_case(&wanted.login) {
+            fields.push(field("login", g.login.as_str(), wanted.login.as_str()));
+        }
+        if !g.email.eq_ignore_ascii_case(&wanted.email) {
+            fields.push(field("email", g.email.as_str(), wanted.email.as_str()));
+        }
+        if !wanted.name.is_empty() && g.name != wanted.name {
+            fields.push(field("name", g.name.as_str(), wanted.name.as_str()));
+        }
+        let name = if wanted.name.is_empty() { g.name.clone() } else { wanted.name.clone() };
+        let action = Action::UpdateUser {
+            user_id: g.id,
+            login: wanted.login.clone(),
+            email: wanted.email.clone(),
+            name,
+        };
+        push(out, Kind::User, u, id, fields, action);
+    }
+    let role_now = observed.org_roles.get(&g.id);
+    if u.active && !u.deleted {
+        if g.disabled {
+            push(
+                out,
+                Kind::User,
+                u,
+                id,
+                vec![field("disabled", true, false)],
+                Action::EnableUser { user_id: g.id },
+            );
+        }
+        match role_now {
+            None => {
+                let fields = vec![field("member", false, true), field("role", Value::Null, u.role.as_str())];
+                let action = Action::AddOrgUser {
+                    user: UserRef::Id(g.id),
+                    login: g.login.clone(),
+                    email: g.email.clone(),
+                    role: u.role.clone(),
+                };
+                push(out, Kind::OrgMembership, u, id, fields, action);
+            }
+            Some(r) if !r.eq_ignore_ascii_case(&u.role) => {
+                let fields = vec![field("role", r.as_str(), u.role.as_str())];
+                push(
+                    out,
+                    Kind::OrgMembership,
+                    u,
+                    id,
+                    fields,
+                    Action::SetOrgRole { user: UserRef::Id(g.id), role: u.role.clone() },
+                );
+            }
+            Some(_) => {}
+        }
+    } else {
+        // Never re-enabled: SCIM deactivated (or hid) this user.
+        if u.deactivation_disabled && !g.disabled {
+            push(
+                out,
+                Kind::User,
+                u,
+                id,
+                vec![field("disabled", false, true)],
+                Action::DisableUser { user: UserRef::Id(g.id) },
+            );
+        }
+        if u.deactivation_removed {
+            if let Some(r) = role_now {
+                let fields = vec![field("member", true, false), field("role", r.as_str(), Value::Null)];
+                push(out, Kind::OrgMembership, u, id, fields, Action::RemoveOrgUser { user_id: g.id });
+            }
+        }
+    }
+    false
+}
+
+fn group_change(
+    out: &mut Plan,
+    kind: Kind,
+    g: &DesiredGroup,
+    grafana_id: Option<i64>,
+    member: Option<String>,
+    fields: Vec<FieldChange>,
+    action: Action,
+) {
+    let call = action.call(out.org_id);
+    out.changes.push(Change {
+        kind,
+        resource_type: "Group",
+        scim_id: g.scim_id.clone(),
+        name: g.display_name.clone(),
+        grafana_id,
+        member,
+        fields,
+        action,
+        call,
+    });
+}
+
+fn plan_group(
+    out: &mut Plan,
+    g: &DesiredGroup,
+    desired: &Desired,
+    observed: &Observed,
+    created: &HashSet<&str>,
+) {
+    let (team, current): (TeamRef, Vec<i64>) = match observed.teams.get(&g.grafana_team_id) {
+        None => {
+            let action = Action::CreateTeam { scim_id: g.scim_id.clone(), name: g.display_name.clone() };
+            group_change(out, Kind::Team, g, None, None, vec![field("exists", false, true)], action);
+            // Grafana makes the creating account the new team's Admin.
+            (TeamRef::Created(g.scim_id.clone()), observed.own_user_id.into_iter().collect())
+        }
+        Some(t) => {
+            let id = Some(t.id);
+            if t.name != g.display_name {
+                let fields = vec![field("name", t.name.as_str(), g.display_name.as_str())];
+                let action = Action::RenameTeam {
+                    team_id: t.id,
+                    name: g.display_name.clone(),
+                    email: t.email.clone(),
+                };
+                group_change(out, Kind::Team, g, id, None, fields, action);
+            }
+            for link in &t.links {
+                let fields = vec![field("team_sync_link", link.as_str(), Value::Null)];
+                let action = Action::RemoveTeamSyncLink { team_id: t.id, group_id: link.clone() };
+                group_change(out, Kind::TeamSyncLink, g, id, None, fields, action);
+            }
+            (TeamRef::Id(t.id), t.members.clone())
+        }
+    };
+    let team_id = match team {
+        TeamRef::Id(id) => Some(id),
+        TeamRef::Created(_) => None,
+    };
+    let none = Vec::new();
+    let ids = match &g.members {
+        Some(ids) => ids,
+        None => {
+            out.notes.push(format!(
+                "group {:?} ({}): members not compared (its desired members are kept from its next SCIM write on)",
+                g.display_name, g.scim_id
+            ));
+            if team_id.is_some() {
+                return;
+            }
+            // A team made again starts empty, without its creator.
+            &none
+        }
+    };
+    let mut wanted: Vec<(UserRef, &str)> = Vec::new();
+    let mut keep: HashSet<i64> = HashSet::new();
+    for id in ids {
+        let Some(rec) = desired.members.get(id).filter(|r| !r.deleted) else { continue };
+        if rec.managed && !rec.active {
+            // Deactivated: reactivation adds them; never added, never taken out here.
+            keep.insert(rec.grafana_user_id);
+            continue;
+        }
+        if created.contains(id.as_str()) {
+            wanted.push((UserRef::Created(id.clone()), rec.user_name.as_str()));
+            continue;
+        }
+        if !observed.users.contains_key(&rec.grafana_user_id) {
+            continue;
+        }
+        if !rec.managed && !observed.org_roles.contains_key(&rec.grafana_user_id) {
+            // Not a user SCIM manages, and outside the org: left alone.
+            continue;
+        }
+        keep.insert(rec.grafana_user_id);
+        wanted.push((UserRef::Id(rec.grafana_user_id), rec.user_name.as_str()));
+    }
+    let have: HashSet<i64> = current.iter().copied().collect();
+    for (user, name) in wanted {
+        if matches!(user, UserRef::Id(id) if have.contains(&id)) {
+            continue;
+        }
+        let fields = vec![field("member", false, true)];
+        let action = Action::AddTeamMember { team: team.clone(), user };
+        group_change(out, Kind::TeamMember, g, team_id, Some(name.to_string()), fields, action);
+    }
+    for user_id in current.iter().filter(|id| !keep.contains(id)) {
+        let name = observed
+            .users
+            .get(user_id)
+            .map_or_else(|| format!("grafana user {user_id}"), |u| u.login.clone());
+        let fields = vec![field("member", true, false)];
+        let action = Action::RemoveTeamMember { team: team.clone(), user_id: *user_id };
+        group_change(out, Kind::TeamMember, g, team_id, Some(name), fields, action);
+    }
+}
+
+#[cfg(test)]
+#[path = "plan_tests.rs"]
+mod tests;
