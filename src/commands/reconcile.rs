@@ -36,7 +36,9 @@ pub fn reconcile(loaded: &Loaded, namespace: Option<&str>, apply: bool, json: bo
             http,
             config.grafana.request_timeout,
         )
-        .map_err(|e| e.to_string())?;
+        .map_err(|e| e.to_string())?
+        // Counted calls are the ones the audit records list.
+        .counting_calls(prometheus_client::metrics::family::Family::default());
         let store = crate::store::open(config.store.url.expose(), 2).await.map_err(|e| e.to_string())?;
         let auditor = if apply && config.audit.enabled {
             Auditor::start(store.clone(), config.audit.retention, Counter::default())

@@ -17,8 +17,9 @@ use crate::support::scim::Harness;
 const BIN: &str = env!("CARGO_BIN_EXE_scim-sidecar");
 const GROUP_URN: &str = "urn:ietf:params:scim:schemas:core:2.0:Group";
 
-/// Runs `scim-sidecar reconcile ARGS` against the harness's Grafana and `store`.
-fn reconcile(h: &Harness, store: &str, args: &[&str]) -> (i32, String, String) {
+/// Runs `scim-sidecar reconcile ARGS` against the harness's Grafana and `store` (off the test's
+/// runtime thread, which serves the emulator).
+async fn reconcile(h: &Harness, store: &str, args: &[&str]) -> (i32, String, String) {
     let mut cmd = Command::new(BIN);
     cmd.arg("reconcile")
         .args(args)
@@ -28,7 +29,8 @@ fn reconcile(h: &Harness, store: &str, args: &[&str]) -> (i32, String, String) {
     for (k, _) in std::env::vars().filter(|(k, _)| k.starts_with("SIDECAR_")) {
         cmd.env_remove(k);
     }
-    let Output { status, stdout, stderr } = cmd.output().unwrap();
+    let Output { status, stdout, stderr } =
+        tokio::task::spawn_blocking(move || cmd.output()).await.unwrap().unwrap();
     (
         status.code().unwrap_or(-1),
         String::from_utf8_lossy(&stdout).into_owned(),
@@ -95,7 +97,7 @@ async fn drift_is_found_and_repaired(store_url: String) {
     g.add_team_group(hand, "hand-group");
     g.set_disabled(outsider, true);
 
-    let (code, out, err) = reconcile(&h, &store_url, &[]);
+    let (code, out, err) = reconcile(&h, &store_url, &[]).await;
     assert_eq!(code, 0, "in sync at first:\n{out}\n{err}");
     assert!(out.contains("No changes: Grafana matches SCIM."), "{out}");
 
@@ -114,7 +116,7 @@ async fn drift_is_found_and_repaired(store_url: String) {
     g.add_team_group(dev_t, "cn=dev,ou=groups");
 
     // The plan: exit 2, as JSON.
-    let (code, out, err) = reconcile(&h, &store_url, &["--json"]);
+    let (code, out, err) = reconcile(&h, &store_url, &["--json"]).await;
     assert_eq!(code, 2, "{out}\n{err}");
     let doc: Value = serde_json::from_str(&out).unwrap_or_else(|e| panic!("{e}: {out}"));
     let want: Vec<(String, String)> = [
@@ -157,7 +159,7 @@ async fn drift_is_found_and_repaired(store_url: String) {
     assert_eq!(changes[3]["scim_id"], dave.as_str());
 
     // The same plan as text.
-    let (code, text, _) = reconcile(&h, &store_url, &["--namespace", "default"]);
+    let (code, text, _) = reconcile(&h, &store_url, &["--namespace", "default"]).await;
     assert_eq!(code, 2, "{text}");
     for line in [
         "namespace default (org 1): 15 change(s)",
@@ -177,7 +179,7 @@ async fn drift_is_found_and_repaired(store_url: String) {
 
     // Apply: one Grafana write per change.
     g.reset_calls();
-    let (code, out, err) = reconcile(&h, &store_url, &["--apply", "--json"]);
+    let (code, out, err) = reconcile(&h, &store_url, &["--apply", "--json"]).await;
     assert_eq!(code, 0, "{out}\n{err}");
     let applied: Value = serde_json::from_str(&out).unwrap();
     assert_eq!(applied["failed"], 0, "{out}");
@@ -236,7 +238,7 @@ async fn drift_is_found_and_repaired(store_url: String) {
 
     // A second run finds nothing.
     g.reset_calls();
-    let (code, out, err) = reconcile(&h, &store_url, &[]);
+    let (code, out, err) = reconcile(&h, &store_url, &[]).await;
     assert_eq!(code, 0, "{out}\n{err}");
     assert!(out.contains("No changes"), "{out}");
     assert!(g.calls().iter().all(|c| c.method == "GET"), "a check only reads");
@@ -265,7 +267,7 @@ async fn bad_namespace_is_an_error_and_nothing_is_read() {
     let dir = tempfile::tempdir().unwrap();
     let url = format!("sqlite://{}", dir.path().join("map.db").display());
     h.grafana.reset_calls();
-    let (code, out, err) = reconcile(&h, &url, &["--namespace", "org-x"]);
+    let (code, out, err) = reconcile(&h, &url, &["--namespace", "org-x"]).await;
     assert_eq!(code, 1, "{out}\n{err}");
     assert!(err.contains("not a namespace"), "{err}");
     assert_eq!(h.grafana.call_count(), 0);
