@@ -294,14 +294,14 @@ pub fn plan(namespace: &str, org_id: i64, desired: &Desired, observed: &Observed
     let mut out = Plan { namespace: namespace.into(), org_id, ..Plan::default() };
     let mut created: HashSet<&str> = HashSet::new();
     let mut users: Vec<&DesiredUser> = desired.users.iter().collect();
-    users.sort_by(|a, b| a.user_name.to_lowercase().cmp(&b.user_name.to_lowercase()));
+    users.sort_by_cached_key(|a| a.user_name.to_lowercase());
     for u in users {
         if plan_user(&mut out, u, observed) {
             created.insert(u.scim_id.as_str());
         }
     }
     let mut groups: Vec<&DesiredGroup> = desired.groups.iter().collect();
-    groups.sort_by(|a, b| a.display_name.to_lowercase().cmp(&b.display_name.to_lowercase()));
+    groups.sort_by_cached_key(|a| a.display_name.to_lowercase());
     for g in groups {
         plan_group(&mut out, g, desired, observed, &created);
     }

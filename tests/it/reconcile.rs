@@ -272,3 +272,44 @@ async fn bad_namespace_is_an_error_and_nothing_is_read() {
     assert!(err.contains("not a namespace"), "{err}");
     assert_eq!(h.grafana.call_count(), 0);
 }
+
+/// `[reconcile] interval`: `serve` checks at start (then every interval) and exports the pending
+/// changes per kind; it never applies them.
+#[tokio::test]
+async fn serve_exports_the_drift_it_sees_and_changes_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}", dir.path().join("map.db").display());
+    let u = url.clone();
+    let h = Harness::start_with(EmulatorOptions::default(), move |c| c.store.url = Secret::new(u)).await;
+    let (alice, alice_g) = user(&h, "alice").await;
+    let (_bob, bob_g) = user(&h, "bob").await;
+    let (_ops, ops_t) = group(&h, "Ops", &[&alice]).await;
+    h.grafana.set_disabled(alice_g, true);
+    h.grafana.add_org_user(1, bob_g, "Admin");
+    h.grafana.add_team_member(ops_t, bob_g, 0);
+    h.grafana.reset_calls();
+
+    let mut config = crate::support::scim::sidecar_config(&h.grafana);
+    config.store.url = Secret::new(url);
+    config.reconcile.interval = std::time::Duration::from_secs(3600);
+    let watcher = h.replica(config).await;
+    let metrics_url = format!("{}/metrics", watcher.admin_url);
+    let client = crate::support::client::http1();
+    let want = [
+        "scim_sidecar_drift_objects{kind=\"user\"} 1",
+        "scim_sidecar_drift_objects{kind=\"org_membership\"} 1",
+        "scim_sidecar_drift_objects{kind=\"team\"} 0",
+        "scim_sidecar_drift_objects{kind=\"team_member\"} 1",
+        "scim_sidecar_drift_objects{kind=\"team_sync_link\"} 0",
+    ];
+    crate::support::eventually("the drift gauges are exported", || async {
+        let text =
+            crate::support::client::body_string(crate::support::client::get(&client, &metrics_url).await)
+                .await;
+        want.iter().all(|line| text.contains(line))
+    })
+    .await;
+    assert!(h.grafana.calls().iter().all(|c| c.method == "GET"), "the check only reads");
+    assert!(h.grafana.user(alice_g).unwrap().is_disabled);
+    watcher.stop().await;
+}
