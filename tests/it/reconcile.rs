@@ -313,3 +313,83 @@ async fn serve_exports_the_drift_it_sees_and_changes_nothing() {
     assert!(h.grafana.user(alice_g).unwrap().is_disabled);
     watcher.stop().await;
 }
+
+/// A change Grafana refuses fails alone: the others are applied, the run exits 1 with the failure
+/// in the plan and the audit log, and the next run makes what is left.
+#[tokio::test]
+async fn a_failed_change_is_reported_and_the_next_run_finishes() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}", dir.path().join("map.db").display());
+    let u = url.clone();
+    let h = Harness::start_with(EmulatorOptions::default(), move |c| c.store.url = Secret::new(u)).await;
+    let (_alice, alice_g) = user(&h, "alice").await;
+    let (bob, bob_g) = user(&h, "bob").await;
+    h.grafana.set_disabled(alice_g, true);
+    h.grafana.set_disabled(bob_g, true);
+    h.grafana.fail_next("POST", &format!("/api/admin/users/{bob_g}/enable"), 500, 1);
+
+    let (code, out, err) = reconcile(&h, &url, &["--apply", "--json"]).await;
+    assert_eq!(code, 1, "{out}\n{err}");
+    let doc: Value = serde_json::from_str(&out).unwrap();
+    assert_eq!((doc["total"].as_u64(), doc["failed"].as_u64()), (Some(2), Some(1)), "{out}");
+    let changes = doc["namespaces"][0]["changes"].as_array().unwrap();
+    assert_eq!(changes[0]["outcome"], "applied");
+    assert_eq!(changes[1]["outcome"], "failed");
+    assert!(changes[1]["error"].as_str().unwrap().starts_with("grafana:"), "{out}");
+    assert!(!h.grafana.user(alice_g).unwrap().is_disabled);
+    assert!(h.grafana.user(bob_g).unwrap().is_disabled);
+    let store = scim_sidecar::store::open(&url, 1).await.unwrap();
+    let mut q = AuditQuery::default();
+    q.set("kind", "reconcile", chrono::Utc::now()).unwrap();
+    let records = store.query_audit(&q).await.unwrap();
+    let failed: Vec<_> = records.iter().filter(|r| r.outcome.label() == "failed").collect();
+    assert_eq!(failed.len(), 1, "{records:#?}");
+    assert_eq!(failed[0].scim_id.as_deref(), Some(bob.as_str()));
+    assert!(failed[0].reason.as_deref().is_some_and(|r| r.starts_with("grafana:")), "{failed:?}");
+
+    let (code, text, err) = reconcile(&h, &url, &["--apply"]).await;
+    assert_eq!(code, 0, "{text}\n{err}");
+    assert!(text.contains("Applied 1 of 1 change(s)"), "{text}");
+    assert!(!h.grafana.user(bob_g).unwrap().is_disabled);
+    assert_eq!(reconcile(&h, &url, &[]).await.0, 0);
+}
+
+/// The desired members follow every group write (create, PATCH add and remove, PUT), so a group
+/// the IdP kept up to date is in sync, and hand edits of its team are drift.
+#[tokio::test]
+async fn desired_members_follow_the_idps_group_writes() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}", dir.path().join("map.db").display());
+    let u = url.clone();
+    let h = Harness::start_with(EmulatorOptions::default(), move |c| c.store.url = Secret::new(u)).await;
+    let (alice, alice_g) = user(&h, "alice").await;
+    let (bob, bob_g) = user(&h, "bob").await;
+    let (carol, carol_g) = user(&h, "carol").await;
+    let (ops, ops_t) = group(&h, "Ops", &[&alice]).await;
+    let ops_path = format!("Groups/{ops}");
+    let add = patch_op(json!([{"op": "add", "path": "members", "value": [{"value": bob}]}]));
+    assert_eq!(h.patch(&ops_path, add).await.status, 204);
+    let remove = patch_op(json!([{"op": "remove", "path": format!("members[value eq \"{alice}\"]")}]));
+    assert_eq!(h.patch(&ops_path, remove).await.status, 204);
+    assert_eq!(members(&h, ops_t), BTreeSet::from([bob_g]));
+    assert_eq!(reconcile(&h, &url, &[]).await.0, 0, "in sync after PATCHes");
+    let put = json!({"schemas": [GROUP_URN], "displayName": "Ops", "members": [{"value": carol}, {"value": alice}]});
+    assert_eq!(h.put(&ops_path, put).await.status, 200);
+    assert_eq!(members(&h, ops_t), BTreeSet::from([alice_g, carol_g]));
+    let (code, out, err) = reconcile(&h, &url, &[]).await;
+    assert_eq!(code, 0, "in sync after PUT:\n{out}\n{err}");
+
+    // A hand edit is drift against the last write.
+    h.grafana.add_team_member(ops_t, bob_g, 0);
+    let (code, out, _) = reconcile(&h, &url, &["--json"]).await;
+    assert_eq!(code, 2, "{out}");
+    let doc: Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(
+        actions(&doc),
+        vec![("remove_team_member".to_string(), format!("DELETE /api/teams/{ops_t}/members/{bob_g}"))]
+    );
+    // SCIM output never shows the kept member list.
+    let shown = h.get(&ops_path).await;
+    assert!(shown.json().get("_members").is_none(), "{:?}", shown.json());
+    assert!(!shown.json().to_string().contains("_members"));
+}
