@@ -81,8 +81,9 @@ impl Reconciler {
     /// # Errors
     /// The store or a Grafana read failing (nothing is planned from half a picture).
     pub async fn plan(&self, org_id: i64) -> Result<Plan, ReconcileError> {
-        let desired = load::desired(self.store.as_ref(), &self.scim, org_id).await?;
+        let mut desired = load::desired(self.store.as_ref(), &self.scim, org_id).await?;
         let observed = load::observed(&self.grafana, org_id, &desired).await?;
+        load::held_elsewhere(self.store.as_ref(), org_id, &mut desired, &observed).await?;
         let namespace = crate::audit::AuditRecord::namespace_of(org_id);
         Ok(plan::plan(&namespace, org_id, &desired, &observed))
     }

@@ -112,6 +112,7 @@ fn desired_user(scim: &ScimConfig, r: &UserRecord) -> DesiredUser {
         deactivation_removed: !r.active && restore.removed,
         fields,
         role: super::desired::org_role(scim, r),
+        disabled_by_org: None,
     }
 }
 
@@ -194,4 +195,33 @@ pub async fn observed(g: &GrafanaClient, org_id: i64, desired: &Desired) -> Resu
         out.own_user_id = Some(g.current_user().await?.id);
     }
     Ok(out)
+}
+
+/// Marks the active users of `org_id` whom Grafana shows disabled because SCIM deactivated the
+/// same Grafana user through another namespace (disabling is global): they are not enabled.
+///
+/// # Errors
+/// The store failing.
+pub async fn held_elsewhere(
+    store: &dyn MappingStore,
+    org_id: i64,
+    desired: &mut Desired,
+    observed: &Observed,
+) -> Result<(), ReconcileError> {
+    for u in desired.users.iter_mut().filter(|u| u.active && !u.deleted) {
+        if !observed.users.get(&u.grafana_user_id).is_some_and(|g| g.disabled) {
+            continue;
+        }
+        let others = store.users_of_grafana_user(u.grafana_user_id).await?;
+        u.disabled_by_org = others
+            .iter()
+            .find(|r| {
+                r.org_id != org_id
+                    && r.managed
+                    && !r.active
+                    && RestoreState::from_value(r.restore.as_ref()).disabled
+            })
+            .map(|r| r.org_id);
+    }
+    Ok(())
 }

@@ -20,274 +20,16 @@
 //!
 //! Every change is one Grafana call (a recreated team also drops its creator: its own change).
 
-use std::collections::{BTreeMap, HashMap, HashSet};
+mod change;
+mod state;
 
-use serde::Serialize;
+use std::collections::HashSet;
+
 use serde_json::Value;
 
-use crate::provision::translate::{GrafanaUserFields, GrafanaUserView};
-
-/// What a change concerns (the `kind` label of `scim_sidecar_drift_objects`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Kind {
-    User,
-    OrgMembership,
-    Team,
-    TeamMember,
-    TeamSyncLink,
-}
-
-impl Kind {
-    pub const ALL: [Kind; 5] =
-        [Kind::User, Kind::OrgMembership, Kind::Team, Kind::TeamMember, Kind::TeamSyncLink];
-
-    pub fn label(self) -> &'static str {
-        match self {
-            Kind::User => "user",
-            Kind::OrgMembership => "org_membership",
-            Kind::Team => "team",
-            Kind::TeamMember => "team_member",
-            Kind::TeamSyncLink => "team_sync_link",
-        }
-    }
-}
-
-/// A Grafana user: known by id, or the one an earlier change of the plan creates for a SCIM user.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum UserRef {
-    Id(i64),
-    Created(String),
-}
-
-/// A Grafana team: known by id, or the one an earlier change creates for a SCIM group.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum TeamRef {
-    Id(i64),
-    Created(String),
-}
-
-/// The one Grafana call a change makes.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Action {
-    CreateUser { scim_id: String, login: String, email: String, name: String },
-    UpdateUser { user_id: i64, login: String, email: String, name: String },
-    EnableUser { user_id: i64 },
-    DisableUser { user: UserRef },
-    AddOrgUser { user: UserRef, login: String, email: String, role: String },
-    SetOrgRole { user: UserRef, role: String },
-    RemoveOrgUser { user_id: i64 },
-    CreateTeam { scim_id: String, name: String },
-    RenameTeam { team_id: i64, name: String, email: String },
-    AddTeamMember { team: TeamRef, user: UserRef },
-    RemoveTeamMember { team: TeamRef, user_id: i64 },
-    RemoveTeamSyncLink { team_id: i64, group_id: String },
-}
-
-fn user_path(u: &UserRef) -> String {
-    match u {
-        UserRef::Id(id) => id.to_string(),
-        UserRef::Created(scim) => format!("<new id of {scim}>"),
-    }
-}
-
-fn team_path(t: &TeamRef) -> String {
-    match t {
-        TeamRef::Id(id) => id.to_string(),
-        TeamRef::Created(scim) => format!("<new id of {scim}>"),
-    }
-}
-
-impl Action {
-    /// The action's name (`update_user`), also the audit record's operation.
-    pub fn label(&self) -> &'static str {
-        match self {
-            Action::CreateUser { .. } => "create_user",
-            Action::UpdateUser { .. } => "update_user",
-            Action::EnableUser { .. } => "enable_user",
-            Action::DisableUser { .. } => "disable_user",
-            Action::AddOrgUser { .. } => "add_org_user",
-            Action::SetOrgRole { .. } => "set_org_role",
-            Action::RemoveOrgUser { .. } => "remove_org_user",
-            Action::CreateTeam { .. } => "create_team",
-            Action::RenameTeam { .. } => "rename_team",
-            Action::AddTeamMember { .. } => "add_team_member",
-            Action::RemoveTeamMember { .. } => "remove_team_member",
-            Action::RemoveTeamSyncLink { .. } => "remove_team_sync_link",
-        }
-    }
-
-    /// The Grafana call, `METHOD path` (ids an earlier change creates shown as placeholders).
-    pub fn call(&self, org_id: i64) -> String {
-        match self {
-            Action::CreateUser { .. } => "POST /api/admin/users".into(),
-            Action::UpdateUser { user_id, .. } => format!("PUT /api/users/{user_id}"),
-            Action::EnableUser { user_id } => format!("POST /api/admin/users/{user_id}/enable"),
-            Action::DisableUser { user } => format!("POST /api/admin/users/{}/disable", user_path(user)),
-            Action::AddOrgUser { .. } => format!("POST /api/orgs/{org_id}/users"),
-            Action::SetOrgRole { user, .. } => format!("PATCH /api/orgs/{org_id}/users/{}", user_path(user)),
-            Action::RemoveOrgUser { user_id } => format!("DELETE /api/orgs/{org_id}/users/{user_id}"),
-            Action::CreateTeam { .. } => "POST /api/teams".into(),
-            Action::RenameTeam { team_id, .. } => format!("PUT /api/teams/{team_id}"),
-            Action::AddTeamMember { team, .. } => format!("POST /api/teams/{}/members", team_path(team)),
-            Action::RemoveTeamMember { team, user_id } => {
-                format!("DELETE /api/teams/{}/members/{user_id}", team_path(team))
-            }
-            Action::RemoveTeamSyncLink { team_id, group_id } => {
-                let q: String = url::form_urlencoded::byte_serialize(group_id.as_bytes()).collect();
-                format!("DELETE /api/teams/{team_id}/groups?groupId={q}")
-            }
-        }
-    }
-
-    /// `+` adds or creates, `-` removes, `~` changes.
-    pub fn symbol(&self) -> char {
-        match self {
-            Action::CreateUser { .. }
-            | Action::AddOrgUser { .. }
-            | Action::CreateTeam { .. }
-            | Action::AddTeamMember { .. } => '+',
-            Action::RemoveOrgUser { .. }
-            | Action::RemoveTeamMember { .. }
-            | Action::RemoveTeamSyncLink { .. } => '-',
-            _ => '~',
-        }
-    }
-}
-
-/// One field of a change: Grafana's value and SCIM's (`null` for "absent").
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct FieldChange {
-    pub field: String,
-    pub grafana: Value,
-    pub scim: Value,
-}
-
-fn field(name: &str, grafana: impl Into<Value>, scim: impl Into<Value>) -> FieldChange {
-    FieldChange { field: name.into(), grafana: grafana.into(), scim: scim.into() }
-}
-
-/// One change: the object, what differs, and the call that repairs it.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct Change {
-    pub kind: Kind,
-    /// `User` or `Group`: the SCIM resource the change follows from.
-    pub resource_type: &'static str,
-    pub scim_id: String,
-    /// The SCIM user's `userName` or the group's `displayName`.
-    pub name: String,
-    /// The Grafana user or team (absent when it is to be created).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub grafana_id: Option<i64>,
-    /// For membership changes: the user concerned.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub member: Option<String>,
-    pub fields: Vec<FieldChange>,
-    /// Serialized as its label (`update_user`); `call` shows what it sends.
-    #[serde(serialize_with = "action_label")]
-    pub action: Action,
-    pub call: String,
-}
-
-fn action_label<S: serde::Serializer>(action: &Action, s: S) -> Result<S::Ok, S::Error> {
-    s.serialize_str(action.label())
-}
-
-/// The changes of one namespace, in the order they must run.
-#[derive(Debug, Clone, Default, PartialEq, Serialize)]
-pub struct Plan {
-    pub namespace: String,
-    pub org_id: i64,
-    pub changes: Vec<Change>,
-    /// What was not compared, and why.
-    pub notes: Vec<String>,
-}
-
-impl Plan {
-    /// Changes per kind, every kind present (zero included).
-    pub fn counts(&self) -> BTreeMap<Kind, usize> {
-        let mut out: BTreeMap<Kind, usize> = Kind::ALL.iter().map(|k| (*k, 0)).collect();
-        for c in &self.changes {
-            *out.entry(c.kind).or_default() += 1;
-        }
-        out
-    }
-}
-
-/// A managed user record, as `reconcile` compares it.
-#[derive(Debug, Clone, PartialEq)]
-pub struct DesiredUser {
-    pub scim_id: String,
-    pub user_name: String,
-    pub grafana_user_id: i64,
-    pub active: bool,
-    /// Hidden from SCIM (a DELETE with `on_delete = deactivate`).
-    pub deleted: bool,
-    /// SCIM's deactivation disabled the user in Grafana.
-    pub deactivation_disabled: bool,
-    /// SCIM's deactivation removed the user from the org (Grafana refused to disable them).
-    pub deactivation_removed: bool,
-    /// What Grafana should hold (from the stored SCIM document).
-    pub fields: GrafanaUserFields,
-    /// The org role the sidecar gives this user ([`super::desired::org_role`]).
-    pub role: String,
-}
-
-/// A group member's record (any user record: group members need not be managed).
-#[derive(Debug, Clone, PartialEq)]
-pub struct MemberRecord {
-    pub grafana_user_id: i64,
-    pub user_name: String,
-    pub active: bool,
-    pub managed: bool,
-    pub deleted: bool,
-}
-
-/// A SCIM-managed group record.
-#[derive(Debug, Clone, PartialEq)]
-pub struct DesiredGroup {
-    pub scim_id: String,
-    pub display_name: String,
-    pub grafana_team_id: i64,
-    /// SCIM user ids; `None` when the record predates desired members.
-    pub members: Option<Vec<String>>,
-}
-
-/// The SCIM side of a namespace.
-#[derive(Debug, Clone, Default, PartialEq)]
-pub struct Desired {
-    pub users: Vec<DesiredUser>,
-    pub groups: Vec<DesiredGroup>,
-    /// The records of every SCIM id a desired member list names, by SCIM id.
-    pub members: HashMap<String, MemberRecord>,
-}
-
-/// A team of the org, with what `reconcile` read of it.
-#[derive(Debug, Clone, Default, PartialEq)]
-pub struct GrafanaTeam {
-    pub id: i64,
-    pub name: String,
-    pub email: String,
-    /// Member user ids (read for managed teams only).
-    pub members: Vec<i64>,
-    /// Team Sync group ids (empty where Team Sync is unavailable).
-    pub links: Vec<String>,
-}
-
-/// Grafana's side of a namespace.
-#[derive(Debug, Clone, Default, PartialEq)]
-pub struct Observed {
-    /// Every Grafana user, by id.
-    pub users: HashMap<i64, GrafanaUserView>,
-    /// The org's members and their roles.
-    pub org_roles: HashMap<i64, String>,
-    /// The org's teams, by id.
-    pub teams: HashMap<i64, GrafanaTeam>,
-    /// Grafana's `[users] auto_assign_org` and `auto_assign_org_role`, when it said.
-    pub auto_assign: Option<(bool, String)>,
-    /// The sidecar's own Grafana user (made Admin of the teams it creates), when known.
-    pub own_user_id: Option<i64>,
-}
+use change::field;
+pub use change::{Action, Change, FieldChange, Kind, Plan, TeamRef, UserRef};
+pub use state::{Desired, DesiredGroup, DesiredUser, GrafanaTeam, MemberRecord, Observed};
 
 /// The changes that make Grafana match SCIM in org `org_id`.
 pub fn plan(namespace: &str, org_id: i64, desired: &Desired, observed: &Observed) -> Plan {
@@ -407,15 +149,18 @@ fn plan_user(out: &mut Plan, u: &DesiredUser, observed: &Observed) -> bool {
     }
     let role_now = observed.org_roles.get(&g.id);
     if u.active && !u.deleted {
-        if g.disabled {
-            push(
-                out,
-                Kind::User,
-                u,
-                id,
-                vec![field("disabled", true, false)],
-                Action::EnableUser { user_id: g.id },
-            );
+        match (g.disabled, u.disabled_by_org) {
+            (true, Some(org)) => out.notes.push(format!(
+                "user {:?} ({}) stays disabled: SCIM deactivated them in {}",
+                u.user_name,
+                u.scim_id,
+                crate::audit::AuditRecord::namespace_of(org)
+            )),
+            (true, None) => {
+                let fields = vec![field("disabled", true, false)];
+                push(out, Kind::User, u, id, fields, Action::EnableUser { user_id: g.id });
+            }
+            (false, _) => {}
         }
         match role_now {
             None => {

@@ -1,6 +1,7 @@
 //! Unit tests of the pure reconcile plan.
 
 use super::*;
+use crate::provision::translate::{GrafanaUserFields, GrafanaUserView};
 
 fn view(id: i64, login: &str, email: &str, name: &str, disabled: bool) -> GrafanaUserView {
     GrafanaUserView { id, uid: None, login: login.into(), email: email.into(), name: name.into(), disabled }
@@ -21,6 +22,7 @@ fn user(scim: &str, id: i64, login: &str) -> DesiredUser {
             name: format!("{login} name"),
         },
         role: "Viewer".into(),
+        disabled_by_org: None,
     }
 }
 
@@ -296,4 +298,19 @@ fn missing_teams_are_created_with_their_members_and_without_their_creator() {
     assert_eq!(actions[6], &Action::RemoveTeamMember { team: TeamRef::Created("g".into()), user_id: 1 });
     assert_eq!(p.notes.len(), 1, "{:?}", p.notes);
     assert!(p.notes[0].contains("\"Old\""), "{:?}", p.notes);
+}
+
+#[test]
+fn a_user_another_namespace_deactivated_is_not_enabled_from_this_one() {
+    let mut u = user("a", 10, "alice");
+    u.disabled_by_org = Some(3);
+    let users = vec![u];
+    let mut observed = in_sync(&users);
+    observed.users.get_mut(&10).unwrap().disabled = true;
+    let p = plan("default", 1, &Desired { users, ..Desired::default() }, &observed);
+    assert!(p.changes.is_empty(), "{p:?}");
+    assert_eq!(
+        p.notes,
+        vec!["user \"alice\" (a) stays disabled: SCIM deactivated them in org-3".to_string()]
+    );
 }
