@@ -393,3 +393,59 @@ async fn desired_members_follow_the_idps_group_writes() {
     assert!(shown.json().get("_members").is_none(), "{:?}", shown.json());
     assert!(!shown.json().to_string().contains("_members"));
 }
+
+/// Every namespace is compared on its own: `--namespace` picks one, the default takes each org the
+/// store holds SCIM records of, and calls name the namespace's org.
+#[tokio::test]
+async fn namespaces_are_reconciled_each_in_its_org() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}", dir.path().join("map.db").display());
+    let u = url.clone();
+    let h = Harness::start_with(EmulatorOptions::default(), move |c| c.store.url = Secret::new(u)).await;
+    let org2 = h.grafana.create_org("Second");
+    let admin = h.grafana.user_by_login("admin").unwrap().id;
+    assert!(h.grafana.add_org_user(org2, admin, "Admin"));
+    let base = format!("/apis/scim.grafana.app/v0alpha1/namespaces/org-{org2}");
+    let a = h.post(&format!("{base}/Users"), user_body("zed", "zed@corp.example", None)).await;
+    assert_eq!(a.status, 201, "{a:?}");
+    let zed = a.json()["id"].as_str().unwrap().to_owned();
+    let zed_g = h.grafana.user_by_login("zed").unwrap().id;
+    let body = json!({"schemas": [GROUP_URN], "displayName": "Ops2", "members": [{"value": zed}]});
+    assert_eq!(h.post(&format!("{base}/Groups"), body).await.status, 201);
+    let team = h.grafana.team_by_name(org2, "Ops2").unwrap().id;
+    let (_amy, amy_g) = user(&h, "amy").await;
+    assert_eq!(reconcile(&h, &url, &[]).await.0, 0);
+
+    h.grafana.add_org_user(org2, zed_g, "Editor");
+    h.grafana.with_state(|s| s.teams.update(team, "Ops2 by hand", ""));
+    h.grafana.set_disabled(amy_g, true);
+    let ns = format!("org-{org2}");
+    let (code, out, _) = reconcile(&h, &url, &["--namespace", &ns, "--json"]).await;
+    assert_eq!(code, 2, "{out}");
+    let doc: Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(doc["namespaces"].as_array().unwrap().len(), 1);
+    assert_eq!(doc["namespaces"][0]["namespace"], ns.as_str());
+    assert_eq!(doc["namespaces"][0]["org_id"], org2);
+    assert_eq!(
+        actions(&doc),
+        vec![
+            ("set_org_role".to_string(), format!("PATCH /api/orgs/{org2}/users/{zed_g}")),
+            ("rename_team".to_string(), format!("PUT /api/teams/{team}")),
+        ]
+    );
+    let (code, out, _) = reconcile(&h, &url, &["--json"]).await;
+    assert_eq!(code, 2);
+    let all: Value = serde_json::from_str(&out).unwrap();
+    let names: Vec<&str> =
+        all["namespaces"].as_array().unwrap().iter().map(|n| n["namespace"].as_str().unwrap()).collect();
+    assert_eq!(names, vec!["default", ns.as_str()]);
+    assert_eq!(all["total"], 3);
+
+    let (code, out, err) = reconcile(&h, &url, &["--namespace", &ns, "--apply"]).await;
+    assert_eq!(code, 0, "{out}\n{err}");
+    assert!(h.grafana.org_users(org2).contains(&(zed_g, "Viewer".to_string())));
+    assert_eq!(h.grafana.team(team).unwrap().name, "Ops2");
+    assert!(h.grafana.user(amy_g).unwrap().is_disabled, "another namespace is left alone");
+    assert_eq!(reconcile(&h, &url, &["--namespace", &ns]).await.0, 0);
+    assert_eq!(reconcile(&h, &url, &[]).await.0, 2);
+}
