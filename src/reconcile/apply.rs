@@ -181,7 +181,9 @@ impl Applier<'_> {
     }
 
     /// The user's record names the Grafana user made for it. An inactive user was made disabled:
-    /// its restore state says so (it joined the org through auto-assignment, if at all).
+    /// its restore state says so (it joined the org through auto-assignment, if at all). A SCIM
+    /// write that moved the record meanwhile is read again: the new id must not be lost, or the
+    /// next run would try to create the user again.
     async fn record_user(
         &self,
         org_id: i64,
@@ -189,18 +191,24 @@ impl Applier<'_> {
         id: i64,
         uid: Option<String>,
     ) -> Result<(), StoreError> {
-        let Some(mut rec) = self.store.get_user(org_id, scim_id).await? else {
-            return Err(StoreError::NotFound);
-        };
-        rec.grafana_user_id = id;
-        rec.grafana_uid = uid.filter(|u| !u.is_empty());
-        if !rec.active {
-            let old = RestoreState::from_value(rec.restore.as_ref());
-            let state = RestoreState { disabled: true, role: old.role, ..RestoreState::default() };
-            rec.restore = Some(state.to_value());
+        for _ in 0..RECORD_ATTEMPTS {
+            let Some(mut rec) = self.store.get_user(org_id, scim_id).await? else {
+                return Err(StoreError::NotFound);
+            };
+            rec.grafana_user_id = id;
+            rec.grafana_uid = uid.clone().filter(|u| !u.is_empty());
+            if !rec.active {
+                let old = RestoreState::from_value(rec.restore.as_ref());
+                let state = RestoreState { disabled: true, role: old.role, ..RestoreState::default() };
+                rec.restore = Some(state.to_value());
+            }
+            rec.last_modified = chrono::Utc::now();
+            match self.store.update_user(&rec, rec.version).await {
+                Err(StoreError::StaleVersion) => continue,
+                other => return other.map(drop),
+            }
         }
-        rec.last_modified = chrono::Utc::now();
-        self.store.update_user(&rec, rec.version).await.map(drop)
+        Err(StoreError::StaleVersion)
     }
 
     async fn record_team(
@@ -210,15 +218,24 @@ impl Applier<'_> {
         id: i64,
         uid: Option<String>,
     ) -> Result<(), StoreError> {
-        let Some(mut rec) = self.store.get_group(org_id, scim_id).await? else {
-            return Err(StoreError::NotFound);
-        };
-        rec.grafana_team_id = id;
-        rec.grafana_team_uid = uid.filter(|u| !u.is_empty());
-        rec.last_modified = chrono::Utc::now();
-        self.store.update_group(&rec, rec.version).await.map(drop)
+        for _ in 0..RECORD_ATTEMPTS {
+            let Some(mut rec) = self.store.get_group(org_id, scim_id).await? else {
+                return Err(StoreError::NotFound);
+            };
+            rec.grafana_team_id = id;
+            rec.grafana_team_uid = uid.clone().filter(|u| !u.is_empty());
+            rec.last_modified = chrono::Utc::now();
+            match self.store.update_group(&rec, rec.version).await {
+                Err(StoreError::StaleVersion) => continue,
+                other => return other.map(drop),
+            }
+        }
+        Err(StoreError::StaleVersion)
     }
 }
+
+/// Tries at recording a new Grafana id while SCIM writes move the record.
+const RECORD_ATTEMPTS: usize = 5;
 
 fn failed(e: &GrafanaError) -> String {
     format!("grafana: {e}")
