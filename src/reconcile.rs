@@ -88,3 +88,18 @@ impl Reconciler {
         Ok(plan::plan(&namespace, org_id, &desired, &observed))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn namespaces_name_orgs() {
+        assert_eq!(org_of("default").unwrap(), 1);
+        assert_eq!(org_of("org-1").unwrap(), 1);
+        assert_eq!(org_of("org-42").unwrap(), 42);
+        for bad in ["", "org-", "org-0", "org--1", "org-+2", "org-x", "Default", "org-99999999999999999999"] {
+            assert!(matches!(org_of(bad), Err(ReconcileError::Usage(_))), "{bad:?}");
+        }
+    }
+}
