@@ -81,6 +81,8 @@ pub struct App {
     pub admin: Arc<admin::Admin>,
     /// The audit log's writer, flushed once the listeners have drained.
     pub auditor: crate::audit::Auditor,
+    /// The drift check `[reconcile] interval` runs (never applies).
+    pub reconciler: crate::reconcile::Reconciler,
 }
 
 impl App {
@@ -154,11 +156,16 @@ impl App {
             forwarder,
             metrics: metrics.clone(),
         });
+        let reconciler = crate::reconcile::Reconciler {
+            grafana: grafana.clone(),
+            store: store.clone(),
+            scim: config.scim.clone(),
+        };
         let admin = Arc::new(
             admin::Admin::new(&config, metrics.clone(), grafana, store, policy.clone())
                 .with_auditor(auditor.clone()),
         );
-        Ok(Self { config, metrics, policy, router, admin, auditor })
+        Ok(Self { config, metrics, policy, router, admin, auditor, reconciler })
     }
 }
 
@@ -187,6 +194,17 @@ pub async fn run(
         let _ = rx.wait_for(|stop| *stop).await;
     };
     let refresher = app.policy.spawn_refresher(stopped(stop_rx.clone()));
+    let drift = (!app.config.reconcile.interval.is_zero()).then(|| {
+        let every = app.config.reconcile.interval;
+        info!(interval = %humantime::format_duration(every), "drift check on ([reconcile] interval)");
+        let gauges = app.metrics.drift_objects.clone();
+        tokio::spawn(crate::reconcile::watch::run(
+            app.reconciler.clone(),
+            every,
+            gauges,
+            stopped(stop_rx.clone()),
+        ))
+    });
     // The gate's problems (off while SCIM is configured, no IdP metadata) are logged at start,
     // before the first login fails.
     let admin_app = app.admin.clone();
@@ -227,6 +245,9 @@ pub async fn run(
     tokio::join!(public, signal);
     let _ = admin_task.await;
     let _ = refresher.await;
+    if let Some(drift) = drift {
+        let _ = drift.await;
+    }
     // Records of the requests that just drained are stored before the process exits.
     if tokio::time::timeout(std::time::Duration::from_secs(5), app.auditor.flush()).await.is_err() {
         warn!("audit records still queued at exit were not stored");

@@ -94,6 +94,20 @@ pub enum Command {
         #[arg(long, value_name = "N")]
         limit: Option<usize>,
     },
+    /// Compare SCIM's state in the store with Grafana and print the changes that would make
+    /// Grafana match (a plan): exit 0 nothing to do, 2 changes pending, 1 error. With --apply,
+    /// make them (exit 0 when every change was applied, 1 otherwise).
+    Reconcile {
+        /// Only this namespace (`default`, `org-2`); default: every namespace with SCIM records.
+        #[arg(long, value_name = "NS")]
+        namespace: Option<String>,
+        /// Make the changes (each one Grafana call, each audited with actor `reconcile`).
+        #[arg(long)]
+        apply: bool,
+        /// Print the plan (or what was applied) as one JSON document.
+        #[arg(long)]
+        json: bool,
+    },
     /// Print the version.
     Version,
 }

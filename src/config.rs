@@ -45,6 +45,7 @@ pub struct Config {
     pub saml_gate: SamlGateConfig,
     pub log: LogConfig,
     pub audit: AuditConfig,
+    pub reconcile: ReconcileConfig,
 }
 
 /// `[server]`: the public listener that serves the proxy, SCIM and the SAML gate.
@@ -115,6 +116,16 @@ impl Default for AuditConfig {
     fn default() -> Self {
         Self { enabled: true, retention: Duration::from_secs(90 * 24 * 3600) }
     }
+}
+
+/// `[reconcile]`: the drift check `serve` can run in the background (`scim-sidecar reconcile`
+/// without `--apply`), exported as `scim_sidecar_drift_objects{kind}`.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Default)]
+#[serde(deny_unknown_fields, default)]
+pub struct ReconcileConfig {
+    /// How often `serve` compares SCIM's state with Grafana; `0s` (the default) never.
+    #[serde(with = "duration")]
+    pub interval: Duration,
 }
 
 /// `[grafana]`: the Grafana behind the sidecar and the server-admin credential used for SCIM.

@@ -27,6 +27,7 @@ pub mod metrics;
 pub mod policy;
 pub mod provision;
 pub mod proxy;
+pub mod reconcile;
 pub mod request_id;
 pub mod route_path;
 pub mod router;

@@ -48,6 +48,9 @@ fn main() -> ExitCode {
                 scim_sidecar::commands::AuditArgs { since, until, namespace, user, group, kind, limit, json };
             scim_sidecar::commands::audit(&loaded, &args)
         }
+        Command::Reconcile { namespace, apply, json } => {
+            scim_sidecar::commands::reconcile(&loaded, namespace.as_deref(), apply, json)
+        }
         Command::Version => ExitCode::SUCCESS,
     }
 }

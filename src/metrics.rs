@@ -190,6 +190,9 @@ pub struct Metrics {
     pub audit_failures: Counter,
     /// SCIM role values mapped to no Grafana role (kept in SCIM), by namespace.
     pub unmapped_roles: Family<NamespaceLabels, Counter>,
+    /// Changes `reconcile` would make, by kind (`user`, `org_membership`, `team`, `team_member`,
+    /// `team_sync_link`), from the last check `[reconcile] interval` ran inside `serve`.
+    pub drift_objects: Family<KindLabels, Gauge>,
 }
 
 fn latency_histogram() -> Histogram {
@@ -225,6 +228,7 @@ impl Metrics {
         let limit_rejections = Family::default();
         let audit_failures = Counter::default();
         let unmapped_roles = Family::default();
+        let drift_objects = Family::default();
         registry.register("http_requests", "Requests served, by route class and status", requests.clone());
         registry.register(
             "http_request_duration_seconds",
@@ -283,6 +287,11 @@ impl Metrics {
             "SCIM role values mapped to no Grafana org role (kept in SCIM), by namespace",
             unmapped_roles.clone(),
         );
+        registry.register(
+            "drift_objects",
+            "Changes reconcile would make to Grafana, by kind, as of the last periodic check",
+            drift_objects.clone(),
+        );
         Self {
             registry: Arc::new(root),
             requests,
@@ -299,6 +308,7 @@ impl Metrics {
             limit_rejections,
             audit_failures,
             unmapped_roles,
+            drift_objects,
         }
     }
 

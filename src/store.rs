@@ -259,6 +259,23 @@ pub trait MappingStore: AuditStore + Send + Sync + 'static {
     async fn managed_team_by_uid(&self, grafana_team_uid: &str) -> Result<Option<i64>, StoreError>;
     async fn delete_group_record(&self, org_id: i64, scim_id: &str) -> Result<(), StoreError>;
     async fn count_groups(&self, org_id: i64) -> Result<i64, StoreError>;
+    /// Managed user records of `org_id` (hidden ones included) with a SCIM id after `after`
+    /// (`""` from the start), at most `limit`, in SCIM id order: `reconcile` pages over them.
+    async fn managed_users_page(
+        &self,
+        org_id: i64,
+        after: &str,
+        limit: i64,
+    ) -> Result<Vec<UserRecord>, StoreError>;
+    /// Live group records of `org_id` after `after`, at most `limit`, in SCIM id order.
+    async fn live_groups_page(
+        &self,
+        org_id: i64,
+        after: &str,
+        limit: i64,
+    ) -> Result<Vec<GroupRecord>, StoreError>;
+    /// The orgs that hold a managed user record or a live group record, ascending.
+    async fn record_orgs(&self) -> Result<Vec<i64>, StoreError>;
 
     /// A round trip to the database, for readiness.
     async fn ping(&self) -> Result<(), StoreError>;

@@ -117,6 +117,7 @@ pub const KEYS: &[Key] = &[
     key("scim.entra", "max_clock_skew", Str),
     key("scim.entra", "jwks_cache_ttl", Str),
     key("scim.entra", "jwks_min_refresh_interval", Str),
+    key("reconcile", "interval", Str),
 ];
 
 /// Environment variables that are not `<SECTION>_<KEY>` pairs but still belong to the sidecar.
@@ -210,7 +211,8 @@ mod tests {
                     if k.name == "max_clock_skew"
                         || k.name == "shutdown_grace"
                         || k.name == "retention"
-                        || k.name == "jwks_min_refresh_interval" =>
+                        || k.name == "jwks_min_refresh_interval"
+                        || k.name == "interval" =>
                 {
                     "\"1s\"".into()
                 }

@@ -384,3 +384,15 @@ fn every_scim_entra_problem_is_reported_with_its_key() {
         "{errors:?}"
     );
 }
+
+#[test]
+fn the_drift_check_is_off_by_default_and_never_runs_more_than_once_a_minute() {
+    let c = load(&sources(None, &[], Overrides::default())).unwrap().config;
+    assert!(c.reconcile.interval.is_zero());
+    let env = [("SIDECAR_RECONCILE_INTERVAL", "15m")];
+    let c = load(&sources(None, &env, Overrides::default())).unwrap().config;
+    assert_eq!(c.reconcile.interval, Duration::from_secs(900));
+    let f = file_with("[reconcile]\ninterval = \"10s\"\n");
+    let errors = load(&sources(Some(f.path().into()), &[], Overrides::default())).unwrap_err();
+    assert!(errors.to_string().contains("[reconcile] interval"), "{errors}");
+}

@@ -90,6 +90,10 @@ fn server(config: &Config, c: &mut Check<'_>) {
     if config.admin.token.as_ref().is_some_and(Secret::is_empty) {
         c.fail("[admin] token", "must not be empty");
     }
+    let every = config.reconcile.interval;
+    if !every.is_zero() && every < Duration::from_secs(60) {
+        c.fail("[reconcile] interval", "must be 0s (off) or at least 1m");
+    }
     if config.audit.enabled && config.audit.retention < Duration::from_secs(3600) {
         c.fail("[audit] retention", "must be at least 1h");
     }

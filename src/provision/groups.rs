@@ -11,7 +11,9 @@
 //! "Managed" (protected by the passthrough guard, `guard::teams`): a group created, replaced or
 //! patched through SCIM. Teams only seen in listings get a record (for a stable id) but are not
 //! managed; the flag lives in the record's attributes under [`MANAGED_KEY`], which the store's
-//! `is_managed_grafana_team` checks. It never appears in SCIM output.
+//! `is_managed_grafana_team` checks. It never appears in SCIM output. Writes that set members
+//! also keep the desired member ids under [`MEMBERS_KEY`] (for `reconcile`; SCIM reads still
+//! show Grafana's members).
 //!
 //! Operations arrive typed ([`Op`]) and leave as an [`Outcome`]; nothing here knows HTTP, and
 //! nothing bypasses the Grafana client.
@@ -33,6 +35,13 @@ use crate::store::StoreError;
 
 /// Attribute key marking a SCIM-managed group record (see the module docs).
 pub const MANAGED_KEY: &str = "_managed";
+
+/// Attribute key holding the SCIM user ids a SCIM-managed group should have as members, written
+/// by every group write that sets members (a create, a replace, a PATCH of `members`). Grafana
+/// stays the truth SCIM shows; this is what `reconcile` compares Grafana's team with. Records
+/// written before it existed lack it: their membership is not compared until the next such write.
+/// Never shown in SCIM output.
+pub const MEMBERS_KEY: &str = "_members";
 
 /// Bulk member replacement exists from this Grafana version on.
 const BULK_SINCE: (u32, u32) = (11, 1);

@@ -442,6 +442,28 @@ impl MappingStore for PgStore {
         self.one(sql::COUNT_GROUPS, &[&org_id]).await
     }
 
+    async fn managed_users_page(
+        &self,
+        org_id: i64,
+        after: &str,
+        limit: i64,
+    ) -> Result<Vec<UserRecord>, StoreError> {
+        self.users(sql::MANAGED_USERS_PAGE, &[&org_id, &after, &limit.max(0)]).await
+    }
+
+    async fn live_groups_page(
+        &self,
+        org_id: i64,
+        after: &str,
+        limit: i64,
+    ) -> Result<Vec<GroupRecord>, StoreError> {
+        self.groups(sql::LIVE_GROUPS_PAGE, &[&org_id, &after, &limit.max(0)]).await
+    }
+
+    async fn record_orgs(&self) -> Result<Vec<i64>, StoreError> {
+        Ok(self.rows(sql::RECORD_ORGS, &[]).await?.iter().map(|r| r.get::<_, i64>(0)).collect())
+    }
+
     async fn ping(&self) -> Result<(), StoreError> {
         self.one::<i32>("SELECT 1", &[]).await.map(drop)
     }

@@ -95,6 +95,16 @@ pub(crate) const COUNT_DETACHED_USERS: &str =
 pub(crate) const PENDING_TEAM_MEMBERS: &str =
     "scim_id IN (SELECT scim_user_id FROM scim_pending_team_members \
      WHERE org_id = $1 AND grafana_team_id = $2) AND NOT active AND NOT deleted";
+/// A window of org `$1`'s managed user records (hidden ones included) after SCIM id `$2`, at most
+/// `$3`, in SCIM id order: what `reconcile` compares with Grafana.
+pub(crate) const MANAGED_USERS_PAGE: &str =
+    "org_id = $1 AND managed AND scim_id > $2 ORDER BY scim_id LIMIT $3";
+/// A window of org `$1`'s live group records after SCIM id `$2`, at most `$3`, in SCIM id order.
+pub(crate) const LIVE_GROUPS_PAGE: &str =
+    "org_id = $1 AND NOT deleted AND scim_id > $2 ORDER BY scim_id LIMIT $3";
+/// The orgs holding a managed user record or a live group record.
+pub(crate) const RECORD_ORGS: &str = "SELECT org_id FROM scim_users WHERE managed \
+     UNION SELECT org_id FROM scim_groups WHERE NOT deleted ORDER BY 1";
 pub(crate) const COUNT_USERS: &str = "SELECT COUNT(*) FROM scim_users WHERE org_id = $1 AND NOT deleted";
 pub(crate) const COUNT_GROUPS: &str = "SELECT COUNT(*) FROM scim_groups WHERE org_id = $1 AND NOT deleted";
 pub(crate) const DELETE_USER: &str = "DELETE FROM scim_users WHERE org_id = $1 AND scim_id = $2";

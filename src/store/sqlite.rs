@@ -557,6 +557,34 @@ impl MappingStore for SqliteStore {
         self.scalar_i64(sql::COUNT_GROUPS, vec![V::Integer(org_id)]).await
     }
 
+    async fn managed_users_page(
+        &self,
+        org_id: i64,
+        after: &str,
+        limit: i64,
+    ) -> Result<Vec<UserRecord>, StoreError> {
+        let p = vec![V::Integer(org_id), s(after), V::Integer(limit.max(0))];
+        self.users(sql::MANAGED_USERS_PAGE, p).await
+    }
+
+    async fn live_groups_page(
+        &self,
+        org_id: i64,
+        after: &str,
+        limit: i64,
+    ) -> Result<Vec<GroupRecord>, StoreError> {
+        self.groups(sql::LIVE_GROUPS_PAGE, vec![V::Integer(org_id), s(after), V::Integer(limit.max(0))]).await
+    }
+
+    async fn record_orgs(&self) -> Result<Vec<i64>, StoreError> {
+        self.read(|c| {
+            let mut stmt = c.prepare_cached(sql::RECORD_ORGS).map_err(map_err)?;
+            let rows = stmt.query_map([], |r| r.get::<_, i64>(0)).map_err(map_err)?;
+            rows.collect::<Result<Vec<i64>, _>>().map_err(map_err)
+        })
+        .await
+    }
+
     async fn ping(&self) -> Result<(), StoreError> {
         self.scalar_i64("SELECT 1", Vec::new()).await.map(drop)
     }

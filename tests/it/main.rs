@@ -14,6 +14,7 @@ mod login_gate_grafana;
 mod login_gate_limits;
 mod policy;
 mod proxy;
+mod reconcile;
 mod scim_edge;
 mod scim_groups;
 mod scim_outcomes;

@@ -186,4 +186,21 @@ impl GrafanaClient {
         }
         Err(err)
     }
+
+    /// `DELETE /api/teams/:teamId/groups?groupId=<group>` (team sync, Enterprise): removes one
+    /// external group link. Older Enterprise versions took the group in the path instead.
+    ///
+    /// # Errors
+    /// 404 "Group not found" when the link is gone; 404 `Not found` where Team Sync is missing.
+    pub async fn remove_team_group(
+        &self,
+        org_id: i64,
+        team_id: i64,
+        group_id: &str,
+    ) -> Result<(), GrafanaError> {
+        let call = Call::new(Method::DELETE, format!("/api/teams/{team_id}/groups"))
+            .org(org_id)
+            .query("groupId", group_id);
+        self.send_unit(call).await
+    }
 }

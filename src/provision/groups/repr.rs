@@ -165,9 +165,23 @@ pub(super) fn new_record(
     rec
 }
 
-/// Rewrites `attributes` from the record's fields and marks it managed.
+/// Rewrites `attributes` from the record's fields and marks it managed. The desired members
+/// ([`super::MEMBERS_KEY`]) are kept as they were.
 pub(super) fn set_attributes(rec: &mut GroupRecord) {
+    let kept = rec.attributes.get(super::MEMBERS_KEY).cloned();
     let mut doc = stored_doc(rec, None);
     doc.insert(MANAGED_KEY.into(), Value::Bool(true));
+    if let Some(members) = kept {
+        doc.insert(super::MEMBERS_KEY.into(), members);
+    }
     rec.attributes = Value::Object(doc);
+}
+
+/// Records `ids` (SCIM user ids, in the request's order) as the members SCIM wants the group to
+/// have, for `reconcile` to compare with Grafana's team. Never shown in SCIM output.
+pub(super) fn set_desired_members<'a>(rec: &mut GroupRecord, ids: impl IntoIterator<Item = &'a str>) {
+    let list: Vec<Value> = ids.into_iter().map(Value::from).collect();
+    if let Value::Object(doc) = &mut rec.attributes {
+        doc.insert(super::MEMBERS_KEY.into(), Value::Array(list));
+    }
 }

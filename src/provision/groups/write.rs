@@ -14,7 +14,7 @@ use super::members;
 use super::plan::{decide, display_name, external_id, Plan};
 use super::precondition::Members;
 use super::read::load;
-use super::repr::{member_ids, member_value, new_record, resource, set_attributes};
+use super::repr::{member_ids, member_value, new_record, resource, set_attributes, set_desired_members};
 use super::{store_err, upstream};
 use crate::grafana::model::{Team, TeamMember};
 use crate::provision::{ProvisionError, Scope, Shown};
@@ -92,7 +92,8 @@ pub(super) async fn create(ctx: &Scope<'_>, body: &Value) -> Result<Shown, Provi
         undo_create(ctx, created.team_id).await;
         return Err(e);
     }
-    let record = new_record(ctx.org_id, created.team_id, created.uid, &name, ext);
+    let mut record = new_record(ctx.org_id, created.team_id, created.uid, &name, ext);
+    set_desired_members(&mut record, wanted.iter().map(|u| u.scim_id.as_str()));
     crate::audit::notes::grafana_id(created.team_id);
     if let Err(e) = ctx.prov.store.insert_group(&record).await {
         undo_create(ctx, created.team_id).await;
@@ -250,6 +251,9 @@ async fn commit(ctx: &Scope<'_>, loaded: Loaded, plan: Plan) -> Result<(), Provi
         record.external_id = plan.external_id;
         record.last_modified = chrono::Utc::now();
         set_attributes(&mut record);
+        if let Some(ids) = &plan.members {
+            set_desired_members(&mut record, ids.iter().map(String::as_str));
+        }
         ctx.prov.store.update_group(&record, expected).await.map_err(conflict_from_store)?;
     }
     Ok(())
