@@ -1,6 +1,7 @@
 //! What each subcommand does once the configuration is loaded.
 
 mod audit;
+mod migrate_team_sync;
 
 use std::process::ExitCode;
 
@@ -13,6 +14,7 @@ use crate::metrics::Metrics;
 use crate::policy::{render, PolicyEngine, Verdict};
 
 pub use audit::{audit, AuditArgs};
+pub use migrate_team_sync::{migrate_team_sync, MigrateArgs};
 
 /// `check-config`: the configuration loaded, so it is valid. Print where it came from, its
 /// warnings and (unless `quiet`) the effective configuration with every secret redacted.
