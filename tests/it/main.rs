@@ -5,12 +5,14 @@
 
 mod admin;
 mod audit;
+mod audit_queue;
 mod cli;
 mod edge;
 mod login_gate;
 mod login_gate_accounts;
 mod login_gate_grafana;
 mod login_gate_limits;
+mod migrate_team_sync;
 mod policy;
 mod proxy;
 mod scim_edge;
