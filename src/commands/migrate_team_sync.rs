@@ -39,8 +39,14 @@ pub struct MigrateArgs {
 fn grafana_client(config: &Config) -> Result<GrafanaClient, String> {
     let http = crate::upstream::build_client(&config.grafana).map_err(|e| e.to_string())?;
     let password = config.grafana.password.clone().unwrap_or_default();
-    GrafanaClient::new(&config.grafana.url, &config.grafana.user, password, http, config.grafana.request_timeout)
-        .map_err(|e| e.to_string())
+    GrafanaClient::new(
+        &config.grafana.url,
+        &config.grafana.user,
+        password,
+        http,
+        config.grafana.request_timeout,
+    )
+    .map_err(|e| e.to_string())
 }
 
 /// Runs the command (see the module docs for the exit codes).
@@ -84,7 +90,11 @@ async fn run(config: &Config, org: Option<i64>, args: &MigrateArgs) -> Result<(u
         None => migration::orgs(&grafana, &config.grafana.user).await.map_err(|e| e.to_string())?,
     };
     let auditor = if config.audit.enabled {
-        Auditor::start(store.clone(), config.audit.retention, prometheus_client::metrics::counter::Counter::default())
+        Auditor::start(
+            store.clone(),
+            config.audit.retention,
+            prometheus_client::metrics::counter::Counter::default(),
+        )
     } else {
         Auditor::disabled()
     };
@@ -170,7 +180,9 @@ async fn rollback(
             r.namespace,
             r.team_id,
             r.links,
-            r.error.as_deref().map_or("restored, record unmanaged again".to_string(), |e| format!("FAILED: {e}"))
+            r.error
+                .as_deref()
+                .map_or("restored, record unmanaged again".to_string(), |e| format!("FAILED: {e}"))
         ));
     }
     Ok((code, text))

@@ -45,8 +45,7 @@ async fn a_full_audit_queue_drops_and_counts_records_and_never_holds_a_scim_requ
     let mut sent = 0;
     while sent < refusals {
         let n = (refusals - sent).min(32);
-        let answers =
-            futures_util::future::join_all((0..n).map(|_| h.post("Groups", group.clone()))).await;
+        let answers = futures_util::future::join_all((0..n).map(|_| h.post("Groups", group.clone()))).await;
         assert!(answers.iter().all(|a| a.status == 403), "{:?}", answers.iter().find(|a| a.status != 403));
         sent += n;
     }
@@ -54,7 +53,8 @@ async fn a_full_audit_queue_drops_and_counts_records_and_never_holds_a_scim_requ
     assert!(dropped >= 300, "at most {IN_FLIGHT} records wait for the store; {dropped} dropped");
 
     // A SCIM write while the queue is full and the writer stuck: answered, and applied.
-    let created = h.post("Users", user_body("queue.full@corp.example", "queue.full@corp.example", None)).await;
+    let created =
+        h.post("Users", user_body("queue.full@corp.example", "queue.full@corp.example", None)).await;
     assert_eq!(created.status, 201, "{created:?}");
     assert!(h.grafana.user_by_login("queue.full@corp.example").is_some());
     assert_eq!(failures(&h).await, dropped + 1, "its record is dropped and counted too");

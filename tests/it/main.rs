@@ -5,6 +5,7 @@
 
 mod admin;
 mod audit;
+mod audit_drift;
 mod audit_queue;
 mod cli;
 mod edge;

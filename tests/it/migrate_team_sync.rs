@@ -168,10 +168,7 @@ async fn migrate_then_adopt(store: &str) {
     assert_eq!(ops_records[0]["changes"][0]["before"], json!(["0f3c-ops-object-id"]));
 
     // The policy's Team Sync conflict clears at the sidecar's next refresh.
-    eventually("the team sync check clears", || async {
-        h.get("Groups?count=1").await.status == 200
-    })
-    .await;
+    eventually("the team sync check clears", || async { h.get("Groups?count=1").await.status == 200 }).await;
 
     // Entra pushes the group: the marked team is adopted, with SCIM's members only.
     let teams_before = g.team_count();
@@ -234,8 +231,7 @@ async fn another_orgs_token_cannot_adopt_a_marked_team() {
     assert_eq!(code, 64, "{err}");
     let marked = h.get("Groups?filter=displayName%20eq%20%22Ops%22").await;
     let marked_id = marked.json()["Resources"][0]["id"].as_str().unwrap().to_owned();
-    eventually("the team sync check clears", || async { h.get("Groups?count=1").await.status == 200 })
-        .await;
+    eventually("the team sync check clears", || async { h.get("Groups?count=1").await.status == 200 }).await;
 
     let token = g.create_service_account_token(org2, "Admin");
     let ns2 = "/apis/scim.grafana.app/v0alpha1/namespaces";
@@ -251,7 +247,12 @@ async fn another_orgs_token_cannot_adopt_a_marked_team() {
     assert_ne!(other.json()["id"], marked_id.as_str(), "org 2 got a group of its own");
     assert!(g.team_by_name(org2, "Ops").is_some());
     let into_default = h
-        .call_as(Method::POST, &format!("{ns2}/default/Groups"), Some(group("Ops", Some("oid-ops"), &[])), Some(&token))
+        .call_as(
+            Method::POST,
+            &format!("{ns2}/default/Groups"),
+            Some(group("Ops", Some("oid-ops"), &[])),
+            Some(&token),
+        )
         .await;
     assert_eq!(into_default.status, 403, "{into_default:?}");
     // Org 1's team is still waiting for its own IdP.
@@ -272,8 +273,7 @@ async fn rollback_restores_the_links_of_unclaimed_teams() {
     assert!(g.add_team_group(ops, "oid-ops") && g.add_team_group(dev, "oid-dev"));
     let (code, text, err) = run(&h, &store, &["--apply"]).await;
     assert_eq!(code, 0, "{text}{err}");
-    eventually("the team sync check clears", || async { h.get("Groups?count=1").await.status == 200 })
-        .await;
+    eventually("the team sync check clears", || async { h.get("Groups?count=1").await.status == 200 }).await;
     // Dev is claimed by the IdP; Ops is not.
     assert_eq!(h.post("Groups", group("Dev", Some("oid-dev"), &[])).await.status, 201);
     let (code, text, err) = run(&h, &store, &["--rollback"]).await;

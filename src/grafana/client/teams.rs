@@ -192,7 +192,12 @@ impl GrafanaClient {
     ///
     /// # Errors
     /// 404 for an unknown team or where Team Sync is missing.
-    pub async fn add_team_group(&self, org_id: i64, team_id: i64, group_id: &str) -> Result<bool, GrafanaError> {
+    pub async fn add_team_group(
+        &self,
+        org_id: i64,
+        team_id: i64,
+        group_id: &str,
+    ) -> Result<bool, GrafanaError> {
         let call = Call::new(Method::POST, format!("/api/teams/{team_id}/groups"))
             .org(org_id)
             .json(&json!({"groupId": group_id}))?;
@@ -227,9 +232,12 @@ impl GrafanaClient {
             .org(org_id)
             .query("groupId", group_id);
         let mut answer = self.exchange(call).await?;
-        if !answer.status.is_success() && route_missing(&GrafanaError::from_response(answer.status, &answer.body)) {
-            let old = Call::new(Method::DELETE, format!("/api/teams/{team_id}/groups/{}", super::seg(group_id)))
-                .org(org_id);
+        if !answer.status.is_success()
+            && route_missing(&GrafanaError::from_response(answer.status, &answer.body))
+        {
+            let old =
+                Call::new(Method::DELETE, format!("/api/teams/{team_id}/groups/{}", super::seg(group_id)))
+                    .org(org_id);
             answer = self.exchange(old).await?;
         }
         if answer.status.is_success() {

@@ -24,9 +24,9 @@ use serde_json::{json, Map, Value};
 use super::plan::decide;
 use super::repr::stored_doc;
 use super::store_err;
+use crate::grafana::model::Team;
 use crate::provision::{ProvisionError, Scope, Shown};
 use crate::scim::projection::Projection;
-use crate::grafana::model::Team;
 use crate::store::{GroupRecord, StoreError};
 
 /// Attribute key of the adoption marker (never shown to SCIM).
@@ -134,8 +134,7 @@ pub(super) async fn try_adopt(
             }
             return Ok(None);
         };
-        let current =
-            ctx.prov.grafana.team_members(ctx.org_id, team.id).await.map_err(super::upstream)?;
+        let current = ctx.prov.grafana.team_members(ctx.org_id, team.id).await.map_err(super::upstream)?;
         let list = super::pending::listing(ctx, team.id, &current).await?;
         crate::audit::notes::grafana_id(record.grafana_team_id);
         crate::audit::notes::before(|| {

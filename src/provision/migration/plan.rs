@@ -136,11 +136,7 @@ pub fn decide(t: &Observed, new_id: impl FnOnce() -> String) -> Step {
     };
     let grafana_calls = match &action {
         Action::Refuse { .. } => Vec::new(),
-        _ => t
-            .links
-            .iter()
-            .map(|g| format!("DELETE /api/teams/{}/groups?groupId={g}", t.team_id))
-            .collect(),
+        _ => t.links.iter().map(|g| format!("DELETE /api/teams/{}/groups?groupId={g}", t.team_id)).collect(),
     };
     Step {
         namespace: crate::audit::AuditRecord::namespace_of(t.org_id),
@@ -173,7 +169,8 @@ pub fn render(steps: &[Step], applied: bool) -> String {
             (Action::Refuse { .. }, _) => "!",
             _ => "~",
         };
-        let _ = writeln!(out, "  {mark} team {:?} (namespace {}, team {})", s.team_name, s.namespace, s.team_id);
+        let _ =
+            writeln!(out, "  {mark} team {:?} (namespace {}, team {})", s.team_name, s.namespace, s.team_id);
         match &s.action {
             Action::Mark { scim_id, new_record, external_id } => {
                 let _ = writeln!(
@@ -284,15 +281,20 @@ mod tests {
         other.external_id = Some("oid-1".into());
         let mut t = team(&["oid-1"]);
         t.external_id_holder = Some(other.clone());
-        assert!(matches!(decide(&t, || "n".into()).action, Action::Refuse { reason } if reason.contains("externalId")));
+        assert!(
+            matches!(decide(&t, || "n".into()).action, Action::Refuse { reason } if reason.contains("externalId"))
+        );
         let mut t = team(&["oid-1"]);
         t.name_holder = Some(other);
-        assert!(matches!(decide(&t, || "n".into()).action, Action::Refuse { reason } if reason.contains("name")));
+        assert!(
+            matches!(decide(&t, || "n".into()).action, Action::Refuse { reason } if reason.contains("name"))
+        );
     }
 
     #[test]
     fn render_and_json_keep_the_links() {
-        let steps = vec![decide(&team(&["oid-1"]), || "id-1".into()), decide(&team(&["a", "b"]), || "x".into())];
+        let steps =
+            vec![decide(&team(&["oid-1"]), || "id-1".into()), decide(&team(&["a", "b"]), || "x".into())];
         let text = render(&steps, false);
         assert!(text.contains("externalId=\"oid-1\"") && text.contains("not migrated"), "{text}");
         assert!(text.contains("1 team(s) to migrate, 1 not migrated"), "{text}");
