@@ -22,7 +22,10 @@
 //! and `USERS_BENCH_STORE_CONNECTIONS` sizes its pool (default: the configuration's default).
 //! `USERS_BENCH_CLIENTS` (default 16) sets how many clients create and read at once.
 //! `USERS_BENCH_AUDIT=off` turns the audit log off (`[audit] enabled = false`; on by default, as
-//! in the configuration), to measure what recording every create costs.
+//! in the configuration), to measure what recording every create costs. With the audit log on,
+//! the run ends with the same comparison made within the run (`create, audit on / off`): a second
+//! sidecar process with the audit log off, N creates in alternating rounds, the wall-time and CPU
+//! ratios printed, so that machine noise falls on both sides.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
@@ -639,9 +642,85 @@ async fn bench(n: usize, latency: Duration) {
         peak as f64 / 1024.0,
         grafana.user_count()
     );
+    if audit == "on" {
+        audit_ab(n, clients, &grafana, &dir, &store_url, sidecar, &scim).await;
+    }
 
     let _ = child.kill();
     let _ = child.wait();
+}
+
+/// The audit log's cost per create, measured in one run: the sidecar above (audit on) and a
+/// second sidecar process with `[audit] enabled = false` (a store of its own, the same backend
+/// when it is SQLite) create users in alternating rounds against the same emulator, so noise from
+/// neighbours on this shared machine falls on both alike. Prints the wall-time ratio and each
+/// process's CPU per create, on / off.
+async fn audit_ab(
+    n: usize,
+    clients: usize,
+    grafana: &EmulatorHandle,
+    dir: &tempfile::TempDir,
+    store_url: &str,
+    on_pid: u32,
+    on: &Arc<Target>,
+) {
+    let off_store = if store_url.starts_with("sqlite") {
+        format!("sqlite://{}", dir.path().join("bench-audit-off.db").display())
+    } else {
+        store_url.to_string()
+    };
+    let (mut off_child, off_addr) = support::spawn_child(
+        pinning(PIN_ENV),
+        &[(CHILD_ENV, &grafana.url()), ("USERS_BENCH_STORE_URL", &off_store), ("USERS_BENCH_AUDIT", "off")],
+    );
+    let off_pid = off_child.id();
+    let off = Arc::new(Target {
+        http: on.http.clone(),
+        base: format!("http://{off_addr}/scim/v2"),
+        auth: on.auth.clone(),
+    });
+    let (s, _) = off.send(Method::POST, "/Users", Some(&user("warm.off"))).await;
+    assert_eq!(s, 201);
+    let (cpu_on, cpu_off) = (cpu_ns(on_pid), cpu_ns(off_pid));
+    let (a, b) = (on.clone(), off.clone());
+    let (with, without, _) = interleaved(
+        n,
+        500,
+        clients,
+        grafana,
+        on_pid,
+        move |i| {
+            let a = a.clone();
+            async move {
+                let (s, _) = a.send(Method::POST, "/Users", Some(&user(&format!("a{i:06}")))).await;
+                assert_eq!(s, 201);
+            }
+        },
+        move |i| {
+            let b = b.clone();
+            async move {
+                let (s, _) = b.send(Method::POST, "/Users", Some(&user(&format!("o{i:06}")))).await;
+                assert_eq!(s, 201);
+            }
+        },
+    )
+    .await;
+    let per_op = |ns: u64| ns as f64 / 1000.0 / n.max(1) as f64;
+    let (cpu_on, cpu_off) =
+        (per_op(cpu_ns(on_pid).saturating_sub(cpu_on)), per_op(cpu_ns(off_pid).saturating_sub(cpu_off)));
+    let (wall_on, wall_off) = (with.0.as_secs_f64() * 1e3, without.0.as_secs_f64() * 1e3);
+    println!(
+        "{:<27} audit on {:>9.1} ms  off {:>9.1} ms  ratio {:>5.3}x  sidecar cpu {:.0} / {:.0} us/op (ratio {:.3}x)",
+        "create, audit on / off",
+        wall_on,
+        wall_off,
+        wall_on / wall_off.max(f64::MIN_POSITIVE),
+        cpu_on,
+        cpu_off,
+        cpu_on / cpu_off.max(f64::MIN_POSITIVE),
+    );
+    let _ = off_child.kill();
+    let _ = off_child.wait();
 }
 
 fn user(name: &str) -> Value {

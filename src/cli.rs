@@ -110,6 +110,25 @@ pub enum Command {
     },
     /// Print the version.
     Version,
+    /// Move teams that use Team Sync (external group links) to SCIM groups: print the plan (which
+    /// SCIM group will own each linked team); with --apply mark each team SCIM-managed and
+    /// adoptable by the IdP's first push of that group, then remove its links. Exit 0 nothing to
+    /// do (or all applied), 2 changes pending, 1 error.
+    MigrateTeamSync {
+        /// Only this namespace (`default`, `org-2`); default: every org the sidecar serves.
+        #[arg(long, value_name = "NS")]
+        namespace: Option<String>,
+        /// Make the changes (default: only print the plan).
+        #[arg(long)]
+        apply: bool,
+        /// Undo the migration of teams the IdP has not claimed yet: re-add their links and
+        /// return their records to unmanaged.
+        #[arg(long, conflicts_with = "apply")]
+        rollback: bool,
+        /// Print JSON instead of text.
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 /// `store` subcommands: whole-store operations for operators (`store::transfer`).

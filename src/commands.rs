@@ -2,6 +2,7 @@
 
 mod audit;
 mod reconcile;
+mod migrate_team_sync;
 
 use std::process::ExitCode;
 
@@ -15,6 +16,7 @@ use crate::policy::{render, PolicyEngine, Verdict};
 
 pub use audit::{audit, AuditArgs};
 pub use reconcile::reconcile;
+pub use migrate_team_sync::{migrate_team_sync, MigrateArgs};
 
 /// `check-config`: the configuration loaded, so it is valid. Print where it came from, its
 /// warnings and (unless `quiet`) the effective configuration with every secret redacted.

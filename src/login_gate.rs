@@ -193,7 +193,7 @@ impl LoginGate {
         let Ok(_permit) = self.verifying.clone().try_acquire_owned() else {
             self.count("busy");
             warn!("saml login refused: too many logins being verified");
-            audit::record(&self.auditor, &parts, peer, Refusal::Unavailable);
+            audit::record(&self.auditor, &parts, peer, Refusal::Unavailable, None);
             return respond::refusal(Refusal::Unavailable);
         };
         match self.check(value).await {
@@ -201,9 +201,9 @@ impl LoginGate {
                 self.count("forwarded");
                 forwarder.forward(Request::from_parts(parts, Full::new(bytes)), peer).await
             }
-            Err(refusal) => {
+            Err((refusal, who)) => {
                 self.count(refusal.metric_kind());
-                audit::record(&self.auditor, &parts, peer, refusal);
+                audit::record(&self.auditor, &parts, peer, refusal, who.as_ref());
                 respond::refusal(refusal)
             }
         }
@@ -219,8 +219,14 @@ impl LoginGate {
         }
     }
 
-    /// Verifies the SAML response `value` and decides whether its person may sign in.
-    async fn check(&self, value: String) -> Result<(), Refusal> {
+    /// Verifies the SAML response `value` and decides whether its person may sign in. A refusal
+    /// comes with the person the verified assertion named, once known.
+    async fn check(&self, value: String) -> Result<(), (Refusal, Option<Identity>)> {
+        let mut who = None;
+        self.check_as(value, &mut who).await.map_err(|r| (r, who))
+    }
+
+    async fn check_as(&self, value: String, who: &mut Option<Identity>) -> Result<(), Refusal> {
         let (settings, report) = self.settings().await;
         if settings.grafana_unreadable {
             warn!("saml login refused: grafana's saml settings cannot be read and [saml_gate] does not set them all");
@@ -257,6 +263,7 @@ impl LoginGate {
             }
         };
         let identity = read_identity(&facts, &settings.attributes);
+        *who = Some(identity.clone());
         if identity.login.is_none() && identity.email.is_none() {
             warn!("saml login refused: assertion has neither the login nor the email attribute");
             return Err(Refusal::Invalid);

@@ -52,5 +52,9 @@ fn main() -> ExitCode {
             scim_sidecar::commands::reconcile(&loaded, namespace.as_deref(), apply, json)
         }
         Command::Version => ExitCode::SUCCESS,
+        Command::MigrateTeamSync { namespace, apply, rollback, json } => {
+            let args = scim_sidecar::commands::MigrateArgs { namespace, apply, rollback, json };
+            scim_sidecar::commands::migrate_team_sync(&loaded, &args)
+        }
     }
 }

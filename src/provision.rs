@@ -5,11 +5,13 @@
 //! request's org, principal and base URL). The answer is an [`Outcome`] or a [`ProvisionError`];
 //! nothing here knows HTTP, and nothing here imports the edge. [`translate`] is the pure mapping
 //! between SCIM documents and Grafana's users; [`identity`] keeps stable SCIM ids for what Grafana
-//! holds; [`org_join`] adds users to orgs by id.
+//! holds; [`org_join`] adds users to orgs by id; [`migration`] moves Team-Sync-linked teams to
+//! SCIM groups (`migrate-team-sync`).
 
 mod error;
 pub mod groups;
 pub mod identity;
+pub mod migration;
 mod op;
 pub mod org_join;
 mod provisioner;

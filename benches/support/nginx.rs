@@ -5,7 +5,9 @@
 //! The configuration is the one a careful operator writes for Grafana: `worker_processes auto`,
 //! an upstream block with `keepalive` (HTTP/1.1 and an empty `Connection` header towards the
 //! upstream, so upstream connections are reused), `Host` and `X-Forwarded-For` passed on, and an
-//! access log buffered in memory (`buffer=64k`), as the sidecar batches its own request log.
+//! access log buffered in memory (`buffer=64k`), as the sidecar batches its own request log, and
+//! connections kept for any number of requests on both sides (`keepalive_requests`), as the
+//! sidecar keeps them.
 //! Everything else stays at nginx's defaults (response buffering included).
 
 #![allow(dead_code, clippy::unwrap_used)]
@@ -120,6 +122,9 @@ error_log {d}/error.log warn;
 events {{ worker_connections 4096; }}
 http {{
     access_log {d}/access.log combined buffer=64k flush=1s;
+    # The load generator keeps its connections for a whole phase; nginx would close each after
+    # 1,000 requests (its default), the sidecar never does.
+    keepalive_requests 100000000;
     client_body_temp_path {d}/client_body;
     proxy_temp_path {d}/proxy;
     fastcgi_temp_path {d}/fastcgi;
@@ -128,6 +133,7 @@ http {{
     upstream grafana {{
         server {upstream};
         keepalive 64;
+        keepalive_requests 100000000;
     }}
     server {{
         listen {listen};

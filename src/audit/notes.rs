@@ -17,12 +17,17 @@ use serde_json::Value;
 /// What one operation noticed.
 #[derive(Debug, Default, Clone, PartialEq)]
 pub struct Notes {
-    /// `METHOD route outcome`, in order.
+    /// `METHOD route outcome`, in order: the first [`MAX_CALLS`]; see [`Notes::calls`].
     pub grafana_calls: Vec<String>,
+    /// Calls made beyond the first [`MAX_CALLS`], counted, not listed.
+    pub more_calls: usize,
     /// Grafana refused an update of a SAML user (applied at its next login).
     pub deferred: bool,
-    /// Drift seen, one line each.
+    /// Drift seen and repaired (a stale record dropped), one line each.
     pub drift: Vec<String>,
+    /// Drift seen and left for `reconcile` or the operator: a managed object changed or gone
+    /// outside SCIM.
+    pub seen: Vec<DriftSeen>,
     /// The resource before the write, as the write loaded it.
     pub before: Option<Value>,
     /// The resource after the write, when the write decided it without showing it (a group
@@ -34,8 +39,38 @@ pub struct Notes {
     pub unmapped_roles: Vec<String>,
 }
 
-/// Most Grafana calls kept per operation (a large group PATCH makes one per member).
-const MAX_CALLS: usize = 200;
+/// A managed Grafana object seen changed or gone outside SCIM.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DriftSeen {
+    /// The SCIM id of the user or group.
+    pub scim_id: String,
+    /// The Grafana user or team id.
+    pub grafana_id: i64,
+    /// The userName or displayName SCIM holds.
+    pub name: String,
+    /// What changed, one line.
+    pub what: String,
+}
+
+/// Most Grafana calls listed per operation (a large group PATCH on a Grafana without the bulk
+/// members route makes one per member); the rest are counted and named by one closing line.
+pub const MAX_CALLS: usize = 200;
+
+impl Notes {
+    /// The calls as the audit record lists them: the first [`MAX_CALLS`], then, when there were
+    /// more, one line `… and N more Grafana calls (T in all)`.
+    pub fn calls(&self) -> Vec<String> {
+        let mut out = self.grafana_calls.clone();
+        if self.more_calls > 0 {
+            out.push(format!(
+                "… and {} more Grafana calls ({} in all)",
+                self.more_calls,
+                self.grafana_calls.len() + self.more_calls
+            ));
+        }
+        out
+    }
+}
 
 tokio::task_local! {
     static NOTES: RefCell<Notes>;
@@ -61,6 +96,8 @@ pub fn grafana_call(describe: impl FnOnce() -> String) {
     note(|n| {
         if n.grafana_calls.len() < MAX_CALLS {
             n.grafana_calls.push(describe());
+        } else {
+            n.more_calls += 1;
         }
     });
 }
@@ -107,6 +144,11 @@ pub fn drift(what: impl Into<String>) {
     note(|n| n.drift.push(what));
 }
 
+/// Drift was seen and is not repaired here; `seen` runs only inside [`collect`].
+pub fn drift_seen(seen: impl FnOnce() -> DriftSeen) {
+    note(|n| n.seen.push(seen()));
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -123,5 +165,21 @@ mod tests {
         assert_eq!(notes.grafana_calls, ["GET /api/users/:id ok"]);
         assert!(notes.deferred);
         assert_eq!(notes.drift, ["team 7 gone"]);
+    }
+
+    #[tokio::test]
+    async fn calls_past_the_limit_are_counted_and_named_in_one_line() {
+        let ((), notes) = collect(async {
+            for i in 0..MAX_CALLS + 25 {
+                grafana_call(|| format!("POST /api/teams/:id/members {i}"));
+            }
+        })
+        .await;
+        let calls = notes.calls();
+        assert_eq!(calls.len(), MAX_CALLS + 1);
+        assert_eq!(calls[MAX_CALLS - 1], format!("POST /api/teams/:id/members {}", MAX_CALLS - 1));
+        assert_eq!(calls[MAX_CALLS], format!("… and 25 more Grafana calls ({} in all)", MAX_CALLS + 25));
+        let ((), few) = collect(async { grafana_call(|| "GET /api/teams/:id 200".into()) }).await;
+        assert_eq!(few.calls(), ["GET /api/teams/:id 200"]);
     }
 }

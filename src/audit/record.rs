@@ -115,6 +115,21 @@ pub struct AuditRecord {
     /// The Grafana calls made, as `METHOD route (status)`.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub grafana_calls: Vec<String>,
+    /// Whom a refused login named: the verified assertion's subject as the gate read it (never
+    /// the assertion itself).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub subject: Option<Subject>,
+}
+
+/// The person a SAML login named.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Subject {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub login: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub email: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub external_id: Option<String>,
 }
 
 impl AuditRecord {
@@ -137,6 +152,7 @@ impl AuditRecord {
             reason: None,
             changes: Vec::new(),
             grafana_calls: Vec::new(),
+            subject: None,
         }
     }
 

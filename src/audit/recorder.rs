@@ -33,11 +33,18 @@ enum Msg {
     Flush(oneshot::Sender<()>),
 }
 
+/// How long the same drift, seen again by reads, is not recorded again.
+const DRIFT_QUIET: Duration = Duration::from_secs(3600);
+/// Most distinct drifts remembered for [`DRIFT_QUIET`] (forgotten all at once past this).
+const DRIFT_MEMORY: usize = 10_000;
+
 /// The audit recorder; cheap to clone. A disabled one records nothing.
 #[derive(Clone)]
 pub struct Auditor {
     tx: Option<mpsc::Sender<Msg>>,
     failures: Counter,
+    /// Drift recorded lately, by its text: every read of a drifted object notices it again.
+    drift_seen: Arc<std::sync::Mutex<std::collections::HashMap<String, std::time::Instant>>>,
 }
 
 impl std::fmt::Debug for Auditor {
@@ -49,7 +56,7 @@ impl std::fmt::Debug for Auditor {
 impl Auditor {
     /// An auditor that records nothing (`[audit] enabled = false`).
     pub fn disabled() -> Self {
-        Self { tx: None, failures: Counter::default() }
+        Self { tx: None, failures: Counter::default(), drift_seen: Arc::default() }
     }
 
     /// Starts the background writer on the current runtime; it stops when every clone of the
@@ -57,7 +64,22 @@ impl Auditor {
     pub fn start(store: Arc<dyn MappingStore>, retention: Duration, failures: Counter) -> Self {
         let (tx, rx) = mpsc::channel(QUEUE);
         tokio::spawn(writer(store, rx, retention, failures.clone()));
-        Self { tx: Some(tx), failures }
+        Self { tx: Some(tx), failures, drift_seen: Arc::default() }
+    }
+
+    /// True the first time `what` is asked about in [`DRIFT_QUIET`]: a drift that reads keep
+    /// noticing until someone repairs it is recorded once an hour, not once per read.
+    pub fn first_sighting(&self, what: &str) -> bool {
+        let Ok(mut seen) = self.drift_seen.lock() else { return true };
+        let now = std::time::Instant::now();
+        if seen.get(what).is_some_and(|at| now.duration_since(*at) < DRIFT_QUIET) {
+            return false;
+        }
+        if seen.len() >= DRIFT_MEMORY {
+            seen.clear();
+        }
+        seen.insert(what.to_owned(), now);
+        true
     }
 
     /// Whether records are kept.

@@ -110,6 +110,14 @@ pub fn line(r: &AuditRecord) -> String {
     if !r.actor.client.is_empty() {
         let _ = write!(out, " from={}", r.actor.client);
     }
+    if let Some(s) = &r.subject {
+        if let Some(email) = &s.email {
+            let _ = write!(out, " email={email:?}");
+        }
+        if let Some(ext) = &s.external_id {
+            let _ = write!(out, " externalId={ext:?}");
+        }
+    }
     let _ = write!(out, " request={}", r.request_id);
     for c in &r.changes {
         let _ = write!(out, " {}: {} -> {}", c.field, c.before, c.after);

@@ -157,7 +157,10 @@ pub async fn observe(client: &GrafanaClient, config: &PolicyConfig, credential_u
 /// The orgs the sidecar serves: those its credential is a member of (it can act on teams
 /// nowhere else, so Team Sync elsewhere cannot fight SCIM), or every org when the credential's
 /// id is unknown.
-async fn served_orgs(client: &GrafanaClient, credential_id: Option<i64>) -> Result<Vec<i64>, String> {
+pub(crate) async fn served_orgs(
+    client: &GrafanaClient,
+    credential_id: Option<i64>,
+) -> Result<Vec<i64>, String> {
     match credential_id {
         Some(id) => client
             .user_orgs(id)
@@ -175,12 +178,17 @@ async fn served_orgs(client: &GrafanaClient, credential_id: Option<i64>) -> Resu
 /// Every team of every served org, checked for external group links with at most
 /// `concurrency` calls in flight. Stops at the first sign that the route does not exist.
 async fn scan_team_links(client: &GrafanaClient, concurrency: usize, credential_id: Option<i64>) -> LinkScan {
-    let orgs = match served_orgs(client, credential_id).await {
-        Ok(orgs) => orgs,
-        Err(e) => return LinkScan::Failed(e),
-    };
+    match served_orgs(client, credential_id).await {
+        Ok(orgs) => scan_orgs(client, &orgs, concurrency).await,
+        Err(e) => LinkScan::Failed(e),
+    }
+}
+
+/// Every team of `orgs`, checked for external group links (see [`scan_team_links`]); also what
+/// `migrate-team-sync` plans from.
+pub(crate) async fn scan_orgs(client: &GrafanaClient, orgs: &[i64], concurrency: usize) -> LinkScan {
     let mut teams: Vec<(i64, i64, String)> = Vec::new();
-    for org in orgs {
+    for &org in orgs {
         for page in 1..=MAX_TEAM_PAGES {
             let batch = match client.search_teams(org, None, None, page, TEAMS_PER_PAGE).await {
                 Ok(b) => b,

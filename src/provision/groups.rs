@@ -18,6 +18,8 @@
 //! Operations arrive typed ([`Op`]) and leave as an [`Outcome`]; nothing here knows HTTP, and
 //! nothing bypasses the Grafana client.
 
+pub mod adopt;
+mod drift;
 mod members;
 mod pending;
 mod plan;

@@ -172,7 +172,7 @@ impl Applier<'_> {
             }
             Action::RemoveTeamSyncLink { team_id, group_id } => {
                 match g.remove_team_group(org_id, *team_id, group_id).await {
-                    Ok(()) => Ok(()),
+                    Ok(_) => Ok(()),
                     Err(e) if e.is_not_found() && e.message() != Some("Not found") => Ok(()),
                     Err(e) => Err(failed(&e)),
                 }

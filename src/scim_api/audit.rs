@@ -97,7 +97,7 @@ pub(super) async fn run<R: Resource>(
         ResourceType::User => r.user_name = text(named, "userName"),
         ResourceType::Group => r.group_name = text(named, "displayName"),
     }
-    r.grafana_calls.clone_from(&notes.grafana_calls);
+    r.grafana_calls = notes.calls();
     match &result {
         Ok(_) => {
             if operation != ScimOperation::Delete {
@@ -147,11 +147,28 @@ async fn grafana_id(scope: &Scope<'_>, t: ResourceType, scim_id: &str) -> Option
     }
 }
 
+/// One `drift` record per drift noticed: `repair` for a stale record dropped, `seen` for a
+/// managed object changed or gone outside SCIM (once an hour per drift: reads keep seeing it).
 fn drift_records(audit: &AuditScope, t: ResourceType, notes: &Notes) {
     for what in &notes.drift {
         let mut r = audit.record("drift", "repair", Outcome::Drift);
         r.resource_type = resource_name(t).to_owned();
         r.reason = Some(what.clone());
+        audit.auditor.record(r);
+    }
+    for seen in &notes.seen {
+        if !audit.auditor.first_sighting(&format!("{}:{}", audit.org_id, seen.what)) {
+            continue;
+        }
+        let mut r = audit.record("drift", "seen", Outcome::Drift);
+        r.resource_type = resource_name(t).to_owned();
+        r.scim_id = Some(seen.scim_id.clone());
+        r.grafana_id = Some(seen.grafana_id);
+        match t {
+            ResourceType::User => r.user_name = Some(seen.name.clone()),
+            ResourceType::Group => r.group_name = Some(seen.name.clone()),
+        }
+        r.reason = Some(seen.what.clone());
         audit.auditor.record(r);
     }
 }

@@ -146,7 +146,8 @@ impl Env {
             .any(|(k, v)| k == "content-type" && v == "application/x-www-form-urlencoded"));
     }
 
-    pub(crate) async fn assert_refused(&self, xml: &str, kind: &str) {
+    /// Asserts the refusal and returns its audit record.
+    pub(crate) async fn assert_refused(&self, xml: &str, kind: &str) -> serde_json::Value {
         let (status, body, _) = self.post(xml).await;
         assert_eq!(status, 403, "{body}");
         assert!(body.contains("Sign-in refused"), "{body}");
@@ -159,6 +160,8 @@ impl Env {
         assert_eq!(newest["outcome"], "refused", "{lines}");
         assert_eq!(newest["reason"], kind, "{lines}");
         assert_eq!(newest["actor"]["client"], "127.0.0.1", "{lines}");
+        assert!(!lines.contains("SAMLResponse") && !lines.contains("Assertion"), "{lines}");
+        newest
     }
 }
 
@@ -184,7 +187,12 @@ async fn external_id_mismatch_is_refused_without_leaking_the_other_account() {
     let e = env(false, false).await;
     e.add_user("alice@example.com", Some("uid-alice"), true, false).await;
     let xml = e.signed_response(&Claims::new("alice@example.com", Some("uid-mallory")));
-    e.assert_refused(&xml, "externalid_mismatch").await;
+    let record = e.assert_refused(&xml, "externalid_mismatch").await;
+    // The record names whom the verified assertion named.
+    assert_eq!(record["subject"]["login"], "alice@example.com", "{record}");
+    assert_eq!(record["subject"]["email"], "alice@example.com", "{record}");
+    assert_eq!(record["subject"]["external_id"], "uid-mallory", "{record}");
+    assert_eq!(record["user_name"], "alice@example.com", "{record}");
     let (_, body, _) = e.post(&xml).await;
     assert!(!body.contains("uid-alice") && !body.contains("alice@example.com"), "{body}");
 }
@@ -194,7 +202,9 @@ async fn deactivated_user_is_refused() {
     let e = env(false, false).await;
     e.add_user("carol@example.com", Some("uid-carol"), false, false).await;
     let xml = e.signed_response(&Claims::new("carol@example.com", Some("uid-carol")));
-    e.assert_refused(&xml, "deactivated").await;
+    let record = e.assert_refused(&xml, "deactivated").await;
+    assert_eq!(record["subject"]["login"], "carol@example.com", "{record}");
+    assert_eq!(record["subject"]["external_id"], "uid-carol", "{record}");
 }
 
 /// Grafana's router sends these spellings to its ACS handler too (each segment percent-decoded,
@@ -289,7 +299,9 @@ async fn assertion_without_login_or_email_attribute_is_refused_even_with_an_emai
 async fn unsigned_response_is_refused() {
     let e = env(false, false).await;
     let xml = saml::response(&saml::assertion(&Claims::new("f@example.com", None), "a-1", false), false);
-    e.assert_refused(&xml, "invalid").await;
+    let record = e.assert_refused(&xml, "invalid").await;
+    // What an unverified assertion claims is not recorded as who tried.
+    assert!(record.get("subject").is_none() && record.get("user_name").is_none(), "{record}");
 }
 
 #[tokio::test]

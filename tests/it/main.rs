@@ -5,6 +5,8 @@
 
 mod admin;
 mod audit;
+mod audit_drift;
+mod audit_queue;
 mod cli;
 mod edge;
 mod entra;
@@ -12,6 +14,7 @@ mod login_gate;
 mod login_gate_accounts;
 mod login_gate_grafana;
 mod login_gate_limits;
+mod migrate_team_sync;
 mod policy;
 mod proxy;
 mod reconcile;

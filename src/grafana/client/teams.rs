@@ -187,20 +187,68 @@ impl GrafanaClient {
         Err(err)
     }
 
-    /// `DELETE /api/teams/:teamId/groups?groupId=<group>` (team sync, Enterprise): removes one
-    /// external group link. Older Enterprise versions took the group in the path instead.
+    /// `POST /api/teams/:teamId/groups` (team sync): links IdP group `group_id` to the team.
+    /// `Ok(false)` when Grafana says the link exists already (400).
     ///
     /// # Errors
-    /// 404 "Group not found" when the link is gone; 404 `Not found` where Team Sync is missing.
+    /// 404 for an unknown team or where Team Sync is missing.
+    pub async fn add_team_group(
+        &self,
+        org_id: i64,
+        team_id: i64,
+        group_id: &str,
+    ) -> Result<bool, GrafanaError> {
+        let call = Call::new(Method::POST, format!("/api/teams/{team_id}/groups"))
+            .org(org_id)
+            .json(&json!({"groupId": group_id}))?;
+        let answer = self.exchange(call).await?;
+        if answer.status.is_success() {
+            return Ok(true);
+        }
+        let err = answer.into_error();
+        if err.status() == Some(StatusCode::BAD_REQUEST)
+            && err.message().is_some_and(|m| m.to_ascii_lowercase().contains("already"))
+        {
+            return Ok(false);
+        }
+        Err(err)
+    }
+
+    /// `DELETE /api/teams/:teamId/groups?groupId=…` (team sync), falling back to the older
+    /// `DELETE /api/teams/:teamId/groups/:groupId` where the query form is not routed.
+    /// `Ok(false)` when the team has no such link (already removed).
+    ///
+    /// # Errors
+    /// 404 for an unknown team, any other refusal.
     pub async fn remove_team_group(
         &self,
         org_id: i64,
         team_id: i64,
         group_id: &str,
-    ) -> Result<(), GrafanaError> {
+    ) -> Result<bool, GrafanaError> {
+        let route_missing =
+            |e: &GrafanaError| e.status() == Some(StatusCode::NOT_FOUND) && e.message() == Some("Not found");
         let call = Call::new(Method::DELETE, format!("/api/teams/{team_id}/groups"))
             .org(org_id)
             .query("groupId", group_id);
-        self.send_unit(call).await
+        let mut answer = self.exchange(call).await?;
+        if !answer.status.is_success()
+            && route_missing(&GrafanaError::from_response(answer.status, &answer.body))
+        {
+            let old =
+                Call::new(Method::DELETE, format!("/api/teams/{team_id}/groups/{}", super::seg(group_id)))
+                    .org(org_id);
+            answer = self.exchange(old).await?;
+        }
+        if answer.status.is_success() {
+            return Ok(true);
+        }
+        let err = answer.into_error();
+        if err.status() == Some(StatusCode::NOT_FOUND)
+            && err.message().is_some_and(|m| m.eq_ignore_ascii_case("Group not found"))
+        {
+            return Ok(false);
+        }
+        Err(err)
     }
 }

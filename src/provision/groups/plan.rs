@@ -64,7 +64,12 @@ pub(super) fn decide(
     let rename = name != record.display_name;
     let check_name = rename && name.to_lowercase() != record.display_name.to_lowercase();
     let check_external_id = external_id != record.external_id;
-    let save = rename || check_external_id || !already_managed(record) || members.is_some();
+    // A marked team's first SCIM write claims it (the rewrite drops the adoption marker).
+    let save = rename
+        || check_external_id
+        || !already_managed(record)
+        || members.is_some()
+        || super::adopt::is_adoptable(record);
     Ok(Plan { name, external_id, rename, check_name, check_external_id, members, save })
 }
 

@@ -44,8 +44,14 @@ pub(super) async fn live_record(ctx: &Scope<'_>, id: &str) -> Result<GroupRecord
 pub(super) async fn load(ctx: &Scope<'_>, id: &str) -> Result<(GroupRecord, Team), ProvisionError> {
     let record = live_record(ctx, id).await?;
     match ctx.prov.grafana.get_team(ctx.org_id, record.grafana_team_id).await {
-        Ok(team) => Ok((record, team)),
-        Err(e) if e.is_not_found() => Err(ProvisionError::not_found(format!("group {id:?} not found"))),
+        Ok(team) => {
+            super::drift::compare(&record, &team);
+            Ok((record, team))
+        }
+        Err(e) if e.is_not_found() => {
+            super::drift::gone(&record);
+            Err(ProvisionError::not_found(format!("group {id:?} not found")))
+        }
         Err(e) => Err(upstream(e)),
     }
 }
@@ -97,6 +103,7 @@ pub(super) async fn list(
     let records = team_records(ctx, &teams).await?;
     let mut matched = Vec::new();
     for (record, team) in records.iter().zip(&teams) {
+        super::drift::compare(record, team);
         let (doc, _) = render(ctx, record, team, if needs_members { &full } else { &lean }).await?;
         if filter::matches(&f, ResourceType::Group, &doc)? {
             matched.push((record, team));
@@ -128,7 +135,10 @@ async fn lookup(ctx: &Scope<'_>, key: &LookupKey) -> Result<Vec<Team>, Provision
     let Some(record) = record.filter(|r| !r.deleted) else { return Ok(Vec::new()) };
     match ctx.prov.grafana.get_team(ctx.org_id, record.grafana_team_id).await {
         Ok(team) => Ok(vec![team]),
-        Err(e) if e.is_not_found() => Ok(Vec::new()),
+        Err(e) if e.is_not_found() => {
+            super::drift::gone(&record);
+            Ok(Vec::new())
+        }
         Err(e) => Err(upstream(e)),
     }
 }
@@ -210,6 +220,7 @@ async fn listed(
     team: &Team,
     with_members: bool,
 ) -> Result<Value, ProvisionError> {
+    super::drift::compare(record, team);
     let members = if with_members { Some(super::pending::read(ctx, team.id).await?.1) } else { None };
     let (doc, _) = resource(ctx, record, Some(&team.name), members);
     Ok(doc)

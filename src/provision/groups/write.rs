@@ -78,6 +78,10 @@ pub(super) async fn create(ctx: &Scope<'_>, body: &Value) -> Result<Shown, Provi
         .lock(&format!("group:{}:name:{}", ctx.org_id, name.to_lowercase()))
         .await
         .map_err(store_err)?;
+    // A team marked by `migrate-team-sync` is adopted, not duplicated.
+    if let Some(adopted) = super::adopt::try_adopt(ctx, &name, ext.as_deref(), &doc).await? {
+        return Ok(adopted);
+    }
     check_external_id_free(ctx, ext.as_deref(), None).await?;
     check_name_free(ctx, &name, None).await?;
     let created = match ctx.prov.grafana.create_team(ctx.org_id, &name, "").await {
@@ -115,12 +119,12 @@ async fn undo_create(ctx: &Scope<'_>, team_id: i64) {
 }
 
 /// A group as a replace or PATCH found it under its lock.
-struct Loaded {
-    record: GroupRecord,
+pub(super) struct Loaded {
+    pub record: GroupRecord,
     /// Grafana's team, when already read (a replace reads it; a PATCH only when renaming).
-    team: Option<Team>,
+    pub team: Option<Team>,
     /// Grafana's members, when the write sets them.
-    members: Option<Vec<TeamMember>>,
+    pub members: Option<Vec<TeamMember>>,
 }
 
 /// `PUT /Groups/{id}`: the group as it is afterwards.
@@ -211,7 +215,7 @@ pub(super) async fn patch(
 
 /// Runs `plan`: member references resolved and the name and externalId checked before the first
 /// Grafana write; then the rename, the members, and the record.
-async fn commit(ctx: &Scope<'_>, loaded: Loaded, plan: Plan) -> Result<(), ProvisionError> {
+pub(super) async fn commit(ctx: &Scope<'_>, loaded: Loaded, plan: Plan) -> Result<(), ProvisionError> {
     let Loaded { mut record, team, members: current } = loaded;
     let wanted = match &plan.members {
         Some(ids) => Some(members::resolve(ctx, ids).await?),
@@ -226,7 +230,7 @@ async fn commit(ctx: &Scope<'_>, loaded: Loaded, plan: Plan) -> Result<(), Provi
         }
         let email = match team {
             Some(t) => t.email,
-            None => get_team(ctx, record.grafana_team_id, &record.scim_id).await?.email,
+            None => get_team(ctx, &record).await?.email,
         };
         match ctx.prov.grafana.update_team(ctx.org_id, record.grafana_team_id, &plan.name, &email).await {
             Ok(()) => {}
@@ -259,16 +263,19 @@ async fn commit(ctx: &Scope<'_>, loaded: Loaded, plan: Plan) -> Result<(), Provi
     Ok(())
 }
 
-async fn get_team(ctx: &Scope<'_>, team_id: i64, id: &str) -> Result<Team, ProvisionError> {
-    match ctx.prov.grafana.get_team(ctx.org_id, team_id).await {
+async fn get_team(ctx: &Scope<'_>, record: &GroupRecord) -> Result<Team, ProvisionError> {
+    match ctx.prov.grafana.get_team(ctx.org_id, record.grafana_team_id).await {
         Ok(t) => Ok(t),
-        Err(e) if e.is_not_found() => Err(ProvisionError::not_found(format!("group {id:?} not found"))),
+        Err(e) if e.is_not_found() => {
+            super::drift::gone(record);
+            Err(ProvisionError::not_found(format!("group {:?} not found", record.scim_id)))
+        }
         Err(e) => Err(upstream(e)),
     }
 }
 
 /// The group after a write, read afresh (members only when `view` keeps them).
-async fn shown(ctx: &Scope<'_>, id: &str, view: &Projection) -> Result<Shown, ProvisionError> {
+pub(super) async fn shown(ctx: &Scope<'_>, id: &str, view: &Projection) -> Result<Shown, ProvisionError> {
     let (record, team) = load(ctx, id).await?;
     let members =
         if view.wants("members") { Some(super::pending::read(ctx, team.id).await?.1) } else { None };
@@ -290,7 +297,7 @@ pub(super) async fn delete(ctx: &Scope<'_>, id: &str, expected: Option<&str>) ->
     crate::audit::notes::before(|| Value::Object(super::repr::stored_doc(&record, None)));
     match ctx.prov.grafana.delete_team(ctx.org_id, record.grafana_team_id).await {
         Ok(()) => {}
-        Err(e) if e.is_not_found() => {}
+        Err(e) if e.is_not_found() => super::drift::gone(&record),
         Err(e) => return Err(upstream(e)),
     }
     // Before the record goes: a failure here leaves the group for a retried DELETE to finish.

@@ -173,7 +173,21 @@ pub async fn load_profile(ctx: &Scope<'_>, id: &str) -> Result<(UserRecord, User
         .filter(|r| !r.deleted)
         .ok_or_else(|| ProvisionError::not_found(format!("no user with id {id:?}")))?;
     match grafana_profile(ctx, rec.grafana_user_id).await? {
-        Some(profile) => Ok((rec, profile)),
+        Some(profile) => {
+            if rec.managed && rec.active && profile.is_disabled {
+                // SCIM never disables an active user: someone did it in Grafana.
+                crate::audit::notes::drift_seen(|| crate::audit::notes::DriftSeen {
+                    scim_id: rec.scim_id.clone(),
+                    grafana_id: rec.grafana_user_id,
+                    name: rec.user_name.clone(),
+                    what: format!(
+                        "user {} (grafana user {}) was disabled in grafana outside SCIM",
+                        rec.scim_id, rec.grafana_user_id
+                    ),
+                });
+            }
+            Ok((rec, profile))
+        }
         None => {
             forget(ctx, &rec).await;
             Err(ProvisionError::not_found(format!("no user with id {id:?}")))
