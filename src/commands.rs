@@ -1,8 +1,8 @@
 //! What each subcommand does once the configuration is loaded.
 
 mod audit;
-mod reconcile;
 mod migrate_team_sync;
+mod reconcile;
 
 use std::process::ExitCode;
 
@@ -15,8 +15,8 @@ use crate::metrics::Metrics;
 use crate::policy::{render, PolicyEngine, Verdict};
 
 pub use audit::{audit, AuditArgs};
-pub use reconcile::reconcile;
 pub use migrate_team_sync::{migrate_team_sync, MigrateArgs};
+pub use reconcile::reconcile;
 
 /// `check-config`: the configuration loaded, so it is valid. Print where it came from, its
 /// warnings and (unless `quiet`) the effective configuration with every secret redacted.
