@@ -5,7 +5,8 @@
 //! Refused for a managed user: `PATCH /api/org/users/:userId`, `PATCH
 //! /api/orgs/:orgId/users/:userId` (`:userId` numeric or, in recent Grafana, a uid), adding them
 //! to an org with a role (`POST /api/org/users`, `POST /api/orgs/:orgId/users`, the user named by
-//! the body's `loginOrEmail`, resolved as Grafana resolves it), and `PUT
+//! the body's `loginOrEmail`, resolved as Grafana resolves it; `POST /api/org/invites` too, which
+//! adds an existing user at once), and `PUT
 //! /api/admin/users/:id/permissions` while server admin is synced. Paths are matched as
 //! Grafana's router resolves them ([`crate::route_path`]).
 
@@ -49,6 +50,9 @@ pub(super) fn classify<'a>(method: &Method, path: &'a str) -> Option<Target<'a>>
         ("PATCH", 4) if is(1, "org") && is(2, "users") => Some(Target::OrgRole(user(segs[3]))),
         ("PATCH", 5) if is(1, "orgs") && is(3, "users") => Some(Target::OrgRole(user(segs[4]))),
         ("POST", 3) if is(1, "org") && is(2, "users") => Some(Target::OrgAdd),
+        // An invite naming an existing user adds them to the org with the invite's role at once
+        // (Grafana's `AddOrgInvite` → `inviteExistingUserToOrg`): an org add by another door.
+        ("POST", 3) if is(1, "org") && is(2, "invites") => Some(Target::OrgAdd),
         ("POST", 4) if is(1, "orgs") && is(3, "users") => Some(Target::OrgAdd),
         ("PUT", 5) if is(1, "admin") && is(2, "users") && is(4, "permissions") => {
             Some(Target::ServerAdmin(user(segs[3])))
@@ -128,6 +132,8 @@ mod tests {
         assert_eq!(c(Method::PATCH, "/api/orgs/2/users/u-1"), Some(Target::OrgRole(Subject::Uid("u-1"))));
         assert_eq!(c(Method::POST, "/api/org/users"), Some(Target::OrgAdd));
         assert_eq!(c(Method::POST, "/api/orgs/3/users/"), Some(Target::OrgAdd));
+        assert_eq!(c(Method::POST, "/api/Org/Invites"), Some(Target::OrgAdd));
+        assert_eq!(c(Method::GET, "/api/org/invites"), None);
         assert_eq!(
             c(Method::PUT, "/api/admin/users/7/permissions"),
             Some(Target::ServerAdmin(Subject::Id(7)))

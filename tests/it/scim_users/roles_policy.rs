@@ -195,6 +195,12 @@ async fn manual_role_changes_of_managed_users_are_refused_while_role_sync_is_on(
             "/api/org/users".to_string(),
             json!({"LOGINOREMAIL": "managed@example.com", "role": "Editor"}),
         ),
+        // An invite of an existing user adds them to the org with the invite's role at once.
+        (
+            Method::POST,
+            "/api/org/invites".to_string(),
+            json!({"loginOrEmail": "managed@example.com", "role": "Admin", "sendEmail": false}),
+        ),
         // Server admin is SCIM's too (grafana_admin_values is set).
         (Method::PUT, format!("/api/admin/users/{gid}/permissions"), json!({"isGrafanaAdmin": true})),
     ] {
@@ -207,7 +213,7 @@ async fn manual_role_changes_of_managed_users_are_refused_while_role_sync_is_on(
     assert!(in_org(&h, org2, gid).is_none());
     assert!(!h.grafana.user(gid).unwrap().is_admin);
     let metrics = admin_text(&h, "/metrics").await;
-    assert!(metrics.contains(r#"scim_sidecar_guard_refusals_total{kind="role"} 8"#), "{metrics}");
+    assert!(metrics.contains(r#"scim_sidecar_guard_refusals_total{kind="role"} 9"#), "{metrics}");
 
     // Users SCIM does not manage are Grafana's as before.
     let local = h.grafana.create_user("local", "local@example.com", "Local");
