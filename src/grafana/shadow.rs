@@ -19,7 +19,7 @@ const PLACEHOLDER_SPAN: i64 = 1 << 52;
 
 /// A fresh placeholder Grafana id for an object created in shadow mode.
 pub fn placeholder_id() -> i64 {
-    -rand::thread_rng().gen_range(1..=PLACEHOLDER_SPAN)
+    -rand::rng().random_range(1..=PLACEHOLDER_SPAN)
 }
 
 /// Whether `id` names an object that exists only in the sidecar's store (created in shadow
