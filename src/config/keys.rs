@@ -83,6 +83,7 @@ pub const KEYS: &[Key] = &[
     key("scim", "adoptable_admins", StrList),
     key("scim", "max_results", Int),
     key("scim", "default_page_size", Int),
+    key("scim", "mode", Str),
     key("scim", "roles", Table),
     key("policy", "require_saml", Bool),
     key("policy", "group_sync", Bool),

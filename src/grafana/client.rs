@@ -124,13 +124,19 @@ fn route_label(method: &Method, path: &str) -> String {
         label.push('/');
         if ROUTE_WORDS.contains(&segment) {
             label.push_str(segment);
-        } else if segment.bytes().all(|b| b.is_ascii_digit()) {
+        } else if is_id(segment) {
             label.push_str(":id");
         } else {
             label.push_str(":name");
         }
     }
     label
+}
+
+/// Digits, or (a shadow-mode placeholder) a minus and digits.
+fn is_id(segment: &str) -> bool {
+    let digits = segment.strip_prefix('-').unwrap_or(segment);
+    !digits.is_empty() && digits.bytes().all(|b| b.is_ascii_digit())
 }
 
 /// How a call ended, as the `outcome` label.
@@ -409,6 +415,8 @@ mod route_label_tests {
             (Method::GET, "/api/users/jane%40example.com", "GET /api/users/:name"),
             (Method::PUT, "/api/teams/7/members", "PUT /api/teams/:id/members"),
             (Method::DELETE, "/api/teams/7/members/9", "DELETE /api/teams/:id/members/:id"),
+            (Method::PUT, "/api/teams/-42/members", "PUT /api/teams/:id/members"),
+            (Method::GET, "/api/users/-", "GET /api/users/:name"),
             (Method::GET, "/grafana/api/orgs/name/Main%20Org", "GET /:name/api/orgs/name/:name"),
             (Method::PUT, "/api/v1/sso-settings/saml", "PUT /api/v1/sso-settings/saml"),
             (Method::GET, "/api/health", "GET /api/health"),

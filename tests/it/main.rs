@@ -19,6 +19,7 @@ mod scim_edge;
 mod scim_groups;
 mod scim_outcomes;
 mod scim_users;
+mod shadow;
 mod server;
 mod store_commands;
 mod store_tls;

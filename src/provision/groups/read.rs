@@ -43,10 +43,9 @@ pub(super) async fn live_record(ctx: &Scope<'_>, id: &str) -> Result<GroupRecord
 /// The live record and team of `id`; 404 when either is gone.
 pub(super) async fn load(ctx: &Scope<'_>, id: &str) -> Result<(GroupRecord, Team), ProvisionError> {
     let record = live_record(ctx, id).await?;
-    match ctx.prov.grafana.get_team(ctx.org_id, record.grafana_team_id).await {
-        Ok(team) => Ok((record, team)),
-        Err(e) if e.is_not_found() => Err(ProvisionError::not_found(format!("group {id:?} not found"))),
-        Err(e) => Err(upstream(e)),
+    match super::shadow::team(ctx, record.grafana_team_id).await? {
+        Some(team) => Ok((record, team)),
+        None => Err(ProvisionError::not_found(format!("group {id:?} not found"))),
     }
 }
 
@@ -126,11 +125,7 @@ async fn lookup(ctx: &Scope<'_>, key: &LookupKey) -> Result<Vec<Team>, Provision
         LookupKey::UserName(_) | LookupKey::Email(_) => None,
     };
     let Some(record) = record.filter(|r| !r.deleted) else { return Ok(Vec::new()) };
-    match ctx.prov.grafana.get_team(ctx.org_id, record.grafana_team_id).await {
-        Ok(team) => Ok(vec![team]),
-        Err(e) if e.is_not_found() => Ok(Vec::new()),
-        Err(e) => Err(upstream(e)),
-    }
+    Ok(super::shadow::team(ctx, record.grafana_team_id).await?.into_iter().collect())
 }
 
 /// Every team of the org, up to `max_results` (more → 400 `tooMany`).
@@ -150,6 +145,13 @@ async fn all_teams(ctx: &Scope<'_>) -> Result<Vec<Team>, ProvisionError> {
         let got = res.teams.len();
         out.extend(res.teams);
         if got == 0 || out.len() >= usize::try_from(res.total_count).unwrap_or(0) {
+            // Shadow mode: teams only the store has come last.
+            out.extend(super::shadow::placeholder_teams(ctx).await?);
+            if out.len() > max {
+                return Err(ProvisionError::too_many(format!(
+                    "the filter would scan more than {max} groups; filter on displayName, externalId or id"
+                )));
+            }
             return Ok(out);
         }
         page += 1;
@@ -188,6 +190,16 @@ async fn page_of_teams(
         teams.truncate(count);
         (teams, total)
     };
+    // Shadow mode: teams only the store has come after Grafana's.
+    let planned = super::shadow::placeholder_teams(ctx).await?;
+    let in_grafana = usize::try_from(total).unwrap_or(0);
+    let mut teams = teams;
+    if count > 0 && offset + count > in_grafana && !planned.is_empty() {
+        let from = offset.saturating_sub(in_grafana);
+        let want = count.saturating_sub(teams.len());
+        teams.extend(planned.iter().skip(from).take(want).cloned());
+    }
+    let total = total.saturating_add(i64::try_from(planned.len()).unwrap_or(i64::MAX));
     let records = team_records(ctx, &teams).await?;
     let with_members = projection.wants("members");
     let mut docs = Vec::with_capacity(teams.len());
@@ -227,8 +239,30 @@ pub(super) async fn teams_named(ctx: &Scope<'_>, name: &str) -> Result<Vec<Team>
     let complete = res.total_count <= i64::from(PER);
     let found = exact(res.teams);
     if !found.is_empty() || complete {
-        return Ok(found);
+        return shadowed(ctx, name, found).await;
     }
     let res = ctx.prov.grafana.search_teams(ctx.org_id, Some(name), None, 1, 10).await.map_err(upstream)?;
-    Ok(exact(res.teams))
+    shadowed(ctx, name, exact(res.teams)).await
+}
+
+/// In shadow mode, Grafana's teams named `name` as SCIM has them: a managed team renamed in
+/// shadow mode no longer answers to its Grafana name, and one named so in the store (renamed,
+/// or a placeholder) does. Unchanged otherwise.
+async fn shadowed(ctx: &Scope<'_>, name: &str, found: Vec<Team>) -> Result<Vec<Team>, ProvisionError> {
+    if !ctx.prov.grafana.is_shadow() {
+        return Ok(found);
+    }
+    let wanted = name.to_lowercase();
+    let mut out = Vec::with_capacity(found.len() + 1);
+    for t in found {
+        if let Some(t) = super::shadow::team(ctx, t.id).await?.filter(|t| t.name.to_lowercase() == wanted) {
+            out.push(t);
+        }
+    }
+    if let Some(t) = super::shadow::named(ctx, name).await? {
+        if !out.iter().any(|x| x.id == t.id) {
+            out.push(t);
+        }
+    }
+    Ok(out)
 }

@@ -130,14 +130,16 @@ async fn unfiltered_page(
     let per = count.max(1);
     let first_page = offset / per + 1;
     // The count does not depend on the search: it runs while Grafana answers.
-    let (first, detached) = tokio::join!(
+    let (first, detached, planned) = tokio::join!(
         g.search_org_users(ctx.org_id, "", to_u32(first_page), to_u32(per)),
-        store.count_users_detached(ctx.org_id)
+        store.count_users_detached(ctx.org_id),
+        super::shadow::placeholders(ctx)
     );
+    let planned = planned?;
     let first = first.map_err(|e| grafana_error(&e))?;
     let in_grafana = usize::try_from(first.total_count.max(0)).unwrap_or(0);
     let detached = usize::try_from(detached.map_err(|e| store_error(&e))?.max(0)).unwrap_or(0);
-    let total = in_grafana + detached;
+    let total = in_grafana + detached + planned.len();
     if count == 0 {
         return Ok((total, Vec::new()));
     }
@@ -161,6 +163,12 @@ async fn unfiltered_page(
             .await
             .map_err(|e| store_error(&e))?;
         items.extend(recs.into_iter().map(|rec| Visible { rec, view: None }));
+    }
+    // Shadow mode: users only the store has come last.
+    if offset + count > in_grafana + detached && !planned.is_empty() {
+        let from = offset.saturating_sub(in_grafana + detached);
+        let want = count.saturating_sub(items.len());
+        items.extend(planned.into_iter().skip(from).take(want).map(|rec| Visible { rec, view: None }));
     }
     Ok((total, items))
 }
@@ -305,7 +313,8 @@ async fn scan(ctx: &Scope<'_>, f: &Filter, max: usize) -> Result<Vec<Value>, Pro
     }
     let detached =
         ctx.prov.store.users_detached(ctx.org_id, 0, to_i64(bound)).await.map_err(|e| store_error(&e))?;
-    for rec in &detached {
+    let planned = super::shadow::placeholders(ctx).await?;
+    for rec in detached.iter().chain(&planned) {
         let doc = present(ctx, rec, None).body;
         if matches(f, ResourceType::User, &doc)? {
             out.push(doc);
