@@ -259,7 +259,16 @@ impl GrafanaClient {
             .map_err(|_| GrafanaError::Request("credential is not a valid header value".into()))?;
         basic.set_sensitive(true);
         let base = url.as_str().trim_end_matches('/').to_owned();
-        Ok(Self { inner: Arc::new(Inner { base, basic, http, timeout: request_timeout, calls: None, shadow: false }) })
+        Ok(Self {
+            inner: Arc::new(Inner {
+                base,
+                basic,
+                http,
+                timeout: request_timeout,
+                calls: None,
+                shadow: false,
+            }),
+        })
     }
 
     /// The same client, counting every call in `calls` (`grafana_calls_total`).

@@ -449,7 +449,11 @@ async fn a_shadowing_client_sends_no_write_and_notes_each_as_planned() {
     let sent = stub.requests();
     assert_eq!(sent.len(), 1, "only the read reached Grafana");
     assert_eq!(sent[0].method, M::GET);
-    assert_eq!(notes.grafana_calls.len(), 12, "one note per planned write (reads are noted by counting clients)");
+    assert_eq!(
+        notes.grafana_calls.len(),
+        12,
+        "one note per planned write (reads are noted by counting clients)"
+    );
     assert_eq!(notes.grafana_calls[0], "POST /api/admin/users planned");
     assert_eq!(notes.grafana_calls[1], "POST /api/teams planned");
     assert_eq!(notes.grafana_calls[4], "DELETE /api/admin/users/:id planned");

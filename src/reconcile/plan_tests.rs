@@ -340,7 +340,7 @@ fn placeholder_ids_of_shadow_mode_are_missing_and_created_with_their_members() {
     let planned = user("p", crate::grafana::shadow::placeholder_id(), "paula");
     let mut off = user("q", crate::grafana::shadow::placeholder_id(), "quinn");
     off.active = false;
-    let observed = in_sync(&[real.clone()]);
+    let observed = in_sync(std::slice::from_ref(&real));
     let users = vec![real, planned, off];
     let desired = Desired {
         members: users.iter().map(member).collect(),

@@ -68,7 +68,9 @@ async fn first_sync(h: &Harness) -> (Vec<(String, (u16, Value))>, BTreeMap<&'sta
     let mut out = Vec::new();
     let mut ids = BTreeMap::new();
     let mut note = |step: &str, a: &Answer| out.push((step.to_string(), seen(a)));
-    for (name, ext) in [("alice", Some("ext-alice")), ("bob", None), ("carol", Some("ext-carol")), ("dave", None)] {
+    for (name, ext) in
+        [("alice", Some("ext-alice")), ("bob", None), ("carol", Some("ext-carol")), ("dave", None)]
+    {
         let a = h.post("Users", user_body(name, &format!("{name}@corp.example"), ext)).await;
         note(&format!("create {name}"), &a);
         assert_eq!(a.status, 201, "{a:?}");
@@ -91,8 +93,11 @@ async fn first_sync(h: &Harness) -> (Vec<(String, (u16, Value))>, BTreeMap<&'sta
     let bob = ids["bob"].clone();
     note(
         "deactivate bob",
-        &h.patch(&format!("Users/{bob}"), patch_op(json!([{"op": "replace", "path": "active", "value": false}])))
-            .await,
+        &h.patch(
+            &format!("Users/{bob}"),
+            patch_op(json!([{"op": "replace", "path": "active", "value": false}])),
+        )
+        .await,
     );
     note("delete dave", &h.delete(&format!("Users/{}", ids["dave"])).await);
     let carol = ids["carol"].clone();
@@ -159,9 +164,14 @@ fn members(h: &Harness, team: i64) -> BTreeSet<String> {
     h.grafana.team_members(team).into_iter().map(|(u, _)| g.user(u).unwrap().login).collect()
 }
 
+/// A user as Grafana holds it: (login, email, name, disabled).
+type GrafanaUser = (String, String, String, bool);
+/// A team and its members' logins.
+type GrafanaTeam = (String, BTreeSet<String>);
+
 /// Grafana's users (but the admin) as (login, email, name, disabled), and the two teams'
 /// members by login.
-fn grafana_state(h: &Harness, users: &[&str]) -> (Vec<(String, String, String, bool)>, Vec<(String, BTreeSet<String>)>) {
+fn grafana_state(h: &Harness, users: &[&str]) -> (Vec<GrafanaUser>, Vec<GrafanaTeam>) {
     let g = &h.grafana;
     let users = users
         .iter()
@@ -189,11 +199,19 @@ async fn shadow_sync_then_reconcile(shadow_store: String, enforce_store: String)
     g.reset_calls();
     let (got, ids) = first_sync(&h).await;
     for ((step, w), (_, s)) in want.iter().zip(&got) {
-        assert_eq!(relabel(s, &ids), relabel(w, &want_ids), "{step}: shadow answered differently from enforce");
+        assert_eq!(
+            relabel(s, &ids),
+            relabel(w, &want_ids),
+            "{step}: shadow answered differently from enforce"
+        );
     }
     assert_eq!(got.len(), want.len());
-    let writes: Vec<String> =
-        g.calls().into_iter().filter(|c| c.method != "GET").map(|c| format!("{} {}", c.method, c.path)).collect();
+    let writes: Vec<String> = g
+        .calls()
+        .into_iter()
+        .filter(|c| c.method != "GET")
+        .map(|c| format!("{} {}", c.method, c.path))
+        .collect();
     assert!(writes.is_empty(), "shadow mode wrote to Grafana: {writes:#?}");
     assert_eq!(g.users().len(), before, "no user was made");
     assert!(g.team_by_name(1, "Ops").is_none() && g.team_by_name(1, "Dev").is_none());
@@ -228,10 +246,16 @@ async fn shadow_sync_then_reconcile(shadow_store: String, enforce_store: String)
         .iter()
         .find(|r| r["operation"] == "create" && r["user_name"] == "alice")
         .unwrap_or_else(|| panic!("{records:#?}"));
-    assert!(create_alice["grafana_calls"].as_array().unwrap().contains(&json!("POST /api/admin/users planned")));
+    assert!(create_alice["grafana_calls"]
+        .as_array()
+        .unwrap()
+        .contains(&json!("POST /api/admin/users planned")));
     let deactivate = planned.iter().find(|r| r["scim_id"] == ids["bob"].as_str()).unwrap();
     assert!(
-        deactivate["grafana_calls"].as_array().unwrap().contains(&json!("POST /api/admin/users/:id/disable planned")),
+        deactivate["grafana_calls"]
+            .as_array()
+            .unwrap()
+            .contains(&json!("POST /api/admin/users/:id/disable planned")),
         "{deactivate}"
     );
     let ops = planned.iter().find(|r| r["operation"] == "create" && r["group_name"] == "Ops").unwrap();

@@ -31,7 +31,11 @@ pub(super) fn is_managed(record: &GroupRecord) -> bool {
 }
 
 /// The name a group is shown with: in shadow mode a managed group's own; else Grafana's team's.
-pub(super) fn shown_name<'a>(ctx: &Scope<'_>, record: &'a GroupRecord, team_name: Option<&'a str>) -> Option<&'a str> {
+pub(super) fn shown_name<'a>(
+    ctx: &Scope<'_>,
+    record: &'a GroupRecord,
+    team_name: Option<&'a str>,
+) -> Option<&'a str> {
     if on(ctx) && is_managed(record) {
         Some(record.display_name.as_str())
     } else {
@@ -88,7 +92,11 @@ pub(super) async fn team_members(ctx: &Scope<'_>, team_id: i64) -> Result<Vec<Te
 }
 
 /// The users `ids` name, as team members (unknown or hidden ids are left out).
-async fn desired_members(ctx: &Scope<'_>, team_id: i64, ids: &[String]) -> Result<Vec<TeamMember>, ProvisionError> {
+async fn desired_members(
+    ctx: &Scope<'_>,
+    team_id: i64,
+    ids: &[String],
+) -> Result<Vec<TeamMember>, ProvisionError> {
     let mut found = HashMap::with_capacity(ids.len());
     for chunk in ids.chunks(crate::store::MAX_IDS_PER_LOOKUP) {
         for rec in ctx.prov.store.users_by_scim_ids(ctx.org_id, chunk).await.map_err(store_err)? {
@@ -124,7 +132,9 @@ pub(super) async fn placeholder_teams(ctx: &Scope<'_>) -> Result<Vec<Team>, Prov
         let Some(last) = page.last() else { break };
         after = last.scim_id.clone();
         let full = page.len() as i64 >= PAGE;
-        out.extend(page.iter().filter(|r| is_placeholder(r.grafana_team_id)).map(|r| placeholder_team(ctx, r)));
+        out.extend(
+            page.iter().filter(|r| is_placeholder(r.grafana_team_id)).map(|r| placeholder_team(ctx, r)),
+        );
         if !full {
             break;
         }

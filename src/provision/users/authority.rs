@@ -114,13 +114,13 @@ pub async fn authorize(
         let beyond = target.is_grafana_admin
             || (!crate::grafana::shadow::is_placeholder(target.id)
                 && ctx
-                .prov
-                .grafana
-                .user_orgs(target.id)
-                .await
-                .map_err(|e| grafana_error(&e))?
-                .iter()
-                .any(|o| o.org_id != ctx.org_id));
+                    .prov
+                    .grafana
+                    .user_orgs(target.id)
+                    .await
+                    .map_err(|e| grafana_error(&e))?
+                    .iter()
+                    .any(|o| o.org_id != ctx.org_id));
         if beyond {
             info!(grafana_user = target.id, "refused a grafana token's write to a user beyond its org");
             return Err(refusal(

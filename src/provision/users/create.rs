@@ -231,7 +231,10 @@ pub async fn push_fields(
 }
 
 /// The Grafana user holding the login, else the email.
-async fn existing_user(ctx: &Scope<'_>, fields: &GrafanaUserFields) -> Result<Option<UserProfile>, ProvisionError> {
+async fn existing_user(
+    ctx: &Scope<'_>,
+    fields: &GrafanaUserFields,
+) -> Result<Option<UserProfile>, ProvisionError> {
     let g = &ctx.prov.grafana;
     match g.lookup_user(&fields.login).await.map_err(|e| grafana_error(&e))? {
         Some(p) => Ok(Some(p)),

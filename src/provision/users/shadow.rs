@@ -21,7 +21,8 @@ pub async fn placeholders(ctx: &Scope<'_>) -> Result<Vec<UserRecord>, ProvisionE
     let mut out = Vec::new();
     let mut after = String::new();
     loop {
-        let page = ctx.prov.store.managed_users_page(ctx.org_id, &after, PAGE).await.map_err(|e| store_error(&e))?;
+        let page =
+            ctx.prov.store.managed_users_page(ctx.org_id, &after, PAGE).await.map_err(|e| store_error(&e))?;
         let Some(last) = page.last() else { break };
         after = last.scim_id.clone();
         let full = page.len() as i64 >= PAGE;
