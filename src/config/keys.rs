@@ -218,6 +218,7 @@ mod tests {
                     "\"1s\"".into()
                 }
                 Kind::Str if k.name == "on_delete" => "\"delete\"".into(),
+                Kind::Str if k.name == "mode" => "\"shadow\"".into(),
                 Kind::Str if k.name == "format" => "\"json\"".into(),
                 Kind::Str => "\"x\"".into(),
                 Kind::Bool => "true".into(),
