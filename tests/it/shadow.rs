@@ -21,12 +21,17 @@ const ADMIN_TOKEN: &str = "admin-token-shadow-0123456789";
 
 async fn start(store_url: &str, mode: ScimMode) -> Harness {
     let url = store_url.to_string();
-    Harness::start_with(EmulatorOptions::default(), move |c| {
+    let h = Harness::start_with(EmulatorOptions::default(), move |c| {
         c.store.url = Secret::new(url);
         c.scim.mode = mode;
         c.admin.token = Some(Secret::new(ADMIN_TOKEN));
     })
-    .await
+    .await;
+    // A person Grafana already has: the sync adopts her.
+    h.grafana.create_user("erin", "erin@corp.example", "Erin Before");
+    // A team SCIM does not manage, listed between the groups the sync makes.
+    h.grafana.create_team(1, "Maintenance");
+    h
 }
 
 /// An answer as the IdP sees it, minus what differs between runs: `meta`, SCIM ids (member
@@ -76,6 +81,17 @@ async fn first_sync(h: &Harness) -> (Vec<(String, (u16, Value))>, BTreeMap<&'sta
         assert_eq!(a.status, 201, "{a:?}");
         ids.insert(name, a.json()["id"].as_str().unwrap().to_string());
     }
+    // A Grafana user adopted, then renamed: in shadow mode Grafana keeps her as she was.
+    let a = h.post("Users", user_body("erin", "erin@corp.example", Some("ext-erin"))).await;
+    note("adopt erin", &a);
+    ids.insert("erin", a.json()["id"].as_str().unwrap().to_string());
+    let a = h
+        .patch(
+            &format!("Users/{}", ids["erin"]),
+            patch_op(json!([{"op": "replace", "path": "displayName", "value": "Erin After"}])),
+        )
+        .await;
+    note("rename erin", &a);
     // A second create of a userName is refused as in enforce mode.
     note("duplicate", &h.post("Users", user_body("alice", "alice@corp.example", None)).await);
     let alice = ids["alice"].clone();
@@ -129,12 +145,14 @@ async fn first_sync(h: &Harness) -> (Vec<(String, (u16, Value))>, BTreeMap<&'sta
     );
     // Reads of the state the writes left.
     note("get alice", &h.get(&format!("Users/{alice}")).await);
+    note("get erin", &h.get(&format!("Users/{}", ids["erin"])).await);
     note("get bob", &h.get(&format!("Users/{bob}")).await);
     note("get dave", &h.get(&format!("Users/{}", ids["dave"])).await);
     note("filter userName", &h.get("Users?filter=userName%20eq%20%22carol%22").await);
     note("filter externalId", &h.get("Users?filter=externalId%20eq%20%22ext-alice%22").await);
     note("filter email", &h.get("Users?filter=emails.value%20eq%20%22alice.l%40corp.example%22").await);
     note("filter active", &h.get("Users?filter=active%20eq%20false").await);
+    note("filter scan", &h.get("Users?filter=userName%20sw%20%22%22").await);
     note("list users", &h.get("Users").await);
     note("list users page 2", &h.get("Users?startIndex=2&count=2").await);
     note("get Ops", &h.get(&format!("Groups/{ops}")).await);
@@ -144,6 +162,8 @@ async fn first_sync(h: &Harness) -> (Vec<(String, (u16, Value))>, BTreeMap<&'sta
     note("filter group externalId", &h.get("Groups?filter=externalId%20eq%20%22obj-Ops%22").await);
     note("list groups", &h.get("Groups").await);
     note("list groups lean", &h.get("Groups?excludedAttributes=members").await);
+    note("list groups page 2", &h.get("Groups?startIndex=2&count=1").await);
+    note("filter groups scan", &h.get("Groups?filter=displayName%20sw%20%22%22").await);
     (out, ids)
 }
 
@@ -190,12 +210,13 @@ async fn shadow_sync_then_reconcile(shadow_store: String, enforce_store: String)
     // The same script in enforce mode: what the IdP must see, and what Grafana must end up as.
     let enforce = start(&enforce_store, ScimMode::Enforce).await;
     let (want, want_ids) = first_sync(&enforce).await;
-    let live = ["alice", "bob", "carol"];
+    let live = ["alice", "bob", "carol", "erin"];
     let want_state = grafana_state(&enforce, &live);
 
     let h = start(&shadow_store, ScimMode::Shadow).await;
     let g = &h.grafana;
     let before = g.users().len();
+    let erin_before = g.user_by_login("erin").unwrap();
     g.reset_calls();
     let (got, ids) = first_sync(&h).await;
     for ((step, w), (_, s)) in want.iter().zip(&got) {
@@ -206,6 +227,18 @@ async fn shadow_sync_then_reconcile(shadow_store: String, enforce_store: String)
         );
     }
     assert_eq!(got.len(), want.len());
+    // The compared reads did read something.
+    let step = |name: &str| &got.iter().find(|(s, _)| s == name).unwrap().1;
+    for (name, total) in
+        [("list users", 5), ("filter scan", 5), ("list groups", 3), ("filter groups scan", 3)]
+    {
+        assert_eq!(step(name).0, 200, "{name}");
+        assert_eq!(step(name).1["totalResults"], total, "{name}: {:?}", step(name));
+    }
+    assert_eq!(step("list users page 2").1["Resources"].as_array().unwrap().len(), 2);
+    assert_eq!(step("filter Developers").1["totalResults"], 1);
+    assert_eq!(step("filter Dev (old name)").1["totalResults"], 0);
+    assert_eq!(step("get dave").0, 404);
     let writes: Vec<String> = g
         .calls()
         .into_iter()
@@ -214,6 +247,13 @@ async fn shadow_sync_then_reconcile(shadow_store: String, enforce_store: String)
         .collect();
     assert!(writes.is_empty(), "shadow mode wrote to Grafana: {writes:#?}");
     assert_eq!(g.users().len(), before, "no user was made");
+    let erin_now = g.user_by_login("erin").unwrap();
+    assert_eq!(
+        (erin_now.name.as_str(), erin_now.id),
+        ("Erin Before", erin_before.id),
+        "an adopted user is untouched"
+    );
+    assert_eq!(h.get(&format!("Users/{}", ids["erin"])).await.json()["displayName"], "Erin After");
     assert!(g.team_by_name(1, "Ops").is_none() && g.team_by_name(1, "Dev").is_none());
     // The shadow state is what reads show (beyond the answers compared above).
     let shown = h.get(&format!("Groups/{}", ids["Ops"])).await;
@@ -225,10 +265,17 @@ async fn shadow_sync_then_reconcile(shadow_store: String, enforce_store: String)
     // One `planned` record per write, naming the calls it would have made.
     let records = audit(&h, "kind=scim").await;
     let planned: Vec<&Value> = records.iter().filter(|r| r["outcome"] == "planned").collect();
-    // Four user creates, a rename, a deactivation, a delete, two group creates, two group PATCHes.
-    assert_eq!(planned.len(), 11, "{records:#?}");
+    // Four user creates, an adoption and its rename, a rename, a deactivation, a delete, two
+    // group creates, two group PATCHes.
+    assert_eq!(planned.len(), 13, "{records:#?}");
     // The duplicate create, refused by the store as in enforce mode, is the one other record.
-    assert_eq!(records.len(), 12, "{records:#?}");
+    assert_eq!(records.len(), 14, "{records:#?}");
+    let erin = planned.iter().find(|r| r["operation"] == "patch" && r["user_name"] == "erin").unwrap();
+    assert_eq!(erin["grafana_id"], json!(erin_before.id), "{erin}");
+    assert!(
+        erin["grafana_calls"].as_array().unwrap().contains(&json!("PUT /api/users/:id planned")),
+        "{erin}"
+    );
     assert!(records.iter().any(|r| r["outcome"] == "failed" && r["operation"] == "create"), "{records:#?}");
     for r in &planned {
         let calls = r["grafana_calls"].as_array().unwrap();

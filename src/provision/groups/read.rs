@@ -21,6 +21,8 @@ use crate::store::GroupRecord;
 
 /// Teams whose members are read concurrently when a page includes members.
 const MEMBER_FETCH_CONCURRENCY: usize = 8;
+/// Most team-search pages a shadow-mode listing reads.
+const MAX_SHADOW_PAGES: u32 = 1000;
 
 /// One group; its members are read only when `view` keeps them.
 pub(super) async fn get(ctx: &Scope<'_>, id: &str, view: &Projection) -> Result<Shown, ProvisionError> {
@@ -145,8 +147,12 @@ async fn all_teams(ctx: &Scope<'_>) -> Result<Vec<Team>, ProvisionError> {
         let got = res.teams.len();
         out.extend(res.teams);
         if got == 0 || out.len() >= usize::try_from(res.total_count).unwrap_or(0) {
-            // Shadow mode: teams only the store has come last.
-            out.extend(super::shadow::placeholder_teams(ctx).await?);
+            // Shadow mode: teams only the store has take their place in Grafana's name order.
+            let planned = super::shadow::placeholder_teams(ctx).await?;
+            if !planned.is_empty() {
+                out.extend(planned);
+                out.sort_by_cached_key(|t| t.name.to_lowercase());
+            }
             if out.len() > max {
                 return Err(ProvisionError::too_many(format!(
                     "the filter would scan more than {max} groups; filter on displayName, externalId or id"
@@ -166,6 +172,10 @@ async fn page_of_teams(
     projection: &Projection,
 ) -> Result<Page, ProvisionError> {
     let offset = start_index.max(1) - 1;
+    let planned = super::shadow::placeholder_teams(ctx).await?;
+    if !planned.is_empty() {
+        return shadow_page(ctx, start_index, count, projection, planned).await;
+    }
     let (teams, total) = if count == 0 {
         let res = ctx.prov.grafana.search_teams(ctx.org_id, None, None, 1, 1).await.map_err(upstream)?;
         (Vec::new(), res.total_count)
@@ -190,16 +200,44 @@ async fn page_of_teams(
         teams.truncate(count);
         (teams, total)
     };
-    // Shadow mode: teams only the store has come after Grafana's.
-    let planned = super::shadow::placeholder_teams(ctx).await?;
-    let in_grafana = usize::try_from(total).unwrap_or(0);
-    let mut teams = teams;
-    if count > 0 && offset + count > in_grafana && !planned.is_empty() {
-        let from = offset.saturating_sub(in_grafana);
-        let want = count.saturating_sub(teams.len());
-        teams.extend(planned.iter().skip(from).take(want).cloned());
+    present_page(ctx, start_index, teams, usize::try_from(total).unwrap_or(0), projection).await
+}
+
+/// [`page_of_teams`] in shadow mode with teams only the store has (`planned`): every team of
+/// the org is read and the planned ones take their place in Grafana's name order, so the pages
+/// are enforce mode's (a rehearsal's cost).
+async fn shadow_page(
+    ctx: &Scope<'_>,
+    start_index: usize,
+    count: usize,
+    projection: &Projection,
+    planned: Vec<Team>,
+) -> Result<Page, ProvisionError> {
+    let mut teams = Vec::new();
+    for page in 1..=MAX_SHADOW_PAGES {
+        let res =
+            ctx.prov.grafana.search_teams(ctx.org_id, None, None, page, 1000).await.map_err(upstream)?;
+        let got = res.teams.len();
+        teams.extend(res.teams);
+        if got == 0 || teams.len() >= usize::try_from(res.total_count).unwrap_or(0) {
+            break;
+        }
     }
-    let total = total.saturating_add(i64::try_from(planned.len()).unwrap_or(i64::MAX));
+    teams.extend(planned);
+    teams.sort_by_cached_key(|t| t.name.to_lowercase());
+    let total = teams.len();
+    let window: Vec<Team> = teams.into_iter().skip(start_index.max(1) - 1).take(count).collect();
+    present_page(ctx, start_index, window, total, projection).await
+}
+
+/// A page of `teams` (already windowed) as SCIM groups.
+async fn present_page(
+    ctx: &Scope<'_>,
+    start_index: usize,
+    teams: Vec<Team>,
+    total: usize,
+    projection: &Projection,
+) -> Result<Page, ProvisionError> {
     let records = team_records(ctx, &teams).await?;
     let with_members = projection.wants("members");
     let mut docs = Vec::with_capacity(teams.len());
@@ -211,7 +249,6 @@ async fn page_of_teams(
         }
         docs.extend(futures_util::future::try_join_all(futs).await?);
     }
-    let total = usize::try_from(total).unwrap_or(0);
     Ok(Page { total, start_index, resources: docs })
 }
 
