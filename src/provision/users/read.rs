@@ -171,6 +171,12 @@ async fn unfiltered_page(
     Ok((total, items))
 }
 
+/// An entry of a shadow-mode listing: a Grafana org user, or a user only the store has.
+enum Listed {
+    Grafana(GrafanaUserView),
+    Planned(Box<UserRecord>),
+}
+
 /// [`unfiltered_page`] in shadow mode with users only the store has (`planned`): they take the
 /// place in Grafana's login order they will have once created, so the pages are enforce mode's.
 /// This reads the whole org listing (a rehearsal's cost), then the detached users follow.
@@ -195,23 +201,28 @@ async fn shadow_page(
     let detached = ctx.prov.store.count_users_detached(ctx.org_id).await.map_err(|e| store_error(&e))?;
     let detached = usize::try_from(detached.max(0)).unwrap_or(0);
     // Grafana's users and the planned ones, by login as Grafana orders them.
-    let mut merged: Vec<(String, Result<GrafanaUserView, UserRecord>)> =
-        views.into_iter().map(|v| (v.login.to_lowercase(), Ok(v))).collect();
-    merged.extend(planned.into_iter().map(|r| (r.user_name.to_lowercase(), Err(r))));
+    let mut merged: Vec<(String, Listed)> =
+        views.into_iter().map(|v| (v.login.to_lowercase(), Listed::Grafana(v))).collect();
+    merged.extend(planned.into_iter().map(|r| (r.user_name.to_lowercase(), Listed::Planned(Box::new(r)))));
     merged.sort_by(|a, b| a.0.cmp(&b.0));
     let listed = merged.len();
     let total = listed + detached;
-    let window: Vec<Result<GrafanaUserView, UserRecord>> =
-        merged.into_iter().skip(offset).take(count).map(|(_, e)| e).collect();
+    let window: Vec<Listed> = merged.into_iter().skip(offset).take(count).map(|(_, e)| e).collect();
     let in_window = window.len();
-    let grafana: Vec<GrafanaUserView> = window.iter().filter_map(|e| e.as_ref().ok().cloned()).collect();
+    let grafana: Vec<GrafanaUserView> = window
+        .iter()
+        .filter_map(|e| match e {
+            Listed::Grafana(v) => Some(v.clone()),
+            Listed::Planned(_) => None,
+        })
+        .collect();
     let mut seen: std::collections::HashMap<i64, Visible> =
         visible(ctx, grafana).await?.into_iter().map(|v| (v.rec.grafana_user_id, v)).collect();
     let mut items: Vec<Visible> = window
         .into_iter()
         .filter_map(|e| match e {
-            Ok(v) => seen.remove(&v.id),
-            Err(rec) => Some(Visible { rec, view: None }),
+            Listed::Grafana(v) => seen.remove(&v.id),
+            Listed::Planned(rec) => Some(Visible { rec: *rec, view: None }),
         })
         .collect();
     if offset + count > listed && detached > 0 {
