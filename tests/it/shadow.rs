@@ -262,6 +262,13 @@ async fn shadow_sync_then_reconcile(shadow_store: String, enforce_store: String)
     assert_eq!(member_ids, BTreeSet::from([ids["alice"].as_str(), ids["carol"].as_str()]));
     assert_eq!(h.get(&format!("Users/{}", ids["bob"])).await.json()["active"], false);
 
+    // `/readyz` says so (ready all the same).
+    let req = Request::builder().method(Method::GET).uri(format!("{}/readyz", h.sidecar.admin_url));
+    let res = h.client.request(req.body(scim_sidecar::body::empty()).unwrap()).await.unwrap();
+    assert_eq!(res.status(), 200);
+    let ready: Value = serde_json::from_slice(&res.into_body().collect().await.unwrap().to_bytes()).unwrap();
+    assert_eq!(ready["scim_mode"], "shadow", "{ready}");
+
     // One `planned` record per write, naming the calls it would have made.
     let records = audit(&h, "kind=scim").await;
     let planned: Vec<&Value> = records.iter().filter(|r| r["outcome"] == "planned").collect();
