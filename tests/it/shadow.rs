@@ -323,6 +323,13 @@ async fn shadow_sync_then_reconcile(shadow_store: String, enforce_store: String)
     assert_eq!(rename["changes"], json!([{"field": "displayName", "before": "Dev", "after": "Developers"}]));
     assert!(rename["grafana_calls"].as_array().unwrap().contains(&json!("PUT /api/teams/:id planned")));
 
+    // `--apply` is refused while the configuration still says shadow (nothing is written).
+    g.reset_calls();
+    let (code, err) = apply_in_shadow(&h, &shadow_store).await;
+    assert_eq!(code, 1, "{err}");
+    assert!(err.contains("mode is \"shadow\""), "{err}");
+    assert_eq!(g.calls().iter().filter(|c| c.method != "GET").count(), 0);
+
     // The plan, then enforce mode's `reconcile --apply`: one Grafana write per change.
     let (code, out, err) = reconcile(&h, &shadow_store, &["--json"]).await;
     assert_eq!(code, 2, "{out}\n{err}");
@@ -340,6 +347,25 @@ async fn shadow_sync_then_reconcile(shadow_store: String, enforce_store: String)
     assert!(g.user_by_login("dave").is_none(), "a user SCIM deleted is not made");
     let (code, out, err) = reconcile(&h, &shadow_store, &[]).await;
     assert_eq!(code, 0, "a second run finds nothing:\n{out}\n{err}");
+}
+
+/// `scim-sidecar reconcile --apply` with `[scim] mode = "shadow"` in its configuration: (exit
+/// code, stderr).
+async fn apply_in_shadow(h: &Harness, store: &str) -> (i32, String) {
+    let config = tempfile::NamedTempFile::new().unwrap();
+    std::fs::write(config.path(), "[scim]\nmode = \"shadow\"\n").unwrap();
+    let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_scim-sidecar"));
+    cmd.arg("reconcile")
+        .arg("--config")
+        .arg(config.path())
+        .args(["--apply", "--grafana-url", &h.grafana.url(), "--store-url", store])
+        .env_remove("RUST_LOG")
+        .current_dir(std::env::temp_dir());
+    for (k, _) in std::env::vars().filter(|(k, _)| k.starts_with("SIDECAR_")) {
+        cmd.env_remove(k);
+    }
+    let out = tokio::task::spawn_blocking(move || cmd.output()).await.unwrap().unwrap();
+    (out.status.code().unwrap_or(-1), String::from_utf8_lossy(&out.stderr).into_owned())
 }
 
 #[tokio::test]
