@@ -33,6 +33,8 @@ pub struct Admin {
     pub token: audit::AdminToken,
     /// Flushed before `/audit` reads, so this process's records are visible.
     pub auditor: crate::audit::Auditor,
+    /// `[scim] mode`, reported by `/readyz` (shadow mode is a line, not a failure).
+    pub scim_mode: crate::config::ScimMode,
 }
 
 impl Admin {
@@ -52,6 +54,7 @@ impl Admin {
             grafana_url: config.grafana.url.clone(),
             token: audit::AdminToken::new(config.admin.token.as_ref().map(|t| t.expose())),
             auditor: crate::audit::Auditor::disabled(),
+            scim_mode: config.scim.mode,
         }
     }
 
@@ -105,6 +108,8 @@ async fn readyz(app: &Admin) -> Response<Body> {
         // Informational: a policy violation refuses SCIM requests but does not make the sidecar
         // unready (the proxy keeps serving Grafana).
         "policy": policy.summary(),
+        // Informational: shadow mode writes nothing to Grafana (see `[scim] mode`).
+        "scim_mode": app.scim_mode,
         // Informational too: a gate that is off, or cannot obtain IdP metadata, says so here.
         "saml_gate": {
             "enabled": app.gate.enabled,

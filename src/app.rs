@@ -106,8 +106,12 @@ impl App {
         let store: Arc<dyn MappingStore> =
             store::open(config.store.url.expose(), config.store.max_connections).await?;
         let policy = PolicyEngine::new(grafana.clone(), &config, metrics.clone());
+        // Shadow mode: provisioning's client plans its writes instead of sending them; the policy,
+        // guards and login gate keep the plain client (they only read).
+        let provisioning_grafana =
+            if config.scim.mode.is_shadow() { grafana.clone().shadowing() } else { grafana.clone() };
         let provisioner = crate::provision::Provisioner::new(
-            grafana.clone(),
+            provisioning_grafana,
             store.clone(),
             crate::provision::Settings::from_config(&config),
             metrics.clone(),
@@ -188,6 +192,9 @@ pub async fn run(
     let app = App::build(config).await?;
     let (public_addr, admin_addr) = (listeners.public.local_addr().ok(), listeners.admin.local_addr().ok());
     info!(public = ?public_addr, admin = ?admin_addr, grafana = %app.config.grafana.url, "scim-sidecar listening");
+    if app.config.scim.mode.is_shadow() {
+        warn!("{}", app.config.scim.mode.describe());
+    }
 
     let (stop_tx, stop_rx) = watch::channel(false);
     let stopped = |mut rx: watch::Receiver<bool>| async move {

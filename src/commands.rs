@@ -36,6 +36,7 @@ pub fn check_config(loaded: &Loaded, quiet: bool) -> ExitCode {
     if let Some(entra) = &loaded.config.scim.entra {
         println!("{}", entra.describe());
     }
+    println!("{}", loaded.config.scim.mode.describe());
     if !quiet {
         match toml::to_string_pretty(&loaded.config) {
             Ok(text) => println!("\n{text}"),
@@ -89,6 +90,7 @@ pub fn check(loaded: &Loaded, json: bool) -> ExitCode {
                 "store": store,
                 "saml_gate": gate,
                 "entra": entra,
+                "scim_mode": config.scim.mode,
             });
             serde_json::to_string_pretty(&body).unwrap_or_default() + "\n"
         } else {
@@ -105,7 +107,7 @@ pub fn check(loaded: &Loaded, json: bool) -> ExitCode {
                     format!("error: {}", other.get("error").and_then(|v| v.as_str()).unwrap_or("unknown"))
                 }
             };
-            let extra = format!("{}{}", gate.human(), entra_human(&entra));
+            let extra = format!("{}{}{}\n", gate.human(), entra_human(&entra), config.scim.mode.describe());
             format!(
                 "Policy check against {}\n{}",
                 config.grafana.url,

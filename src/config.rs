@@ -209,6 +209,39 @@ pub struct ScimConfig {
     /// `[scim.entra]`: Entra token mode (accept the token Entra ID signs itself); off when absent.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub entra: Option<EntraConfig>,
+    /// `enforce` (default): SCIM changes are written to Grafana. `shadow`: the IdP gets the same
+    /// answers and the store keeps the SCIM state, but no write reaches Grafana; each is audited
+    /// as `planned` (`reconcile --apply` in enforce mode makes Grafana match later).
+    pub mode: ScimMode,
+}
+
+/// `[scim] mode`: whether SCIM writes reach Grafana.
+#[derive(Debug, Clone, Copy, Default, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum ScimMode {
+    /// Write every SCIM change to Grafana.
+    #[default]
+    Enforce,
+    /// Keep the SCIM state in the store only; audit each Grafana write as planned.
+    Shadow,
+}
+
+impl ScimMode {
+    /// Whether SCIM writes are held back from Grafana.
+    pub fn is_shadow(self) -> bool {
+        self == Self::Shadow
+    }
+
+    /// One line for `check-config`, `check` and the start-up log.
+    pub fn describe(self) -> &'static str {
+        match self {
+            Self::Enforce => "scim mode: enforce (SCIM changes are written to Grafana)",
+            Self::Shadow => {
+                "scim mode: SHADOW (no SCIM change is written to Grafana; each is audited as planned; \
+                 review with `scim-sidecar reconcile`, then switch to enforce and run `reconcile --apply`)"
+            }
+        }
+    }
 }
 
 /// `[policy]`: the SAML-only and SCIM/Team Sync rules.
@@ -367,6 +400,7 @@ impl Default for ScimConfig {
             default_page_size: 100,
             roles: RolesConfig::default(),
             entra: None,
+            mode: ScimMode::Enforce,
         }
     }
 }

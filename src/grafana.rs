@@ -9,6 +9,7 @@
 pub mod client;
 pub mod error;
 pub mod model;
+pub mod shadow;
 #[cfg(test)]
 mod tests;
 

@@ -18,6 +18,14 @@ pub const EXIT_PENDING: u8 = 2;
 /// Runs `reconcile`: exit 0 nothing to do (or, with `apply`, everything applied), 2 changes
 /// pending, 1 on an error or a change that failed.
 pub fn reconcile(loaded: &Loaded, namespace: Option<&str>, apply: bool, json: bool) -> ExitCode {
+    if apply && loaded.config.scim.mode.is_shadow() {
+        // Shadow mode promises no Grafana write; the plan alone is a rehearsal's review.
+        eprintln!(
+            "reconcile: [scim] mode is \"shadow\": --apply would write to Grafana; set mode = \"enforce\" \
+             (and restart the sidecar) first"
+        );
+        return ExitCode::FAILURE;
+    }
     let runtime = match tokio::runtime::Builder::new_current_thread().enable_all().build() {
         Ok(rt) => rt,
         Err(e) => {

@@ -83,6 +83,7 @@ pub const KEYS: &[Key] = &[
     key("scim", "adoptable_admins", StrList),
     key("scim", "max_results", Int),
     key("scim", "default_page_size", Int),
+    key("scim", "mode", Str),
     key("scim", "roles", Table),
     key("policy", "require_saml", Bool),
     key("policy", "group_sync", Bool),
@@ -217,6 +218,7 @@ mod tests {
                     "\"1s\"".into()
                 }
                 Kind::Str if k.name == "on_delete" => "\"delete\"".into(),
+                Kind::Str if k.name == "mode" => "\"shadow\"".into(),
                 Kind::Str if k.name == "format" => "\"json\"".into(),
                 Kind::Str => "\"x\"".into(),
                 Kind::Bool => "true".into(),

@@ -396,3 +396,18 @@ fn the_drift_check_is_off_by_default_and_never_runs_more_than_once_a_minute() {
     let errors = load(&sources(Some(f.path().into()), &[], Overrides::default())).unwrap_err();
     assert!(errors.to_string().contains("[reconcile] interval"), "{errors}");
 }
+
+#[test]
+fn scim_mode_is_enforce_unless_shadow_is_asked_for() {
+    let loaded = load(&sources(None, &[], Overrides::default())).unwrap();
+    assert_eq!(loaded.config.scim.mode, super::ScimMode::Enforce);
+    let f = file_with("[scim]\nmode = \"shadow\"\n");
+    let loaded = load(&sources(Some(f.path().into()), &[], Overrides::default())).unwrap();
+    assert!(loaded.config.scim.mode.is_shadow());
+    assert!(loaded.config.scim.mode.describe().contains("SHADOW"));
+    let env = [("SIDECAR_SCIM_MODE", "shadow")];
+    assert!(load(&sources(None, &env, Overrides::default())).unwrap().config.scim.mode.is_shadow());
+    let f = file_with("[scim]\nmode = \"dry-run\"\n");
+    let errors = load(&sources(Some(f.path().into()), &[], Overrides::default())).unwrap_err();
+    assert!(errors.to_string().contains("[scim] mode"), "{errors}");
+}

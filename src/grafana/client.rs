@@ -79,6 +79,8 @@ struct Inner {
     timeout: Duration,
     /// `grafana_calls_total`, when the client is counted.
     calls: Option<Family<GrafanaCallLabels, Counter>>,
+    /// Shadow mode: admin writes are planned, not sent (`grafana::shadow`).
+    shadow: bool,
 }
 
 /// Words of Grafana's API routes the client calls; any other path segment is an id or a name and
@@ -122,13 +124,19 @@ fn route_label(method: &Method, path: &str) -> String {
         label.push('/');
         if ROUTE_WORDS.contains(&segment) {
             label.push_str(segment);
-        } else if segment.bytes().all(|b| b.is_ascii_digit()) {
+        } else if is_id(segment) {
             label.push_str(":id");
         } else {
             label.push_str(":name");
         }
     }
     label
+}
+
+/// Digits, or (a shadow-mode placeholder) a minus and digits.
+fn is_id(segment: &str) -> bool {
+    let digits = segment.strip_prefix('-').unwrap_or(segment);
+    !digits.is_empty() && digits.bytes().all(|b| b.is_ascii_digit())
 }
 
 /// How a call ended, as the `outcome` label.
@@ -251,7 +259,16 @@ impl GrafanaClient {
             .map_err(|_| GrafanaError::Request("credential is not a valid header value".into()))?;
         basic.set_sensitive(true);
         let base = url.as_str().trim_end_matches('/').to_owned();
-        Ok(Self { inner: Arc::new(Inner { base, basic, http, timeout: request_timeout, calls: None }) })
+        Ok(Self {
+            inner: Arc::new(Inner {
+                base,
+                basic,
+                http,
+                timeout: request_timeout,
+                calls: None,
+                shadow: false,
+            }),
+        })
     }
 
     /// The same client, counting every call in `calls` (`grafana_calls_total`).
@@ -262,10 +279,31 @@ impl GrafanaClient {
         Self { inner: Arc::new(inner) }
     }
 
-    /// Sends `call` and reads the whole answer, whatever its status.
+    /// The same client in shadow mode: every write it would send with the admin credential is
+    /// noted as planned and answered by `grafana::shadow` instead; reads still go to Grafana.
+    #[must_use]
+    pub fn shadowing(self) -> Self {
+        let mut inner = (*self.inner).clone();
+        inner.shadow = true;
+        Self { inner: Arc::new(inner) }
+    }
+
+    /// Whether this client is in shadow mode (holds writes back).
+    pub fn is_shadow(&self) -> bool {
+        self.inner.shadow
+    }
+
+    /// Sends `call` and reads the whole answer, whatever its status. In shadow mode an admin
+    /// write is not sent: it is noted as planned and answered by `grafana::shadow`.
     pub(crate) async fn exchange(&self, call: Call<'_>) -> Result<Answer, GrafanaError> {
         let method = call.method.clone();
         let path = call.path.clone();
+        if self.inner.shadow && super::shadow::is_write(&method) && matches!(call.auth, Auth::Admin) {
+            super::shadow::note_planned(&route_label(&method, &path));
+            tracing::debug!(%method, %path, "grafana write planned (shadow mode)");
+            let (status, headers, body) = super::shadow::answer(&method, &path);
+            return Ok(Answer { status, headers, body });
+        }
         let request = self.build(call)?;
         let inner = &self.inner;
         let work = async {
@@ -386,6 +424,8 @@ mod route_label_tests {
             (Method::GET, "/api/users/jane%40example.com", "GET /api/users/:name"),
             (Method::PUT, "/api/teams/7/members", "PUT /api/teams/:id/members"),
             (Method::DELETE, "/api/teams/7/members/9", "DELETE /api/teams/:id/members/:id"),
+            (Method::PUT, "/api/teams/-42/members", "PUT /api/teams/:id/members"),
+            (Method::GET, "/api/users/-", "GET /api/users/:name"),
             (Method::GET, "/grafana/api/orgs/name/Main%20Org", "GET /:name/api/orgs/name/:name"),
             (Method::PUT, "/api/v1/sso-settings/saml", "PUT /api/v1/sso-settings/saml"),
             (Method::GET, "/api/health", "GET /api/health"),

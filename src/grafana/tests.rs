@@ -412,3 +412,51 @@ fn an_action_counts_over_all_resources_only_unscoped_or_with_a_wildcard() {
     assert!(!id.has_action_on_all("teams:delete", "teams"), "a wildcard over other resources");
     assert!(!id.has_action_on_all("users:create", "users"), "absent");
 }
+
+#[tokio::test]
+async fn a_shadowing_client_sends_no_write_and_notes_each_as_planned() {
+    use Method as M;
+    let (stub, c) = setup(vec![route(
+        M::GET,
+        "/api/users/5",
+        200,
+        r#"{"id":5,"uid":"aeq2","login":"jane","email":"j@x.io","isDisabled":false}"#,
+    )])
+    .await;
+    let c = c.shadowing();
+    assert!(c.is_shadow());
+    let (out, notes) = crate::audit::notes::collect(async {
+        let user = c.create_user("jane", "j@x.io", "Jane", &Secret::new("pw"), Some(1)).await.unwrap();
+        let team = c.create_team(2, "Eng", "").await.unwrap();
+        c.update_user(5, "jane", "j@x.io", "Jane D").await.unwrap();
+        c.disable_user(5).await.unwrap();
+        c.delete_user(5).await.unwrap();
+        c.update_team(2, 7, "Ops", "").await.unwrap();
+        c.delete_team(2, 7).await.unwrap();
+        c.add_team_member(2, 7, 5).await.unwrap();
+        c.remove_team_member(2, 7, 5).await.unwrap();
+        c.set_team_members_bulk(2, 7, &["a@x.io".into()], &[]).await.unwrap();
+        c.update_org_user_role(2, 5, "Editor").await.unwrap();
+        c.remove_org_user(2, 5).await.unwrap();
+        let read = c.get_user(5).await.unwrap();
+        (user, team, read)
+    })
+    .await;
+    let (user, team, read) = out;
+    assert!(shadow::is_placeholder(user.id), "a planned user gets a placeholder id");
+    assert!(shadow::is_placeholder(team.team_id), "a planned team gets a placeholder id");
+    assert_eq!(read.login, "jane", "reads still reach Grafana");
+    let sent = stub.requests();
+    assert_eq!(sent.len(), 1, "only the read reached Grafana");
+    assert_eq!(sent[0].method, M::GET);
+    assert_eq!(
+        notes.grafana_calls.len(),
+        12,
+        "one note per planned write (reads are noted by counting clients)"
+    );
+    assert_eq!(notes.grafana_calls[0], "POST /api/admin/users planned");
+    assert_eq!(notes.grafana_calls[1], "POST /api/teams planned");
+    assert_eq!(notes.grafana_calls[4], "DELETE /api/admin/users/:id planned");
+    assert_eq!(notes.grafana_calls[9], "PUT /api/teams/:id/members planned");
+    assert!(notes.grafana_calls.iter().all(|c| c.ends_with(" planned")));
+}

@@ -69,7 +69,10 @@ pub fn decide(identity: &Identity, candidates: &[UserRecord], reject_non_provisi
     if managed.iter().any(|u| u.deleted || !u.active) {
         return Decision::Refuse(Refusal::Deactivated);
     }
-    if managed.is_empty() && reject_non_provisioned {
+    // A user created in shadow mode (placeholder Grafana id) is not provisioned: Grafana does not
+    // have them, and the rehearsal must not let them in (Grafana's SAML sign-up would create them).
+    let provisioned = managed.iter().any(|u| !crate::grafana::shadow::is_placeholder(u.grafana_user_id));
+    if !provisioned && reject_non_provisioned {
         return Decision::Refuse(Refusal::NotProvisioned);
     }
     Decision::Forward
@@ -112,6 +115,24 @@ mod tests {
     fn matching_active_managed_user_is_forwarded() {
         let d = decide(&who(Some("u-1")), &[rec(Some("u-1"), true, false, true)], true);
         assert_eq!(d, Decision::Forward);
+    }
+
+    #[test]
+    fn a_user_only_shadow_mode_created_is_not_provisioned() {
+        let mut planned = rec(Some("u-1"), true, false, true);
+        planned.grafana_user_id = -42;
+        let refused = Decision::Refuse(Refusal::NotProvisioned);
+        assert_eq!(decide(&who(Some("u-1")), &[planned.clone()], true), refused);
+        // Its SCIM state still refuses: a deactivated or mismatching shadow record keeps the door shut.
+        planned.active = false;
+        assert_eq!(
+            decide(&who(Some("u-1")), &[planned.clone()], false),
+            Decision::Refuse(Refusal::Deactivated)
+        );
+        assert_eq!(
+            decide(&who(Some("u-2")), &[planned], false),
+            Decision::Refuse(Refusal::ExternalIdMismatch)
+        );
     }
 
     #[test]

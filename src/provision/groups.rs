@@ -15,6 +15,8 @@
 //! also keep the desired member ids under [`MEMBERS_KEY`] (for `reconcile`; SCIM reads still
 //! show Grafana's members).
 //!
+//! In shadow mode ([`shadow`]) a managed group's name and members are SCIM's, from the store.
+//!
 //! Operations arrive typed ([`Op`]) and leave as an [`Outcome`]; nothing here knows HTTP, and
 //! nothing bypasses the Grafana client.
 
@@ -26,6 +28,7 @@ mod plan;
 mod precondition;
 mod read;
 mod repr;
+mod shadow;
 mod write;
 
 use std::time::Duration;

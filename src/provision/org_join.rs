@@ -32,6 +32,12 @@ pub async fn add_user_by_id(
     email: Option<&str>,
     role: &str,
 ) -> Result<(), JoinError> {
+    if g.is_shadow() {
+        // Shadow mode: Grafana's answer would name the user it added, which a planned call
+        // cannot; the membership is planned for the user the caller means.
+        crate::grafana::shadow::note_planned("POST /api/orgs/:id/users");
+        return Ok(());
+    }
     let who = email.map(str::trim).filter(|e| e.contains('@')).unwrap_or(login);
     match g.add_org_user(org_id, who, role).await? {
         OrgMembership::Added { user_id: got } if got == user_id => Ok(()),

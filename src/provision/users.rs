@@ -7,7 +7,7 @@
 //! written straight to bytes for import pages), [`read`] (get, list, filters),
 //! [`create`] (create, adopt, revive), [`reprovision`] (a create naming a deactivated user),
 //! [`update`] (PUT, PATCH, DELETE), [`lifecycle`] (deactivation and reactivation), [`authority`] (who may write which Grafana user),
-//! [`external_id`] (one person per externalId). Operations arrive typed ([`Op`]) and leave as an
+//! [`external_id`] (one person per externalId), [`shadow`] (users created in shadow mode). Operations arrive typed ([`Op`]) and leave as an
 //! [`Outcome`]: nothing here knows HTTP.
 
 mod authority;
@@ -17,6 +17,7 @@ mod external_id;
 mod lifecycle;
 mod read;
 mod reprovision;
+mod shadow;
 mod update;
 mod view;
 

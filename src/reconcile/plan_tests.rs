@@ -331,3 +331,41 @@ fn a_user_another_namespace_deactivated_is_not_enabled_from_this_one() {
         vec!["user \"alice\" (a) stays disabled: SCIM deactivated them in org-3".to_string()]
     );
 }
+
+#[test]
+fn placeholder_ids_of_shadow_mode_are_missing_and_created_with_their_members() {
+    // Shadow mode stores negative placeholder ids for what it planned to create; Grafana never
+    // has them, so reconcile creates the users (disabling a deactivated one) and the team.
+    let real = user("a", 10, "alice");
+    let planned = user("p", crate::grafana::shadow::placeholder_id(), "paula");
+    let mut off = user("q", crate::grafana::shadow::placeholder_id(), "quinn");
+    off.active = false;
+    let observed = in_sync(std::slice::from_ref(&real));
+    let users = vec![real, planned, off];
+    let desired = Desired {
+        members: users.iter().map(member).collect(),
+        groups: vec![DesiredGroup {
+            scim_id: "g".into(),
+            display_name: "Ops".into(),
+            grafana_team_id: crate::grafana::shadow::placeholder_id(),
+            members: Some(vec!["a".into(), "p".into()]),
+        }],
+        users,
+    };
+    let p = plan("default", 1, &desired, &observed);
+    let actions: Vec<&Action> = p.changes.iter().map(|c| &c.action).collect();
+    assert_eq!(p.changes.len(), 7, "{:#?}", labels(&p));
+    assert_eq!(actions[0].label(), "create_user");
+    assert_eq!(actions[1].label(), "create_user");
+    assert_eq!(actions[2], &Action::DisableUser { user: UserRef::Created("q".into()) });
+    assert_eq!(actions[3], &Action::CreateTeam { scim_id: "g".into(), name: "Ops".into() });
+    assert_eq!(
+        actions[4],
+        &Action::AddTeamMember { team: TeamRef::Created("g".into()), user: UserRef::Id(10) }
+    );
+    assert_eq!(
+        actions[5],
+        &Action::AddTeamMember { team: TeamRef::Created("g".into()), user: UserRef::Created("p".into()) }
+    );
+    assert_eq!(actions[6], &Action::RemoveTeamMember { team: TeamRef::Created("g".into()), user_id: 1 });
+}

@@ -16,7 +16,7 @@ pub struct Step {
 }
 
 /// The newest schema version this binary knows.
-pub const LATEST: i64 = 8;
+pub const LATEST: i64 = 9;
 
 /// SQLite steps. The unique indexes carry the names from [`super::constraints`].
 pub const SQLITE: &[Step] = &[
@@ -174,6 +174,32 @@ END;
         // The audit log (`audit_log`).
         sql: audit_log::SQLITE,
     },
+    Step {
+        version: 9,
+        // The externalId person check (step 6) looks at the OTHER rows holding the key: a row
+        // whose own Grafana id changes (`reconcile --apply` recreating a user gone from Grafana,
+        // or created in shadow mode) no longer collides with its old self.
+        sql: "
+DROP TRIGGER scim_users_external_id_person_ins;
+DROP TRIGGER scim_users_external_id_person_upd;
+CREATE TRIGGER scim_users_external_id_person_ins BEFORE INSERT ON scim_users
+WHEN NEW.managed AND NEW.external_id IS NOT NULL
+BEGIN
+    SELECT RAISE(ABORT, 'UNIQUE constraint failed: scim_users.external_id')
+    WHERE EXISTS (SELECT 1 FROM scim_users WHERE lower(external_id) = lower(NEW.external_id)
+        AND managed AND grafana_user_id <> NEW.grafana_user_id);
+END;
+CREATE TRIGGER scim_users_external_id_person_upd BEFORE UPDATE ON scim_users
+WHEN NEW.managed AND NEW.external_id IS NOT NULL AND (OLD.external_id IS NOT NEW.external_id
+    OR NOT OLD.managed OR OLD.grafana_user_id <> NEW.grafana_user_id)
+BEGIN
+    SELECT RAISE(ABORT, 'UNIQUE constraint failed: scim_users.external_id')
+    WHERE EXISTS (SELECT 1 FROM scim_users WHERE lower(external_id) = lower(NEW.external_id)
+        AND managed AND grafana_user_id <> NEW.grafana_user_id
+        AND NOT (org_id = NEW.org_id AND scim_id = NEW.scim_id));
+END;
+",
+    },
 ];
 
 /// PostgreSQL steps; the same shape with native types.
@@ -313,6 +339,31 @@ CREATE TRIGGER scim_users_external_id_person BEFORE INSERT OR UPDATE ON scim_use
         version: 8,
         // As SQLite's step 8 (`audit_log`).
         sql: audit_log::POSTGRES,
+    },
+    Step {
+        version: 9,
+        // As SQLite's step 9: the row being updated is not another holder of its externalId.
+        sql: "
+CREATE OR REPLACE FUNCTION scim_users_external_id_person() RETURNS trigger LANGUAGE plpgsql AS $fn$
+BEGIN
+    IF NOT NEW.managed OR NEW.external_id IS NULL THEN
+        RETURN NEW;
+    END IF;
+    IF TG_OP = 'UPDATE' AND OLD.managed AND OLD.external_id IS NOT DISTINCT FROM NEW.external_id
+        AND OLD.grafana_user_id = NEW.grafana_user_id THEN
+        RETURN NEW;
+    END IF;
+    PERFORM pg_advisory_xact_lock(hashtext('scim-external-id:' || lower(NEW.external_id COLLATE \"C\")));
+    IF EXISTS (SELECT 1 FROM scim_users WHERE lower(external_id COLLATE \"C\") = lower(NEW.external_id COLLATE \"C\")
+        AND managed AND grafana_user_id <> NEW.grafana_user_id
+        AND NOT (org_id = NEW.org_id AND scim_id = NEW.scim_id)) THEN
+        RAISE EXCEPTION 'externalId held by another person'
+            USING ERRCODE = 'unique_violation', CONSTRAINT = 'scim_users_external_id_uq';
+    END IF;
+    RETURN NEW;
+END
+$fn$;
+",
     },
 ];
 

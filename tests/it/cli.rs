@@ -227,3 +227,17 @@ async fn audit_prints_filtered_records_newest_first_as_text_or_json_lines() {
     let out = sidecar(&["audit", "--store-url", &url, "--since", "yesterday"]).output().unwrap();
     assert_eq!(out.status.code(), Some(64));
 }
+
+#[test]
+fn check_config_says_when_shadow_mode_is_on() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("shadow.toml");
+    std::fs::write(&config, "[scim]\nmode = \"shadow\"\n").unwrap();
+    let out = sidecar(&["check-config", "--quiet", "--config", config.to_str().unwrap()]).output().unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{stdout}");
+    assert!(stdout.contains("scim mode: SHADOW (no SCIM change is written to Grafana"), "{stdout}");
+    std::fs::write(&config, "").unwrap();
+    let out = sidecar(&["check-config", "--quiet", "--config", config.to_str().unwrap()]).output().unwrap();
+    assert!(String::from_utf8_lossy(&out.stdout).contains("scim mode: enforce"));
+}

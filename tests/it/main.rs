@@ -23,6 +23,7 @@ mod scim_groups;
 mod scim_outcomes;
 mod scim_users;
 mod server;
+mod shadow;
 mod store_commands;
 mod store_tls;
 mod support;

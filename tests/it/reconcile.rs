@@ -27,7 +27,7 @@ fn role_sync_config() -> tempfile::NamedTempFile {
 
 /// Runs `scim-sidecar reconcile ARGS` against the harness's Grafana and `store` (off the test's
 /// runtime thread, which serves the emulator), with role sync on ([`role_sync_config`]).
-async fn reconcile(h: &Harness, store: &str, args: &[&str]) -> (i32, String, String) {
+pub(crate) async fn reconcile(h: &Harness, store: &str, args: &[&str]) -> (i32, String, String) {
     let config = role_sync_config();
     let mut cmd = Command::new(BIN);
     cmd.arg("reconcile")

@@ -29,6 +29,10 @@ impl GrafanaClient {
         let body = json!({"loginOrEmail": login_or_email, "role": role});
         let answer =
             self.exchange(Call::new(Method::POST, format!("/api/orgs/{org_id}/users")).json(&body)?).await?;
+        if self.is_shadow() {
+            // The planned add names no user; callers in shadow mode do not need one.
+            return Ok(OrgMembership::AlreadyMember { user_id: None });
+        }
         let added: AddedBody = serde_json::from_slice(&answer.body).unwrap_or_default();
         if answer.status.is_success() {
             let user_id = added.user_id.ok_or_else(|| GrafanaError::Decode {

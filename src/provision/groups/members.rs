@@ -111,7 +111,7 @@ async fn apply_locked(
             return Ok(());
         }
         // No bulk route after all: read what the create left and fall through.
-        let fresh = ctx.prov.grafana.team_members(ctx.org_id, team_id).await.map_err(upstream)?;
+        let fresh = super::shadow::team_members(ctx, team_id).await?;
         return Box::pin(apply_locked(ctx, team_id, desired, Some(&fresh))).await;
     };
     let have: HashSet<i64> = current.iter().map(|m| m.user_id).collect();
@@ -212,7 +212,11 @@ async fn check_bulk(
     team_id: i64,
     want: &HashMap<i64, &UserRecord>,
 ) -> Result<(), ProvisionError> {
-    let now = ctx.prov.grafana.team_members(ctx.org_id, team_id).await.map_err(upstream)?;
+    if ctx.prov.grafana.is_shadow() {
+        // The bulk replace was planned, not sent: Grafana resolved no email.
+        return Ok(());
+    }
+    let now = super::shadow::team_members(ctx, team_id).await?;
     let strangers: Vec<i64> = now.iter().map(|m| m.user_id).filter(|id| !want.contains_key(id)).collect();
     if strangers.is_empty() {
         return Ok(());
@@ -238,6 +242,10 @@ async fn ensure_in_org(ctx: &Scope<'_>, users: &[UserRecord]) -> Result<(), Prov
     let cache = &ctx.prov.groups.org_members;
     let mut unknown: Vec<&UserRecord> = Vec::new();
     for u in users {
+        // A placeholder (shadow mode) joins the org with its planned create.
+        if crate::grafana::shadow::is_placeholder(u.grafana_user_id) {
+            continue;
+        }
         if cache.get(&(ctx.org_id, u.grafana_user_id)).await.is_none() {
             unknown.push(u);
         }

@@ -22,7 +22,7 @@
 use serde_json::Value;
 
 use super::repr::{member_ids, member_records, member_value, members_json};
-use super::{store_err, upstream};
+use super::store_err;
 use crate::grafana::model::TeamMember;
 use crate::provision::users::{OrgRestore, RestoreState};
 use crate::provision::ProvisionError;
@@ -63,7 +63,7 @@ pub(super) async fn read(
     ctx: &Scope<'_>,
     team_id: i64,
 ) -> Result<(Vec<TeamMember>, Vec<Value>), ProvisionError> {
-    let current = ctx.prov.grafana.team_members(ctx.org_id, team_id).await.map_err(upstream)?;
+    let current = super::shadow::team_members(ctx, team_id).await?;
     let list = listing(ctx, team_id, &current).await?;
     Ok((current, list))
 }

@@ -8,7 +8,6 @@
 use std::borrow::Cow;
 
 use super::repr::{member_ids, stored_doc, tag};
-use super::upstream;
 use crate::provision::{expect_version, ProvisionError, Scope};
 use crate::store::GroupRecord;
 
@@ -33,12 +32,9 @@ pub(super) async fn check(
     let Some(header) = expected else { return Ok(()) };
     let name = match team_name {
         Some(n) => Cow::Borrowed(n),
-        None => match ctx.prov.grafana.get_team(ctx.org_id, record.grafana_team_id).await {
-            Ok(t) => Cow::Owned(t.name),
-            Err(e) if e.is_not_found() => {
-                return Err(ProvisionError::precondition_failed("the group has no current version"))
-            }
-            Err(e) => return Err(upstream(e)),
+        None => match super::shadow::team(ctx, record.grafana_team_id).await? {
+            Some(t) => Cow::Owned(t.name),
+            None => return Err(ProvisionError::precondition_failed("the group has no current version")),
         },
     };
     let list = match members {

@@ -21,6 +21,8 @@ use crate::store::GroupRecord;
 
 /// Teams whose members are read concurrently when a page includes members.
 const MEMBER_FETCH_CONCURRENCY: usize = 8;
+/// Most team-search pages a shadow-mode listing reads.
+const MAX_SHADOW_PAGES: u32 = 1000;
 
 /// One group; its members are read only when `view` keeps them.
 pub(super) async fn get(ctx: &Scope<'_>, id: &str, view: &Projection) -> Result<Shown, ProvisionError> {
@@ -43,16 +45,15 @@ pub(super) async fn live_record(ctx: &Scope<'_>, id: &str) -> Result<GroupRecord
 /// The live record and team of `id`; 404 when either is gone.
 pub(super) async fn load(ctx: &Scope<'_>, id: &str) -> Result<(GroupRecord, Team), ProvisionError> {
     let record = live_record(ctx, id).await?;
-    match ctx.prov.grafana.get_team(ctx.org_id, record.grafana_team_id).await {
-        Ok(team) => {
+    match super::shadow::team(ctx, record.grafana_team_id).await? {
+        Some(team) => {
             super::drift::compare(&record, &team);
             Ok((record, team))
         }
-        Err(e) if e.is_not_found() => {
+        None => {
             super::drift::gone(&record);
             Err(ProvisionError::not_found(format!("group {id:?} not found")))
         }
-        Err(e) => Err(upstream(e)),
     }
 }
 
@@ -133,13 +134,12 @@ async fn lookup(ctx: &Scope<'_>, key: &LookupKey) -> Result<Vec<Team>, Provision
         LookupKey::UserName(_) | LookupKey::Email(_) => None,
     };
     let Some(record) = record.filter(|r| !r.deleted) else { return Ok(Vec::new()) };
-    match ctx.prov.grafana.get_team(ctx.org_id, record.grafana_team_id).await {
-        Ok(team) => Ok(vec![team]),
-        Err(e) if e.is_not_found() => {
+    match super::shadow::team(ctx, record.grafana_team_id).await? {
+        Some(team) => Ok(vec![team]),
+        None => {
             super::drift::gone(&record);
             Ok(Vec::new())
         }
-        Err(e) => Err(upstream(e)),
     }
 }
 
@@ -160,6 +160,17 @@ async fn all_teams(ctx: &Scope<'_>) -> Result<Vec<Team>, ProvisionError> {
         let got = res.teams.len();
         out.extend(res.teams);
         if got == 0 || out.len() >= usize::try_from(res.total_count).unwrap_or(0) {
+            // Shadow mode: teams only the store has take their place in Grafana's name order.
+            let planned = super::shadow::placeholder_teams(ctx).await?;
+            if !planned.is_empty() {
+                out.extend(planned);
+                out.sort_by_cached_key(|t| t.name.to_lowercase());
+            }
+            if out.len() > max {
+                return Err(ProvisionError::too_many(format!(
+                    "the filter would scan more than {max} groups; filter on displayName, externalId or id"
+                )));
+            }
             return Ok(out);
         }
         page += 1;
@@ -174,6 +185,10 @@ async fn page_of_teams(
     projection: &Projection,
 ) -> Result<Page, ProvisionError> {
     let offset = start_index.max(1) - 1;
+    let planned = super::shadow::placeholder_teams(ctx).await?;
+    if !planned.is_empty() {
+        return shadow_page(ctx, start_index, count, projection, planned).await;
+    }
     let (teams, total) = if count == 0 {
         let res = ctx.prov.grafana.search_teams(ctx.org_id, None, None, 1, 1).await.map_err(upstream)?;
         (Vec::new(), res.total_count)
@@ -198,6 +213,44 @@ async fn page_of_teams(
         teams.truncate(count);
         (teams, total)
     };
+    present_page(ctx, start_index, teams, usize::try_from(total).unwrap_or(0), projection).await
+}
+
+/// [`page_of_teams`] in shadow mode with teams only the store has (`planned`): every team of
+/// the org is read and the planned ones take their place in Grafana's name order, so the pages
+/// are enforce mode's (a rehearsal's cost).
+async fn shadow_page(
+    ctx: &Scope<'_>,
+    start_index: usize,
+    count: usize,
+    projection: &Projection,
+    planned: Vec<Team>,
+) -> Result<Page, ProvisionError> {
+    let mut teams = Vec::new();
+    for page in 1..=MAX_SHADOW_PAGES {
+        let res =
+            ctx.prov.grafana.search_teams(ctx.org_id, None, None, page, 1000).await.map_err(upstream)?;
+        let got = res.teams.len();
+        teams.extend(res.teams);
+        if got == 0 || teams.len() >= usize::try_from(res.total_count).unwrap_or(0) {
+            break;
+        }
+    }
+    teams.extend(planned);
+    teams.sort_by_cached_key(|t| t.name.to_lowercase());
+    let total = teams.len();
+    let window: Vec<Team> = teams.into_iter().skip(start_index.max(1) - 1).take(count).collect();
+    present_page(ctx, start_index, window, total, projection).await
+}
+
+/// A page of `teams` (already windowed) as SCIM groups.
+async fn present_page(
+    ctx: &Scope<'_>,
+    start_index: usize,
+    teams: Vec<Team>,
+    total: usize,
+    projection: &Projection,
+) -> Result<Page, ProvisionError> {
     let records = team_records(ctx, &teams).await?;
     let with_members = projection.wants("members");
     let mut docs = Vec::with_capacity(teams.len());
@@ -209,7 +262,6 @@ async fn page_of_teams(
         }
         docs.extend(futures_util::future::try_join_all(futs).await?);
     }
-    let total = usize::try_from(total).unwrap_or(0);
     Ok(Page { total, start_index, resources: docs })
 }
 
@@ -238,8 +290,30 @@ pub(super) async fn teams_named(ctx: &Scope<'_>, name: &str) -> Result<Vec<Team>
     let complete = res.total_count <= i64::from(PER);
     let found = exact(res.teams);
     if !found.is_empty() || complete {
-        return Ok(found);
+        return shadowed(ctx, name, found).await;
     }
     let res = ctx.prov.grafana.search_teams(ctx.org_id, Some(name), None, 1, 10).await.map_err(upstream)?;
-    Ok(exact(res.teams))
+    shadowed(ctx, name, exact(res.teams)).await
+}
+
+/// In shadow mode, Grafana's teams named `name` as SCIM has them: a managed team renamed in
+/// shadow mode no longer answers to its Grafana name, and one named so in the store (renamed,
+/// or a placeholder) does. Unchanged otherwise.
+async fn shadowed(ctx: &Scope<'_>, name: &str, found: Vec<Team>) -> Result<Vec<Team>, ProvisionError> {
+    if !ctx.prov.grafana.is_shadow() {
+        return Ok(found);
+    }
+    let wanted = name.to_lowercase();
+    let mut out = Vec::with_capacity(found.len() + 1);
+    for t in found {
+        if let Some(t) = super::shadow::team(ctx, t.id).await?.filter(|t| t.name.to_lowercase() == wanted) {
+            out.push(t);
+        }
+    }
+    if let Some(t) = super::shadow::named(ctx, name).await? {
+        if !out.iter().any(|x| x.id == t.id) {
+            out.push(t);
+        }
+    }
+    Ok(out)
 }

@@ -88,7 +88,7 @@ pub(super) fn resource(
     team_name: Option<&str>,
     members: Option<Vec<Value>>,
 ) -> (Value, String) {
-    let mut doc = stored_doc(record, team_name);
+    let mut doc = stored_doc(record, super::shadow::shown_name(ctx, record, team_name));
     let ids = members.as_deref().map(member_ids);
     let version = tag(&record.scim_id, &doc, ids);
     if let Some(m) = members.filter(|m| !m.is_empty()) {

@@ -35,7 +35,7 @@ async fn check_name_free(ctx: &Scope<'_>, name: &str, except: Option<i64>) -> Re
     if let Some(r) = ctx.prov.store.group_by_display_name(ctx.org_id, name).await.map_err(store_err)? {
         if !r.deleted && taken(r.grafana_team_id) {
             // The record may be stale (team deleted by hand); Grafana decides below.
-            if ctx.prov.grafana.get_team(ctx.org_id, r.grafana_team_id).await.is_ok() {
+            if super::shadow::team(ctx, r.grafana_team_id).await.map_or(true, |t| t.is_some()) {
                 return Err(ProvisionError::uniqueness(format!("a group named {name:?} already exists")));
             }
             crate::audit::notes::drift(format!(
@@ -140,7 +140,7 @@ pub(super) async fn replace(
         let _lock = lock(ctx, id).await?;
         // Load.
         let (record, team) = load(ctx, id).await?;
-        let current = ctx.prov.grafana.team_members(ctx.org_id, team.id).await.map_err(upstream)?;
+        let current = super::shadow::team_members(ctx, team.id).await?;
         // `If-Match` compares the member list a GET shows (pending members included).
         // The audit log's before state wants it too.
         let list = if expected.is_some() || crate::audit::notes::wanted() {
@@ -181,7 +181,7 @@ pub(super) async fn patch(
         // gone).
         let record = super::read::live_record(ctx, id).await?;
         let members = if sets_members {
-            Some(ctx.prov.grafana.team_members(ctx.org_id, record.grafana_team_id).await.map_err(upstream)?)
+            Some(super::shadow::team_members(ctx, record.grafana_team_id).await?)
         } else {
             None
         };
@@ -264,13 +264,12 @@ pub(super) async fn commit(ctx: &Scope<'_>, loaded: Loaded, plan: Plan) -> Resul
 }
 
 async fn get_team(ctx: &Scope<'_>, record: &GroupRecord) -> Result<Team, ProvisionError> {
-    match ctx.prov.grafana.get_team(ctx.org_id, record.grafana_team_id).await {
-        Ok(t) => Ok(t),
-        Err(e) if e.is_not_found() => {
+    match super::shadow::team(ctx, record.grafana_team_id).await? {
+        Some(t) => Ok(t),
+        None => {
             super::drift::gone(record);
             Err(ProvisionError::not_found(format!("group {:?} not found", record.scim_id)))
         }
-        Err(e) => Err(upstream(e)),
     }
 }
 

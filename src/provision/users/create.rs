@@ -97,7 +97,14 @@ pub async fn create(ctx: &Scope<'_>, state: &UsersState, body: Value) -> Result<
     let mut fresh = false;
     let role =
         role_plan.as_ref().map_or(ctx.prov.settings.scim.default_role.as_str(), |p| &p.desired.org_role);
-    let view = match create_in_grafana(ctx, state, &fields, role).await? {
+    // Shadow mode: a planned create is never refused, so the login and email Grafana would
+    // refuse (412, then adopt) are looked up first; the same user is adopted as in enforce mode.
+    let taken = if g.is_shadow() { existing_user(ctx, &fields).await? } else { None };
+    let made = match taken {
+        Some(_) => None,
+        None => create_in_grafana(ctx, state, &fields, role).await?,
+    };
+    let view = match made {
         Some(view) => {
             fresh = true;
             if let (Some(plan), true) = (&role_plan, active) {
@@ -107,12 +114,10 @@ pub async fn create(ctx: &Scope<'_>, state: &UsersState, body: Value) -> Result<
             view
         }
         None => {
-            let profile = match g.lookup_user(&fields.login).await.map_err(|e| grafana_error(&e))? {
+            let profile = match taken {
                 Some(p) => p,
-                None => g
-                    .lookup_user(&fields.email)
-                    .await
-                    .map_err(|e| grafana_error(&e))?
+                None => existing_user(ctx, &fields)
+                    .await?
                     .ok_or_else(|| ProvisionError::uniqueness("Grafana refused the login or email"))?,
             };
             adopt(ctx, &profile, &fields, role_plan.as_ref().filter(|_| active)).await?
@@ -222,6 +227,18 @@ pub async fn push_fields(
             Ok(())
         }
         Err(e) => Err(grafana_error(&e)),
+    }
+}
+
+/// The Grafana user holding the login, else the email.
+async fn existing_user(
+    ctx: &Scope<'_>,
+    fields: &GrafanaUserFields,
+) -> Result<Option<UserProfile>, ProvisionError> {
+    let g = &ctx.prov.grafana;
+    match g.lookup_user(&fields.login).await.map_err(|e| grafana_error(&e))? {
+        Some(p) => Ok(Some(p)),
+        None => g.lookup_user(&fields.email).await.map_err(|e| grafana_error(&e)),
     }
 }
 

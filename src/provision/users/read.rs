@@ -29,6 +29,8 @@ use crate::store::UserRecord;
 pub const SCAN_FACTOR: usize = 10;
 /// Grafana page size for scans and exact-match searches.
 const SEARCH_PAGE: u32 = 1000;
+/// Most org-listing pages a shadow-mode page reads (a misbehaving server cannot loop it).
+const MAX_SHADOW_PAGES: u32 = 1000;
 
 /// `GET /Users/{id}`: one store read and one Grafana read (to notice users deleted in Grafana).
 pub async fn get(ctx: &Scope<'_>, id: &str) -> Result<Shown, ProvisionError> {
@@ -130,6 +132,10 @@ async fn unfiltered_page(
     let per = count.max(1);
     let first_page = offset / per + 1;
     // The count does not depend on the search: it runs while Grafana answers.
+    let planned = super::shadow::placeholders(ctx).await?;
+    if !planned.is_empty() {
+        return shadow_page(ctx, offset, count, planned).await;
+    }
     let (first, detached) = tokio::join!(
         g.search_org_users(ctx.org_id, "", to_u32(first_page), to_u32(per)),
         store.count_users_detached(ctx.org_id)
@@ -157,6 +163,74 @@ async fn unfiltered_page(
         let from = offset.saturating_sub(in_grafana);
         let want = count - in_window.min(count);
         let recs = store
+            .users_detached(ctx.org_id, to_i64(from), to_i64(want))
+            .await
+            .map_err(|e| store_error(&e))?;
+        items.extend(recs.into_iter().map(|rec| Visible { rec, view: None }));
+    }
+    Ok((total, items))
+}
+
+/// An entry of a shadow-mode listing: a Grafana org user, or a user only the store has.
+enum Listed {
+    Grafana(GrafanaUserView),
+    Planned(Box<UserRecord>),
+}
+
+/// [`unfiltered_page`] in shadow mode with users only the store has (`planned`): they take the
+/// place in Grafana's login order they will have once created, so the pages are enforce mode's.
+/// This reads the whole org listing (a rehearsal's cost), then the detached users follow.
+async fn shadow_page(
+    ctx: &Scope<'_>,
+    offset: usize,
+    count: usize,
+    planned: Vec<UserRecord>,
+) -> Result<(usize, Vec<Visible>), ProvisionError> {
+    let g = &ctx.prov.grafana;
+    let mut views: Vec<GrafanaUserView> = Vec::new();
+    for page_no in 1..=MAX_SHADOW_PAGES {
+        let hits =
+            g.search_org_users(ctx.org_id, "", page_no, SEARCH_PAGE).await.map_err(|e| grafana_error(&e))?;
+        let done = hits.org_users.is_empty()
+            || (page_no as usize) * (SEARCH_PAGE as usize) >= usize::try_from(hits.total_count).unwrap_or(0);
+        views.extend(hits.org_users.into_iter().map(view_from_org_user));
+        if done {
+            break;
+        }
+    }
+    let detached = ctx.prov.store.count_users_detached(ctx.org_id).await.map_err(|e| store_error(&e))?;
+    let detached = usize::try_from(detached.max(0)).unwrap_or(0);
+    // Grafana's users and the planned ones, by login as Grafana orders them.
+    let mut merged: Vec<(String, Listed)> =
+        views.into_iter().map(|v| (v.login.to_lowercase(), Listed::Grafana(v))).collect();
+    merged.extend(planned.into_iter().map(|r| (r.user_name.to_lowercase(), Listed::Planned(Box::new(r)))));
+    merged.sort_by(|a, b| a.0.cmp(&b.0));
+    let listed = merged.len();
+    let total = listed + detached;
+    let window: Vec<Listed> = merged.into_iter().skip(offset).take(count).map(|(_, e)| e).collect();
+    let in_window = window.len();
+    let grafana: Vec<GrafanaUserView> = window
+        .iter()
+        .filter_map(|e| match e {
+            Listed::Grafana(v) => Some(v.clone()),
+            Listed::Planned(_) => None,
+        })
+        .collect();
+    let mut seen: std::collections::HashMap<i64, Visible> =
+        visible(ctx, grafana).await?.into_iter().map(|v| (v.rec.grafana_user_id, v)).collect();
+    let mut items: Vec<Visible> = window
+        .into_iter()
+        .filter_map(|e| match e {
+            Listed::Grafana(v) => seen.remove(&v.id),
+            Listed::Planned(rec) => Some(Visible { rec: *rec, view: None }),
+        })
+        .collect();
+    if offset + count > listed && detached > 0 {
+        let from = offset.saturating_sub(listed);
+        let want = count - in_window.min(count);
+        let recs = ctx
+            .prov
+            .store
             .users_detached(ctx.org_id, to_i64(from), to_i64(want))
             .await
             .map_err(|e| store_error(&e))?;
@@ -302,6 +376,19 @@ async fn scan(ctx: &Scope<'_>, f: &Filter, max: usize) -> Result<Vec<Value>, Pro
             break;
         }
         page_no += 1;
+    }
+    // Shadow mode: users only the store has, in the login order they will have in Grafana.
+    let planned = super::shadow::placeholders(ctx).await?;
+    if !planned.is_empty() {
+        for rec in &planned {
+            let doc = present(ctx, rec, None).body;
+            if matches(f, ResourceType::User, &doc)? {
+                out.push(doc);
+            }
+        }
+        out.sort_by_cached_key(|d| {
+            d.get("userName").and_then(Value::as_str).unwrap_or_default().to_lowercase()
+        });
     }
     let detached =
         ctx.prov.store.users_detached(ctx.org_id, 0, to_i64(bound)).await.map_err(|e| store_error(&e))?;

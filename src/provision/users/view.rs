@@ -144,8 +144,14 @@ pub async fn grafana_user(ctx: &Scope<'_>, id: i64) -> Result<Option<GrafanaUser
     Ok(grafana_profile(ctx, id).await?.as_ref().map(view_from_profile))
 }
 
-/// [`grafana_user`] with everything Grafana says of the user (server admin or not).
+/// [`grafana_user`] with everything Grafana says of the user (server admin or not). A
+/// placeholder id (a user created in shadow mode, not yet made in Grafana) is never asked of
+/// Grafana: the store's record stands for the user, so its record is never dropped as stale.
 pub async fn grafana_profile(ctx: &Scope<'_>, id: i64) -> Result<Option<UserProfile>, ProvisionError> {
+    if crate::grafana::shadow::is_placeholder(id) {
+        let rec = ctx.prov.store.user_by_grafana_id(ctx.org_id, id).await.map_err(|e| store_error(&e))?;
+        return Ok(rec.as_ref().map(placeholder_profile));
+    }
     match ctx.prov.grafana.get_user(id).await {
         Ok(p) => Ok(Some(p)),
         Err(e) if e.is_not_found() => Ok(None),
@@ -195,8 +201,27 @@ pub async fn load_profile(ctx: &Scope<'_>, id: &str) -> Result<(UserRecord, User
     }
 }
 
-/// Drops the record of a user deleted in Grafana behind the sidecar's back.
+/// The profile a user created in shadow mode would have in Grafana, from its record: what SCIM
+/// asked for, never a server admin.
+pub fn placeholder_profile(rec: &UserRecord) -> UserProfile {
+    let name = rec.attributes.get("displayName").and_then(Value::as_str).unwrap_or_default();
+    UserProfile {
+        id: rec.grafana_user_id,
+        login: rec.user_name.clone(),
+        email: rec.email.clone().unwrap_or_default(),
+        name: name.to_string(),
+        org_id: rec.org_id,
+        is_disabled: !rec.active,
+        ..UserProfile::default()
+    }
+}
+
+/// Drops the record of a user deleted in Grafana behind the sidecar's back. A placeholder
+/// record (shadow mode) is kept: Grafana never had the user, `reconcile --apply` creates it.
 pub async fn forget(ctx: &Scope<'_>, rec: &UserRecord) {
+    if crate::grafana::shadow::is_placeholder(rec.grafana_user_id) {
+        return;
+    }
     crate::audit::notes::drift(format!(
         "user {} (grafana user {}) is gone from grafana: its record was dropped",
         rec.scim_id, rec.grafana_user_id
@@ -252,6 +277,19 @@ mod tests {
         assert_eq!(shown.body["active"], false);
         assert_eq!(shown.body["schemas"][0], "urn:ietf:params:scim:schemas:core:2.0:User");
         assert_eq!(shown.body["meta"]["version"], json!(shown.etag));
+    }
+
+    #[test]
+    fn a_placeholder_user_has_the_profile_its_record_asks_for() {
+        let mut rec = unmanaged_user_record(3, &view());
+        rec.grafana_user_id = -42;
+        rec.managed = true;
+        rec.active = false;
+        rec.attributes = json!({"userName": "jane", "displayName": "Jane Doe"});
+        let p = placeholder_profile(&rec);
+        assert_eq!((p.id, p.org_id, p.login.as_str()), (-42, 3, "jane"));
+        assert_eq!((p.email.as_str(), p.name.as_str()), ("jane@example.com", "Jane Doe"));
+        assert!(p.is_disabled && !p.is_grafana_admin);
     }
 
     #[test]

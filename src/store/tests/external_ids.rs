@@ -67,6 +67,14 @@ pub(super) async fn an_external_id_belongs_to_one_grafana_user(h: &Harness) {
     // The holder itself is updated as before, and releases the key once it drops it.
     a.active = false;
     a.version = s.update_user(&a, 1).await.unwrap();
+    // The holder alone in its org may move to another Grafana id (reconcile recreating the user,
+    // or a placeholder of shadow mode becoming real) while no other org's row holds the key.
+    let mut solo = user(5, -77, "solo");
+    solo.external_id = Some("ext-solo".into());
+    s.insert_user(&solo).await.unwrap();
+    solo.grafana_user_id = 77;
+    solo.version = s.update_user(&solo, 1).await.unwrap();
+    assert_eq!(s.get_user(5, &solo.scim_id).await.unwrap().unwrap().grafana_user_id, 77);
     a.external_id = None;
     s.update_user(&a, a.version).await.unwrap();
     s.delete_user_record(2, &same.scim_id).await.unwrap();
