@@ -307,16 +307,18 @@ const CERT_USER: &str = "scim_cert_user";
 const CERT_DB: &str = "scim_cert_test";
 
 /// A database only `CERT_USER` may enter, and only with a client certificate (a `hostssl … cert`
-/// line at the top of `pg_hba.conf`, added once; it names nothing other tests use).
+/// line at the top of `pg_hba.conf`, added once; it names nothing other tests use), created empty
+/// for each run.
 async fn cert_only_database() {
     let db = admin().await;
     db.execute("SELECT pg_advisory_lock(hashtext('scim-sidecar/test-server-tls'))", &[]).await.unwrap();
     if db.query_opt("SELECT 1 FROM pg_roles WHERE rolname = $1", &[&CERT_USER]).await.unwrap().is_none() {
         db.batch_execute(&format!("CREATE ROLE {CERT_USER} LOGIN")).await.unwrap();
     }
-    if db.query_opt("SELECT 1 FROM pg_database WHERE datname = $1", &[&CERT_DB]).await.unwrap().is_none() {
-        db.batch_execute(&format!("CREATE DATABASE {CERT_DB} OWNER {CERT_USER}")).await.unwrap();
-    }
+    // A fresh database every run: a schema another build of the sidecar migrated (a newer one
+    // on this shared server) must not decide this test.
+    db.batch_execute(&format!("DROP DATABASE IF EXISTS {CERT_DB} WITH (FORCE)")).await.unwrap();
+    db.batch_execute(&format!("CREATE DATABASE {CERT_DB} OWNER {CERT_USER}")).await.unwrap();
     let hba: String = db.query_one("SHOW hba_file", &[]).await.unwrap().get(0);
     let line = format!("hostssl {CERT_DB} {CERT_USER} 127.0.0.1/32 cert");
     db.batch_execute(&format!(
