@@ -24,6 +24,7 @@ pub mod grafana;
 pub mod guard;
 pub mod login_gate;
 pub mod metrics;
+pub mod namespace;
 pub mod policy;
 pub mod provision;
 pub mod proxy;

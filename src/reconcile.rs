@@ -43,17 +43,9 @@ pub enum ReconcileError {
 /// # Errors
 /// [`ReconcileError::Usage`] for anything else.
 pub fn org_of(namespace: &str) -> Result<i64, ReconcileError> {
-    if namespace == "default" {
-        return Ok(1);
-    }
-    namespace
-        .strip_prefix("org-")
-        .filter(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()))
-        .and_then(|n| n.parse::<i64>().ok())
-        .filter(|n| *n >= 1)
-        .ok_or_else(|| {
-            ReconcileError::Usage(format!("{namespace:?} is not a namespace (default or org-<N>)"))
-        })
+    crate::namespace::org_of(namespace).ok_or_else(|| {
+        ReconcileError::Usage(format!("{namespace:?} is not a namespace (default or org-<N>)"))
+    })
 }
 
 /// What reconcile works with: Grafana, the store and the `[scim]` settings.
@@ -84,7 +76,7 @@ impl Reconciler {
         let mut desired = load::desired(self.store.as_ref(), &self.scim, org_id).await?;
         let observed = load::observed(&self.grafana, org_id, &desired).await?;
         load::held_elsewhere(self.store.as_ref(), org_id, &mut desired, &observed).await?;
-        let namespace = crate::audit::AuditRecord::namespace_of(org_id);
+        let namespace = crate::namespace::name_of(org_id);
         Ok(plan::plan(&namespace, org_id, &desired, &observed))
     }
 }

@@ -258,9 +258,8 @@ fn refused(audit: &AuditScope, resource: &str, method: &Method, why: &crate::pol
 
 fn ns_label(ns: &Namespace) -> String {
     match ns {
-        Namespace::Default => "default".into(),
-        Namespace::Org(n) => format!("org-{n}"),
         Namespace::Unknown(s) => s.clone(),
+        known => known.org_id().map(crate::namespace::name_of).unwrap_or_default(),
     }
 }
 

@@ -158,10 +158,6 @@ impl AuditRecord {
 
     /// The namespace label of a Grafana org.
     pub fn namespace_of(org_id: i64) -> String {
-        if org_id == 1 {
-            "default".into()
-        } else {
-            format!("org-{org_id}")
-        }
+        crate::namespace::name_of(org_id)
     }
 }

@@ -51,7 +51,7 @@ fn grafana_client(config: &Config) -> Result<GrafanaClient, String> {
 
 /// Runs the command (see the module docs for the exit codes).
 pub fn migrate_team_sync(loaded: &Loaded, args: &MigrateArgs) -> ExitCode {
-    let namespace_org = match args.namespace.as_deref().map(|ns| (ns, migration::org_of_namespace(ns))) {
+    let namespace_org = match args.namespace.as_deref().map(|ns| (ns, crate::namespace::org_of(ns))) {
         None => None,
         Some((_, Some(org))) => Some(org),
         Some((ns, None)) => {

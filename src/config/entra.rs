@@ -82,18 +82,8 @@ impl EntraConfig {
 
     /// The Grafana org ids of `namespaces` (`default` is org 1); `None` for a malformed entry.
     pub fn org_ids(&self) -> Vec<Option<i64>> {
-        self.namespaces.iter().map(|ns| namespace_org(ns)).collect()
+        self.namespaces.iter().map(|ns| crate::namespace::org_of(ns)).collect()
     }
-}
-
-/// The org a namespace names: `default` → 1, `org-<N>` → N (N ≥ 1).
-pub fn namespace_org(ns: &str) -> Option<i64> {
-    if ns == "default" {
-        return Some(1);
-    }
-    let digits =
-        ns.strip_prefix("org-").filter(|d| !d.is_empty() && d.bytes().all(|b| b.is_ascii_digit()))?;
-    digits.parse::<i64>().ok().filter(|n| *n >= 1)
 }
 
 /// True for a GUID such as `72f988bf-86f1-41af-91ab-2d7cd011db47` (8-4-4-4-12 hex digits).
@@ -119,7 +109,7 @@ pub fn problems(cfg: &EntraConfig) -> Vec<(&'static str, String)> {
     if cfg.namespaces.is_empty() {
         out.push(("[scim.entra] namespaces", "must list at least one namespace (e.g. [\"default\"])".into()));
     }
-    for ns in cfg.namespaces.iter().filter(|ns| namespace_org(ns).is_none()) {
+    for ns in cfg.namespaces.iter().filter(|ns| crate::namespace::org_of(ns).is_none()) {
         out.push(("[scim.entra] namespaces", format!("`{ns}` is not a namespace (`default` or `org-<N>`)")));
     }
     if let Some(u) = &cfg.jwks_url {
@@ -154,11 +144,11 @@ mod tests {
         assert!(!is_guid("72f988bf-86f1-41af-91ab-2d7cd011db4"));
         assert!(!is_guid("72f988bf-86f1-41af-91ab-2d7cd011db4g"));
         assert!(!is_guid("contoso.onmicrosoft.com"));
-        assert_eq!(namespace_org("default"), Some(1));
-        assert_eq!(namespace_org("org-1"), Some(1));
-        assert_eq!(namespace_org("org-7"), Some(7));
+        assert_eq!(crate::namespace::org_of("default"), Some(1));
+        assert_eq!(crate::namespace::org_of("org-1"), Some(1));
+        assert_eq!(crate::namespace::org_of("org-7"), Some(7));
         for bad in ["org-0", "org-", "org--1", "org-x", "Default", "stacks-1", ""] {
-            assert_eq!(namespace_org(bad), None, "{bad}");
+            assert_eq!(crate::namespace::org_of(bad), None, "{bad}");
         }
     }
 

@@ -42,18 +42,6 @@ pub struct NamespaceRoles {
     pub map: BTreeMap<String, String>,
 }
 
-/// The org a namespace key names: `default` and `org-1` are org 1, `org-<N>` org N.
-pub fn namespace_org(ns: &str) -> Option<i64> {
-    if ns == "default" {
-        return Some(1);
-    }
-    let digits = ns.strip_prefix("org-")?;
-    if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
-        return None;
-    }
-    digits.parse::<i64>().ok().filter(|n| *n > 0)
-}
-
 impl RolesConfig {
     /// The map that applies in `org_id`: the global one with that namespace's entries laid over
     /// it. Keys are folded to ASCII lower case.
@@ -61,7 +49,7 @@ impl RolesConfig {
         let mut out: BTreeMap<String, String> =
             self.map.iter().map(|(k, v)| (k.trim().to_ascii_lowercase(), v.clone())).collect();
         for (ns, over) in &self.namespaces {
-            if namespace_org(ns) == Some(org_id) {
+            if crate::namespace::org_of(ns) == Some(org_id) {
                 for (k, v) in &over.map {
                     out.insert(k.trim().to_ascii_lowercase(), v.clone());
                 }
@@ -95,7 +83,7 @@ impl RolesConfig {
         check_map("[scim.roles] map", &self.map, roles, &mut errors);
         for (ns, over) in &self.namespaces {
             let key = format!("[scim.roles.namespaces.\"{ns}\"] map");
-            if namespace_org(ns).is_none() {
+            if crate::namespace::org_of(ns).is_none() {
                 errors.push((
                     "[scim.roles] namespaces".to_string(),
                     format!("`{ns}` is not a namespace: use `default` or `org-<N>` (N ≥ 1)"),
@@ -201,11 +189,11 @@ mod tests {
 
     #[test]
     fn namespace_keys() {
-        assert_eq!(namespace_org("default"), Some(1));
-        assert_eq!(namespace_org("org-1"), Some(1));
-        assert_eq!(namespace_org("org-12"), Some(12));
+        assert_eq!(crate::namespace::org_of("default"), Some(1));
+        assert_eq!(crate::namespace::org_of("org-1"), Some(1));
+        assert_eq!(crate::namespace::org_of("org-12"), Some(12));
         for bad in ["org-0", "org-", "org-x", "Default", "org--1"] {
-            assert_eq!(namespace_org(bad), None, "{bad}");
+            assert_eq!(crate::namespace::org_of(bad), None, "{bad}");
         }
     }
 }

@@ -35,15 +35,6 @@ pub enum MigrationError {
     Store(#[from] StoreError),
 }
 
-/// The org a namespace names: `default` is org 1, `org-<N>` is org N.
-pub fn org_of_namespace(ns: &str) -> Option<i64> {
-    if ns == "default" {
-        return Some(1);
-    }
-    let n = ns.strip_prefix("org-").filter(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()))?;
-    n.parse::<i64>().ok().filter(|n| *n >= 1)
-}
-
 /// The orgs to migrate: `namespace`'s, else every org the sidecar's credential serves.
 ///
 /// # Errors
@@ -351,18 +342,4 @@ pub async fn rollback(
         out.push(done);
     }
     out
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn namespaces_name_orgs() {
-        assert_eq!(org_of_namespace("default"), Some(1));
-        assert_eq!(org_of_namespace("org-12"), Some(12));
-        for bad in ["org-0", "org-", "org-x", "Default", "org--1", "org-99999999999999999999"] {
-            assert_eq!(org_of_namespace(bad), None, "{bad}");
-        }
-    }
 }

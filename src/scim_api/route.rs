@@ -22,15 +22,9 @@ pub enum Namespace {
 
 impl Namespace {
     fn parse(text: &str) -> Self {
-        if text == "default" {
-            return Namespace::Default;
-        }
-        match text.strip_prefix("org-").filter(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit())) {
-            Some(digits) => match digits.parse::<i64>() {
-                Ok(1) => Namespace::Default,
-                Ok(n) if n > 0 => Namespace::Org(n),
-                _ => Namespace::Unknown(text.to_string()),
-            },
+        match crate::namespace::org_of(text) {
+            Some(1) => Namespace::Default,
+            Some(n) => Namespace::Org(n),
             None => Namespace::Unknown(text.to_string()),
         }
     }

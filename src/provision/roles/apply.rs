@@ -28,15 +28,6 @@ pub struct Plan {
     pub values_changed: bool,
 }
 
-/// The namespace label of `org_id` (`default` or `org-<N>`).
-fn namespace(org_id: i64) -> String {
-    if org_id == 1 {
-        "default".into()
-    } else {
-        format!("org-{org_id}")
-    }
-}
-
 /// Judges the role part of a write from `before` (the stored document, `None` for a create) to
 /// `after`. `None` while role sync is off.
 ///
@@ -76,7 +67,7 @@ pub fn screen(
 }
 
 fn report_unmapped(ctx: &Scope<'_>, values: &[String]) {
-    let ns = namespace(ctx.org_id);
+    let ns = crate::namespace::name_of(ctx.org_id);
     // The values go to the log and the audit record, never into a metric label.
     info!(namespace = %ns, values = ?values, "scim role values not mapped to a grafana role: kept in scim only");
     ctx.prov
