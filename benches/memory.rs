@@ -19,15 +19,13 @@
 
 use std::sync::Arc;
 
-use bytes::Bytes;
 use grafana_emulator::{Emulator, EmulatorOptions};
-use http::{Method, Request};
-use http_body_util::{BodyExt, Full};
-use hyper_util::client::legacy::connect::HttpConnector;
+use http::Method;
 use hyper_util::client::legacy::Client;
 use hyper_util::rt::TokioExecutor;
 use scim_sidecar::config::{Config, Secret};
-use serde_json::{json, Value};
+use serde_json::Value;
+use support::target::{user, Http, Target};
 use tokio::net::TcpListener;
 
 mod support;
@@ -37,8 +35,6 @@ const CHILD_ENV: &str = "MEMORY_BENCH_CHILD";
 const STORE_ENV: &str = "MEMORY_BENCH_STORE_URL";
 const CLIENTS: usize = 16;
 const SAMPLE: usize = 2000;
-
-type Http = Client<HttpConnector, Full<Bytes>>;
 
 fn main() {
     if let Ok(grafana_url) = std::env::var(CHILD_ENV) {
@@ -114,7 +110,8 @@ async fn one_size(n: usize) -> [f64; 5] {
     let (mut child, addr) = support::spawn_child(false, &[(CHILD_ENV, &grafana.url()), (STORE_ENV, &store)]);
     let pid = child.id();
     let http: Http = Client::builder(TokioExecutor::new()).pool_max_idle_per_host(64).build_http();
-    let scim = Arc::new(Scim { http, base: format!("http://{addr}/scim/v2") });
+    let scim =
+        Arc::new(Target { http, base: format!("http://{addr}/scim/v2"), auth: format!("Bearer {TOKEN}") });
     let mut row = [0.0; 5];
     // Settle: the first request reads Grafana's settings and the policy.
     assert_eq!(scim.send(Method::GET, "/Users?count=1", None).await.0, 200);
@@ -130,7 +127,7 @@ async fn one_size(n: usize) -> [f64; 5] {
                 if i >= n - half {
                     break;
                 }
-                let (s, _) = scim.send(Method::POST, "/Users", Some(&user(i))).await;
+                let (s, _) = scim.send(Method::POST, "/Users", Some(&user(&format!("s{i:07}")))).await;
                 assert_eq!(s, 201);
             }
         }));
@@ -169,37 +166,4 @@ async fn one_size(n: usize) -> [f64; 5] {
     let _ = child.kill();
     let _ = child.wait();
     row
-}
-
-struct Scim {
-    http: Http,
-    base: String,
-}
-
-impl Scim {
-    async fn send(&self, method: Method, path: &str, body: Option<&Value>) -> (u16, Bytes) {
-        let bytes = body.map(|b| Bytes::from(serde_json::to_vec(b).unwrap())).unwrap_or_default();
-        let req = Request::builder()
-            .method(method)
-            .uri(format!("{}{path}", self.base))
-            .header("authorization", format!("Bearer {TOKEN}"))
-            .header("content-type", "application/scim+json")
-            .body(Full::new(bytes))
-            .unwrap();
-        let res = self.http.request(req).await.unwrap();
-        let status = res.status().as_u16();
-        (status, res.into_body().collect().await.unwrap().to_bytes())
-    }
-}
-
-fn user(i: usize) -> Value {
-    let name = format!("s{i:07}");
-    json!({
-        "schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"],
-        "userName": format!("{name}@bench.example"),
-        "externalId": format!("ext-{name}"),
-        "name": {"givenName": "Bench", "familyName": name},
-        "emails": [{"value": format!("{name}@bench.example"), "type": "work", "primary": true}],
-        "active": true
-    })
 }

@@ -33,15 +33,13 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use bytes::Bytes;
 use grafana_emulator::{Emulator, EmulatorHandle, EmulatorOptions};
-use http::{Method, Request};
-use http_body_util::{BodyExt, Full};
-use hyper_util::client::legacy::connect::HttpConnector;
+use http::Method;
 use hyper_util::client::legacy::Client;
 use hyper_util::rt::TokioExecutor;
 use scim_sidecar::config::{Config, Secret};
 use serde_json::{json, Value};
+use support::target::{user, Http, Target};
 use support::{cpu_ns, pinning};
 use tokio::net::TcpListener;
 
@@ -52,43 +50,6 @@ const TOKEN: &str = "bench-token-0123456789abcdef";
 const CONCURRENCY: usize = 16;
 /// Pages asked for at once in the concurrent page passes.
 const PAGES_AT_ONCE: usize = 10;
-
-type Http = Client<HttpConnector, Full<Bytes>>;
-
-struct Target {
-    http: Http,
-    base: String,
-    auth: String,
-}
-
-impl Target {
-    /// Sends one request and reads the whole answer; returns its status and body. Bodies are
-    /// parsed only where a check reads them ([`Target::send_json`]): the load generator stands in
-    /// for an IdP on another machine, and parsing SCIM's larger answers took CPU from the emulator
-    /// on its core during the sidecar's rounds alone.
-    async fn send(&self, method: Method, path: &str, body: Option<&Value>) -> (u16, Bytes) {
-        let mut req = Request::builder()
-            .method(method)
-            .uri(format!("{}{path}", self.base))
-            .header("authorization", &self.auth);
-        let bytes = match body {
-            Some(v) => {
-                req = req.header("content-type", "application/json");
-                Bytes::from(v.to_string())
-            }
-            None => Bytes::new(),
-        };
-        let res = self.http.request(req.body(Full::new(bytes)).unwrap()).await.unwrap();
-        let status = res.status().as_u16();
-        (status, res.into_body().collect().await.unwrap().to_bytes())
-    }
-
-    /// [`Target::send`] with the answer parsed as JSON (`Null` when it is not).
-    async fn send_json(&self, method: Method, path: &str, body: Option<&Value>) -> (u16, Value) {
-        let (status, bytes) = self.send(method, path, body).await;
-        (status, serde_json::from_slice(&bytes).unwrap_or(Value::Null))
-    }
-}
 
 /// Runs `op(i)` for every `i` in `range` with `clients` workers; returns wall time and per-op
 /// latencies.
@@ -721,17 +682,6 @@ async fn audit_ab(
     );
     let _ = off_child.kill();
     let _ = off_child.wait();
-}
-
-fn user(name: &str) -> Value {
-    json!({
-        "schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"],
-        "userName": format!("{name}@bench.example"),
-        "externalId": format!("ext-{name}"),
-        "name": {"givenName": "Bench", "familyName": name},
-        "emails": [{"value": format!("{name}@bench.example"), "type": "work", "primary": true}],
-        "active": true
-    })
 }
 
 fn grafana_user(name: &str) -> Value {

@@ -8,6 +8,7 @@ use std::net::SocketAddr;
 use std::process::{Child, Command, Stdio};
 
 pub mod nginx;
+pub mod target;
 
 /// Whether to pin: `pin_env` is not `0`, there are two cores or more, and `taskset` runs.
 /// Decided on the first call, before this process pins itself (after which it would see a
