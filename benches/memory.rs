@@ -85,7 +85,7 @@ fn run_sidecar_child(grafana_url: String) {
         let admin = TcpListener::bind("127.0.0.1:0").await.unwrap();
         println!("{}", public.local_addr().unwrap());
         let listeners = scim_sidecar::Listeners { public, admin };
-        scim_sidecar::run(config, listeners, std::future::pending()).await.unwrap();
+        scim_sidecar::run(config, listeners, support::terminated()).await.unwrap();
     });
 }
 
@@ -163,7 +163,6 @@ async fn one_size(n: usize) -> [f64; 5] {
     }
     row[3] = mib(pid);
     row[4] = support::rss_kib(pid).1 as f64 / 1024.0;
-    let _ = child.kill();
-    let _ = child.wait();
+    support::stop_child(&mut child);
     row
 }

@@ -88,7 +88,7 @@ fn run_sidecar_child(upstream: &str) {
         let admin = TcpListener::bind("127.0.0.1:0").await.unwrap();
         println!("{}", public.local_addr().unwrap());
         let listeners = scim_sidecar::Listeners { public, admin };
-        scim_sidecar::run(config, listeners, std::future::pending()).await.unwrap();
+        scim_sidecar::run(config, listeners, support::terminated()).await.unwrap();
     });
 }
 
@@ -149,8 +149,7 @@ async fn run() {
         println!("nginx master + workers VmRSS {rss} kB, VmHWM (sum) {peak} kB");
     }
     drop(nginx);
-    let _ = child.kill();
-    let _ = child.wait();
+    support::stop_child(&mut child);
 }
 
 /// One phase against `target`, with the CPU the proxy behind `cpu` spent per request (warm-up

@@ -23,13 +23,15 @@
 //! `USERS_BENCH_CLIENTS` (default 16) sets how many clients create and read at once.
 //! `USERS_BENCH_AUDIT=off` turns the audit log off (`[audit] enabled = false`; on by default, as
 //! in the configuration), to measure what recording every create costs. With the audit log on,
-//! the run ends with the same comparison made within the run (`create, audit on / off`): a second
-//! sidecar process with the audit log off, N creates in alternating rounds, the wall-time and CPU
-//! ratios printed, so that machine noise falls on both sides.
+//! the run ends with the same comparison made within the run (`create, audit on / off`): two fresh
+//! sidecar processes, audit log on and off, N creates each in alternating rounds, the wall-time and
+//! CPU ratios printed, so that machine noise falls on both sides. `USERS_BENCH_AUDIT_ONLY=1` runs that
+//! comparison alone.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::collections::BTreeMap;
+use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -410,7 +412,7 @@ fn run_sidecar_child(grafana_url: String) {
         let admin = TcpListener::bind("127.0.0.1:0").await.unwrap();
         println!("{}", public.local_addr().unwrap());
         let listeners = scim_sidecar::Listeners { public, admin };
-        scim_sidecar::run(config, listeners, std::future::pending()).await.unwrap();
+        scim_sidecar::run(config, listeners, support::terminated()).await.unwrap();
     });
 }
 
@@ -429,6 +431,12 @@ async fn bench(n: usize, latency: Duration) {
     let store_url = std::env::var("USERS_BENCH_STORE_URL")
         .unwrap_or_else(|_| format!("sqlite://{}", dir.path().join("bench.db").display()));
     let backend = store_url.split(':').next().unwrap_or("sqlite").to_string();
+    if std::env::var("USERS_BENCH_AUDIT_ONLY").is_ok_and(|v| v == "1") {
+        println!("users benchmark: audit comparison only, N = {n}, {clients} concurrent clients, {backend} store, emulator latency {latency:?} per call");
+        grafana.set_latency(latency);
+        audit_ab(n, clients, &grafana, &dir, &store_url).await;
+        return;
+    }
     let (mut child, addr) = support::spawn_child(
         pinning(PIN_ENV),
         &[(CHILD_ENV, &grafana.url()), ("USERS_BENCH_STORE_URL", &store_url)],
@@ -604,44 +612,58 @@ async fn bench(n: usize, latency: Duration) {
         grafana.user_count()
     );
     if audit == "on" {
-        audit_ab(n, clients, &grafana, &dir, &store_url, sidecar, &scim).await;
+        audit_ab(n, clients, &grafana, &dir, &store_url).await;
     }
 
-    let _ = child.kill();
-    let _ = child.wait();
+    support::stop_child(&mut child);
 }
 
-/// The audit log's cost per create, measured in one run: the sidecar above (audit on) and a
-/// second sidecar process with `[audit] enabled = false` (a store of its own, the same backend
-/// when it is SQLite) create users in alternating rounds against the same emulator, so noise from
-/// neighbours on this shared machine falls on both alike. Prints the wall-time ratio and each
-/// process's CPU per create, on / off.
+/// The audit log's cost per create, measured in one run: two fresh sidecar processes, one with
+/// the audit log on and one with `[audit] enabled = false`, each with a new store of its own (the
+/// same PostgreSQL database when the store is PostgreSQL), create users in alternating rounds
+/// against the same emulator, so noise from neighbours on this shared machine falls on both alike.
+/// Both start empty: the sidecar of the phases above holds everything they made (its store, its
+/// caches and a heap shaped by reads and pages), which a fresh process would not, and which made
+/// earlier runs of this comparison charge the audit log for that history (issue 27). Prints the
+/// wall-time ratio and each process's CPU per create, on / off.
 async fn audit_ab(
     n: usize,
     clients: usize,
     grafana: &EmulatorHandle,
     dir: &tempfile::TempDir,
     store_url: &str,
-    on_pid: u32,
-    on: &Arc<Target>,
 ) {
-    let off_store = if store_url.starts_with("sqlite") {
-        format!("sqlite://{}", dir.path().join("bench-audit-off.db").display())
-    } else {
-        store_url.to_string()
+    let store = |name: &str| {
+        if store_url.starts_with("sqlite") {
+            format!("sqlite://{}", dir.path().join(name).display())
+        } else {
+            store_url.to_string()
+        }
     };
-    let (mut off_child, off_addr) = support::spawn_child(
-        pinning(PIN_ENV),
-        &[(CHILD_ENV, &grafana.url()), ("USERS_BENCH_STORE_URL", &off_store), ("USERS_BENCH_AUDIT", "off")],
-    );
-    let off_pid = off_child.id();
-    let off = Arc::new(Target {
-        http: on.http.clone(),
-        base: format!("http://{off_addr}/scim/v2"),
-        auth: on.auth.clone(),
-    });
-    let (s, _) = off.send(Method::POST, "/Users", Some(&user("warm.off"))).await;
-    assert_eq!(s, 201);
+    let (on_store, off_store) = (store("bench-audit-on.db"), store("bench-audit-off.db"));
+    let url = grafana.url();
+    let spawn = |store: &str, audit: &str| {
+        support::spawn_child(
+            pinning(PIN_ENV),
+            &[(CHILD_ENV, &url), ("USERS_BENCH_STORE_URL", store), ("USERS_BENCH_AUDIT", audit)],
+        )
+    };
+    let (mut on_child, on_addr) = spawn(&on_store, "on");
+    let (mut off_child, off_addr) = spawn(&off_store, "off");
+    let (on_pid, off_pid) = (on_child.id(), off_child.id());
+    let http: Http = Client::builder(TokioExecutor::new()).pool_max_idle_per_host(64).build_http();
+    let target = |addr: SocketAddr| {
+        Arc::new(Target {
+            http: http.clone(),
+            base: format!("http://{addr}/scim/v2"),
+            auth: format!("Bearer {TOKEN}"),
+        })
+    };
+    let (on, off) = (target(on_addr), target(off_addr));
+    for (t, name) in [(&on, "warm.on"), (&off, "warm.off")] {
+        let (s, _) = t.send(Method::POST, "/Users", Some(&user(name))).await;
+        assert_eq!(s, 201);
+    }
     let (cpu_on, cpu_off) = (cpu_ns(on_pid), cpu_ns(off_pid));
     let (a, b) = (on.clone(), off.clone());
     let (with, without, _) = interleaved(
@@ -680,8 +702,9 @@ async fn audit_ab(
         cpu_off,
         cpu_on / cpu_off.max(f64::MIN_POSITIVE),
     );
-    let _ = off_child.kill();
-    let _ = off_child.wait();
+    for child in [&mut on_child, &mut off_child] {
+        support::stop_child(child);
+    }
 }
 
 fn grafana_user(name: &str) -> Value {

@@ -20,7 +20,7 @@ pub mod record;
 pub mod recorder;
 
 pub use query::AuditQuery;
-pub use record::{Actor, AuditRecord, Change, Outcome, Subject};
+pub use record::{encode, Actor, AuditRecord, Change, Outcome, Subject};
 pub use recorder::Auditor;
 
 /// The tracing target of audit log events.

@@ -31,16 +31,21 @@ pub fn pin_self_to_core_0() {
 }
 
 /// Starts this binary again with `envs` (on core 1 when `pin`), and returns it with the address
-/// it prints on its first stdout line.
+/// it prints on its first stdout line. `BENCH_CHILD_WRAPPER` (a command and its arguments,
+/// split on spaces) runs the child under a profiler, e.g.
+/// `BENCH_CHILD_WRAPPER="valgrind --tool=callgrind --callgrind-out-file=/tmp/cg.%p"`.
 pub fn spawn_child(pin: bool, envs: &[(&str, &str)]) -> (Child, SocketAddr) {
     let exe = std::env::current_exe().unwrap();
-    let mut cmd = if pin {
-        let mut c = Command::new("taskset");
-        c.args(["-c", "1"]).arg(exe);
-        c
-    } else {
-        Command::new(exe)
-    };
+    let mut argv: Vec<std::ffi::OsString> = Vec::new();
+    if pin {
+        argv.extend(["taskset", "-c", "1"].map(Into::into));
+    }
+    if let Ok(wrapper) = std::env::var("BENCH_CHILD_WRAPPER") {
+        argv.extend(wrapper.split_whitespace().map(Into::into));
+    }
+    argv.push(exe.into());
+    let mut cmd = Command::new(&argv[0]);
+    cmd.args(&argv[1..]);
     let mut child =
         cmd.envs(envs.iter().copied()).stdout(Stdio::piped()).stderr(Stdio::inherit()).spawn().unwrap();
     let mut line = String::new();
@@ -70,4 +75,29 @@ pub fn rss_kib(pid: u32) -> (u64, u64) {
             .unwrap_or(0)
     };
     (field("VmRSS:"), field("VmHWM:"))
+}
+
+/// Resolves when this process gets SIGTERM: a sidecar child's shutdown signal, so that it ends
+/// through `run`'s graceful shutdown and a profiler wrapping it (`BENCH_CHILD_WRAPPER`) writes
+/// its output.
+#[allow(dead_code)] // not every bench has a child sidecar
+pub async fn terminated() {
+    let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).unwrap();
+    term.recv().await;
+}
+
+/// Stops a child started by [`spawn_child`]: SIGTERM, up to 60 s to finish (a profiler writes its
+/// output then), SIGKILL after that.
+#[allow(dead_code)]
+pub fn stop_child(child: &mut Child) {
+    let _ = Command::new("kill").args(["-TERM", &child.id().to_string()]).status();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    while std::time::Instant::now() < deadline {
+        if let Ok(Some(_)) = child.try_wait() {
+            return;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    let _ = child.kill();
+    let _ = child.wait();
 }

@@ -24,7 +24,7 @@ pub fn changes(before: &Value, after: &Value) -> Vec<Change> {
     let a = after.as_object().unwrap_or(&empty);
     let mut out = Vec::new();
     let mut keys: Vec<&String> = b.keys().chain(a.keys()).collect();
-    keys.sort();
+    keys.sort_unstable();
     keys.dedup();
     for key in keys {
         if SKIPPED.iter().any(|s| s.eq_ignore_ascii_case(key)) {
@@ -55,14 +55,16 @@ fn walk(path: &str, extension: bool, before: &Value, after: &Value, out: &mut Ve
         let b = before.as_object().unwrap_or(&empty);
         let a = after.as_object().unwrap_or(&empty);
         let mut keys: Vec<&String> = b.keys().chain(a.keys()).collect();
-        keys.sort();
+        keys.sort_unstable();
         keys.dedup();
         for key in keys {
             if key.eq_ignore_ascii_case("password") {
                 continue;
             }
-            let sep = if extension { ':' } else { '.' };
-            let child = format!("{path}{sep}{key}");
+            let mut child = String::with_capacity(path.len() + 1 + key.len());
+            child.push_str(path);
+            child.push(if extension { ':' } else { '.' });
+            child.push_str(key);
             let (bv, av) = (b.get(key).unwrap_or(&Value::Null), a.get(key).unwrap_or(&Value::Null));
             walk(&child, false, bv, av, out);
         }

@@ -58,15 +58,13 @@ pub const MAX_CALLS: usize = 200;
 
 impl Notes {
     /// The calls as the audit record lists them: the first [`MAX_CALLS`], then, when there were
-    /// more, one line `… and N more Grafana calls (T in all)`.
-    pub fn calls(&self) -> Vec<String> {
-        let mut out = self.grafana_calls.clone();
+    /// more, one line `… and N more Grafana calls (T in all)`. Leaves none behind.
+    pub fn take_calls(&mut self) -> Vec<String> {
+        let mut out = std::mem::take(&mut self.grafana_calls);
         if self.more_calls > 0 {
-            out.push(format!(
-                "… and {} more Grafana calls ({} in all)",
-                self.more_calls,
-                self.grafana_calls.len() + self.more_calls
-            ));
+            let all = out.len() + self.more_calls;
+            out.push(format!("… and {} more Grafana calls ({all} in all)", self.more_calls));
+            self.more_calls = 0;
         }
         out
     }
@@ -175,11 +173,11 @@ mod tests {
             }
         })
         .await;
-        let calls = notes.calls();
+        let calls = notes.clone().take_calls();
         assert_eq!(calls.len(), MAX_CALLS + 1);
         assert_eq!(calls[MAX_CALLS - 1], format!("POST /api/teams/:id/members {}", MAX_CALLS - 1));
         assert_eq!(calls[MAX_CALLS], format!("… and 25 more Grafana calls ({} in all)", MAX_CALLS + 25));
         let ((), few) = collect(async { grafana_call(|| "GET /api/teams/:id 200".into()) }).await;
-        assert_eq!(few.calls(), ["GET /api/teams/:id 200"]);
+        assert_eq!(few.clone().take_calls(), ["GET /api/teams/:id 200"]);
     }
 }

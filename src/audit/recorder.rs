@@ -1,10 +1,11 @@
 //! [`Auditor`]: takes records from request handlers without waiting on the store.
 //!
-//! `record` emits the log event and puts the record on a bounded queue; a background task stores
-//! what has queued up in one batch (one statement), so a burst of creates costs one audit write
-//! per batch, not per request. A full queue (the store is down or slow) drops the record: counted
-//! and logged, never waited for, so the IdP never sees an audit fault. The same task prunes
-//! records older than `[audit] retention` every hour.
+//! `record` puts the record on a bounded queue; a background task encodes each record once, emits
+//! that text as the record's log event and stores what has queued up in one batch, so a burst of
+//! creates costs one audit write per batch, not per request, and no record is encoded twice. A
+//! full queue (the store is down or slow) drops the record: its log event is still emitted, and
+//! the drop is counted and logged, never waited for, so the IdP never sees an audit fault. The
+//! same task prunes records older than `[audit] retention` every hour.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -15,6 +16,7 @@ use tokio::sync::{mpsc, oneshot};
 use tracing::{info, warn};
 
 use super::record::AuditRecord;
+use crate::store::audit::AuditRow;
 use crate::store::MappingStore;
 
 /// Records queued before `record` starts dropping.
@@ -87,13 +89,20 @@ impl Auditor {
         self.tx.is_some()
     }
 
-    /// Logs `record` and queues it for the store. Never waits.
+    /// Queues `record` for its log event and the store. Never waits.
     pub fn record(&self, record: AuditRecord) {
         let Some(tx) = &self.tx else { return };
-        emit(&record);
         if let Err(e) = tx.try_send(Msg::Record(Box::new(record))) {
             self.failures.inc();
             let full = matches!(e, mpsc::error::TrySendError::Full(_));
+            if let mpsc::error::TrySendError::Full(Msg::Record(record))
+            | mpsc::error::TrySendError::Closed(Msg::Record(record)) = e
+            {
+                // Not stored, but shippers still get it.
+                if let Ok(row) = AuditRow::new(*record) {
+                    emit(&row);
+                }
+            }
             warn!(target: super::TARGET, queue_full = full, "audit record dropped");
         }
     }
@@ -109,23 +118,18 @@ impl Auditor {
     }
 }
 
-/// The record as one log event: the whole record as a JSON field, plus the fields shippers
-/// filter on.
-fn emit(r: &AuditRecord) {
-    // Encoding costs a few microseconds: only for a subscriber that takes the event.
-    if !tracing::enabled!(target: super::TARGET, tracing::Level::INFO) {
-        return;
-    }
-    let json = serde_json::to_string(r).unwrap_or_default();
+/// The record as one log event: its stored JSON text as a field, plus the fields shippers filter
+/// on.
+fn emit(r: &AuditRow) {
     info!(
         target: super::TARGET,
         request_id = %r.request_id,
         kind = %r.kind,
         operation = %r.operation,
-        outcome = r.outcome.label(),
+        outcome = r.outcome,
         namespace = %r.namespace,
-        actor = %r.actor.name,
-        record = %json,
+        actor = %r.actor,
+        record = %r.json(),
         "audit"
     );
 }
@@ -138,7 +142,7 @@ async fn writer(
 ) {
     let mut prune = tokio::time::interval(PRUNE_EVERY);
     prune.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-    let mut batch: Vec<AuditRecord> = Vec::new();
+    let mut batch: Vec<AuditRow> = Vec::new();
     let mut waiting: Vec<oneshot::Sender<()>> = Vec::new();
     loop {
         let first = tokio::select! {
@@ -155,7 +159,16 @@ async fn writer(
         let mut next = Some(first);
         while let Some(msg) = next.take() {
             match msg {
-                Msg::Record(r) => batch.push(*r),
+                Msg::Record(r) => match AuditRow::new(*r) {
+                    Ok(row) => {
+                        emit(&row);
+                        batch.push(row);
+                    }
+                    Err(e) => {
+                        failures.inc();
+                        warn!(target: super::TARGET, error = %e, "cannot encode audit record");
+                    }
+                },
                 Msg::Flush(done) => waiting.push(done),
             }
             if batch.len() >= BATCH {
@@ -174,15 +187,16 @@ async fn writer(
     }
 }
 
-async fn store_batch(store: &dyn MappingStore, batch: &mut Vec<AuditRecord>, failures: &Counter) {
+async fn store_batch(store: &dyn MappingStore, batch: &mut Vec<AuditRow>, failures: &Counter) {
     if batch.is_empty() {
         return;
     }
-    if let Err(e) = store.insert_audit(batch).await {
-        failures.inc_by(batch.len() as u64);
-        warn!(target: super::TARGET, error = %e, records = batch.len(), "cannot store audit records");
+    let rows = std::mem::take(batch);
+    let n = rows.len();
+    if let Err(e) = store.insert_audit(rows).await {
+        failures.inc_by(n as u64);
+        warn!(target: super::TARGET, error = %e, records = n, "cannot store audit records");
     }
-    batch.clear();
 }
 
 async fn prune_once(store: &dyn MappingStore, retention: Duration) {

@@ -84,24 +84,27 @@ pub(super) async fn run<R: Resource>(
     let id = op_id(&op).map(str::to_owned);
     let (result, mut notes) = notes::collect(resource.execute(scope, permit, op)).await;
     let before = notes.before.take().unwrap_or(Value::Null);
-    let after = match (&result, notes.after.take()) {
+    let planned = notes.after.take();
+    // Borrowed, not copied: the answer's body is the after state (a copy of it was the largest
+    // part of the audit's cost per create).
+    let after: &Value = match (&result, &planned) {
         (Ok(_), Some(planned)) => planned,
-        (Ok(Done::Created(shown) | Done::Current(shown)), None) => shown.body.clone(),
-        _ => Value::Null,
+        (Ok(Done::Created(shown) | Done::Current(shown)), None) => &shown.body,
+        _ => &Value::Null,
     };
     let mut r = audit.record("scim", label, Outcome::Applied);
     r.resource_type = resource_name(R::TYPE).to_owned();
     r.scim_id = id.or_else(|| after.get("id").and_then(Value::as_str).map(str::to_owned));
-    let named = if after.is_null() { &before } else { &after };
+    let named = if after.is_null() { &before } else { after };
     match R::TYPE {
         ResourceType::User => r.user_name = text(named, "userName"),
         ResourceType::Group => r.group_name = text(named, "displayName"),
     }
-    r.grafana_calls = notes.calls();
+    r.grafana_calls = notes.take_calls();
     match &result {
         Ok(_) => {
             if operation != ScimOperation::Delete {
-                r.changes = diff::changes(&before, &after);
+                r.changes = diff::changes(&before, after);
             }
             if !notes.unmapped_roles.is_empty() {
                 // Role sync: kept in SCIM, mapped to no Grafana role (never an error).

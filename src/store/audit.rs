@@ -18,14 +18,64 @@ pub(crate) const INSERT_COLS: &str =
 /// Values per inserted row.
 pub(crate) const COLS_PER_ROW: usize = 10;
 
+/// A record ready to store: its JSON text, encoded once (the recorder's log event carries the
+/// same text), and the columns the filters and the prune read, moved out of the record rather
+/// than copied.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AuditRow {
+    pub(crate) at: i64,
+    pub(crate) request_id: String,
+    pub(crate) namespace: String,
+    pub(crate) kind: String,
+    pub(crate) operation: String,
+    pub(crate) outcome: &'static str,
+    pub(crate) scim_id: Option<String>,
+    pub(crate) user_key: Option<String>,
+    pub(crate) group_key: Option<String>,
+    /// `actor.name`, for the log event (it is in `json` too).
+    pub(crate) actor: String,
+    pub(crate) json: String,
+}
+
+impl AuditRow {
+    /// Encodes `record`.
+    ///
+    /// # Errors
+    /// `Backend` when the record cannot be encoded (it always can: every field is a string,
+    /// number or JSON value).
+    pub fn new(record: AuditRecord) -> Result<Self, StoreError> {
+        let json = crate::audit::encode(&record)
+            .map_err(|e| StoreError::Backend(format!("encode audit record: {e}")))?;
+        let r = record;
+        Ok(Self {
+            at: super::to_micros(&r.time),
+            user_key: r.user_name.as_deref().map(super::name_key),
+            group_key: r.group_name.as_deref().map(super::name_key),
+            request_id: r.request_id,
+            namespace: r.namespace,
+            kind: r.kind,
+            operation: r.operation,
+            outcome: r.outcome.label(),
+            scim_id: r.scim_id,
+            actor: r.actor.name,
+            json,
+        })
+    }
+
+    /// The record's JSON text, as stored.
+    pub fn json(&self) -> &str {
+        &self.json
+    }
+}
+
 /// Where audit records are kept.
 #[async_trait]
 pub trait AuditStore: Send + Sync {
-    /// Stores `records` together.
+    /// Stores `rows` together.
     ///
     /// # Errors
     /// `Backend` when the database fails; then none of them is stored.
-    async fn insert_audit(&self, records: &[AuditRecord]) -> Result<(), StoreError>;
+    async fn insert_audit(&self, rows: Vec<AuditRow>) -> Result<(), StoreError>;
     /// The records matching `query`, newest first, at most `query.limit`.
     ///
     /// # Errors
@@ -43,24 +93,6 @@ pub trait AuditStore: Send + Sync {
 pub(crate) enum Param {
     Int(i64),
     Text(Option<String>),
-}
-
-/// The values of one record's row, in [`INSERT_COLS`] order.
-pub(crate) fn row_params(r: &AuditRecord) -> Result<Vec<Param>, StoreError> {
-    let record =
-        serde_json::to_string(r).map_err(|e| StoreError::Backend(format!("encode audit record: {e}")))?;
-    Ok(vec![
-        Param::Int(super::to_micros(&r.time)),
-        Param::Text(Some(r.request_id.clone())),
-        Param::Text(Some(r.namespace.clone())),
-        Param::Text(Some(r.kind.clone())),
-        Param::Text(Some(r.operation.clone())),
-        Param::Text(Some(r.outcome.label().to_owned())),
-        Param::Text(r.scim_id.clone()),
-        Param::Text(r.user_name.as_deref().map(super::name_key)),
-        Param::Text(r.group_name.as_deref().map(super::name_key)),
-        Param::Text(Some(record)),
-    ])
 }
 
 /// `INSERT` of `rows` rows; `mark(n)` writes the n-th placeholder (1-based).

@@ -202,7 +202,8 @@ async fn audit_prints_filtered_records_newest_first_as_text_or_json_lines() {
         r.changes = vec![Change { field: "active".into(), before: true.into(), after: false.into() }];
         records.push(r);
     }
-    store.insert_audit(&records).await.unwrap();
+    let rows = records.into_iter().map(|r| scim_sidecar::store::audit::AuditRow::new(r).unwrap()).collect();
+    store.insert_audit(rows).await.unwrap();
     drop(store);
 
     let out = sidecar(&["audit", "--store-url", &url, "--user", "ALICE", "--json"]).output().unwrap();

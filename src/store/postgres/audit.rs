@@ -7,7 +7,7 @@ use tokio_postgres::types::ToSql;
 
 use super::{map_err, PgStore};
 use crate::audit::{AuditQuery, AuditRecord};
-use crate::store::audit::{self, AuditStore, Param};
+use crate::store::audit::{self, AuditRow, AuditStore, Param};
 use crate::store::StoreError;
 
 /// Most records per statement: 10 values each, far under PostgreSQL's 65,535 parameters.
@@ -22,18 +22,27 @@ fn boxed(p: Param) -> Box<dyn ToSql + Sync + Send> {
 
 #[async_trait]
 impl AuditStore for PgStore {
-    async fn insert_audit(&self, records: &[AuditRecord]) -> Result<(), StoreError> {
-        for chunk in records.chunks(ROWS_PER_STATEMENT) {
-            let mut values = Vec::with_capacity(chunk.len() * audit::COLS_PER_ROW);
+    async fn insert_audit(&self, rows: Vec<AuditRow>) -> Result<(), StoreError> {
+        for chunk in rows.chunks(ROWS_PER_STATEMENT) {
+            let mut values: Vec<&(dyn ToSql + Sync)> = Vec::with_capacity(chunk.len() * audit::COLS_PER_ROW);
             for r in chunk {
-                values.extend(audit::row_params(r)?.into_iter().map(boxed));
+                values.extend_from_slice(&[
+                    &r.at,
+                    &r.request_id,
+                    &r.namespace,
+                    &r.kind,
+                    &r.operation,
+                    &r.outcome,
+                    &r.scim_id,
+                    &r.user_key,
+                    &r.group_key,
+                    &r.json,
+                ]);
             }
-            let refs: Vec<&(dyn ToSql + Sync)> =
-                values.iter().map(|v| v.as_ref() as &(dyn ToSql + Sync)).collect();
             let sql = audit::insert_sql(chunk.len(), |n| format!("${n}"));
             // Not cached: the text differs with the batch size.
             let conn = self.conn().await?;
-            conn.execute(sql.as_str(), &refs).await.map_err(map_err)?;
+            conn.execute(sql.as_str(), &values).await.map_err(map_err)?;
         }
         Ok(())
     }

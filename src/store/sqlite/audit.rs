@@ -1,5 +1,6 @@
 //! [`AuditStore`] on SQLite: a batch is one writer job (joining the group commit of the SCIM
-//! writes) that runs one cached single-row `INSERT` per record; one statement text, so the
+//! writes) that runs one cached single-row `INSERT` per record, binding the row's encoded text
+//! and columns where they lie (no copies); one statement text, so the
 //! connection's statement cache keeps the store's hot queries (a multi-row statement per batch
 //! size evicted them). Audit rows append to the table's and the time index's last pages, so a
 //! batch fills about one single-row commit's worth of the WAL per eight rows. Reads and the prune
@@ -11,7 +12,7 @@ use rusqlite::types::Value as V;
 
 use super::{map_err, SqliteStore};
 use crate::audit::{AuditQuery, AuditRecord};
-use crate::store::audit::{self, AuditStore, Param};
+use crate::store::audit::{self, AuditRow, AuditStore, Param};
 use crate::store::StoreError;
 
 /// Most records per writer job.
@@ -29,19 +30,29 @@ fn value(p: Param) -> V {
 
 #[async_trait]
 impl AuditStore for SqliteStore {
-    async fn insert_audit(&self, records: &[AuditRecord]) -> Result<(), StoreError> {
-        for chunk in records.chunks(ROWS_PER_JOB) {
-            let rows = chunk
-                .iter()
-                .map(|r| Ok(audit::row_params(r)?.into_iter().map(value).collect::<Vec<V>>()))
-                .collect::<Result<Vec<_>, StoreError>>()?;
-            let n = rows.len();
+    async fn insert_audit(&self, rows: Vec<AuditRow>) -> Result<(), StoreError> {
+        let mut rows = rows.into_iter().peekable();
+        while rows.peek().is_some() {
+            let chunk: Vec<AuditRow> = rows.by_ref().take(ROWS_PER_JOB).collect();
+            let n = chunk.len();
             self.writer
                 .run_rows_filling(n, n.div_ceil(ROWS_PER_LOG_SHARE), move |c| {
                     let sql = audit::insert_sql(1, |n| format!("?{n}"));
                     let mut stmt = c.prepare_cached(&sql).map_err(map_err)?;
-                    for row in rows {
-                        stmt.execute(rusqlite::params_from_iter(row)).map_err(map_err)?;
+                    for r in &chunk {
+                        stmt.execute(rusqlite::params![
+                            r.at,
+                            r.request_id,
+                            r.namespace,
+                            r.kind,
+                            r.operation,
+                            r.outcome,
+                            r.scim_id,
+                            r.user_key,
+                            r.group_key,
+                            r.json,
+                        ])
+                        .map_err(map_err)?;
                     }
                     Ok(())
                 })

@@ -4,6 +4,7 @@ use chrono::{Duration, Utc};
 
 use super::Harness;
 use crate::audit::{AuditQuery, AuditRecord, Change, Outcome};
+use crate::store::audit::AuditRow;
 
 fn record(minutes_ago: i64, kind: &str, user: Option<&str>, group: Option<&str>, ns: &str) -> AuditRecord {
     let mut r = AuditRecord::new(kind, "patch", Outcome::Applied);
@@ -18,13 +19,13 @@ fn record(minutes_ago: i64, kind: &str, user: Option<&str>, group: Option<&str>,
 
 pub(super) async fn audit_records_filter_newest_first_and_prune(h: &Harness) {
     let s = &h.store;
-    let records = vec![
+    let records = [
         record(30, "scim", Some("Alice"), None, "default"),
         record(20, "scim", None, Some("Admins"), "org-2"),
         record(10, "policy", None, None, "default"),
         record(5, "scim", Some("alice"), None, "default"),
     ];
-    s.insert_audit(&records).await.unwrap();
+    s.insert_audit(records.iter().cloned().map(|r| AuditRow::new(r).unwrap()).collect()).await.unwrap();
 
     let all = s.query_audit(&AuditQuery::default()).await.unwrap();
     let ids: Vec<&str> = all.iter().map(|r| r.request_id.as_str()).collect();
@@ -51,5 +52,5 @@ pub(super) async fn audit_records_filter_newest_first_and_prune(h: &Harness) {
 
     assert_eq!(s.prune_audit(Utc::now() - Duration::minutes(15)).await.unwrap(), 2);
     assert_eq!(s.query_audit(&AuditQuery::default()).await.unwrap().len(), 2);
-    s.insert_audit(&[]).await.unwrap();
+    s.insert_audit(Vec::new()).await.unwrap();
 }
