@@ -12,7 +12,7 @@ use std::time::Duration;
 
 use chrono::Utc;
 use prometheus_client::metrics::counter::Counter;
-use tokio::sync::{mpsc, oneshot};
+use tokio::sync::{mpsc, oneshot, Notify};
 use tracing::{info, warn};
 
 use super::record::AuditRecord;
@@ -25,8 +25,9 @@ pub const QUEUE: usize = 8192;
 const BATCH: usize = 512;
 /// How often old records are pruned.
 const PRUNE_EVERY: Duration = Duration::from_secs(3600);
-/// How long the writer lets records gather after the first of a batch: one store write per
-/// burst instead of one per request (a flush cuts it short).
+/// How long the writer lets records gather after the first of a batch, not listening for them:
+/// one store write and one wake-up of the writer per burst instead of one per request (a flush
+/// cuts it short).
 const LINGER: Duration = Duration::from_millis(50);
 
 enum Msg {
@@ -44,6 +45,8 @@ const DRIFT_MEMORY: usize = 10_000;
 #[derive(Clone)]
 pub struct Auditor {
     tx: Option<mpsc::Sender<Msg>>,
+    /// Cuts the writer's gathering short for a flush.
+    flush_requested: Arc<Notify>,
     failures: Counter,
     /// Drift recorded lately, by its text: every read of a drifted object notices it again.
     drift_seen: Arc<std::sync::Mutex<std::collections::HashMap<String, std::time::Instant>>>,
@@ -58,15 +61,21 @@ impl std::fmt::Debug for Auditor {
 impl Auditor {
     /// An auditor that records nothing (`[audit] enabled = false`).
     pub fn disabled() -> Self {
-        Self { tx: None, failures: Counter::default(), drift_seen: Arc::default() }
+        Self {
+            tx: None,
+            flush_requested: Arc::default(),
+            failures: Counter::default(),
+            drift_seen: Arc::default(),
+        }
     }
 
     /// Starts the background writer on the current runtime; it stops when every clone of the
     /// returned auditor is dropped, after storing what was queued.
     pub fn start(store: Arc<dyn MappingStore>, retention: Duration, failures: Counter) -> Self {
         let (tx, rx) = mpsc::channel(QUEUE);
-        tokio::spawn(writer(store, rx, retention, failures.clone()));
-        Self { tx: Some(tx), failures, drift_seen: Arc::default() }
+        let flush_requested = Arc::new(Notify::new());
+        tokio::spawn(writer(store, rx, flush_requested.clone(), retention, failures.clone()));
+        Self { tx: Some(tx), flush_requested, failures, drift_seen: Arc::default() }
     }
 
     /// True the first time `what` is asked about in [`DRIFT_QUIET`]: a drift that reads keep
@@ -113,6 +122,7 @@ impl Auditor {
         let Some(tx) = &self.tx else { return };
         let (done, wait) = oneshot::channel();
         if tx.send(Msg::Flush(done)).await.is_ok() {
+            self.flush_requested.notify_one();
             let _ = wait.await;
         }
     }
@@ -137,6 +147,7 @@ fn emit(r: &AuditRow) {
 async fn writer(
     store: Arc<dyn MappingStore>,
     mut rx: mpsc::Receiver<Msg>,
+    flush_requested: Arc<Notify>,
     retention: Duration,
     failures: Counter,
 ) {
@@ -144,6 +155,19 @@ async fn writer(
     prune.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let mut batch: Vec<AuditRow> = Vec::new();
     let mut waiting: Vec<oneshot::Sender<()>> = Vec::new();
+    let mut take = |msg: Msg, batch: &mut Vec<AuditRow>, waiting: &mut Vec<oneshot::Sender<()>>| match msg {
+        Msg::Record(r) => match AuditRow::new(*r) {
+            Ok(row) => {
+                emit(&row);
+                batch.push(row);
+            }
+            Err(e) => {
+                failures.inc();
+                warn!(target: super::TARGET, error = %e, "cannot encode audit record");
+            }
+        },
+        Msg::Flush(done) => waiting.push(done),
+    };
     loop {
         let first = tokio::select! {
             msg = rx.recv() => match msg {
@@ -155,34 +179,35 @@ async fn writer(
                 continue;
             }
         };
-        let deadline = tokio::time::Instant::now() + LINGER;
-        let mut next = Some(first);
-        while let Some(msg) = next.take() {
-            match msg {
-                Msg::Record(r) => match AuditRow::new(*r) {
-                    Ok(row) => {
-                        emit(&row);
-                        batch.push(row);
-                    }
-                    Err(e) => {
-                        failures.inc();
-                        warn!(target: super::TARGET, error = %e, "cannot encode audit record");
-                    }
-                },
-                Msg::Flush(done) => waiting.push(done),
+        take(first, &mut batch, &mut waiting);
+        drain(&mut rx, &mut batch, &mut waiting, &mut take);
+        if batch.len() < BATCH && waiting.is_empty() {
+            // Let records gather without listening for them: a record queued meanwhile does not
+            // wake this task (listening cost a wake-up and a timer per create); a flush does.
+            tokio::select! {
+                () = tokio::time::sleep(LINGER) => {}
+                () = flush_requested.notified() => {}
             }
-            if batch.len() >= BATCH {
-                break;
-            }
-            next = match rx.try_recv() {
-                Ok(msg) => Some(msg),
-                Err(_) if !waiting.is_empty() => None,
-                Err(_) => tokio::time::timeout_at(deadline, rx.recv()).await.ok().flatten(),
-            };
+            drain(&mut rx, &mut batch, &mut waiting, &mut take);
         }
         store_batch(store.as_ref(), &mut batch, &failures).await;
         for done in waiting.drain(..) {
             let _ = done.send(());
+        }
+    }
+}
+
+/// Takes what is queued, up to a batch.
+fn drain(
+    rx: &mut mpsc::Receiver<Msg>,
+    batch: &mut Vec<AuditRow>,
+    waiting: &mut Vec<oneshot::Sender<()>>,
+    take: &mut impl FnMut(Msg, &mut Vec<AuditRow>, &mut Vec<oneshot::Sender<()>>),
+) {
+    while batch.len() < BATCH {
+        match rx.try_recv() {
+            Ok(msg) => take(msg, batch, waiting),
+            Err(_) => return,
         }
     }
 }

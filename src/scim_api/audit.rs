@@ -112,7 +112,7 @@ pub(super) async fn run<R: Resource>(
             }
             r.outcome = if notes.deferred {
                 Outcome::Deferred
-            } else if notes.grafana_calls.iter().any(|c| c.ends_with(" planned")) {
+            } else if r.grafana_calls.iter().any(|c| c.ends_with(" planned")) {
                 // Shadow mode: the write reached the store only; the calls are what it would make.
                 Outcome::Planned
             } else if r.changes.is_empty() && operation != ScimOperation::Delete {
