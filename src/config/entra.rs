@@ -41,6 +41,11 @@ pub struct EntraConfig {
     /// key ids then costs Microsoft at most one fetch per interval).
     #[serde(with = "duration")]
     pub jwks_min_refresh_interval: Duration,
+    /// Whether an Entra token may make a user a Grafana server admin (`[scim.roles]
+    /// grafana_admin_values`). Off by default: such a token is not bound to this app (another
+    /// SCIM app of the tenant receives tokens another party could replay here), so the one grant
+    /// beyond every org stays with the static tokens.
+    pub allow_grafana_admin: bool,
 }
 
 impl Default for EntraConfig {
@@ -53,6 +58,7 @@ impl Default for EntraConfig {
             max_clock_skew: Duration::from_secs(60),
             jwks_cache_ttl: Duration::from_secs(3600),
             jwks_min_refresh_interval: Duration::from_secs(300),
+            allow_grafana_admin: false,
         }
     }
 }
@@ -73,10 +79,15 @@ impl EntraConfig {
     /// One line saying what the mode accepts (for `check-config` and `check`).
     pub fn describe(&self) -> String {
         format!(
-            "entra token mode: tenant {}, namespaces {}, signing keys from {}",
+            "entra token mode: tenant {}, namespaces {}, signing keys from {}{}",
             self.tenant(),
             self.namespaces.join(", "),
-            self.keys_url()
+            self.keys_url(),
+            if self.allow_grafana_admin {
+                "; may grant grafana server admin (allow_grafana_admin)"
+            } else {
+                ""
+            }
         )
     }
 
@@ -172,6 +183,7 @@ mod tests {
             max_clock_skew: Duration::from_secs(600),
             jwks_cache_ttl: Duration::from_secs(1),
             jwks_min_refresh_interval: Duration::ZERO,
+            allow_grafana_admin: false,
         };
         let keys: Vec<&str> = problems(&bad).iter().map(|(k, _)| *k).collect();
         assert_eq!(

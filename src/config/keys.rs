@@ -118,6 +118,7 @@ pub const KEYS: &[Key] = &[
     key("scim.entra", "max_clock_skew", Str),
     key("scim.entra", "jwks_cache_ttl", Str),
     key("scim.entra", "jwks_min_refresh_interval", Str),
+    key("scim.entra", "allow_grafana_admin", Bool),
     key("reconcile", "interval", Str),
 ];
 

@@ -23,6 +23,10 @@ pub enum Principal {
     /// A Grafana service-account token Grafana vouched for (scoped to one org: it may not take
     /// over users beyond it).
     GrafanaToken,
+    /// A token Entra ID signed (`[scim.entra]`): a static token's authority within its
+    /// namespaces, except making a user a Grafana server admin unless `[scim.entra]
+    /// allow_grafana_admin` says so (the token is not bound to this app).
+    EntraToken,
 }
 
 /// The configuration provisioning reads.

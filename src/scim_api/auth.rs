@@ -136,7 +136,8 @@ impl Authenticator {
 }
 
 /// Judges a JWT-shaped token in Entra token mode. An accepted token acts with a static token's
-/// authority, within the namespaces it is configured for.
+/// authority within the namespaces it is configured for, except that it makes nobody a Grafana
+/// server admin unless `[scim.entra] allow_grafana_admin` (provisioning checks that).
 async fn entra_token(entra: &Verifier, token: &str, org_id: i64) -> Result<(Principal, String), Failure> {
     if !entra.accepts_org(org_id) {
         return Err(ScimError::unauthorized(
@@ -145,7 +146,7 @@ async fn entra_token(entra: &Verifier, token: &str, org_id: i64) -> Result<(Prin
         .into());
     }
     match entra.verify(token).await {
-        Ok(verified) => Ok((Principal::StaticToken, verified.actor)),
+        Ok(verified) => Ok((Principal::EntraToken, verified.actor)),
         Err(Refusal::Invalid(why)) => {
             info!(reason = why.reason(), org_id, "refused an entra token");
             Err(ScimError::unauthorized(format!("Entra token refused: {why}")).into())

@@ -24,6 +24,14 @@ struct Setup {
 /// The emulator, a key endpoint publishing one key, and a sidecar in Entra token mode (with the
 /// static token too); `configure` adjusts `[scim.entra]`.
 async fn setup(configure: impl FnOnce(&mut scim_sidecar::config::EntraConfig)) -> Setup {
+    setup_with(configure, |_| {}).await
+}
+
+/// [`setup`], with `config` adjusting the rest of the configuration.
+async fn setup_with(
+    configure: impl FnOnce(&mut scim_sidecar::config::EntraConfig),
+    config: impl FnOnce(&mut scim_sidecar::config::Config) + Send + 'static,
+) -> Setup {
     let certs = TestCerts::generate();
     let key = SigningKey::generate("key-1");
     let jwks = JwksServer::start(&certs, &[&key]).await;
@@ -32,6 +40,7 @@ async fn setup(configure: impl FnOnce(&mut scim_sidecar::config::EntraConfig)) -
     let h = Harness::start_with(EmulatorOptions::default(), move |c| {
         c.scim.entra = Some(entra);
         c.admin.token = Some(scim_sidecar::config::Secret::new(ADMIN_TOKEN));
+        config(c);
     })
     .await;
     Setup { h, jwks, key, _certs: certs }
@@ -377,4 +386,57 @@ async fn check_config_shows_the_mode_and_check_says_whether_the_keys_are_reachab
         tokio::task::spawn_blocking(move || run_binary(&["check-config"], &bad)).await.unwrap();
     assert_eq!(code, 64, "{text}");
     assert!(text.contains("[scim.entra] tenant_id"), "{text}");
+}
+
+/// A token another SCIM app of the tenant could replay must not make anyone a Grafana server
+/// admin: refused with nothing written, unless `allow_grafana_admin`; org roles and revoking
+/// stay allowed, and a static token may still grant it.
+#[tokio::test]
+async fn an_entra_token_grants_server_admin_only_when_allowed() {
+    use crate::scim_users::roles::roles_on;
+    let s = setup_with(|_| {}, roles_on).await;
+    let token = s.key.token(&claims());
+    let mut body = user_body("eve", "eve@example.com", None);
+    body["roles"] = json!([{"value": "grafana-server-admins"}]);
+    let a = as_token(&s.h, Method::POST, "Users", Some(body.clone()), &token).await;
+    assert_scim_error(&a, 403, None);
+    assert!(a.json()["detail"].as_str().unwrap().contains("allow_grafana_admin"), "{a:?}");
+    assert!(s.h.grafana.user_by_login("eve").is_none(), "nothing created");
+
+    // Org roles are the Entra token's to write; the server-admin grant by PATCH is refused too.
+    body["roles"] = json!([{"value": "grafana-editors"}]);
+    let a = as_token(&s.h, Method::POST, "Users", Some(body), &token).await;
+    assert_eq!(a.status, 201, "{a:?}");
+    let id = a.json()["id"].as_str().unwrap().to_string();
+    let eve = s.h.grafana.user_by_login("eve").unwrap().id;
+    let grant = json!({"schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"], "Operations": [
+        {"op": "add", "path": "roles", "value": [{"value": "grafana-server-admins"}]}]});
+    let a = as_token(&s.h, Method::PATCH, &format!("Users/{id}"), Some(grant.clone()), &token).await;
+    assert_scim_error(&a, 403, None);
+    assert!(!s.h.grafana.user(eve).unwrap().is_admin, "not granted");
+    let shown = s.h.get(&format!("Users/{id}")).await;
+    let shown = shown.json();
+    assert_eq!(
+        shown["roles"],
+        json!([{"value": "grafana-editors"}]),
+        "the refused PATCH left SCIM as it was"
+    );
+
+    // A static token may grant it; an Entra token may then revoke it.
+    assert_eq!(s.h.patch(&format!("Users/{id}"), grant).await.status, 200);
+    assert!(s.h.grafana.user(eve).unwrap().is_admin, "granted by the static token");
+    let revoke = json!({"schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"], "Operations": [
+        {"op": "remove", "path": "roles[value eq \"grafana-server-admins\"]"}]});
+    let a = as_token(&s.h, Method::PATCH, &format!("Users/{id}"), Some(revoke), &token).await;
+    assert_eq!(a.status, 200, "{a:?}");
+    assert!(!s.h.grafana.user(eve).unwrap().is_admin, "revoked by the Entra token");
+
+    // With allow_grafana_admin the Entra token grants it.
+    let s = setup_with(|e| e.allow_grafana_admin = true, roles_on).await;
+    let token = s.key.token(&claims());
+    let mut body = user_body("ivy", "ivy@example.com", None);
+    body["roles"] = json!([{"value": "grafana-server-admins"}]);
+    let a = as_token(&s.h, Method::POST, "Users", Some(body), &token).await;
+    assert_eq!(a.status, 201, "{a:?}");
+    assert!(s.h.grafana.user_by_login("ivy").unwrap().is_admin, "granted when allowed");
 }

@@ -11,7 +11,7 @@ mod lifecycle;
 mod okta;
 mod password_reset;
 mod reprovision;
-mod roles;
+pub mod roles;
 mod roles_policy;
 mod tokens;
 mod validator;
