@@ -26,7 +26,6 @@ use hyper_util::rt::TokioExecutor;
 use scim_sidecar::config::{Config, Secret};
 use serde_json::Value;
 use support::target::{user, Http, Target};
-use tokio::net::TcpListener;
 
 mod support;
 
@@ -81,11 +80,7 @@ fn run_sidecar_child(grafana_url: String) {
         config.scim.tokens = vec![Secret::new(TOKEN).into()];
         config.store.url = Secret::new(std::env::var(STORE_ENV).unwrap());
         config.log.level = "warn".into();
-        let public = TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let admin = TcpListener::bind("127.0.0.1:0").await.unwrap();
-        println!("{}", public.local_addr().unwrap());
-        let listeners = scim_sidecar::Listeners { public, admin };
-        scim_sidecar::run(config, listeners, support::terminated()).await.unwrap();
+        support::serve_sidecar(config).await;
     });
 }
 

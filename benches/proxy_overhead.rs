@@ -84,11 +84,7 @@ fn run_sidecar_child(upstream: &str) {
             .with_ansi(false)
             .with_writer(writer)
             .try_init();
-        let public = TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let admin = TcpListener::bind("127.0.0.1:0").await.unwrap();
-        println!("{}", public.local_addr().unwrap());
-        let listeners = scim_sidecar::Listeners { public, admin };
-        scim_sidecar::run(config, listeners, support::terminated()).await.unwrap();
+        support::serve_sidecar(config).await;
     });
 }
 

@@ -43,7 +43,6 @@ use scim_sidecar::config::{Config, Secret};
 use serde_json::{json, Value};
 use support::target::{user, Http, Target};
 use support::{cpu_ns, pinning};
-use tokio::net::TcpListener;
 
 mod support;
 
@@ -408,11 +407,7 @@ fn run_sidecar_child(grafana_url: String) {
         }
         config.log.level = "warn".into();
         config.audit.enabled = std::env::var("USERS_BENCH_AUDIT").map_or(true, |v| v != "off");
-        let public = TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let admin = TcpListener::bind("127.0.0.1:0").await.unwrap();
-        println!("{}", public.local_addr().unwrap());
-        let listeners = scim_sidecar::Listeners { public, admin };
-        scim_sidecar::run(config, listeners, support::terminated()).await.unwrap();
+        support::serve_sidecar(config).await;
     });
 }
 

@@ -80,7 +80,6 @@ pub fn rss_kib(pid: u32) -> (u64, u64) {
 /// Resolves when this process gets SIGTERM: a sidecar child's shutdown signal, so that it ends
 /// through `run`'s graceful shutdown and a profiler wrapping it (`BENCH_CHILD_WRAPPER`) writes
 /// its output.
-#[allow(dead_code)] // not every bench has a child sidecar
 pub async fn terminated() {
     let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).unwrap();
     term.recv().await;
@@ -88,7 +87,6 @@ pub async fn terminated() {
 
 /// Stops a child started by [`spawn_child`]: SIGTERM, up to 60 s to finish (a profiler writes its
 /// output then), SIGKILL after that.
-#[allow(dead_code)]
 pub fn stop_child(child: &mut Child) {
     let _ = Command::new("kill").args(["-TERM", &child.id().to_string()]).status();
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
@@ -100,4 +98,15 @@ pub fn stop_child(child: &mut Child) {
     }
     let _ = child.kill();
     let _ = child.wait();
+}
+
+/// The child's side of [`spawn_child`]: serves `config` with the real `scim_sidecar::run` on
+/// loopback listeners, prints the public address as the first stdout line, and runs until
+/// SIGTERM ([`terminated`]).
+pub async fn serve_sidecar(config: scim_sidecar::config::Config) {
+    let public = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let admin = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    println!("{}", public.local_addr().unwrap());
+    let listeners = scim_sidecar::Listeners { public, admin };
+    scim_sidecar::run(config, listeners, terminated()).await.unwrap();
 }

@@ -153,21 +153,7 @@ async fn writer(
 ) {
     let mut prune = tokio::time::interval(PRUNE_EVERY);
     prune.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-    let mut batch: Vec<AuditRow> = Vec::new();
-    let mut waiting: Vec<oneshot::Sender<()>> = Vec::new();
-    let mut take = |msg: Msg, batch: &mut Vec<AuditRow>, waiting: &mut Vec<oneshot::Sender<()>>| match msg {
-        Msg::Record(r) => match AuditRow::new(*r) {
-            Ok(row) => {
-                emit(&row);
-                batch.push(row);
-            }
-            Err(e) => {
-                failures.inc();
-                warn!(target: super::TARGET, error = %e, "cannot encode audit record");
-            }
-        },
-        Msg::Flush(done) => waiting.push(done),
-    };
+    let mut gathered = Gathered::default();
     loop {
         let first = tokio::select! {
             msg = rx.recv() => match msg {
@@ -179,35 +165,61 @@ async fn writer(
                 continue;
             }
         };
-        take(first, &mut batch, &mut waiting);
-        drain(&mut rx, &mut batch, &mut waiting, &mut take);
-        if batch.len() < BATCH && waiting.is_empty() {
+        gathered.take(first, &failures);
+        gathered.drain(&mut rx, &failures);
+        if !gathered.full() && gathered.waiting.is_empty() {
             // Let records gather without listening for them: a record queued meanwhile does not
             // wake this task (listening cost a wake-up and a timer per create); a flush does.
             tokio::select! {
                 () = tokio::time::sleep(LINGER) => {}
                 () = flush_requested.notified() => {}
             }
-            drain(&mut rx, &mut batch, &mut waiting, &mut take);
+            gathered.drain(&mut rx, &failures);
         }
-        store_batch(store.as_ref(), &mut batch, &failures).await;
-        for done in waiting.drain(..) {
+        store_batch(store.as_ref(), &mut gathered.batch, &failures).await;
+        for done in gathered.waiting.drain(..) {
             let _ = done.send(());
         }
     }
 }
 
-/// Takes what is queued, up to a batch.
-fn drain(
-    rx: &mut mpsc::Receiver<Msg>,
-    batch: &mut Vec<AuditRow>,
-    waiting: &mut Vec<oneshot::Sender<()>>,
-    take: &mut impl FnMut(Msg, &mut Vec<AuditRow>, &mut Vec<oneshot::Sender<()>>),
-) {
-    while batch.len() < BATCH {
-        match rx.try_recv() {
-            Ok(msg) => take(msg, batch, waiting),
-            Err(_) => return,
+/// What the writer has taken off the queue since its last store: encoded rows, and the flushes
+/// to answer once they are stored.
+#[derive(Default)]
+struct Gathered {
+    batch: Vec<AuditRow>,
+    waiting: Vec<oneshot::Sender<()>>,
+}
+
+impl Gathered {
+    fn full(&self) -> bool {
+        self.batch.len() >= BATCH
+    }
+
+    /// Encodes a record (emitting its log event) or notes a flush.
+    fn take(&mut self, msg: Msg, failures: &Counter) {
+        match msg {
+            Msg::Record(r) => match AuditRow::new(*r) {
+                Ok(row) => {
+                    emit(&row);
+                    self.batch.push(row);
+                }
+                Err(e) => {
+                    failures.inc();
+                    warn!(target: super::TARGET, error = %e, "cannot encode audit record");
+                }
+            },
+            Msg::Flush(done) => self.waiting.push(done),
+        }
+    }
+
+    /// Takes what is queued, up to a batch.
+    fn drain(&mut self, rx: &mut mpsc::Receiver<Msg>, failures: &Counter) {
+        while !self.full() {
+            match rx.try_recv() {
+                Ok(msg) => self.take(msg, failures),
+                Err(_) => return,
+            }
         }
     }
 }
