@@ -70,6 +70,16 @@ pub struct UserRecord {
     pub version: i64,
 }
 
+/// What [`MappingStore::create_lookups`] found.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct CreateLookups {
+    /// The org's records holding the userName key or the externalId (at most two).
+    pub claims: Vec<UserRecord>,
+    /// The managed records of every org holding the externalId, ignoring ASCII case; empty
+    /// without an externalId.
+    pub holders: Vec<UserRecord>,
+}
+
 /// The SCIM side of one Grafana team.
 #[derive(Clone, Debug, PartialEq)]
 pub struct GroupRecord {
@@ -163,6 +173,27 @@ pub trait MappingStore: AuditStore + Send + Sync + 'static {
         user_name: &str,
         external_id: Option<&str>,
     ) -> Result<Vec<UserRecord>, StoreError>;
+    /// What a create reads before it touches Grafana, in one call: the records of `org_id`
+    /// claiming `user_name` or `external_id` (as [`Self::users_claiming`]) and, when
+    /// `external_id` is given, its managed holders in every org (as
+    /// [`Self::managed_users_by_external_id_folded`]). PostgreSQL answers both with one
+    /// statement (one round trip and one wake-up of the database server instead of two); the
+    /// default asks for them side by side.
+    async fn create_lookups(
+        &self,
+        org_id: i64,
+        user_name: &str,
+        external_id: Option<&str>,
+    ) -> Result<CreateLookups, StoreError> {
+        let holders = async {
+            match external_id {
+                Some(x) => self.managed_users_by_external_id_folded(x).await,
+                None => Ok(Vec::new()),
+            }
+        };
+        let (claims, holders) = tokio::join!(self.users_claiming(org_id, user_name, external_id), holders);
+        Ok(CreateLookups { claims: claims?, holders: holders? })
+    }
     /// Exact (case-sensitive) `externalId` lookup.
     async fn user_by_external_id(
         &self,

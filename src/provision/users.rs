@@ -7,13 +7,15 @@
 //! written straight to bytes for import pages), [`read`] (get, list, filters),
 //! [`create`] (create, adopt, revive), [`reprovision`] (a create naming a deactivated user),
 //! [`update`] (PUT, PATCH, DELETE), [`lifecycle`] (deactivation and reactivation), [`authority`] (who may write which Grafana user),
-//! [`external_id`] (one person per externalId), [`shadow`] (users created in shadow mode). Operations arrive typed ([`Op`]) and leave as an
+//! [`external_id`] (one person per externalId), [`known`] (Grafana ids remembered so reads
+//! ask the store and Grafana at once), [`shadow`] (users created in shadow mode). Operations arrive typed ([`Op`]) and leave as an
 //! [`Outcome`]: nothing here knows HTTP.
 
 mod authority;
 mod create;
 mod encoded;
 mod external_id;
+mod known;
 mod lifecycle;
 mod read;
 mod reprovision;
@@ -43,6 +45,8 @@ pub struct UsersState {
     creating: LocalLocks,
     /// The sidecar's own Grafana user, asked for once (`authority`).
     own: OnceCell<authority::OwnAccount>,
+    /// Which Grafana user a SCIM id or userName was last seen to be (`known`).
+    known: known::Known,
 }
 
 impl UsersState {

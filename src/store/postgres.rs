@@ -26,7 +26,9 @@ pub(crate) mod transfer;
 use self::rows::{group_row, user_row};
 use super::migrations::{self, LATEST};
 use super::sql::{self, GroupRow, UserRow};
-use super::{GroupRecord, MappingStore, ResourceLock, StoreError, UserRecord, MAX_IDS_PER_LOOKUP};
+use super::{
+    CreateLookups, GroupRecord, MappingStore, ResourceLock, StoreError, UserRecord, MAX_IDS_PER_LOOKUP,
+};
 
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 const POOL_WAIT_TIMEOUT: Duration = Duration::from_secs(30);
@@ -280,6 +282,23 @@ impl MappingStore for PgStore {
     ) -> Result<Vec<UserRecord>, StoreError> {
         let key = super::name_key(user_name);
         self.users_from(&lookups::users_claiming(), &[&org_id, &key, &external_id]).await
+    }
+
+    async fn create_lookups(
+        &self,
+        org_id: i64,
+        user_name: &str,
+        external_id: Option<&str>,
+    ) -> Result<CreateLookups, StoreError> {
+        let key = super::name_key(user_name);
+        let rows = self.rows(&lookups::create_lookups(), &[&org_id, &key, &external_id]).await?;
+        let mut found = CreateLookups::default();
+        for r in &rows {
+            let user = user_row(r)?.decode()?;
+            let holder: bool = r.try_get(15).map_err(map_err)?;
+            if holder { &mut found.holders } else { &mut found.claims }.push(user);
+        }
+        Ok(found)
     }
 
     async fn user_by_external_id(

@@ -15,8 +15,8 @@ mod locks;
 
 use self::audit::audit_records_filter_newest_first_and_prune;
 use self::external_ids::{
-    an_external_id_belongs_to_one_grafana_user, external_id_holders_any_org_fold_ascii_case,
-    racing_holders_of_one_external_id_one_wins,
+    an_external_id_belongs_to_one_grafana_user, create_lookups_answer_both_lookups_at_once,
+    external_id_holders_any_org_fold_ascii_case, racing_holders_of_one_external_id_one_wins,
 };
 
 use self::locks::{
@@ -561,6 +561,7 @@ suite!(
     group_crud,
     case_insensitive_lookups,
     external_id_holders_any_org_fold_ascii_case,
+    create_lookups_answer_both_lookups_at_once,
     an_external_id_belongs_to_one_grafana_user,
     racing_holders_of_one_external_id_one_wins,
     user_uniqueness,

@@ -10,6 +10,7 @@ mod guard;
 mod lifecycle;
 mod okta;
 mod password_reset;
+mod replicas;
 mod reprovision;
 pub mod roles;
 mod roles_policy;

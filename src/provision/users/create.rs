@@ -33,7 +33,7 @@ use crate::provision::ProvisionError;
 use crate::provision::{Scope, Shown};
 use crate::scim::resource::canonicalize;
 use crate::scim::ResourceType;
-use crate::store::{name_key, UserRecord};
+use crate::store::{name_key, CreateLookups, UserRecord};
 
 /// `POST /Users`: the created (or adopted, or revived) user.
 pub async fn create(ctx: &Scope<'_>, state: &UsersState, body: Value) -> Result<Shown, ProvisionError> {
@@ -54,15 +54,11 @@ pub async fn create(ctx: &Scope<'_>, state: &UsersState, body: Value) -> Result<
 
     // Both lookups at once: the records claiming the name or externalId here, and the holders of
     // the externalId in every org (`external_id::check_for_create` needs them only for a create
-    // that goes on, but waiting for them afterwards would cost a second round trip).
-    let (claims, holders) =
-        tokio::join!(store.users_claiming(ctx.org_id, &user_name, external_id.as_deref()), async {
-            match &external_id {
-                Some(x) => external_id::holders(ctx, x).await,
-                None => Ok(Vec::new()),
-            }
-        });
-    let claims = claims.map_err(|e| store_error(&e))?;
+    // that goes on, but asking for them afterwards would cost a second round trip).
+    let CreateLookups { claims, holders } = store
+        .create_lookups(ctx.org_id, &user_name, external_id.as_deref())
+        .await
+        .map_err(|e| store_error(&e))?;
     let key = name_key(&user_name);
     let by_name = claims.iter().find(|r| name_key(&r.user_name) == key).cloned();
     let by_ext = external_id
@@ -87,7 +83,7 @@ pub async fn create(ctx: &Scope<'_>, state: &UsersState, body: Value) -> Result<
     // sync would overwrite it), judged before Grafana is touched.
     let role_plan = roles::screen(ctx, None, &doc)?;
     if external_id.is_some() {
-        external_id::check_for_create(ctx, &holders?, &fields).await?;
+        external_id::check_for_create(ctx, &holders, &fields).await?;
     }
 
     // Optimistic: create first (one call for a new person). Grafana answers 412 when the login or
@@ -161,11 +157,13 @@ pub async fn create(ctx: &Scope<'_>, state: &UsersState, body: Value) -> Result<
         cut_off(ctx, &mut rec, &view, false).await?;
         save(ctx, &mut rec).await?;
     }
-    Ok(created(ctx, rec, &view))
+    Ok(created(ctx, rec, &view).await)
 }
 
-fn created(ctx: &Scope<'_>, rec: UserRecord, view: &GrafanaUserView) -> Shown {
+async fn created(ctx: &Scope<'_>, rec: UserRecord, view: &GrafanaUserView) -> Shown {
     crate::audit::notes::grafana_id(rec.grafana_user_id);
+    // IdPs read a user back by id or userName soon after creating it.
+    ctx.prov.users.known.remember(&rec).await;
     let id = rec.scim_id.clone();
     present_owned(ctx, rec, Some(view)).into_shown(id)
 }
@@ -317,7 +315,7 @@ async fn revive(
         }
     }
     save(ctx, &mut rec).await?;
-    Ok(created(ctx, rec, &view))
+    Ok(created(ctx, rec, &view).await)
 }
 
 /// 40 characters with upper, lower, digit and symbol (passes Grafana's strong password policy).

@@ -37,12 +37,12 @@ pub async fn lock(ctx: &Scope<'_>, external_id: &str) -> ResourceLock {
 }
 
 /// The managed records (any org, deleted ones included) holding `external_id`, ignoring ASCII
-/// case: one store lookup. A create reads it beside its own claims (one round trip of waiting
-/// instead of two) and hands it to [`check_for_create`].
+/// case: one store lookup. A create reads them together with its own claims
+/// (`MappingStore::create_lookups`) and hands them to [`check_for_create`].
 ///
 /// # Errors
 /// Store failures.
-pub async fn holders(ctx: &Scope<'_>, external_id: &str) -> Result<Vec<UserRecord>, ProvisionError> {
+async fn holders(ctx: &Scope<'_>, external_id: &str) -> Result<Vec<UserRecord>, ProvisionError> {
     ctx.prov.store.managed_users_by_external_id_folded(external_id).await.map_err(|e| store_error(&e))
 }
 

@@ -12,9 +12,12 @@ use std::collections::HashSet;
 use serde_json::Value;
 
 use super::encoded::write_unmanaged;
+use super::known::{alongside, take_if, Key};
 use super::view::{
-    grafana_error, grafana_user, load, present, present_owned, store_error, view_from_org_user,
+    grafana_error, grafana_profile, load, present, present_owned, store_error, view_from_org_user,
+    view_from_profile,
 };
+use crate::grafana::model::UserProfile;
 use crate::provision::identity::ensure_user_records;
 use crate::provision::translate::GrafanaUserView;
 use crate::provision::ProvisionError;
@@ -287,10 +290,26 @@ async fn lookup(ctx: &Scope<'_>, key: &LookupKey) -> Result<Vec<Value>, Provisio
             Err(e) => Err(e),
         },
         LookupKey::UserName(name) => {
-            match store.user_by_user_name(org, name).await.map_err(|e| store_error(&e))? {
-                Some(rec) if rec.deleted => Ok(Vec::new()),
-                Some(rec) if rec.managed => confirmed(ctx, rec).await,
-                _ => search_exact(ctx, name, |v| v.login.eq_ignore_ascii_case(name)).await,
+            // A managed user is read by its record: Grafana is asked for the remembered user
+            // while the store looks (`known`).
+            let known = &ctx.prov.users.known;
+            let guess = known.guess(org, Some(Key::name(name))).await;
+            let (rec, early) =
+                alongside(store.user_by_user_name(org, name), guess, |g| grafana_profile(ctx, g)).await;
+            match rec.map_err(|e| store_error(&e))? {
+                Some(rec) if rec.managed && !rec.deleted => {
+                    let asked = take_if(early, rec.grafana_user_id);
+                    confirmed_with(ctx, rec, asked).await
+                }
+                rec => {
+                    if guess.is_some() {
+                        known.forget_key(org, Some(Key::name(name))).await;
+                    }
+                    match rec {
+                        Some(rec) if rec.deleted => Ok(Vec::new()),
+                        _ => search_exact(ctx, name, |v| v.login.eq_ignore_ascii_case(name)).await,
+                    }
+                }
             }
         }
         LookupKey::ExternalId(x) => {
@@ -319,8 +338,24 @@ async fn lookup(ctx: &Scope<'_>, key: &LookupKey) -> Result<Vec<Value>, Provisio
 
 /// A stored record, presented after Grafana confirms the user still exists.
 async fn confirmed(ctx: &Scope<'_>, rec: UserRecord) -> Result<Vec<Value>, ProvisionError> {
-    match grafana_user(ctx, rec.grafana_user_id).await? {
-        Some(view) => Ok(vec![present_owned(ctx, rec, Some(&view)).body]),
+    confirmed_with(ctx, rec, None).await
+}
+
+/// [`confirmed`], with Grafana's answer for the record's user when it was already asked.
+async fn confirmed_with(
+    ctx: &Scope<'_>,
+    rec: UserRecord,
+    asked: Option<Result<Option<UserProfile>, ProvisionError>>,
+) -> Result<Vec<Value>, ProvisionError> {
+    let profile = match asked {
+        Some(asked) => asked?,
+        None => grafana_profile(ctx, rec.grafana_user_id).await?,
+    };
+    match profile.as_ref().map(view_from_profile) {
+        Some(view) => {
+            ctx.prov.users.known.remember(&rec).await;
+            Ok(vec![present_owned(ctx, rec, Some(&view)).body])
+        }
         None => {
             super::view::forget(ctx, &rec).await;
             Ok(Vec::new())

@@ -204,5 +204,7 @@ pub async fn delete(ctx: &Scope<'_>, id: &str, expected: Option<&str>) -> Result
             save(ctx, &mut rec).await?;
         }
     }
+    // A read of the deleted user answers 404 from the store alone, as before it was known.
+    ctx.prov.users.known.forget(&rec).await;
     Ok(())
 }

@@ -6,6 +6,8 @@
 use serde_json::Value;
 use tracing::warn;
 
+use super::known::{alongside, take_if, Key};
+
 use crate::grafana::model::{OrgUser, UserProfile};
 use crate::provision::translate::{derived_user_doc, GrafanaUserView};
 use crate::provision::ProvisionError;
@@ -139,12 +141,7 @@ pub fn text<'a>(doc: &'a Value, name: &str) -> Option<&'a str> {
     doc.get(name).and_then(Value::as_str).map(str::trim).filter(|s| !s.is_empty())
 }
 
-/// The Grafana user behind a record, or `None` when it was deleted in Grafana.
-pub async fn grafana_user(ctx: &Scope<'_>, id: i64) -> Result<Option<GrafanaUserView>, ProvisionError> {
-    Ok(grafana_profile(ctx, id).await?.as_ref().map(view_from_profile))
-}
-
-/// [`grafana_user`] with everything Grafana says of the user (server admin or not). A
+/// Grafana's profile of user `id` (`None` when Grafana has no such user). A
 /// placeholder id (a user created in shadow mode, not yet made in Grafana) is never asked of
 /// Grafana: the store's record stands for the user, so its record is never dropped as stale.
 pub async fn grafana_profile(ctx: &Scope<'_>, id: i64) -> Result<Option<UserProfile>, ProvisionError> {
@@ -171,14 +168,27 @@ pub async fn load_profile(ctx: &Scope<'_>, id: &str) -> Result<(UserRecord, User
     if !is_scim_id(id) {
         return Err(ProvisionError::not_found(format!("no user with id {id:?}")));
     }
-    let store = &ctx.prov.store;
-    let rec = store
-        .get_user(ctx.org_id, id)
-        .await
-        .map_err(|e| store_error(&e))?
-        .filter(|r| !r.deleted)
-        .ok_or_else(|| ProvisionError::not_found(format!("no user with id {id:?}")))?;
-    match grafana_profile(ctx, rec.grafana_user_id).await? {
+    let known = &ctx.prov.users.known;
+    let key = Key::id(id);
+    let guess = known.guess(ctx.org_id, key).await;
+    let (rec, early) =
+        alongside(ctx.prov.store.get_user(ctx.org_id, id), guess, |g| grafana_profile(ctx, g)).await;
+    let rec = match rec.map_err(|e| store_error(&e))? {
+        Some(rec) if !rec.deleted => rec,
+        gone => {
+            match gone {
+                Some(rec) => known.forget(&rec).await,
+                None if guess.is_some() => known.forget_key(ctx.org_id, key).await,
+                None => {}
+            }
+            return Err(ProvisionError::not_found(format!("no user with id {id:?}")));
+        }
+    };
+    let profile = match take_if(early, rec.grafana_user_id) {
+        Some(asked) => asked?,
+        None => grafana_profile(ctx, rec.grafana_user_id).await?,
+    };
+    match profile {
         Some(profile) => {
             if rec.managed && rec.active && profile.is_disabled {
                 // SCIM never disables an active user: someone did it in Grafana.
@@ -192,6 +202,7 @@ pub async fn load_profile(ctx: &Scope<'_>, id: &str) -> Result<(UserRecord, User
                     ),
                 });
             }
+            known.remember(&rec).await;
             Ok((rec, profile))
         }
         None => {
@@ -222,6 +233,7 @@ pub async fn forget(ctx: &Scope<'_>, rec: &UserRecord) {
     if crate::grafana::shadow::is_placeholder(rec.grafana_user_id) {
         return;
     }
+    ctx.prov.users.known.forget(rec).await;
     crate::audit::notes::drift(format!(
         "user {} (grafana user {}) is gone from grafana: its record was dropped",
         rec.scim_id, rec.grafana_user_id

@@ -1,9 +1,10 @@
 //! The any-org externalId holder lookup: managed records only, deleted ones included, ASCII case
 //! folded alike on both backends (non-ASCII letters are compared as they are); and the database's
-//! own rule that one externalId belongs to one Grafana user.
+//! own rule that one externalId belongs to one Grafana user; and a create's combined lookup.
 
 use super::{conflict_on, user, Harness};
 use crate::store::constraints::USER_EXTERNAL_ID;
+use crate::store::UserRecord;
 
 pub(super) async fn external_id_holders_any_org_fold_ascii_case(h: &Harness) {
     let s = &h.store;
@@ -101,4 +102,46 @@ pub(super) async fn racing_holders_of_one_external_id_one_wins(h: &Harness) {
     }
     assert_eq!(ok, 1);
     assert_eq!(h.store.managed_users_by_external_id_folded("Race-X").await.unwrap().len(), 1);
+}
+
+/// `create_lookups` answers what `users_claiming` and `managed_users_by_external_id_folded`
+/// answer apart (PostgreSQL in one statement, SQLite side by side).
+pub(super) async fn create_lookups_answer_both_lookups_at_once(h: &Harness) {
+    let s = &h.store;
+    let mut jane = user(1, 1, "Jane.Doe");
+    jane.external_id = Some("ext-1".into());
+    let mut other = user(1, 2, "other");
+    other.external_id = Some("ext-2".into());
+    let mut jane_elsewhere = user(2, 1, "jane.doe");
+    jane_elsewhere.external_id = Some("EXT-1".into());
+    let mut seen = user(3, 3, "seen");
+    seen.external_id = Some("ext-1".into());
+    seen.managed = false;
+    for r in [&jane, &other, &jane_elsewhere, &seen] {
+        s.insert_user(r).await.unwrap();
+    }
+    let ids = |mut v: Vec<UserRecord>| {
+        v.sort_by(|a, b| (a.org_id, &a.scim_id).cmp(&(b.org_id, &b.scim_id)));
+        v
+    };
+    let cases: [(i64, &str, Option<&str>, usize, usize); 6] = [
+        (1, "JANE.doe", None, 1, 0),
+        (1, "jane.doe", Some("Ext-1"), 1, 2),
+        (1, "nobody", Some("ext-1"), 1, 2),
+        (1, "jane.doe", Some("ext-2"), 2, 1),
+        (1, "nobody", Some("ext-9"), 0, 0),
+        (4, "jane.doe", Some("ext-1"), 0, 2),
+    ];
+    for (org, name, ext, claims, holders) in cases {
+        let both = s.create_lookups(org, name, ext).await.unwrap();
+        let apart_claims = s.users_claiming(org, name, ext).await.unwrap();
+        let apart_holders = match ext {
+            Some(x) => s.managed_users_by_external_id_folded(x).await.unwrap(),
+            None => Vec::new(),
+        };
+        let case = format!("org {org}, {name}, {ext:?}");
+        assert_eq!(ids(both.claims.clone()), ids(apart_claims), "{case}");
+        assert_eq!(ids(both.holders.clone()), ids(apart_holders), "{case}");
+        assert_eq!((both.claims.len(), both.holders.len()), (claims, holders), "{case}");
+    }
 }

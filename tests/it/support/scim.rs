@@ -78,8 +78,19 @@ impl Harness {
 
     /// `POST` to `replica` instead of this harness's sidecar.
     pub async fn post_via(&self, replica: &ProxyHandle, path: &str, body: Value) -> Answer {
+        self.call_via(replica, Method::POST, path, Some(body)).await
+    }
+
+    /// `method path` (relative to the SCIM base) to `replica` instead of this harness's sidecar.
+    pub async fn call_via(
+        &self,
+        replica: &ProxyHandle,
+        method: Method,
+        path: &str,
+        body: Option<Value>,
+    ) -> Answer {
         let url = format!("{}/scim/v2/{path}", replica.url);
-        self.send(Method::POST, url, Some(body), Some(TOKEN)).await
+        self.send(method, url, body, Some(TOKEN)).await
     }
 
     /// Sends `method path` (relative to the SCIM base unless it starts with `/`) with the token.
