@@ -291,11 +291,12 @@ impl MappingStore for PgStore {
         external_id: Option<&str>,
     ) -> Result<CreateLookups, StoreError> {
         let key = super::name_key(user_name);
-        let rows = self.rows(&lookups::create_lookups(), &[&org_id, &key, &external_id]).await?;
+        let rows = self.rows(lookups::create_lookups(), &[&org_id, &key, &external_id]).await?;
         let mut found = CreateLookups::default();
         for r in &rows {
             let user = user_row(r)?.decode()?;
-            let holder: bool = r.try_get(15).map_err(map_err)?;
+            // The tag follows the user columns.
+            let holder: bool = r.try_get(r.len() - 1).map_err(map_err)?;
             if holder { &mut found.holders } else { &mut found.claims }.push(user);
         }
         Ok(found)

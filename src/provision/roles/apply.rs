@@ -56,22 +56,22 @@ pub fn screen(
     let grants_admin = wanted.grafana_admin && !previous.as_ref().is_some_and(|p| p.grafana_admin);
     if grants_admin {
         let entra_allowed = scim.entra.as_ref().is_some_and(|e| e.allow_grafana_admin);
-        match ctx.principal {
-            Principal::StaticToken => {}
-            Principal::EntraToken if entra_allowed => {}
+        let refused = match ctx.principal {
+            Principal::StaticToken => None,
+            Principal::EntraToken if entra_allowed => None,
             Principal::GrafanaToken => {
-                return Err(ProvisionError::forbidden(
-                    "these roles make the user a Grafana server admin ([scim.roles] grafana_admin_values), \
-                     which only a static SCIM token may grant; a Grafana service-account token may not",
-                ))
+                Some("only a static SCIM token may grant; a Grafana service-account token may not")
             }
-            Principal::EntraToken => {
-                return Err(ProvisionError::forbidden(
-                    "these roles make the user a Grafana server admin ([scim.roles] grafana_admin_values), \
-                     which an Entra token may grant only with [scim.entra] allow_grafana_admin = true; \
-                     a static SCIM token may",
-                ))
-            }
+            Principal::EntraToken => Some(
+                "an Entra token may grant only with [scim.entra] allow_grafana_admin = true; a static \
+                 SCIM token may",
+            ),
+        };
+        if let Some(why) = refused {
+            return Err(ProvisionError::forbidden(format!(
+                "these roles make the user a Grafana server admin ([scim.roles] grafana_admin_values), \
+                 which {why}"
+            )));
         }
     }
     if !wanted.unmapped.is_empty() && (values_changed || before.is_none()) {

@@ -292,8 +292,8 @@ async fn lookup(ctx: &Scope<'_>, key: &LookupKey) -> Result<Vec<Value>, Provisio
         LookupKey::UserName(name) => {
             // A managed user is read by its record: Grafana is asked for the remembered user
             // while the store looks (`known`).
-            let known = &ctx.prov.users.known;
-            let guess = known.guess(org, Some(Key::name(name))).await;
+            let (known, key) = (&ctx.prov.users.known, Some(Key::name(name)));
+            let guess = known.guess(org, key).await;
             let (rec, early) =
                 alongside(store.user_by_user_name(org, name), guess, |g| grafana_profile(ctx, g)).await;
             match rec.map_err(|e| store_error(&e))? {
@@ -301,13 +301,14 @@ async fn lookup(ctx: &Scope<'_>, key: &LookupKey) -> Result<Vec<Value>, Provisio
                     let asked = take_if(early, rec.grafana_user_id);
                     confirmed_with(ctx, rec, asked).await
                 }
-                rec => {
+                other => {
                     if guess.is_some() {
-                        known.forget_key(org, Some(Key::name(name))).await;
+                        known.forget_key(org, key).await;
                     }
-                    match rec {
-                        Some(rec) if rec.deleted => Ok(Vec::new()),
-                        _ => search_exact(ctx, name, |v| v.login.eq_ignore_ascii_case(name)).await,
+                    if other.is_some_and(|r| r.deleted) {
+                        Ok(Vec::new())
+                    } else {
+                        search_exact(ctx, name, |v| v.login.eq_ignore_ascii_case(name)).await
                     }
                 }
             }

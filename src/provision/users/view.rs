@@ -173,16 +173,11 @@ pub async fn load_profile(ctx: &Scope<'_>, id: &str) -> Result<(UserRecord, User
     let guess = known.guess(ctx.org_id, key).await;
     let (rec, early) =
         alongside(ctx.prov.store.get_user(ctx.org_id, id), guess, |g| grafana_profile(ctx, g)).await;
-    let rec = match rec.map_err(|e| store_error(&e))? {
-        Some(rec) if !rec.deleted => rec,
-        gone => {
-            match gone {
-                Some(rec) => known.forget(&rec).await,
-                None if guess.is_some() => known.forget_key(ctx.org_id, key).await,
-                None => {}
-            }
-            return Err(ProvisionError::not_found(format!("no user with id {id:?}")));
+    let Some(rec) = rec.map_err(|e| store_error(&e))?.filter(|r| !r.deleted) else {
+        if guess.is_some() {
+            known.forget_key(ctx.org_id, key).await;
         }
+        return Err(ProvisionError::not_found(format!("no user with id {id:?}")));
     };
     let profile = match take_if(early, rec.grafana_user_id) {
         Some(asked) => asked?,

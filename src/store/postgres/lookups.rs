@@ -44,29 +44,29 @@ pub(super) const GROUPS_BY_GRAFANA_IDS: &str = "org_id = $1 AND grafana_team_id 
 /// holding the externalId (`$3`, may be NULL) in org `$1`. The second branch leaves out the row
 /// the first already returned.
 pub(super) fn users_claiming() -> String {
+    claims("")
+}
+
+/// [`users_claiming`]'s two branches, each selecting `extra` after the user columns.
+fn claims(extra: &str) -> String {
     format!(
-        "SELECT {USER_COLS} FROM scim_users WHERE org_id = $1 AND user_name_key = $2 \
-         UNION ALL SELECT {USER_COLS} FROM scim_users WHERE org_id = $1 AND external_id = $3 \
+        "SELECT {USER_COLS}{extra} FROM scim_users WHERE org_id = $1 AND user_name_key = $2 \
+         UNION ALL SELECT {USER_COLS}{extra} FROM scim_users WHERE org_id = $1 AND external_id = $3 \
          AND user_name_key <> $2"
     )
 }
 
 /// [`users_claiming`] and, tagged `true` in a last column, the managed holders of the externalId
 /// (`$3`) in every org ignoring ASCII case (as [`MANAGED_USERS_BY_EXTERNAL_ID_FOLDED`]): a
-/// create's two lookups as one statement. Without an externalId the third branch matches nothing
-/// (`lower(NULL)` is NULL).
-pub(super) fn create_lookups() -> String {
-    format!(
-        "SELECT {USER_COLS}, false FROM scim_users WHERE org_id = $1 AND user_name_key = $2 \
-         UNION ALL SELECT {USER_COLS}, false FROM scim_users WHERE org_id = $1 AND external_id = $3 \
-         AND user_name_key <> $2 \
-         UNION ALL SELECT {USER_COLS}, true FROM scim_users WHERE {MANAGED_USERS_BY_EXTERNAL_ID_FOLDED_3}"
-    )
+/// create's two lookups as one statement, built once (it runs on every create). Without an
+/// externalId the third branch matches nothing (`lower(NULL)` is NULL).
+pub(super) fn create_lookups() -> &'static str {
+    static SQL: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+        let holders = MANAGED_USERS_BY_EXTERNAL_ID_FOLDED.replace("$1", "$3");
+        format!("{} UNION ALL SELECT {USER_COLS}, true FROM scim_users WHERE {holders}", claims(", false"))
+    });
+    &SQL
 }
-
-/// [`MANAGED_USERS_BY_EXTERNAL_ID_FOLDED`] with the externalId as `$3`.
-const MANAGED_USERS_BY_EXTERNAL_ID_FOLDED_3: &str =
-    "lower(external_id COLLATE \"C\") = lower($3 COLLATE \"C\") AND managed";
 
 /// `WHERE` clause for a window of org `$1`'s detached users (`sql::DETACHED_USERS`): `$2` rows
 /// from offset `$3`, in the order their partial index keeps.
@@ -123,9 +123,9 @@ mod tests {
             (select_user(USERS_OF_GRAFANA_USER), "(42)", "scim_users_grafana_id_uq", "grafana_user_id ="),
             (users_claiming(), "(1, 'u42', 'x42')", "scim_users_user_name_uq", "user_name_key ="),
             (users_claiming(), "(1, 'u42', 'x42')", "scim_users_external_id_uq", "external_id ="),
-            (create_lookups(), "(1, 'u42', 'x42')", "scim_users_user_name_uq", "user_name_key ="),
-            (create_lookups(), "(1, 'u42', 'x42')", "scim_users_external_id_uq", "external_id ="),
-            (create_lookups(), "(1, 'u42', 'X42')", "scim_users_external_id_folded_idx", "lower("),
+            (create_lookups().into(), "(1, 'u42', 'x42')", "scim_users_user_name_uq", "user_name_key ="),
+            (create_lookups().into(), "(1, 'u42', 'x42')", "scim_users_external_id_uq", "external_id ="),
+            (create_lookups().into(), "(1, 'u42', 'X42')", "scim_users_external_id_folded_idx", "lower("),
             (select_group(GROUP_BY_ID), "(1, 'g-42')", "scim_groups_pkey", "scim_id ="),
             (select_group(GROUP_BY_NAME), "(1, 't42')", "scim_groups_display_name_uq", "display_name_key ="),
             (select_group(GROUP_BY_EXTERNAL_ID), "(1, 'x42')", "scim_groups_external_id_uq", "external_id ="),
